@@ -1,0 +1,3 @@
+"""Turn floe.yaml orchestration config into Dagster objects."""
+
+__all__: list[str] = []
