@@ -1,0 +1,154 @@
+"""Constrained string types shared by the floe.yaml models.
+
+Each type validates the syntax floe can check without Dagster (cron, IANA timezone, dotted module path,
+``module:function`` reference, asset-selection strings); the full meaning is applied later by floe-loaders.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from pydantic import AfterValidator, Field
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_CRON_ALIASES = frozenset(
+    {"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
+)
+
+
+def _check_cron(value: str) -> str:
+    from croniter import (
+        croniter,  # local: only configs with cron strings pay for the import
+    )
+
+    text = value.strip()
+    if text in _CRON_ALIASES:
+        return text
+    fields = text.split()
+    if len(fields) != 5:
+        raise ValueError(
+            f"cron expression {value!r} has {len(fields)} fields; use 5 fields "
+            "(minute hour day-of-month month day-of-week, e.g. '0 6 * * *') or an alias such as '@daily'"
+        )
+    if not croniter.is_valid(text):
+        raise ValueError(
+            f"invalid cron expression {value!r}; expected e.g. '0 6 * * *' or '@daily'"
+        )
+    return text
+
+
+def _check_timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        import difflib
+
+        close = difflib.get_close_matches(value, sorted(available_timezones()), n=1)
+        hint = (
+            f" (did you mean {close[0]!r}?)"
+            if close
+            else " (use an IANA name such as 'UTC' or 'Europe/Paris')"
+        )
+        raise ValueError(f"unknown timezone {value!r}{hint}") from None
+    return value
+
+
+def _check_dotted_path(value: str, *, allow_relative: bool = True) -> str:
+    body = value
+    if allow_relative:
+        body = value.lstrip(".")
+        if len(value) - len(body) > 1:
+            raise ValueError(
+                f"module path {value!r}: use one leading dot for 'relative to floe.yaml's directory'"
+            )
+    parts = body.split(".")
+    bad = [part for part in parts if not _IDENTIFIER.match(part)]
+    if not body or bad:
+        raise ValueError(
+            f"module path {value!r} is not a dotted Python module path "
+            f"(each part must be a Python identifier; bad part: {bad[0] if bad else value!r})"
+        )
+    return value
+
+
+def _check_module_path(value: str) -> str:
+    return _check_dotted_path(value)
+
+
+def _check_target_function(value: str) -> str:
+    module, sep, function = value.partition(":")
+    if not sep or not function:
+        raise ValueError(
+            f"target function {value!r} must be 'package.module:function' (e.g. '.assets.ops:vacuum')"
+        )
+    _check_dotted_path(module)
+    if not _IDENTIFIER.match(function):
+        raise ValueError(
+            f"target function {value!r}: {function!r} is not a Python function name"
+        )
+    return value
+
+
+def _check_selection(value: str) -> str:
+    text = value.strip()
+    if not text:
+        raise ValueError(
+            "empty selection string; use Dagster's selection syntax, e.g. 'group:bronze' or 'key:\"a/b\"'"
+        )
+    if text.count('"') % 2:
+        raise ValueError(f"selection {value!r} has an unbalanced double quote")
+    depth = 0
+    in_quotes = False
+    for char in text:
+        if char == '"':
+            in_quotes = not in_quotes
+        elif not in_quotes and char == "(":
+            depth += 1
+        elif not in_quotes and char == ")":
+            depth -= 1
+            if depth < 0:
+                raise ValueError(
+                    f"selection {value!r} closes a parenthesis that was never opened"
+                )
+    if depth:
+        raise ValueError(f"selection {value!r} has {depth} unclosed parenthesis")
+    for match in re.finditer(r"\b([a-z_]+):(?=\s|\)|$)", text):
+        raise ValueError(
+            f"selection {value!r}: '{match.group(1)}:' needs a value, e.g. '{match.group(1)}:bronze'"
+        )
+    return value
+
+
+CronExpression = Annotated[
+    str, AfterValidator(_check_cron), Field(examples=["0 6 * * *", "@daily"])
+]
+"""A 5-field cron expression or an alias such as ``@daily``."""
+
+Timezone = Annotated[
+    str, AfterValidator(_check_timezone), Field(examples=["UTC", "Europe/Paris"])
+]
+"""An IANA timezone name."""
+
+ModulePath = Annotated[
+    str,
+    AfterValidator(_check_module_path),
+    Field(examples=[".assets.bronze", "shop.assets"]),
+]
+"""A dotted module path; a leading dot means relative to the directory holding floe.yaml."""
+
+TargetFunction = Annotated[
+    str, AfterValidator(_check_target_function), Field(examples=[".assets.ops:vacuum"])
+]
+"""A ``module:function`` reference; the module part may be relative like a module path."""
+
+SelectionString = Annotated[
+    str,
+    AfterValidator(_check_selection),
+    Field(examples=["group:bronze", 'key:"a/b"+']),
+]
+"""One Dagster asset-selection string (``AssetSelection.from_string`` grammar)."""
+
+Name = Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+"""A Dagster-safe name: letters, digits and underscores, not starting with a digit."""
