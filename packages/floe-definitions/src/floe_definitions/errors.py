@@ -1,0 +1,61 @@
+"""Errors raised by floe-definitions: one root, one subclass per kind of failure.
+
+Loading errors carry the floe.yaml (or platform.yaml) location of the entry that caused them, so the message
+says which file, line and key to fix.
+"""
+
+from __future__ import annotations
+
+
+class FloeDefinitionsError(Exception):
+    """Root of every error floe-definitions raises."""
+
+
+class LocatedError(FloeDefinitionsError):
+    """An error tied to one entry of floe.yaml or platform.yaml.
+
+    Attributes:
+        file: The file the entry sits in.
+        line: 1-based line of the entry, when known.
+        key: Dotted key of the entry, e.g. ``orchestration.dbt.project_dir``.
+        message: What is wrong and how to fix it.
+    """
+
+    def __init__(self, message: str, *, file: str | None = None, line: int | None = None, key: str | None = None):
+        self.file = file
+        self.line = line
+        self.key = key
+        self.message = message
+        super().__init__(self.located_message)
+
+    @property
+    def located_message(self) -> str:
+        """``file:line: key: message``, leaving out what is unknown."""
+        where = ":".join(part for part in (self.file, str(self.line) if self.line else None) if part)
+        prefix = f"{where}: " if where else ""
+        key = f"{self.key}: " if self.key else ""
+        return f"{prefix}{key}{self.message}"
+
+
+class DefinitionsLoadError(LocatedError):
+    """floe.yaml is valid but cannot be turned into Dagster definitions (module, manifest, selection...)."""
+
+
+class ConfigNotFoundError(FloeDefinitionsError):
+    """No floe.yaml was found where one was expected."""
+
+
+class ResourceConflictError(FloeDefinitionsError):
+    """An extra resource uses a key floe already provides (pass ``override_resources=True`` to replace it)."""
+
+
+class TelemetryConfigError(LocatedError):
+    """The tracing or lineage settings cannot be turned into an exporter or transport."""
+
+
+class ExecutorConfigError(LocatedError):
+    """The platform's executor cannot be built (e.g. its optional extra is not installed)."""
+
+
+class BackfillError(FloeDefinitionsError):
+    """A configured backfill cannot be launched."""

@@ -1,0 +1,142 @@
+"""The OpenLineage client a floe pipeline emits its lineage runs with.
+
+Where events go, in order: ``observability.lineage: false`` in floe.yaml -> no client; ``lineage.transport`` in
+platform.yaml (``http`` with the API key read from the named environment variable, ``file``, ``console``,
+``none``); the standard ``OPENLINEAGE_URL`` / ``OPENLINEAGE_CONFIG`` / ``OPENLINEAGE__TRANSPORT__*`` variables;
+else a file transport appending JSON lines under ``.floe/lineage/``. Only the client's own transports are used.
+HTTP goes through the client's asynchronous transport so a slow or dead endpoint never holds a step up.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from openlineage.client import OpenLineageClient
+from openlineage.client.transport import Transport
+from openlineage.client.transport.async_http import AsyncHttpConfig, AsyncHttpTransport
+from openlineage.client.transport.console import ConsoleConfig, ConsoleTransport
+from openlineage.client.transport.file import FileConfig, FileTransport
+from openlineage.client.transport.http import ApiKeyTokenProvider
+
+from floe_config import FileLineage, FloeSpec, HttpLineage, PlatformSpec
+from floe_definitions.errors import TelemetryConfigError
+
+DEFAULT_LINEAGE_DIR = ".floe/lineage"
+"""Where lineage events go when nothing else is configured, relative to floe.yaml's directory."""
+
+_STANDARD_VARS = ("OPENLINEAGE_URL", "OPENLINEAGE_CONFIG")
+_DYNAMIC_PREFIX = "OPENLINEAGE__TRANSPORT__"
+_RETRY = {"total": 2, "connect": 1, "read": 1, "backoff_factor": 0.2}
+
+
+class _FloeLineageClient(OpenLineageClient):
+    """The standard client, minus its habit of writing ``OPENLINEAGE__*`` aliases into ``os.environ``.
+
+    floe resolves ``OPENLINEAGE_URL`` itself (below), so the aliasing is not needed, and library code must not
+    change the process environment.
+    """
+
+    def _alias_env_vars(self) -> None:
+        return None
+
+
+def lineage_file(spec: FloeSpec, base_dir: Path, directory: str = DEFAULT_LINEAGE_DIR) -> Path:
+    """Return the JSON-lines file lineage events of ``spec`` are appended to under ``directory``.
+
+    Args:
+        spec: The pipeline.
+        base_dir: floe.yaml's directory; a relative ``directory`` is resolved against it.
+        directory: The lineage directory.
+
+    Returns:
+        ``<directory>/<pipeline name>.jsonl``.
+    """
+    candidate = Path(directory).expanduser()
+    root = candidate if candidate.is_absolute() else base_dir / candidate
+    return root / f"{spec.name}.jsonl"
+
+
+def build_lineage_client(
+    spec: FloeSpec,
+    platform: PlatformSpec,
+    base_dir: Path,
+    *,
+    env: Mapping[str, str] | None = None,
+    transport: Transport | None = None,
+) -> OpenLineageClient | None:
+    """Build the OpenLineage client for a pipeline, or ``None`` when lineage is off.
+
+    Args:
+        spec: The pipeline (its ``observability.lineage`` switch and name).
+        platform: Where events go (``lineage.transport``).
+        base_dir: floe.yaml's directory; relative paths resolve against it.
+        env: Environment to read ``OPENLINEAGE_*`` and the API key variable from; ``os.environ`` when omitted.
+        transport: Use this transport instead of the configured one (tests pass an in-memory transport).
+
+    Returns:
+        The client, or ``None`` when ``observability.lineage`` is false or the transport is ``none``.
+
+    Raises:
+        TelemetryConfigError: The configured transport cannot be built (e.g. its API key variable is unset).
+    """
+    if not spec.observability.lineage:
+        return None
+    environ = os.environ if env is None else env
+    if transport is not None:
+        return _FloeLineageClient(transport=transport)
+    configured = platform.lineage.transport
+    if configured is None:
+        if environ.get("OPENLINEAGE_URL"):
+            return _FloeLineageClient(transport=_http_transport_from_env(environ))
+        if any(environ.get(var) for var in _STANDARD_VARS) or any(k.startswith(_DYNAMIC_PREFIX) for k in environ):
+            return _FloeLineageClient()  # the client resolves OPENLINEAGE_CONFIG / OPENLINEAGE__TRANSPORT__* itself
+        return _FloeLineageClient(transport=_file_transport(lineage_file(spec, base_dir)))
+    if configured.type == "none":
+        return None
+    if configured.type == "console":
+        return _FloeLineageClient(transport=ConsoleTransport(ConsoleConfig()))
+    if isinstance(configured, FileLineage):
+        return _FloeLineageClient(transport=_file_transport(lineage_file(spec, base_dir, configured.path)))
+    assert isinstance(configured, HttpLineage)
+    return _FloeLineageClient(transport=_http_transport(configured, environ))
+
+
+def _file_transport(path: Path) -> FileTransport:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return FileTransport(FileConfig(log_file_path=str(path), append=True))
+
+
+def _http_transport(config: HttpLineage, environ: Mapping[str, str]) -> AsyncHttpTransport:
+    api_key: str | None = None
+    if config.api_key_env:
+        api_key = environ.get(config.api_key_env)
+        if not api_key:
+            raise TelemetryConfigError(
+                f"environment variable {config.api_key_env!r} (the lineage API key) is not set; set it or remove "
+                "api_key_env",
+                key="lineage.transport.api_key_env",
+            )
+    return _async_http(config.url, config.endpoint, config.timeout_seconds, api_key)
+
+
+def _http_transport_from_env(environ: Mapping[str, str]) -> AsyncHttpTransport:
+    return _async_http(
+        environ["OPENLINEAGE_URL"],
+        environ.get("OPENLINEAGE_ENDPOINT", "api/v1/lineage"),
+        5.0,
+        environ.get("OPENLINEAGE_API_KEY") or None,
+    )
+
+
+def _async_http(url: str, endpoint: str, timeout: float, api_key: str | None) -> AsyncHttpTransport:
+    params: dict[str, Any] = {"url": url, "endpoint": endpoint, "timeout": timeout, "retry": _RETRY}
+    config = AsyncHttpConfig.from_dict(params)
+    if api_key:
+        config.auth = ApiKeyTokenProvider({"apiKey": api_key})
+    try:
+        return AsyncHttpTransport(config)
+    except ValueError as exc:
+        raise TelemetryConfigError(f"invalid lineage URL {url!r}: {exc}", key="lineage.transport.url") from exc

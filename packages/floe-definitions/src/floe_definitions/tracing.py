@@ -1,0 +1,173 @@
+"""The OpenTelemetry SDK tracer provider a floe pipeline exports its spans with.
+
+Where spans go, in order: ``observability.traces: false`` in floe.yaml -> no provider; ``tracing`` in
+platform.yaml (``otlp``, ``file``, ``console``, ``none``); the standard ``OTEL_EXPORTER_OTLP_*`` variables ->
+OTLP; else JSON lines under ``.floe/traces/``. Only the SDK's own exporters are used; spans are batched on a
+background thread so exporting never blocks a step, and a failing exporter is logged by the SDK, never raised.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing.util
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import IO
+from urllib.parse import urlsplit
+
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
+
+from floe_config import FileTracing, FloeSpec, OtlpTracing, PlatformSpec
+from floe_definitions.errors import TelemetryConfigError
+from floe_definitions.run_trace import RunIdGenerator
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_TRACES_DIR = ".floe/traces"
+"""Where spans go when nothing else is configured, relative to floe.yaml's directory."""
+
+_OTLP_ENDPOINT_VARS = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
+_OTLP_PROTOCOL_VARS = ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL")
+
+
+def traces_file(spec: FloeSpec, base_dir: Path, directory: str = DEFAULT_TRACES_DIR) -> Path:
+    """Return the JSON-lines file spans of ``spec`` are appended to under ``directory``.
+
+    Args:
+        spec: The pipeline.
+        base_dir: floe.yaml's directory; a relative ``directory`` is resolved against it.
+        directory: The traces directory.
+
+    Returns:
+        ``<directory>/<pipeline name>.jsonl``.
+    """
+    return _resolve(base_dir, directory) / f"{spec.name}.jsonl"
+
+
+def build_resource(spec: FloeSpec, platform: PlatformSpec) -> Resource:
+    """Return the resource every span of the pipeline carries.
+
+    Args:
+        spec: The pipeline; ``name`` becomes ``service.name``, ``observability.attributes`` are added.
+        platform: The platform; ``environment`` becomes ``deployment.environment``.
+
+    Returns:
+        The SDK resource, merged with ``OTEL_RESOURCE_ATTRIBUTES`` by the SDK.
+    """
+    return Resource.create(
+        {
+            **spec.observability.attributes,
+            "service.name": spec.name,
+            "service.version": spec.version,
+            "deployment.environment": platform.environment,
+            "deployment.environment.name": platform.environment,
+        }
+    )
+
+
+def build_tracer_provider(
+    spec: FloeSpec,
+    platform: PlatformSpec,
+    base_dir: Path,
+    *,
+    env: Mapping[str, str] | None = None,
+    exporter: SpanExporter | None = None,
+) -> TracerProvider | None:
+    """Build the tracer provider for a pipeline, or ``None`` when tracing is off.
+
+    Args:
+        spec: The pipeline (its name, attributes and ``observability.traces`` switch).
+        platform: Where spans go (``tracing``) and the environment name.
+        base_dir: floe.yaml's directory; relative paths resolve against it.
+        env: Environment to read ``OTEL_EXPORTER_OTLP_*`` from; ``os.environ`` when omitted.
+        exporter: Use this exporter instead of the configured one (tests pass an ``InMemorySpanExporter``).
+
+    Returns:
+        An SDK ``TracerProvider`` whose id generator gives each Dagster run span its run-derived ids, or
+        ``None`` when ``observability.traces`` is false or the platform says ``tracing: {type: none}``.
+
+    Raises:
+        TelemetryConfigError: The configured exporter cannot be built (e.g. an unknown OTLP protocol).
+    """
+    if not spec.observability.traces:
+        return None
+    environ = os.environ if env is None else env
+    chosen = exporter if exporter is not None else _configured_exporter(spec, platform, base_dir, environ)
+    if chosen is None:
+        return None
+    provider = TracerProvider(resource=build_resource(spec, platform), id_generator=RunIdGenerator())
+    provider.add_span_processor(BatchSpanProcessor(chosen))
+    # multiprocessing children started by fork/forkserver leave through os._exit, which skips atexit; flush
+    # the batch there too so spans of step subprocesses are never lost.
+    multiprocessing.util.Finalize(None, provider.force_flush, exitpriority=10)
+    return provider
+
+
+def _configured_exporter(
+    spec: FloeSpec, platform: PlatformSpec, base_dir: Path, environ: Mapping[str, str]
+) -> SpanExporter | None:
+    tracing = platform.tracing
+    if tracing is None:
+        if any(environ.get(var) for var in _OTLP_ENDPOINT_VARS):
+            protocol = next((environ[var] for var in _OTLP_PROTOCOL_VARS if environ.get(var)), "http/protobuf")
+            # The exporters read the endpoint, headers, timeout and TLS settings from the same variables.
+            return _otlp_exporter(protocol, endpoint=None, headers=None, timeout=None)
+        return _file_exporter(traces_file(spec, base_dir))
+    if tracing.type == "none":
+        return None
+    if tracing.type == "console":
+        return ConsoleSpanExporter(service_name=spec.name)
+    if isinstance(tracing, FileTracing):
+        return _file_exporter(traces_file(spec, base_dir, tracing.path))
+    assert isinstance(tracing, OtlpTracing)
+    return _otlp_exporter(
+        tracing.protocol,
+        endpoint=tracing.endpoint,
+        headers=dict(tracing.headers) or None,
+        timeout=tracing.timeout_seconds,
+    )
+
+
+def _otlp_exporter(
+    protocol: str, *, endpoint: str | None, headers: dict[str, str] | None, timeout: float | None
+) -> SpanExporter:
+    if protocol == "grpc":
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
+
+        return GrpcExporter(endpoint=endpoint, headers=headers, timeout=timeout)
+    if protocol in ("http/protobuf", "http"):
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
+
+        return HttpExporter(endpoint=_http_traces_url(endpoint), headers=headers, timeout=timeout)
+    raise TelemetryConfigError(
+        f"unsupported OTLP protocol {protocol!r}; use 'http/protobuf' or 'grpc'",
+        key="tracing.protocol",
+    )
+
+
+def _http_traces_url(endpoint: str | None) -> str | None:
+    """Append ``/v1/traces`` to a base collector URL, as the SDK does for ``OTEL_EXPORTER_OTLP_ENDPOINT``."""
+    if endpoint is None:
+        return None
+    if urlsplit(endpoint).path.strip("/") == "":
+        return endpoint.rstrip("/") + "/v1/traces"
+    return endpoint
+
+
+def _file_exporter(path: Path) -> SpanExporter:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Append mode and one write per line: several processes of one run (step subprocesses) share the file.
+    out: IO[str] = path.open("a", encoding="utf-8", buffering=1)
+    return ConsoleSpanExporter(out=out, formatter=_json_line)
+
+
+def _json_line(span: ReadableSpan) -> str:
+    return str(span.to_json(indent=None)) + "\n"
+
+
+def _resolve(base_dir: Path, path: str) -> Path:
+    candidate = Path(path).expanduser()
+    return candidate if candidate.is_absolute() else (base_dir / candidate)

@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from floe_config import FloeSpec, PlatformSpec
+from floe_definitions import build_tracer_provider, traces_file
+
+
+def _spec(**observability: object) -> FloeSpec:
+    return FloeSpec.model_validate(
+        {"name": "shop", "version": "1.2.3", "observability": {"attributes": {"team": "data"}, **observability}}
+    )
+
+
+def _platform(**fields: object) -> PlatformSpec:
+    return PlatformSpec.model_validate({"environment": "ci", **fields})
+
+
+def test_traces_false_builds_no_provider(tmp_path: Path) -> None:
+    assert build_tracer_provider(_spec(traces=False), _platform(), tmp_path, env={}) is None
+
+
+def test_platform_tracing_none_builds_no_provider(tmp_path: Path) -> None:
+    assert build_tracer_provider(_spec(), _platform(tracing={"type": "none"}), tmp_path, env={}) is None
+
+
+def test_default_writes_json_lines_under_dot_floe_traces(tmp_path: Path) -> None:
+    provider = build_tracer_provider(_spec(), _platform(), tmp_path, env={})
+    assert provider is not None
+    provider.get_tracer("t").start_span("hello").end()
+    provider.force_flush()
+    path = tmp_path / ".floe" / "traces" / "shop.jsonl"
+    assert traces_file(_spec(), tmp_path) == path
+    lines = path.read_text().splitlines()
+    assert [json.loads(line)["name"] for line in lines] == ["hello"]
+    provider.shutdown()
+
+
+def test_resource_carries_service_environment_and_attributes(tmp_path: Path) -> None:
+    provider = build_tracer_provider(_spec(), _platform(), tmp_path, env={})
+    assert provider is not None
+    attributes = provider.resource.attributes
+    assert attributes["service.name"] == "shop"
+    assert attributes["service.version"] == "1.2.3"
+    assert attributes["deployment.environment"] == "ci"
+    assert attributes["team"] == "data"
+    provider.shutdown()
+
+
+def test_file_tracing_path_is_relative_to_floe_yaml_dir(tmp_path: Path) -> None:
+    provider = build_tracer_provider(
+        _spec(), _platform(tracing={"type": "file", "path": "out/spans"}), tmp_path, env={}
+    )
+    assert provider is not None
+    provider.get_tracer("t").start_span("x").end()
+    provider.force_flush()
+    assert (tmp_path / "out" / "spans" / "shop.jsonl").read_text().count("\n") == 1
+    provider.shutdown()
+
+
+def test_otlp_http_from_platform_posts_to_v1_traces(tmp_path: Path, http_server: Any) -> None:
+    platform = _platform(tracing={"type": "otlp", "endpoint": http_server.url, "headers": {"x-api-key": "k"}})
+    provider = build_tracer_provider(_spec(), platform, tmp_path, env={})
+    assert provider is not None
+    provider.get_tracer("t").start_span("over-the-wire").end()
+    provider.force_flush()
+    assert http_server.received.event.wait(10)
+    path, headers, body = http_server.received.requests[0]
+    assert path == "/v1/traces"
+    assert headers["x-api-key"] == "k"
+    assert b"over-the-wire" in body
+    assert not (tmp_path / ".floe").exists()
+    provider.shutdown()
+
+
+def test_otlp_from_standard_env_vars(tmp_path: Path, http_server: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", http_server.url)
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
+    provider = build_tracer_provider(_spec(), _platform(), tmp_path)
+    assert provider is not None
+    provider.get_tracer("t").start_span("from-env").end()
+    provider.force_flush()
+    assert http_server.received.event.wait(10)
+    assert http_server.received.requests[0][0] == "/v1/traces"
+    provider.shutdown()
+
+
+def test_otlp_grpc_reaches_a_local_grpc_collector(tmp_path: Path) -> None:
+    from concurrent import futures
+
+    import grpc
+    from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+
+    received: list[str] = []
+
+    class Collector(trace_service_pb2_grpc.TraceServiceServicer):
+        def Export(self, request, context):  # type: ignore[no-untyped-def]
+            for resource_spans in request.resource_spans:
+                for scope_spans in resource_spans.scope_spans:
+                    received.extend(span.name for span in scope_spans.spans)
+            return trace_service_pb2.ExportTraceServiceResponse()
+
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(Collector(), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        platform = _platform(tracing={"type": "otlp", "protocol": "grpc", "endpoint": f"http://127.0.0.1:{port}"})
+        provider = build_tracer_provider(_spec(), platform, tmp_path, env={})
+        assert provider is not None
+        provider.get_tracer("t").start_span("grpc-span").end()
+        assert provider.force_flush(10_000)
+        provider.shutdown()
+    finally:
+        server.stop(None)
+    assert received == ["grpc-span"]
