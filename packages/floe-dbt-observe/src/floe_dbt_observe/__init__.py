@@ -1,3 +1,58 @@
-"""dbt models as Dagster assets, each with its own OpenTelemetry span and OpenLineage run."""
+"""dbt models as Dagster assets, each with its own OpenTelemetry span and OpenLineage run.
 
-__all__: list[str] = []
+``build_dbt_assets`` is the entry point; it depends on the OpenTelemetry API only (spans are
+no-ops until an application installs an SDK) and emits lineage through a caller's
+``OpenLineageClient`` without ever blocking or failing the dbt run.
+"""
+
+from floe_dbt_observe.asset_settings import AssetSettingsSource, DbtAssetSettings
+from floe_dbt_observe.assets import build_dbt_assets
+from floe_dbt_observe.dbt_executable import find_dbt_executable
+from floe_dbt_observe.errors import (
+    DbtExecutableNotFoundError,
+    DbtObserveError,
+    DbtParseError,
+    DbtProjectNotFoundError,
+    EmptySelectionError,
+    InvalidAssetSettingsError,
+    InvalidManifestError,
+    ManifestNotFoundError,
+)
+from floe_dbt_observe.facets import DbtNodeRunFacet, DbtVersionRunFacet, OtelTraceRunFacet
+from floe_dbt_observe.lineage_emitter import EmissionReport, LineageEmitter
+from floe_dbt_observe.node_observer import (
+    OPENLINEAGE_JOB_KEY,
+    OPENLINEAGE_RUN_ID_KEY,
+    SPAN_ID_KEY,
+    TRACE_ID_KEY,
+)
+from floe_dbt_observe.partition_vars import partition_vars
+from floe_dbt_observe.tracing import dagster_run_span_context
+from floe_dbt_observe.translator import FloeDbtTranslator
+
+__all__ = [
+    "OPENLINEAGE_JOB_KEY",
+    "OPENLINEAGE_RUN_ID_KEY",
+    "SPAN_ID_KEY",
+    "TRACE_ID_KEY",
+    "AssetSettingsSource",
+    "DbtAssetSettings",
+    "DbtExecutableNotFoundError",
+    "DbtNodeRunFacet",
+    "DbtObserveError",
+    "DbtParseError",
+    "DbtProjectNotFoundError",
+    "DbtVersionRunFacet",
+    "EmissionReport",
+    "EmptySelectionError",
+    "FloeDbtTranslator",
+    "InvalidAssetSettingsError",
+    "InvalidManifestError",
+    "LineageEmitter",
+    "ManifestNotFoundError",
+    "OtelTraceRunFacet",
+    "build_dbt_assets",
+    "dagster_run_span_context",
+    "find_dbt_executable",
+    "partition_vars",
+]

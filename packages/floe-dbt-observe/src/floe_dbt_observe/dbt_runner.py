@@ -1,0 +1,309 @@
+"""The body of each dbt ``AssetsDefinition``: run ``dbt build`` and observe it node by node.
+
+Reads ``DbtCliInvocation.stream_raw_events()`` -- dbt's own node events -- and turns each raw
+event both into spans / lineage runs and into the Dagster events ``stream()`` would have
+yielded, with the trace, span and lineage ids added to their metadata.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any, Literal
+
+from dagster import AssetCheckResult, AssetExecutionContext, AssetMaterialization, AssetObservation, Output
+from dagster_dbt import DbtCliResource
+from openlineage.client import OpenLineageClient
+from openlineage.client.event_v2 import RunState
+from openlineage.client.uuid import generate_new_uuid
+from opentelemetry import trace
+from opentelemetry.trace import Status, StatusCode, TracerProvider
+
+from floe_dbt_observe.lineage_emitter import EmissionReport, LineageEmitter
+from floe_dbt_observe.lineage_events import LineageContext, ParentRun, invocation_event
+from floe_dbt_observe.node_observer import NodeLink, NodeObserver
+from floe_dbt_observe.tracing import format_span_id, format_trace_id, get_tracer, ns_to_iso, step_parent_context
+from floe_dbt_observe.warehouse_namespace import fallback_namespace, namespace_from_credentials
+
+logger = logging.getLogger(__name__)
+
+Observability = Literal["per_model", "job_level", "off"]
+PartitionVarsFn = Callable[[AssetExecutionContext], Mapping[str, Any]]
+
+
+def _version(distribution: str) -> str:
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return "unknown"
+
+
+PACKAGE_VERSION = _version("floe-dbt-observe")
+
+
+@dataclass(frozen=True)
+class RunnerConfig:
+    """Everything a dbt step needs besides its context.
+
+    Attributes:
+        dbt: The dbt CLI resource (used when ``dbt_resource_key`` is None).
+        dbt_resource_key: Dagster resource key to take the dbt resource from instead.
+        project_dir: Absolute dbt project directory.
+        build_args: dbt command and flags (``["build"]`` plus extras).
+        partition_vars: Returns the dbt vars for the step's partitions.
+        observability: ``per_model``, ``job_level`` or ``off``.
+        tracer_provider: Tracer provider, None for the global one.
+        lineage: OpenLineage client, None to emit no lineage.
+        lineage_namespace: OpenLineage namespace of dbt jobs.
+        parent_namespace: OpenLineage namespace of the Dagster job (parent run).
+        dataset_namespace: Warehouse namespace, None to derive it from the dbt profile.
+        column_lineage: Compute column lineage with sqlglot.
+        max_queue: Most lineage events held in memory.
+        flush_timeout_seconds: Longest wait for lineage and span export at the end of the step.
+        asset_keys: dbt unique id -> asset key string for the whole selection.
+    """
+
+    dbt: DbtCliResource | None
+    dbt_resource_key: str | None
+    project_dir: Path
+    build_args: tuple[str, ...]
+    partition_vars: PartitionVarsFn
+    observability: Observability
+    tracer_provider: TracerProvider | None
+    lineage: OpenLineageClient | None
+    lineage_namespace: str
+    parent_namespace: str
+    dataset_namespace: str | None
+    column_lineage: bool
+    max_queue: int
+    flush_timeout_seconds: float
+    asset_keys: Mapping[str, str]
+
+
+def _decorate(event: Any, link: NodeLink | None) -> Any:
+    if link is None:
+        return event
+    metadata = link.as_metadata()
+    if isinstance(event, Output):
+        return event.with_metadata({**(event.metadata or {}), **metadata})
+    if isinstance(event, AssetMaterialization | AssetCheckResult | AssetObservation):
+        return event.with_metadata({**(event.metadata or {}), **metadata})
+    return event
+
+
+def _dataset_namespace(config: RunnerConfig, adapter: object, manifest: Mapping[str, Any]) -> str:
+    if config.dataset_namespace:
+        return config.dataset_namespace
+    adapter_type = str(manifest.get("metadata", {}).get("adapter_type") or "")
+    credentials = getattr(getattr(adapter, "config", None), "credentials", None)
+    if credentials is not None:
+        found = namespace_from_credentials(adapter_type, credentials)
+        if found:
+            return found
+    return fallback_namespace(manifest)
+
+
+class DbtStepRunner:
+    """Run one dbt invocation for a step of a dbt ``AssetsDefinition``."""
+
+    def __init__(self, config: RunnerConfig) -> None:
+        self.config = config
+
+    def _resource(self, context: AssetExecutionContext) -> DbtCliResource:
+        if self.config.dbt_resource_key is not None:
+            resource = getattr(context.resources, self.config.dbt_resource_key)
+            if not isinstance(resource, DbtCliResource):
+                raise TypeError(
+                    f"resource {self.config.dbt_resource_key!r} must be a DbtCliResource, got {type(resource).__name__}"
+                )
+            return resource
+        assert self.config.dbt is not None
+        return self.config.dbt
+
+    def run(self, context: AssetExecutionContext) -> Iterator[Any]:
+        """Run dbt for the step's selection and yield its Dagster events."""
+        config = self.config
+        args = list(config.build_args)
+        dbt_vars = dict(config.partition_vars(context))
+        if dbt_vars:
+            args += ["--vars", json.dumps(dbt_vars, sort_keys=True, default=str)]
+        dbt = self._resource(context)
+        if config.observability == "off":
+            yield from dbt.cli(args, context=context).stream()
+            return
+
+        tracer = get_tracer(config.tracer_provider, PACKAGE_VERSION)
+        op_name = context.op_execution_context.op.name
+        step_span = tracer.start_span(
+            f"dbt.build {op_name}",
+            context=step_parent_context(context.run_id),
+            attributes={
+                "dagster.run_id": context.run_id,
+                "dagster.job": context.job_name or "",
+                "dagster.op": op_name,
+                "dbt.command": " ".join(args),
+                "floe.observability": config.observability,
+            },
+        )
+        step_context = trace.set_span_in_context(step_span)
+        emitter = LineageEmitter(config.lineage, config.max_queue) if config.lineage is not None else None
+        observer: NodeObserver | None = None
+        lineage_ctx: LineageContext | None = None
+        invocation_run_id = str(generate_new_uuid()) if emitter is not None else None
+        executed: list[str] = []
+        error: BaseException | None = None
+        step_link: NodeLink | None = None
+        try:
+            with trace.use_span(step_span, end_on_exit=False):
+                invocation = dbt.cli(args, context=context)
+            manifest = invocation.manifest
+            if emitter is not None:
+                lineage_ctx = LineageContext(
+                    manifest=manifest,
+                    job_namespace=config.lineage_namespace,
+                    dataset_namespace=_dataset_namespace(config, invocation.adapter, manifest),
+                    parent=ParentRun(
+                        run_id=context.run_id,
+                        job_name=context.job_name or "__ASSET_JOB",
+                        namespace=config.parent_namespace,
+                    ),
+                    dbt_version=_version("dbt-core"),
+                    openlineage_version=_version("openlineage-python"),
+                    target_path=invocation.target_path,
+                    project_dir=config.project_dir,
+                    column_lineage=config.column_lineage,
+                    asset_keys=config.asset_keys,
+                    dagster_run_id=context.run_id,
+                )
+            span_context = step_span.get_span_context()
+            if config.observability == "per_model":
+                observer = NodeObserver(tracer, step_context, emitter, lineage_ctx, config.asset_keys, context.run_id)
+            else:
+                job_name = f"{lineage_ctx.project_name}.{op_name}" if lineage_ctx is not None else None
+                step_link = NodeLink(
+                    trace_id=format_trace_id(span_context.trace_id),
+                    span_id=format_span_id(span_context.span_id),
+                    openlineage_run_id=invocation_run_id,
+                    openlineage_job=f"{config.lineage_namespace}/{job_name}" if job_name else None,
+                )
+                if invocation_run_id is not None:
+                    step_span.set_attribute("openlineage.run_id", invocation_run_id)
+                self._emit_invocation(emitter, lineage_ctx, invocation_run_id, op_name, RunState.START, [], step_link)
+            for raw in invocation.stream_raw_events():
+                link = observer.on_event(raw.raw_event) if observer is not None else step_link
+                if observer is None:
+                    node_info = (raw.raw_event.get("data") or {}).get("node_info") or {}
+                    if node_info.get("unique_id") and raw.raw_event.get("info", {}).get("name") == "LogStartLine":
+                        executed.append(str(node_info["unique_id"]))
+                for event in raw.to_default_asset_events(
+                    manifest=invocation.manifest,
+                    dagster_dbt_translator=invocation.dagster_dbt_translator,
+                    context=context,
+                    target_path=invocation.target_path,
+                    project=invocation.project,
+                ):
+                    yield _decorate(event, link)
+        except BaseException as exc:
+            error = exc
+            raise
+        finally:
+            self._finish(context, step_span, observer, emitter, lineage_ctx, invocation_run_id, op_name, executed, step_link, error)
+
+    def _emit_invocation(
+        self,
+        emitter: LineageEmitter | None,
+        ctx: LineageContext | None,
+        run_id: str | None,
+        op_name: str,
+        state: RunState,
+        executed: Sequence[str],
+        link: NodeLink | None,
+        message: str | None = None,
+    ) -> None:
+        if emitter is None or ctx is None or run_id is None:
+            return
+        import time
+
+        event_time = ns_to_iso(time.time_ns())
+        nodes = list(executed)
+        job_name = f"{ctx.project_name}.{op_name}"
+        trace_id = link.trace_id if link else None
+        span_id = link.span_id if link else None
+        emitter.submit(
+            lambda: invocation_event(
+                ctx,
+                run_id=run_id,
+                job_name=job_name,
+                state=state,
+                event_time=event_time,
+                node_ids=nodes,
+                trace_id=trace_id,
+                span_id=span_id,
+                message=message,
+            )
+        )
+
+    def _finish(
+        self,
+        context: AssetExecutionContext,
+        step_span: trace.Span,
+        observer: NodeObserver | None,
+        emitter: LineageEmitter | None,
+        lineage_ctx: LineageContext | None,
+        invocation_run_id: str | None,
+        op_name: str,
+        executed: Sequence[str],
+        step_link: NodeLink | None,
+        error: BaseException | None,
+    ) -> None:
+        config = self.config
+        try:
+            if observer is not None:
+                observer.close(error if not isinstance(error, GeneratorExit) else None)
+            if config.observability == "job_level":
+                state = RunState.COMPLETE if error is None else RunState.FAIL
+                self._emit_invocation(
+                    emitter, lineage_ctx, invocation_run_id, op_name, state, executed, step_link,
+                    message=str(error) if error is not None else None,
+                )
+            if error is not None and not isinstance(error, GeneratorExit):
+                step_span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"[:2000]))
+                step_span.record_exception(error)
+            else:
+                step_span.set_status(Status(StatusCode.OK))
+        except Exception:  # observability must never replace the step's own outcome
+            logger.warning("floe-dbt-observe: closing spans/lineage failed", exc_info=True)
+        finally:
+            step_span.end()
+        report = emitter.close(config.flush_timeout_seconds) if emitter is not None else None
+        flushed = self._flush_spans()
+        self._report(context, report, flushed)
+
+    def _flush_spans(self) -> bool:
+        provider = self.config.tracer_provider
+        flush = getattr(provider, "force_flush", None) if provider is not None else None
+        if flush is None:
+            return True
+        try:
+            return bool(flush(int(self.config.flush_timeout_seconds * 1000)))
+        except Exception:  # an exporter's failure is reported, not raised
+            logger.debug("span flush failed", exc_info=True)
+            return False
+
+    @staticmethod
+    def _report(context: AssetExecutionContext, report: EmissionReport | None, spans_flushed: bool) -> None:
+        problems: list[str] = []
+        if report is not None and report.problems:
+            problems.append(
+                f"{report.problems} OpenLineage event(s) not delivered "
+                f"(failed={report.failed}, dropped={report.dropped}, still pending at flush timeout={report.pending}; "
+                f"sent={report.sent})"
+            )
+        if not spans_flushed:
+            problems.append("span export did not finish within the flush timeout")
+        if problems:
+            context.log.warning("floe-dbt-observe: " + "; ".join(problems) + ". The dbt run itself is unaffected.")

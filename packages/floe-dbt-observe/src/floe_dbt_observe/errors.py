@@ -1,0 +1,35 @@
+"""Errors raised by floe-dbt-observe: one root, one subclass per failure users can act on."""
+
+from __future__ import annotations
+
+
+class DbtObserveError(Exception):
+    """Root of every error floe-dbt-observe raises."""
+
+
+class DbtProjectNotFoundError(DbtObserveError):
+    """The dbt project directory does not exist or holds no ``dbt_project.yml``."""
+
+
+class ManifestNotFoundError(DbtObserveError):
+    """No manifest exists and none can be produced because the project is missing."""
+
+
+class InvalidManifestError(DbtObserveError):
+    """The manifest file exists but is not a usable dbt manifest."""
+
+
+class DbtParseError(DbtObserveError):
+    """``dbt parse`` failed while producing a missing manifest."""
+
+
+class DbtExecutableNotFoundError(DbtObserveError):
+    """No ``dbt`` executable could be found next to the running Python or on ``PATH``."""
+
+
+class InvalidAssetSettingsError(DbtObserveError):
+    """Per-asset settings are malformed (unknown asset key, wrong type)."""
+
+
+class EmptySelectionError(DbtObserveError):
+    """The dbt selection matched no model, seed or snapshot."""

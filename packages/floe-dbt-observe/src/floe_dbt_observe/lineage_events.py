@@ -1,0 +1,511 @@
+"""Build OpenLineage run events for dbt nodes from the manifest and dbt's raw events.
+
+Facets follow what OpenLineage's own dbt integration (``dbt-ol``) emits per node -- job type,
+SQL, parent run, dbt version, error message, schema, data source, documentation, output
+statistics, data-quality assertions -- plus processing engine, source code location, column
+lineage and floe's trace link. Building runs on the emitter thread, never on the dbt step.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
+from openlineage.client.facet_v2 import (
+    DatasetFacet,
+    InputDatasetFacet,
+    JobFacet,
+    OutputDatasetFacet,
+    RunFacet,
+    column_lineage_dataset,
+    data_quality_assertions_dataset,
+    datasource_dataset,
+    documentation_dataset,
+    documentation_job,
+    error_message_run,
+    job_type_job,
+    output_statistics_output_dataset,
+    parent_run,
+    processing_engine_run,
+    schema_dataset,
+    source_code_location_job,
+    sql_job,
+)
+
+from floe_dbt_observe.column_lineage import compute_column_lineage, relation_key, sqlglot_dialect
+from floe_dbt_observe.facets import FLOE_PRODUCER, DbtNodeRunFacet, DbtVersionRunFacet, OtelTraceRunFacet
+
+logger = logging.getLogger(__name__)
+
+JOB_TYPES: Mapping[str, str] = {"model": "MODEL", "seed": "SEED", "snapshot": "SNAPSHOT", "test": "TEST"}
+
+
+@dataclass(frozen=True)
+class ParentRun:
+    """The Dagster run a dbt node run belongs to (OpenLineage ``parent`` facet).
+
+    Attributes:
+        run_id: Dagster run id (a UUID).
+        job_name: Dagster job name.
+        namespace: OpenLineage namespace of the Dagster job.
+    """
+
+    run_id: str
+    job_name: str
+    namespace: str
+
+
+@dataclass(frozen=True)
+class NodeOutcome:
+    """What happened to a node, as read from dbt's events.
+
+    Attributes:
+        state: OpenLineage terminal state.
+        status: dbt's node status.
+        event_time: ISO timestamp of the transition.
+        message: dbt's error message on FAIL / ABORT.
+        execution_time: dbt's execution time in seconds.
+        adapter_response: adapter message, when dbt logged one.
+        rows_affected: rows the adapter reported, when it did.
+        thread: dbt worker thread.
+        invocation_id: dbt invocation id.
+        trace_id: hex trace id of the node's span.
+        span_id: hex span id of the node's span.
+    """
+
+    state: RunState
+    status: str
+    event_time: str
+    message: str | None = None
+    execution_time: float | None = None
+    adapter_response: str | None = None
+    rows_affected: int | None = None
+    thread: str | None = None
+    invocation_id: str | None = None
+    trace_id: str | None = None
+    span_id: str | None = None
+
+
+@dataclass
+class LineageContext:
+    """Everything shared by the lineage events of one dbt invocation.
+
+    Attributes:
+        manifest: The dbt manifest.
+        job_namespace: OpenLineage namespace for dbt jobs.
+        dataset_namespace: OpenLineage namespace of the warehouse (``duckdb:///path/db.duckdb``).
+        parent: The Dagster run, or None.
+        dbt_version: dbt-core version.
+        openlineage_version: openlineage-python version.
+        target_path: dbt target path of this invocation (for compiled SQL).
+        project_dir: dbt project directory (for source code location).
+        column_lineage: Whether to compute column lineage.
+        asset_keys: dbt unique id -> Dagster asset key string.
+        dagster_run_id: Dagster run id for the ``dbt_node`` facet.
+    """
+
+    manifest: Mapping[str, Any]
+    job_namespace: str
+    dataset_namespace: str
+    parent: ParentRun | None
+    dbt_version: str
+    openlineage_version: str
+    target_path: Path | None
+    project_dir: Path | None
+    column_lineage: bool = True
+    asset_keys: Mapping[str, str] = field(default_factory=dict)
+    dagster_run_id: str | None = None
+    _known_columns: dict[str, dict[str, str]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def project_name(self) -> str:
+        """The dbt project name from the manifest metadata."""
+        return str(self.manifest.get("metadata", {}).get("project_name") or "dbt")
+
+    @property
+    def adapter_type(self) -> str:
+        """The dbt adapter type from the manifest metadata."""
+        return str(self.manifest.get("metadata", {}).get("adapter_type") or "")
+
+    def node(self, unique_id: str) -> Mapping[str, Any]:
+        """Return the manifest entry of a node or source (empty if unknown)."""
+        found = self.manifest.get("nodes", {}).get(unique_id) or self.manifest.get("sources", {}).get(unique_id)
+        return found or {}
+
+    def job_name(self, unique_id: str) -> str:
+        """Return ``<dbt project>.<node name>`` (tests keep their unique name)."""
+        node = self.node(unique_id)
+        return f"{self.project_name}.{node.get('name') or unique_id.split('.')[-1]}"
+
+    def dataset_name(self, node: Mapping[str, Any]) -> str:
+        """Return ``database.schema.identifier`` of a relation."""
+        identifier = node.get("alias") or node.get("identifier") or node.get("name")
+        return ".".join(str(part) for part in (node.get("database"), node.get("schema"), identifier) if part)
+
+    def columns_of(self, unique_id: str) -> dict[str, str]:
+        """Return the best-known columns of a relation: learned this run, else declared in the manifest."""
+        node = self.node(unique_id)
+        key = self._relation_key(node)
+        with self._lock:
+            learned = self._known_columns.get(key)
+        if learned:
+            return dict(learned)
+        return {
+            str(column.get("name") or name).lower(): str(column.get("data_type") or "")
+            for name, column in (node.get("columns") or {}).items()
+        }
+
+    def _relation_key(self, node: Mapping[str, Any]) -> str:
+        identifier = node.get("alias") or node.get("identifier") or node.get("name")
+        return relation_key(node.get("database"), node.get("schema"), identifier)
+
+    def learn_columns(self, unique_id: str, columns: Sequence[str]) -> None:
+        """Record the output columns of a model computed this run, for its children's lineage."""
+        key = self._relation_key(self.node(unique_id))
+        declared = self.columns_of(unique_id)
+        with self._lock:
+            self._known_columns[key] = {name: declared.get(name, "") for name in columns}
+
+
+def _schema_facet(columns: Mapping[str, Any]) -> schema_dataset.SchemaDatasetFacet | None:
+    fields = []
+    for name, column in columns.items():
+        description = column.get("description") or None
+        fields.append(
+            schema_dataset.SchemaDatasetFacetFields(
+                name=str(column.get("name") or name),
+                type=str(column.get("data_type")) if column.get("data_type") else None,
+                description=description,
+            )
+        )
+    return schema_dataset.SchemaDatasetFacet(fields=fields, producer=FLOE_PRODUCER) if fields else None
+
+
+def dataset_facets(ctx: LineageContext, unique_id: str) -> dict[str, DatasetFacet]:
+    """Return the dataset facets of a relation: data source, schema, documentation."""
+    node = ctx.node(unique_id)
+    facets: dict[str, DatasetFacet] = {
+        "dataSource": datasource_dataset.DatasourceDatasetFacet(
+            name=ctx.dataset_namespace, uri=ctx.dataset_namespace, producer=FLOE_PRODUCER
+        )
+    }
+    schema = _schema_facet(node.get("columns") or {})
+    if schema is not None:
+        facets["schema"] = schema
+    if node.get("description"):
+        facets["documentation"] = documentation_dataset.DocumentationDatasetFacet(
+            description=str(node["description"]), producer=FLOE_PRODUCER
+        )
+    return facets
+
+
+def _relation_parents(ctx: LineageContext, unique_id: str) -> list[str]:
+    parents = ctx.manifest.get("parent_map", {}).get(unique_id)
+    if parents is None:
+        parents = ctx.node(unique_id).get("depends_on", {}).get("nodes", [])
+    return [p for p in parents if p.split(".", 1)[0] in ("model", "seed", "snapshot", "source")]
+
+
+def inputs_for(ctx: LineageContext, unique_id: str) -> list[InputDataset]:
+    """Return the input datasets of a node: its refs and sources."""
+    return [
+        InputDataset(
+            namespace=ctx.dataset_namespace,
+            name=ctx.dataset_name(ctx.node(parent)),
+            facets=dataset_facets(ctx, parent),
+        )
+        for parent in _relation_parents(ctx, unique_id)
+        if ctx.node(parent).get("config", {}).get("materialized") != "ephemeral"
+    ]
+
+
+def _job_facets(ctx: LineageContext, unique_id: str, with_sql: bool) -> dict[str, JobFacet]:
+    node = ctx.node(unique_id)
+    resource_type = str(node.get("resource_type") or unique_id.split(".", 1)[0])
+    facets: dict[str, JobFacet] = {
+        "jobType": job_type_job.JobTypeJobFacet(
+            processingType="BATCH",
+            integration="DBT",
+            jobType=JOB_TYPES.get(resource_type, resource_type.upper()),
+            producer=FLOE_PRODUCER,
+        )
+    }
+    if node.get("description"):
+        facets["documentation"] = documentation_job.DocumentationJobFacet(
+            description=str(node["description"]), producer=FLOE_PRODUCER
+        )
+    original = node.get("original_file_path")
+    if original and ctx.project_dir is not None:
+        path = (ctx.project_dir / str(original)).absolute()
+        facets["sourceCodeLocation"] = source_code_location_job.SourceCodeLocationJobFacet(
+            type="file", url=path.as_uri(), path=str(original), producer=FLOE_PRODUCER
+        )
+    if with_sql:
+        sql = compiled_sql(ctx, unique_id)
+        if sql:
+            dialect = sqlglot_dialect(ctx.adapter_type)
+            facets["sql"] = sql_job.SQLJobFacet(query=sql, dialect=dialect, producer=FLOE_PRODUCER)
+    return facets
+
+
+def compiled_sql(ctx: LineageContext, unique_id: str) -> str | None:
+    """Return the node's compiled SQL from this invocation's target path, or the manifest's."""
+    node = ctx.node(unique_id)
+    if ctx.target_path is not None and node.get("original_file_path") and node.get("package_name"):
+        original = Path(str(node["original_file_path"]))
+        if node.get("resource_type") == "snapshot":
+            original = original / f"{node['name']}.sql"
+        elif node.get("resource_type") == "test" and node.get("test_metadata"):
+            original = original / f"{node['name']}.sql"
+        path = ctx.target_path / "compiled" / str(node["package_name"]) / original
+        try:
+            return path.read_text(encoding="utf-8")
+        except OSError:
+            pass
+    code = node.get("compiled_code")
+    return str(code) if code else None
+
+
+def _run_facets(ctx: LineageContext, unique_id: str, outcome: NodeOutcome | None) -> dict[str, RunFacet]:
+    facets: dict[str, RunFacet] = {
+        "processing_engine": processing_engine_run.ProcessingEngineRunFacet(
+            version=ctx.dbt_version,
+            name="dbt",
+            openlineageAdapterVersion=ctx.openlineage_version,
+            producer=FLOE_PRODUCER,
+        ),
+        "dbt_version": DbtVersionRunFacet(version=ctx.dbt_version, producer=FLOE_PRODUCER),
+    }
+    if ctx.parent is not None:
+        facets["parent"] = parent_run.ParentRunFacet(
+            run=parent_run.Run(runId=ctx.parent.run_id),
+            job=parent_run.Job(namespace=ctx.parent.namespace, name=ctx.parent.job_name),
+            root=parent_run.Root(
+                run=parent_run.RootRun(runId=ctx.parent.run_id),
+                job=parent_run.RootJob(namespace=ctx.parent.namespace, name=ctx.parent.job_name),
+            ),
+            producer=FLOE_PRODUCER,
+        )
+    if outcome is not None:
+        if outcome.trace_id and outcome.span_id:
+            facets["floe_trace"] = OtelTraceRunFacet(
+                traceId=outcome.trace_id, spanId=outcome.span_id, producer=FLOE_PRODUCER
+            )
+        node = ctx.node(unique_id)
+        facets["dbt_node"] = DbtNodeRunFacet(
+            uniqueId=unique_id,
+            resourceType=str(node.get("resource_type") or unique_id.split(".", 1)[0]),
+            status=outcome.status,
+            materialization=(node.get("config") or {}).get("materialized"),
+            invocationId=outcome.invocation_id,
+            thread=outcome.thread,
+            executionTimeSeconds=outcome.execution_time,
+            adapterResponse=outcome.adapter_response,
+            rowsAffected=outcome.rows_affected,
+            dagsterRunId=ctx.dagster_run_id,
+            assetKey=ctx.asset_keys.get(unique_id),
+            producer=FLOE_PRODUCER,
+        )
+        if outcome.state in (RunState.FAIL, RunState.ABORT) and outcome.message:
+            facets["errorMessage"] = error_message_run.ErrorMessageRunFacet(
+                message=outcome.message, programmingLanguage="SQL", producer=FLOE_PRODUCER
+            )
+    return facets
+
+
+def _column_lineage_facet(ctx: LineageContext, unique_id: str) -> column_lineage_dataset.ColumnLineageDatasetFacet | None:
+    node = ctx.node(unique_id)
+    dialect = sqlglot_dialect(ctx.adapter_type)
+    if not ctx.column_lineage or dialect is None or node.get("resource_type") not in ("model", "snapshot"):
+        return None
+    sql = compiled_sql(ctx, unique_id)
+    if not sql:
+        return None
+    parents = _relation_parents(ctx, unique_id)
+    parent_parts: dict[str, tuple[str, str, str]] = {}
+    parent_columns: dict[str, dict[str, str]] = {}
+    name_by_key: dict[str, str] = {}
+    for parent in parents:
+        parent_node = ctx.node(parent)
+        identifier = str(parent_node.get("alias") or parent_node.get("identifier") or parent_node.get("name"))
+        key = relation_key(parent_node.get("database"), parent_node.get("schema"), identifier)
+        parent_parts[key] = (str(parent_node.get("database") or ""), str(parent_node.get("schema") or ""), identifier)
+        parent_columns[key] = ctx.columns_of(parent)
+        name_by_key[key] = ctx.dataset_name(parent_node)
+    try:
+        sources = compute_column_lineage(sql, dialect, parent_columns, parent_parts)
+    except Exception:  # sqlglot on arbitrary SQL: lineage is best effort, never fatal
+        logger.debug("column lineage failed for %s", unique_id, exc_info=True)
+        return None
+    if sources:
+        ctx.learn_columns(unique_id, list(sources))
+    if not sources:
+        return None
+    fields = {
+        column: column_lineage_dataset.Fields(
+            inputFields=[
+                column_lineage_dataset.InputField(
+                    namespace=ctx.dataset_namespace, name=name_by_key[key], field=parent_column
+                )
+                for key, parent_column in inputs
+            ]
+        )
+        for column, inputs in sources.items()
+    }
+    return column_lineage_dataset.ColumnLineageDatasetFacet(fields=fields, producer=FLOE_PRODUCER)
+
+
+def node_start_event(ctx: LineageContext, unique_id: str, run_id: str, event_time: str) -> RunEvent:
+    """Return the START event of a node's lineage run."""
+    return _event(ctx, unique_id, run_id, RunState.START, event_time, outcome=None)
+
+
+def node_terminal_event(ctx: LineageContext, unique_id: str, run_id: str, outcome: NodeOutcome) -> RunEvent:
+    """Return the COMPLETE / FAIL / ABORT event of a node's lineage run."""
+    return _event(ctx, unique_id, run_id, outcome.state, outcome.event_time, outcome=outcome)
+
+
+def _event(
+    ctx: LineageContext, unique_id: str, run_id: str, state: RunState, event_time: str, outcome: NodeOutcome | None
+) -> RunEvent:
+    node = ctx.node(unique_id)
+    is_test = node.get("resource_type") == "test"
+    finished = outcome is not None and state == RunState.COMPLETE
+    inputs: list[InputDataset]
+    outputs: list[OutputDataset] = []
+    if is_test:
+        inputs = _test_inputs(ctx, unique_id, outcome)
+    else:
+        inputs = inputs_for(ctx, unique_id)
+        out_facets = dataset_facets(ctx, unique_id)
+        output_facets: dict[str, OutputDatasetFacet] = {}
+        if finished:
+            lineage_facet = _column_lineage_facet(ctx, unique_id)
+            if lineage_facet is not None:
+                out_facets["columnLineage"] = lineage_facet
+            if outcome is not None and outcome.rows_affected is not None and outcome.rows_affected >= 0:
+                output_facets["outputStatistics"] = output_statistics_output_dataset.OutputStatisticsOutputDatasetFacet(
+                    rowCount=outcome.rows_affected, producer=FLOE_PRODUCER
+                )
+        outputs = [
+            OutputDataset(
+                namespace=ctx.dataset_namespace,
+                name=ctx.dataset_name(node),
+                facets=out_facets,
+                outputFacets=output_facets,
+            )
+        ]
+    return RunEvent(
+        eventType=state,
+        eventTime=event_time,
+        run=Run(runId=run_id, facets=_run_facets(ctx, unique_id, outcome)),
+        job=Job(
+            namespace=ctx.job_namespace,
+            name=ctx.job_name(unique_id),
+            facets=_job_facets(ctx, unique_id, with_sql=outcome is not None),
+        ),
+        inputs=inputs,
+        outputs=outputs,
+        producer=FLOE_PRODUCER,
+    )
+
+
+def tested_node(ctx: LineageContext, unique_id: str) -> str | None:
+    """Return the model/seed/snapshot/source a test asserts on (its attached node, else its last parent)."""
+    node = ctx.node(unique_id)
+    attached = node.get("attached_node")
+    if attached:
+        return str(attached)
+    parents = _relation_parents(ctx, unique_id)
+    return parents[-1] if parents else None
+
+
+def _test_inputs(ctx: LineageContext, unique_id: str, outcome: NodeOutcome | None) -> list[InputDataset]:
+    target = tested_node(ctx, unique_id)
+    if target is None:
+        return []
+    target_node = ctx.node(target)
+    input_facets: dict[str, InputDatasetFacet] = {}
+    if outcome is not None and outcome.status in ("pass", "fail", "warn", "error"):
+        node = ctx.node(unique_id)
+        metadata = node.get("test_metadata") or {}
+        kwargs = metadata.get("kwargs") or {}
+        column = kwargs.get("column_name") or node.get("column_name")
+        input_facets["dataQualityAssertions"] = data_quality_assertions_dataset.DataQualityAssertionsDatasetFacet(
+            assertions=[
+                data_quality_assertions_dataset.Assertion(
+                    assertion=str(metadata.get("name") or node.get("name") or unique_id),
+                    success=outcome.status == "pass",
+                    column=str(column) if column else None,
+                    severity=str((node.get("config") or {}).get("severity") or "error").lower(),
+                    name=str(node.get("name") or unique_id),
+                )
+            ],
+            producer=FLOE_PRODUCER,
+        )
+    return [
+        InputDataset(
+            namespace=ctx.dataset_namespace,
+            name=ctx.dataset_name(target_node),
+            facets=dataset_facets(ctx, target),
+            inputFacets=input_facets,
+        )
+    ]
+
+
+def invocation_event(
+    ctx: LineageContext,
+    *,
+    run_id: str,
+    job_name: str,
+    state: RunState,
+    event_time: str,
+    node_ids: Sequence[str],
+    trace_id: str | None,
+    span_id: str | None,
+    message: str | None = None,
+) -> RunEvent:
+    """Return an event of the single lineage run of a whole invocation (``job_level``)."""
+    produced = set(node_ids)
+    input_ids: list[str] = []
+    for unique_id in node_ids:
+        for parent in _relation_parents(ctx, unique_id):
+            if parent not in produced and parent not in input_ids:
+                input_ids.append(parent)
+    run_facets = _run_facets(ctx, "", None)
+    if trace_id and span_id:
+        run_facets["floe_trace"] = OtelTraceRunFacet(traceId=trace_id, spanId=span_id, producer=FLOE_PRODUCER)
+    if state in (RunState.FAIL, RunState.ABORT) and message:
+        run_facets["errorMessage"] = error_message_run.ErrorMessageRunFacet(
+            message=message, programmingLanguage="SQL", producer=FLOE_PRODUCER
+        )
+    return RunEvent(
+        eventType=state,
+        eventTime=event_time,
+        run=Run(runId=run_id, facets=run_facets),
+        job=Job(
+            namespace=ctx.job_namespace,
+            name=job_name,
+            facets={
+                "jobType": job_type_job.JobTypeJobFacet(
+                    processingType="BATCH", integration="DBT", jobType="JOB", producer=FLOE_PRODUCER
+                )
+            },
+        ),
+        inputs=[
+            InputDataset(namespace=ctx.dataset_namespace, name=ctx.dataset_name(ctx.node(i)), facets=dataset_facets(ctx, i))
+            for i in input_ids
+        ],
+        outputs=[
+            OutputDataset(namespace=ctx.dataset_namespace, name=ctx.dataset_name(ctx.node(o)), facets=dataset_facets(ctx, o))
+            for o in node_ids
+            if ctx.node(o).get("resource_type") in ("model", "seed", "snapshot")
+        ],
+        producer=FLOE_PRODUCER,
+    )

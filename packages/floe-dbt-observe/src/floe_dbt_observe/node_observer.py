@@ -1,0 +1,294 @@
+"""Turn dbt's raw structured-log events into one span and one lineage run per executed node.
+
+A node's life at dbt's default log level is ``LogStartLine`` then a ``Log*Result`` event; nodes
+skipped after an upstream failure only get ``SkippingDetails``; the error message of a failed
+node arrives later in ``RunResultError``. Failed nodes therefore stay pending until their message
+(or the end of the stream) arrives, then close with dbt's own finish timestamp.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from openlineage.client.event_v2 import RunState
+from openlineage.client.uuid import generate_new_uuid
+from opentelemetry.context import Context
+from opentelemetry.trace import Span, Status, StatusCode, Tracer
+
+from floe_dbt_observe.lineage_emitter import LineageEmitter
+from floe_dbt_observe.lineage_events import LineageContext, NodeOutcome, node_start_event, node_terminal_event
+from floe_dbt_observe.tracing import dbt_time_ns, format_span_id, format_trace_id, ns_to_iso
+
+RESULT_EVENTS = frozenset(
+    {"LogModelResult", "LogSeedResult", "LogSnapshotResult", "LogTestResult", "LogNodeNoOpResult", "LogFreshnessResult"}
+)
+MESSAGE_EVENTS = frozenset({"RunResultError", "RunResultFailure", "RunResultWarning", "RunResultWarningMessage"})
+SUCCESS_STATUSES = frozenset({"success", "pass", "warn", "no-op", "noop", "reused", "ok"})
+ERROR_STATUSES = frozenset({"error", "fail", "runtime error"})
+LINEAGE_RESOURCE_TYPES = frozenset({"model", "seed", "snapshot", "test"})
+_ROWS = re.compile(r"(\d+)\s*$")
+
+TRACE_ID_KEY = "floe/trace_id"
+SPAN_ID_KEY = "floe/span_id"
+OPENLINEAGE_RUN_ID_KEY = "floe/openlineage_run_id"
+OPENLINEAGE_JOB_KEY = "floe/openlineage_job"
+
+
+@dataclass(frozen=True)
+class NodeLink:
+    """The ids that tie a node's Dagster event, span and lineage run together."""
+
+    trace_id: str
+    span_id: str
+    openlineage_run_id: str | None
+    openlineage_job: str | None
+
+    def as_metadata(self) -> dict[str, str]:
+        """Return Dagster materialization metadata naming the span and the lineage run."""
+        metadata = {TRACE_ID_KEY: self.trace_id, SPAN_ID_KEY: self.span_id}
+        if self.openlineage_run_id:
+            metadata[OPENLINEAGE_RUN_ID_KEY] = self.openlineage_run_id
+        if self.openlineage_job:
+            metadata[OPENLINEAGE_JOB_KEY] = self.openlineage_job
+        return metadata
+
+
+@dataclass
+class _OpenNode:
+    unique_id: str
+    span: Span
+    run_id: str | None
+    resource_type: str
+    emits_lineage: bool
+    end_ns: int | None = None
+    outcome_status: str | None = None
+    result_data: Mapping[str, Any] | None = None
+    thread: str | None = None
+    invocation_id: str | None = None
+
+
+def _rows_affected(data: Mapping[str, Any]) -> tuple[str | None, int | None]:
+    message = data.get("result_message")
+    if message is None:
+        adapter = data.get("adapter_response")
+        if isinstance(adapter, Mapping):
+            rows = adapter.get("rows_affected")
+            return (str(adapter.get("_message")) if adapter.get("_message") else None), (
+                int(rows) if isinstance(rows, int) else None
+            )
+        status = data.get("status")
+        return (str(status) if status else None), None
+    match = _ROWS.search(str(message))
+    return str(message), (int(match.group(1)) if match else None)
+
+
+class NodeObserver:
+    """Per-node spans and lineage runs for one dbt invocation (``per_model``).
+
+    Args:
+        tracer: Tracer for node spans.
+        parent: Context holding the step span, parent of every node span.
+        emitter: Lineage emitter, or None when lineage is off.
+        lineage: Lineage context shared by the invocation's events, or None when lineage is off.
+        asset_keys: dbt unique id -> asset key string, for span attributes.
+        dagster_run_id: The Dagster run id.
+    """
+
+    def __init__(
+        self,
+        tracer: Tracer,
+        parent: Context,
+        emitter: LineageEmitter | None,
+        lineage: LineageContext | None,
+        asset_keys: Mapping[str, str],
+        dagster_run_id: str,
+    ) -> None:
+        self._tracer = tracer
+        self._parent = parent
+        self._emitter = emitter
+        self._lineage = lineage
+        self._asset_keys = asset_keys
+        self._run_id = dagster_run_id
+        self._open: dict[str, _OpenNode] = {}
+        self._pending_errors: dict[str, _OpenNode] = {}
+        self._messages: dict[str, str] = {}
+        self.links: dict[str, NodeLink] = {}
+        self.statuses: dict[str, str] = {}
+
+    def on_event(self, raw_event: Mapping[str, Any]) -> NodeLink | None:
+        """Update spans and lineage for one raw dbt event; return the node's link if it has one."""
+        data = raw_event.get("data") or {}
+        node_info = data.get("node_info")
+        if not node_info:
+            return None
+        unique_id = node_info.get("unique_id")
+        if not unique_id:
+            return None
+        info = raw_event.get("info") or {}
+        name = info.get("name")
+        if name == "LogStartLine":
+            self._start(unique_id, node_info, info)
+        elif name in RESULT_EVENTS:
+            self._finish(unique_id, node_info, data, info)
+        elif name == "SkippingDetails":
+            self._skip(unique_id, node_info, info)
+        elif name in MESSAGE_EVENTS:
+            message = data.get("msg") or info.get("msg")
+            if message and name == "RunResultError":
+                self._messages[unique_id] = str(message).strip()
+                pending = self._pending_errors.pop(unique_id, None)
+                if pending is not None:
+                    self._close_error(pending, str(message).strip())
+        return self.links.get(unique_id)
+
+    def _start(self, unique_id: str, node_info: Mapping[str, Any], info: Mapping[str, Any]) -> _OpenNode:
+        existing = self._open.get(unique_id)
+        if existing is not None:
+            return existing
+        start_ns = dbt_time_ns(node_info.get("node_started_at")) or dbt_time_ns(info.get("ts")) or time.time_ns()
+        resource_type = str(node_info.get("resource_type") or unique_id.split(".", 1)[0])
+        emits_lineage = self._emitter is not None and resource_type in LINEAGE_RESOURCE_TYPES
+        run_id = str(generate_new_uuid()) if emits_lineage else None
+        relation = (node_info.get("node_relation") or {}).get("relation_name")
+        attributes: dict[str, str] = {
+            "dbt.node.unique_id": unique_id,
+            "dbt.node.name": str(node_info.get("node_name") or ""),
+            "dbt.node.resource_type": resource_type,
+            "dbt.node.materialization": str(node_info.get("materialized") or ""),
+            "dagster.run_id": self._run_id,
+        }
+        if relation:
+            attributes["dbt.node.relation"] = str(relation)
+        if info.get("invocation_id"):
+            attributes["dbt.invocation_id"] = str(info["invocation_id"])
+        if unique_id in self._asset_keys:
+            attributes["dagster.asset_key"] = self._asset_keys[unique_id]
+        if run_id is not None and self._lineage is not None:
+            attributes["openlineage.run_id"] = run_id
+            attributes["openlineage.job.namespace"] = self._lineage.job_namespace
+            attributes["openlineage.job.name"] = self._lineage.job_name(unique_id)
+        span = self._tracer.start_span(
+            f"dbt.{resource_type} {node_info.get('node_name') or unique_id}",
+            context=self._parent,
+            start_time=start_ns,
+            attributes=attributes,
+        )
+        node = _OpenNode(unique_id, span, run_id, resource_type, emits_lineage)
+        self._open[unique_id] = node
+        span_context = span.get_span_context()
+        self.links[unique_id] = NodeLink(
+            trace_id=format_trace_id(span_context.trace_id),
+            span_id=format_span_id(span_context.span_id),
+            openlineage_run_id=run_id,
+            openlineage_job=(
+                f"{self._lineage.job_namespace}/{self._lineage.job_name(unique_id)}"
+                if run_id is not None and self._lineage is not None
+                else None
+            ),
+        )
+        if run_id is not None and self._emitter is not None and self._lineage is not None:
+            lineage, event_time = self._lineage, ns_to_iso(start_ns)
+            self._emitter.submit(lambda: node_start_event(lineage, unique_id, run_id, event_time))
+        return node
+
+    def _finish(
+        self, unique_id: str, node_info: Mapping[str, Any], data: Mapping[str, Any], info: Mapping[str, Any]
+    ) -> None:
+        node = self._open.pop(unique_id, None) or self._start(unique_id, node_info, info)
+        self._open.pop(unique_id, None)
+        status = str(node_info.get("node_status") or "")
+        if status in ("", "None"):
+            status = str(data.get("status") or "").lower()
+        status = status.lower()
+        node.outcome_status = status
+        node.result_data = data
+        node.thread = info.get("thread")
+        node.invocation_id = info.get("invocation_id")
+        node.end_ns = dbt_time_ns(node_info.get("node_finished_at")) or dbt_time_ns(info.get("ts")) or time.time_ns()
+        self.statuses[unique_id] = status
+        adapter_response, rows = _rows_affected(data)
+        span = node.span
+        span.set_attribute("dbt.node.status", status)
+        if data.get("execution_time") is not None:
+            span.set_attribute("dbt.node.execution_time_s", float(data["execution_time"]))
+        if adapter_response:
+            span.set_attribute("dbt.node.adapter_response", adapter_response)
+        if rows is not None:
+            span.set_attribute("dbt.node.rows_affected", rows)
+        if data.get("num_failures") is not None:
+            span.set_attribute("dbt.test.failures", int(data["num_failures"]))
+        if node.thread:
+            span.set_attribute("dbt.node.thread", str(node.thread))
+        if status in ERROR_STATUSES:
+            message = self._messages.get(unique_id)
+            if message is not None:
+                self._close_error(node, message)
+            else:
+                self._pending_errors[unique_id] = node
+            return
+        span.set_status(Status(StatusCode.OK))
+        span.end(end_time=node.end_ns)
+        self._emit_terminal(node, RunState.COMPLETE, None)
+
+    def _skip(self, unique_id: str, node_info: Mapping[str, Any], info: Mapping[str, Any]) -> None:
+        node = self._open.pop(unique_id, None) or self._start(unique_id, node_info, info)
+        self._open.pop(unique_id, None)
+        node.outcome_status = "skipped"
+        node.thread = info.get("thread")
+        node.invocation_id = info.get("invocation_id")
+        node.end_ns = dbt_time_ns(info.get("ts")) or time.time_ns()
+        self.statuses[unique_id] = "skipped"
+        node.span.set_attribute("dbt.node.status", "skipped")
+        # UNSET, not ERROR: a skipped node did not fail, it was never run
+        node.span.end(end_time=node.end_ns)
+        self._emit_terminal(node, RunState.ABORT, "skipped by dbt because an upstream node failed")
+
+    def _close_error(self, node: _OpenNode, message: str) -> None:
+        node.span.set_status(Status(StatusCode.ERROR, message))
+        node.span.set_attribute("dbt.node.message", message)
+        node.span.end(end_time=node.end_ns)
+        self._emit_terminal(node, RunState.FAIL, message)
+
+    def _emit_terminal(self, node: _OpenNode, state: RunState, message: str | None) -> None:
+        if node.run_id is None or self._emitter is None or self._lineage is None:
+            return
+        data = node.result_data or {}
+        adapter_response, rows = _rows_affected(data) if data else (None, None)
+        link = self.links.get(node.unique_id)
+        outcome = NodeOutcome(
+            state=state,
+            status=node.outcome_status or "unknown",
+            event_time=ns_to_iso(node.end_ns or time.time_ns()),
+            message=message,
+            execution_time=float(data["execution_time"]) if data.get("execution_time") is not None else None,
+            adapter_response=adapter_response,
+            rows_affected=rows,
+            thread=str(node.thread) if node.thread else None,
+            invocation_id=str(node.invocation_id) if node.invocation_id else None,
+            trace_id=link.trace_id if link else None,
+            span_id=link.span_id if link else None,
+        )
+        lineage, unique_id, run_id = self._lineage, node.unique_id, node.run_id
+        self._emitter.submit(lambda: node_terminal_event(lineage, unique_id, run_id, outcome))
+
+    def close(self, error: BaseException | None) -> None:
+        """Close everything still open: failed nodes with their message, running nodes as aborted."""
+        for unique_id, node in list(self._pending_errors.items()):
+            message = self._messages.get(unique_id) or f"dbt reported status '{node.outcome_status}'"
+            self._close_error(node, message)
+        self._pending_errors.clear()
+        now = time.time_ns()
+        reason = f"dbt run interrupted: {type(error).__name__}: {error}" if error else "dbt ended without a result"
+        for node in list(self._open.values()):
+            node.end_ns = now
+            node.outcome_status = "cancelled"
+            self.statuses[node.unique_id] = "cancelled"
+            node.span.set_attribute("dbt.node.status", "cancelled")
+            node.span.set_status(Status(StatusCode.ERROR, reason))
+            node.span.end(end_time=now)
+            self._emit_terminal(node, RunState.ABORT, reason)
+        self._open.clear()

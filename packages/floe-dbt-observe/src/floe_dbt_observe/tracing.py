@@ -1,0 +1,82 @@
+"""OpenTelemetry helpers: the tracer, the parent context of a Dagster step, dbt timestamps.
+
+Only the OpenTelemetry API is used; with no SDK configured every span is a no-op.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import UTC, datetime
+
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, Tracer, TracerProvider
+
+INSTRUMENTATION_NAME = "floe_dbt_observe"
+
+
+def get_tracer(tracer_provider: TracerProvider | None, version: str) -> Tracer:
+    """Return floe's tracer from ``tracer_provider`` or the global provider."""
+    return trace.get_tracer(INSTRUMENTATION_NAME, version, tracer_provider=tracer_provider)
+
+
+def dagster_run_span_context(run_id: str) -> SpanContext:
+    """Return the span context that stands for a whole Dagster run.
+
+    The trace id is the run id's 128 bits and the span id is derived from it, so every step of
+    a run -- in any process -- lands in the same trace without propagation. An application that
+    records a real run span can give it these ids (custom IdGenerator) or make it current instead.
+    """
+    try:
+        trace_id = uuid.UUID(run_id).int
+    except ValueError:
+        trace_id = int.from_bytes(hashlib.sha256(run_id.encode()).digest()[:16], "big")
+    span_id = int.from_bytes(hashlib.sha256(f"dagster-run:{run_id}".encode()).digest()[:8], "big") or 1
+    return SpanContext(
+        trace_id=trace_id or 1,
+        span_id=span_id,
+        is_remote=True,
+        trace_flags=TraceFlags(TraceFlags.SAMPLED),
+    )
+
+
+def step_parent_context(run_id: str) -> Context:
+    """Return the parent for a step span: the current span if valid, else the run's derived context."""
+    current = trace.get_current_span()
+    if current.get_span_context().is_valid:
+        return trace.set_span_in_context(current)
+    return trace.set_span_in_context(NonRecordingSpan(dagster_run_span_context(run_id)))
+
+
+def dbt_time_ns(value: object) -> int | None:
+    """Convert one of dbt's ``node_started_at`` / ``node_finished_at`` / ``ts`` strings to epoch ns.
+
+    dbt writes naive UTC (``2024-01-01T12:00:00.123456``) or ``Z``-suffixed strings; empty or
+    ``None`` values give None.
+    """
+    if not isinstance(value, str) or value in ("", "None"):
+        return None
+    text = value[:-1] + "+00:00" if value.endswith("Z") else value
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return int(parsed.timestamp() * 1_000_000) * 1_000
+
+
+def ns_to_iso(value_ns: int) -> str:
+    """Format epoch ns as an ISO 8601 UTC timestamp (OpenLineage ``eventTime``)."""
+    return datetime.fromtimestamp(value_ns / 1e9, tz=UTC).isoformat()
+
+
+def format_trace_id(trace_id: int) -> str:
+    """Return the 32-hex-digit W3C form of a trace id."""
+    return trace.format_trace_id(trace_id)
+
+
+def format_span_id(span_id: int) -> str:
+    """Return the 16-hex-digit W3C form of a span id."""
+    return trace.format_span_id(span_id)
