@@ -112,6 +112,14 @@ def series_json(series: Series) -> dict[str, Any]:
     }
 
 
+def note_failure(series: Series) -> None:
+    """Put a failed case's exit code and log on its note, so the table says why it has no figure."""
+    failed = [m for m in series.runs if not m.ok]
+    if failed:
+        text = f"FAILED (exit {failed[0].returncode}; log {failed[0].log_path})"
+        series.note = f"{series.note}; {text}" if series.note else text
+
+
 def repeat_interleaved(
     ctx: Context, bench: str, cases: list[tuple[Series, Callable[[int], Measurement]]], repeats: int
 ) -> None:
@@ -125,6 +133,8 @@ def repeat_interleaved(
             series.runs.append(m)
             if not m.ok:
                 failed.add(series.label)
+    for series, _ in cases:
+        note_failure(series)
 
 
 # --- dbt runs (run, scale) -----------------------------------------------------------------------------------------
@@ -193,7 +203,8 @@ def check_run(series: Series, project: BenchProject) -> None:
         if m.result.get("check_evaluations") != shape.tests:
             problems.append(f"{m.result.get('check_evaluations')} check results, expected {shape.tests}")
     if problems:
-        series.note = "; ".join(sorted(set(problems)))
+        text = "; ".join(sorted(set(problems)))
+        series.note = f"{series.note}; {text}" if series.note else text
 
 
 def measure_dbt_runs(ctx: Context, bench: str, n: int, repeats: int) -> tuple[Series, Series, Series]:

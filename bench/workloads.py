@@ -8,8 +8,8 @@ that prove the work was done, and in-process timings where the whole process is 
 Assumed floe APIs (until those packages land; see bench/README.md):
 
 - ``floe_dbt_observe.build_dbt_assets(project_dir, *, manifest=..., profiles_dir=..., tracer_provider=...,
-  lineage=...)`` returning one ``AssetsDefinition`` or a sequence of them; a ``dbt`` resource
-  (``DbtCliResource``) is supplied only when the returned assets require it.
+  lineage=...)`` returning one ``AssetsDefinition`` or a sequence of them; a ``DbtCliResource`` is supplied
+  only for required resource keys containing ``dbt``.
 - a file-watcher sensor builder in ``floe_loaders`` named one of ``FILE_WATCHER_BUILDER_NAMES``, called with
   the keyword arguments it accepts among ``name, path, pattern, recursive, job_name, job,
   poll_interval_seconds, minimum_interval_seconds``.
@@ -77,7 +77,8 @@ def _resources_for(assets: list[Any], project_dir: Path) -> dict[str, Any]:
     required: set[str] = set()
     for assets_def in assets:
         required |= set(getattr(assets_def, "required_resource_keys", set()))
-    return {"dbt": _dbt_resource(project_dir)} if "dbt" in required else {}
+    # floe may name its resource key (``dbt_resource_key``); give a DbtCliResource to every dbt-looking key.
+    return {key: _dbt_resource(project_dir) for key in sorted(required) if "dbt" in key}
 
 
 def _graph_counts(assets: list[Any], resources: dict[str, Any]) -> dict[str, Any]:
