@@ -1,8 +1,8 @@
 """Locate and open the demo's DuckDB warehouse file.
 
 The path comes from ``FLOE_DEMO_WAREHOUSE`` (absolute), else ``demo/.floe/warehouse.duckdb``. dbt reads the same
-variable in ``demo/dbt/profiles.yml``; its default ``../.floe/warehouse.duckdb`` is relative to ``demo/dbt``,
-where dbt runs, so both sides agree on the same file when the variable is unset.
+variable in ``demo/dbt/profiles.yml``, whose default is anchored on the profiles directory (``demo/dbt``) and so
+names the same file, whatever the current directory.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from dagster import AssetKey, ExecuteInProcessResult
+from dagster import AssetKey, ExecuteInProcessResult, TableSchema
 from demo.assets import bronze, synthetic
 from demo.assets.warehouse import DEFAULT_WAREHOUSE, DEMO_DIR, WAREHOUSE_ENV, warehouse_path
 
@@ -48,7 +48,7 @@ def test_materializing_a_partition_writes_every_bronze_table(
     assert result.success
     assert warehouse.exists()
     row_counts = {
-        event.asset_key.path[-1]: event.materialization.metadata["dagster/row_count"].value
+        event.materialization.asset_key.path[-1]: event.materialization.metadata["dagster/row_count"].value
         for event in result.get_asset_materialization_events()
     }
     expected = {
@@ -70,13 +70,16 @@ def test_materialization_metadata_names_the_table_and_its_columns(
 ) -> None:
     result = materialize_bronze("2024-01-05")
 
-    events = {event.asset_key.path[-1]: event.materialization for event in result.get_asset_materialization_events()}
+    materializations = [event.materialization for event in result.get_asset_materialization_events()]
+    events = {materialization.asset_key.path[-1]: materialization for materialization in materializations}
     orders = events["raw_orders"]
     assert orders.partition == "2024-01-05"
     assert orders.metadata["dagster/table_name"].value == "warehouse.bronze.raw_orders"
     assert orders.metadata["dagster/partition_row_count"].value == orders.metadata["dagster/row_count"].value
     assert orders.metadata["warehouse"].value == str(warehouse)
-    columns = [column.name for column in orders.metadata["dagster/column_schema"].value.columns]
+    schema = orders.metadata["dagster/column_schema"].value
+    assert isinstance(schema, TableSchema)
+    columns = [column.name for column in schema.columns]
     assert columns == [column.name for column in synthetic.RAW_ORDERS.columns]
     assert "dagster/partition_row_count" not in events["raw_customers"].metadata
 
@@ -120,8 +123,9 @@ def test_a_partition_range_run_writes_each_day_of_the_range(
 
     assert result.success
     days = [day for (day,) in _rows(warehouse, "SELECT DISTINCT order_date FROM bronze.raw_orders ORDER BY 1")]
-    assert days == [date(2024, 2, 1), date(2024, 2, 2), date(2024, 2, 3)]
-    expected_items = sum(len(synthetic.order_items(day)) for day in days)
+    expected_days = [date(2024, 2, 1), date(2024, 2, 2), date(2024, 2, 3)]
+    assert days == expected_days
+    expected_items = sum(len(synthetic.order_items(day)) for day in expected_days)
     assert _count(warehouse, "SELECT count(*) FROM bronze.raw_order_items") == expected_items
 
 
