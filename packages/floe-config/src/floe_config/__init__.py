@@ -14,9 +14,29 @@ from floe_config.asset_patterns import (
     SingleRunBackfill,
 )
 from floe_config.backfills import BackfillConfig, PartitionRange
+from floe_config.compiled_artifacts import (
+    CompiledArtifacts,
+    SourceFile,
+    compile_artifacts,
+)
 from floe_config.dbt import DbtConfig
+from floe_config.errors import (
+    ConfigError,
+    ConfigFileError,
+    ConfigIssue,
+    FloeConfigError,
+    PlatformSettingsError,
+)
+from floe_config.floe_loading import (
+    FloeDocument,
+    load_floe_document,
+    load_floe_spec,
+    parse_floe_document,
+)
 from floe_config.floe_spec import FloeSpec, OrchestrationConfig
+from floe_config.interpolation import InterpolationError, interpolate
 from floe_config.jobs import BatchJob, JobConfig, OpsJob
+from floe_config.json_schema import floe_json_schema, render_floe_json_schema
 from floe_config.observability import ObservabilityConfig
 from floe_config.partitions import (
     CadencePartitions,
@@ -25,6 +45,13 @@ from floe_config.partitions import (
     PartitionsConfig,
     StaticPartitions,
     TimeWindowPartitions,
+)
+from floe_config.platform_loading import (
+    PlatformDocument,
+    load_platform_document,
+    load_platform_spec,
+    parse_platform_spec,
+    resolve_platform_file,
 )
 from floe_config.platform_spec import (
     CeleryExecutor,
@@ -55,6 +82,7 @@ from floe_config.sensors import (
     RunStatusSensor,
     SensorConfig,
 )
+from floe_config.yaml_loading import KeyPath, Location, SourceMap
 
 __all__ = [
     "AssetPattern",
@@ -65,6 +93,10 @@ __all__ = [
     "BatchJob",
     "CadencePartitions",
     "CeleryExecutor",
+    "CompiledArtifacts",
+    "ConfigError",
+    "ConfigFileError",
+    "ConfigIssue",
     "ConsoleLineage",
     "ConsoleTracing",
     "CustomSensor",
@@ -75,13 +107,18 @@ __all__ = [
     "FileLineage",
     "FileTracing",
     "FileWatcherSensor",
+    "FloeConfigError",
+    "FloeDocument",
     "FloeSpec",
     "HttpLineage",
     "InProcessExecutor",
     "InstanceConfig",
+    "InterpolationError",
     "JobConfig",
     "K8sExecutor",
+    "KeyPath",
     "LineageConfig",
+    "Location",
     "MultiPartitions",
     "MultiRunBackfill",
     "MultiprocessExecutor",
@@ -96,12 +133,27 @@ __all__ = [
     "PartitionRange",
     "PartitionsConfig",
     "PlatformDbtConfig",
+    "PlatformDocument",
+    "PlatformSettingsError",
     "PlatformSpec",
     "RunStatusSensor",
     "ScheduleConfig",
     "SensorConfig",
     "SingleRunBackfill",
+    "SourceFile",
+    "SourceMap",
     "StaticPartitions",
     "TimeWindowPartitions",
     "TracingConfig",
+    "compile_artifacts",
+    "floe_json_schema",
+    "interpolate",
+    "load_floe_document",
+    "load_floe_spec",
+    "load_platform_document",
+    "load_platform_spec",
+    "parse_floe_document",
+    "parse_platform_spec",
+    "render_floe_json_schema",
+    "resolve_platform_file",
 ]

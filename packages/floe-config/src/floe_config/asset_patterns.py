@@ -27,8 +27,7 @@ class NamedCondition(FloeModel):
 
 
 AutomationConditionConfig = Annotated[
-    Literal["eager", "on_missing"]
-    | Annotated[OnCronCondition | NamedCondition, Field(discriminator="type")],
+    Literal["eager", "on_missing"] | Annotated[OnCronCondition | NamedCondition, Field(discriminator="type")],
     Field(union_mode="left_to_right"),
 ]
 """``eager``, ``on_missing``, or ``{type: on_cron, cron_schedule: ...}``."""
@@ -48,9 +47,7 @@ class MultiRunBackfill(FloeModel):
     """Partitions per run."""
 
 
-BackfillPolicyConfig = Annotated[
-    SingleRunBackfill | MultiRunBackfill, Field(discriminator="type")
-]
+BackfillPolicyConfig = Annotated[SingleRunBackfill | MultiRunBackfill, Field(discriminator="type")]
 """How Dagster splits a backfill of these assets into runs."""
 
 

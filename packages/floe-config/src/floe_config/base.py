@@ -8,6 +8,4 @@ from pydantic import BaseModel, ConfigDict
 class FloeModel(BaseModel):
     """Frozen, strict-keys model whose field docstrings become JSON-schema descriptions."""
 
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, use_attribute_docstrings=True
-    )
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)

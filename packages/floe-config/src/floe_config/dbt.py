@@ -34,6 +34,4 @@ class DbtConfig(FloeModel):
     @property
     def resolved_manifest_path(self) -> str:
         """The manifest path, defaulted from the project dir."""
-        return (
-            self.manifest_path or f"{self.project_dir.rstrip('/')}/target/manifest.json"
-        )
+        return self.manifest_path or f"{self.project_dir.rstrip('/')}/target/manifest.json"

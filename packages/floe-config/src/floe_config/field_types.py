@@ -13,9 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from pydantic import AfterValidator, Field
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_CRON_ALIASES = frozenset(
-    {"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
-)
+_CRON_ALIASES = frozenset({"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"})
 
 
 def _check_cron(value: str) -> str:
@@ -33,9 +31,7 @@ def _check_cron(value: str) -> str:
             "(minute hour day-of-month month day-of-week, e.g. '0 6 * * *') or an alias such as '@daily'"
         )
     if not croniter.is_valid(text):
-        raise ValueError(
-            f"invalid cron expression {value!r}; expected e.g. '0 6 * * *' or '@daily'"
-        )
+        raise ValueError(f"invalid cron expression {value!r}; expected e.g. '0 6 * * *' or '@daily'")
     return text
 
 
@@ -46,11 +42,7 @@ def _check_timezone(value: str) -> str:
         import difflib
 
         close = difflib.get_close_matches(value, sorted(available_timezones()), n=1)
-        hint = (
-            f" (did you mean {close[0]!r}?)"
-            if close
-            else " (use an IANA name such as 'UTC' or 'Europe/Paris')"
-        )
+        hint = f" (did you mean {close[0]!r}?)" if close else " (use an IANA name such as 'UTC' or 'Europe/Paris')"
         raise ValueError(f"unknown timezone {value!r}{hint}") from None
     return value
 
@@ -60,9 +52,7 @@ def _check_dotted_path(value: str, *, allow_relative: bool = True) -> str:
     if allow_relative:
         body = value.lstrip(".")
         if len(value) - len(body) > 1:
-            raise ValueError(
-                f"module path {value!r}: use one leading dot for 'relative to floe.yaml's directory'"
-            )
+            raise ValueError(f"module path {value!r}: use one leading dot for 'relative to floe.yaml's directory'")
     parts = body.split(".")
     bad = [part for part in parts if not _IDENTIFIER.match(part)]
     if not body or bad:
@@ -80,23 +70,17 @@ def _check_module_path(value: str) -> str:
 def _check_target_function(value: str) -> str:
     module, sep, function = value.partition(":")
     if not sep or not function:
-        raise ValueError(
-            f"target function {value!r} must be 'package.module:function' (e.g. '.assets.ops:vacuum')"
-        )
+        raise ValueError(f"target function {value!r} must be 'package.module:function' (e.g. '.assets.ops:vacuum')")
     _check_dotted_path(module)
     if not _IDENTIFIER.match(function):
-        raise ValueError(
-            f"target function {value!r}: {function!r} is not a Python function name"
-        )
+        raise ValueError(f"target function {value!r}: {function!r} is not a Python function name")
     return value
 
 
 def _check_selection(value: str) -> str:
     text = value.strip()
     if not text:
-        raise ValueError(
-            "empty selection string; use Dagster's selection syntax, e.g. 'group:bronze' or 'key:\"a/b\"'"
-        )
+        raise ValueError("empty selection string; use Dagster's selection syntax, e.g. 'group:bronze' or 'key:\"a/b\"'")
     if text.count('"') % 2:
         raise ValueError(f"selection {value!r} has an unbalanced double quote")
     depth = 0
@@ -109,26 +93,18 @@ def _check_selection(value: str) -> str:
         elif not in_quotes and char == ")":
             depth -= 1
             if depth < 0:
-                raise ValueError(
-                    f"selection {value!r} closes a parenthesis that was never opened"
-                )
+                raise ValueError(f"selection {value!r} closes a parenthesis that was never opened")
     if depth:
         raise ValueError(f"selection {value!r} has {depth} unclosed parenthesis")
     for match in re.finditer(r"\b([a-z_]+):(?=\s|\)|$)", text):
-        raise ValueError(
-            f"selection {value!r}: '{match.group(1)}:' needs a value, e.g. '{match.group(1)}:bronze'"
-        )
+        raise ValueError(f"selection {value!r}: '{match.group(1)}:' needs a value, e.g. '{match.group(1)}:bronze'")
     return value
 
 
-CronExpression = Annotated[
-    str, AfterValidator(_check_cron), Field(examples=["0 6 * * *", "@daily"])
-]
+CronExpression = Annotated[str, AfterValidator(_check_cron), Field(examples=["0 6 * * *", "@daily"])]
 """A 5-field cron expression or an alias such as ``@daily``."""
 
-Timezone = Annotated[
-    str, AfterValidator(_check_timezone), Field(examples=["UTC", "Europe/Paris"])
-]
+Timezone = Annotated[str, AfterValidator(_check_timezone), Field(examples=["UTC", "Europe/Paris"])]
 """An IANA timezone name."""
 
 ModulePath = Annotated[
@@ -138,9 +114,7 @@ ModulePath = Annotated[
 ]
 """A dotted module path; a leading dot means relative to the directory holding floe.yaml."""
 
-TargetFunction = Annotated[
-    str, AfterValidator(_check_target_function), Field(examples=[".assets.ops:vacuum"])
-]
+TargetFunction = Annotated[str, AfterValidator(_check_target_function), Field(examples=[".assets.ops:vacuum"])]
 """A ``module:function`` reference; the module part may be relative like a module path."""
 
 SelectionString = Annotated[

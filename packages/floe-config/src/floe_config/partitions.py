@@ -71,13 +71,9 @@ class StaticPartitions(FloeModel):
 
     @model_validator(mode="after")
     def _unique_keys(self) -> StaticPartitions:
-        duplicates = sorted(
-            key for key, count in Counter(self.partition_keys).items() if count > 1
-        )
+        duplicates = sorted(key for key, count in Counter(self.partition_keys).items() if count > 1)
         if duplicates:
-            raise ValueError(
-                f"partition_keys must be unique; repeated: {', '.join(duplicates)}"
-            )
+            raise ValueError(f"partition_keys must be unique; repeated: {', '.join(duplicates)}")
         if any(not key for key in self.partition_keys):
             raise ValueError("partition_keys must not contain an empty string")
         return self
@@ -116,11 +112,7 @@ class MultiPartitions(FloeModel):
 
 
 PartitionsConfig = Annotated[
-    TimeWindowPartitions
-    | CadencePartitions
-    | StaticPartitions
-    | MultiPartitions
-    | DynamicPartitions,
+    TimeWindowPartitions | CadencePartitions | StaticPartitions | MultiPartitions | DynamicPartitions,
     Field(discriminator="type"),
 ]
 """Any named partitions definition of ``orchestration.partitions``."""

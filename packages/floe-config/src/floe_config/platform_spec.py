@@ -46,9 +46,7 @@ class NoTracing(FloeModel):
     type: Literal["none"]
 
 
-TracingConfig = Annotated[
-    OtlpTracing | FileTracing | ConsoleTracing | NoTracing, Field(discriminator="type")
-]
+TracingConfig = Annotated[OtlpTracing | FileTracing | ConsoleTracing | NoTracing, Field(discriminator="type")]
 """Where spans go."""
 
 
@@ -86,9 +84,7 @@ class NoLineage(FloeModel):
     type: Literal["none"]
 
 
-LineageTransportConfig = Annotated[
-    HttpLineage | FileLineage | ConsoleLineage | NoLineage, Field(discriminator="type")
-]
+LineageTransportConfig = Annotated[HttpLineage | FileLineage | ConsoleLineage | NoLineage, Field(discriminator="type")]
 """Where OpenLineage events go."""
 
 
@@ -96,7 +92,7 @@ class LineageConfig(FloeModel):
     """OpenLineage transport and namespace."""
 
     transport: LineageTransportConfig | None = None
-    """Where events go; ``OPENLINEAGE_URL`` / ``OPENLINEAGE_CONFIG``, else files under ``.floe/lineage`` when omitted."""
+    """Where events go; when omitted: ``OPENLINEAGE_URL`` / ``OPENLINEAGE_CONFIG``, else ``.floe/lineage`` files."""
     namespace: str = "floe"
     """OpenLineage job namespace."""
 
@@ -156,9 +152,7 @@ ExecutorConfig = Annotated[
 class ExecutionConfig(FloeModel):
     """How runs execute."""
 
-    executor: ExecutorConfig = Field(
-        default_factory=lambda: MultiprocessExecutor(type="multiprocess")
-    )
+    executor: ExecutorConfig = Field(default_factory=lambda: MultiprocessExecutor(type="multiprocess"))
     """The Dagster executor."""
 
 

@@ -1,0 +1,225 @@
+"""The ``floe-config`` command: ``validate``, ``schema`` and ``compile`` floe.yaml without Dagster.
+
+Exit codes: 0 valid, 1 invalid, 2 usage error or unreadable file. No traceback reaches the user: every failure
+ends as one line on standard error (or the list of located problems).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from floe_config.errors import ConfigError, ConfigFileError, ConfigIssue
+from floe_config.floe_loading import DEFAULT_FLOE_FILE, FloeDocument, load_floe_document
+from floe_config.platform_loading import PlatformDocument, load_platform_document
+
+EXIT_VALID = 0
+EXIT_INVALID = 1
+EXIT_USAGE = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of ``floe-config``."""
+    parser = argparse.ArgumentParser(
+        prog="floe-config",
+        description="Validate floe.yaml and platform.yaml, print floe.yaml's JSON Schema, or compile both to JSON.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{validate,schema,compile}")
+
+    validate = commands.add_parser(
+        "validate",
+        help="check floe.yaml (and the platform file) and list every problem",
+    )
+    validate.add_argument(
+        "path",
+        nargs="?",
+        default=DEFAULT_FLOE_FILE,
+        help="floe.yaml to check (default: %(default)s)",
+    )
+    validate.add_argument(
+        "--platform",
+        metavar="FILE",
+        help="platform file (default: FLOE_PLATFORM_FILE/_ENV)",
+    )
+    validate.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+
+    schema = commands.add_parser("schema", help="print the JSON Schema of floe.yaml")
+    schema.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="write to FILE instead of standard output",
+    )
+
+    compile_ = commands.add_parser("compile", help="validate and write the resolved configuration as JSON")
+    compile_.add_argument(
+        "path",
+        nargs="?",
+        default=DEFAULT_FLOE_FILE,
+        help="floe.yaml (default: %(default)s)",
+    )
+    compile_.add_argument(
+        "--platform",
+        metavar="FILE",
+        help="platform file (default: FLOE_PLATFORM_FILE/_ENV)",
+    )
+    compile_.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="write to FILE instead of standard output",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``floe-config`` and return its exit code.
+
+    Args:
+        argv: Arguments without the program name; ``sys.argv[1:]`` when omitted.
+
+    Returns:
+        0 when valid, 1 when invalid, 2 on a usage error or an unreadable file.
+    """
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command == "validate":
+            return _validate(args.path, args.platform, args.format, sys.stdout)
+        if args.command == "schema":
+            return _schema(args.output)
+        return _compile(args.path, args.platform, args.output)
+    except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    except KeyboardInterrupt:
+        print("floe-config: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_INVALID
+    except Exception as exc:
+        # Last resort: a bug in floe-config. One line, never a traceback.
+        print(f"floe-config: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _load(path: str, platform: str | None) -> tuple[FloeDocument | None, PlatformDocument | None, list[ConfigIssue]]:
+    """Load both files, collecting the problems of each; a file that cannot be read raises ``ConfigFileError``."""
+    issues: list[ConfigIssue] = []
+    document = platform_document = None
+    try:
+        document = load_floe_document(path)
+    except ConfigFileError:
+        raise
+    except ConfigError as exc:
+        issues.extend(exc.issues)
+    try:
+        platform_document = load_platform_document(platform, floe_yaml=path)
+    except ConfigFileError:
+        raise
+    except ConfigError as exc:
+        issues.extend(exc.issues)
+    return document, platform_document, issues
+
+
+def _validate(path: str, platform: str | None, output_format: str, out: TextIO) -> int:
+    try:
+        document, platform_document, issues = _load(path, platform)
+    except ConfigFileError as exc:
+        _report(exc.issues, output_format, out, path)
+        return EXIT_USAGE
+    _report(issues, output_format, out, path, document, platform_document)
+    return EXIT_INVALID if any(issue.severity == "error" for issue in issues) else EXIT_VALID
+
+
+def _report(
+    issues: list[ConfigIssue],
+    output_format: str,
+    out: TextIO,
+    path: str,
+    document: FloeDocument | None = None,
+    platform_document: PlatformDocument | None = None,
+) -> None:
+    ordered = sorted(issues, key=lambda issue: (issue.file, issue.line, issue.column))
+    if output_format == "json":
+        import json
+
+        payload = {
+            "valid": not any(issue.severity == "error" for issue in ordered),
+            "file": path,
+            "platform_file": str(platform_document.path) if platform_document and platform_document.path else None,
+            "issues": [issue.to_dict() for issue in ordered],
+        }
+        out.write(json.dumps(payload, indent=2) + "\n")
+        return
+    out.writelines(issue.format() + "\n" for issue in ordered)
+    if ordered:
+        errors = sum(issue.severity == "error" for issue in ordered)
+        print(
+            f"floe-config: {errors} problem{'s' if errors != 1 else ''} found",
+            file=sys.stderr,
+        )
+        return
+    if document is not None:
+        out.write(f"{path}: valid ({_summary(document)})\n")
+    if platform_document is not None and platform_document.path is not None:
+        out.write(f"{os.path.relpath(platform_document.path)}: valid (chosen by {platform_document.chosen_by})\n")
+
+
+def _summary(document: FloeDocument) -> str:
+    orchestration = document.spec.orchestration
+    counts = [
+        (len(orchestration.jobs), "job"),
+        (len(orchestration.schedules), "schedule"),
+        (len(orchestration.sensors), "sensor"),
+        (len(orchestration.backfills), "backfill"),
+        (len(orchestration.partitions), "partitions definition"),
+        (len(orchestration.assets), "asset pattern"),
+    ]
+    return ", ".join(f"{count} {noun}{'s' if count != 1 else ''}" for count, noun in counts)
+
+
+def _schema(output: str | None) -> int:
+    from floe_config.json_schema import render_floe_json_schema
+
+    text = render_floe_json_schema()
+    if output is None:
+        sys.stdout.write(text)
+        return EXIT_VALID
+    return _write(output, text)
+
+
+def _compile(path: str, platform: str | None, output: str | None) -> int:
+    from floe_config.compiled_artifacts import compile_artifacts
+
+    try:
+        artifacts = compile_artifacts(path, platform=platform)
+    except ConfigFileError as exc:
+        _report(exc.issues, "text", sys.stderr, path)
+        return EXIT_USAGE
+    except ConfigError as exc:
+        _report(exc.issues, "text", sys.stderr, path)
+        return EXIT_INVALID
+    text = artifacts.to_json() + "\n"
+    if output is None:
+        sys.stdout.write(text)
+        return EXIT_VALID
+    return _write(output, text)
+
+
+def _write(output: str, text: str) -> int:
+    try:
+        Path(output).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        print(
+            f"floe-config: cannot write {output}: {exc.strerror or exc}",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    return EXIT_VALID
+
+
+if __name__ == "__main__":
+    sys.exit(main())
