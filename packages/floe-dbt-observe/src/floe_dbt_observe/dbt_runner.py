@@ -140,10 +140,10 @@ class DbtStepRunner:
         op_name = context.op_execution_context.op.name
         step_span = tracer.start_span(
             f"dbt.build {op_name}",
-            context=step_parent_context(context.run_id),
+            context=step_parent_context(context.run.run_id),
             attributes={
-                "dagster.run_id": context.run_id,
-                "dagster.job": context.job_name or "",
+                "dagster.run_id": context.run.run_id,
+                "dagster.job": context.run.job_name or "",
                 "dagster.op": op_name,
                 "dbt.command": " ".join(args),
                 "floe.observability": config.observability,
@@ -167,8 +167,8 @@ class DbtStepRunner:
                     job_namespace=config.lineage_namespace,
                     dataset_namespace=_dataset_namespace(config, invocation.adapter, manifest),
                     parent=ParentRun(
-                        run_id=context.run_id,
-                        job_name=context.job_name or "__ASSET_JOB",
+                        run_id=context.run.run_id,
+                        job_name=context.run.job_name or "__ASSET_JOB",
                         namespace=config.parent_namespace,
                     ),
                     dbt_version=_version("dbt-core"),
@@ -177,11 +177,11 @@ class DbtStepRunner:
                     project_dir=config.project_dir,
                     column_lineage=config.column_lineage,
                     asset_keys=config.asset_keys,
-                    dagster_run_id=context.run_id,
+                    dagster_run_id=context.run.run_id,
                 )
             span_context = step_span.get_span_context()
             if config.observability == "per_model":
-                observer = NodeObserver(tracer, step_context, emitter, lineage_ctx, config.asset_keys, context.run_id)
+                observer = NodeObserver(tracer, step_context, emitter, lineage_ctx, config.asset_keys, context.run.run_id)
             else:
                 job_name = f"{lineage_ctx.project_name}.{op_name}" if lineage_ctx is not None else None
                 step_link = NodeLink(

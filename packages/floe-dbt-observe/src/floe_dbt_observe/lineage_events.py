@@ -8,6 +8,7 @@ lineage and floe's trace link. Building runs on the emitter thread, never on the
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Mapping, Sequence
@@ -122,6 +123,30 @@ class LineageContext:
     dagster_run_id: str | None = None
     _known_columns: dict[str, dict[str, str]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _runtime_manifest: Mapping[str, Any] | None = None
+
+    def _current_manifest(self) -> Mapping[str, Any]:
+        """Return the manifest dbt wrote for this invocation, else the one the assets were built from.
+
+        dbt writes ``manifest.json`` into the invocation's target path before running any node;
+        its relation names reflect the runtime profile (the database of a DuckDB file, a prod
+        target), which the load-time manifest may not.
+        """
+        if self._runtime_manifest is not None:
+            return self._runtime_manifest
+        if self.target_path is not None:
+            path = self.target_path / "manifest.json"
+            with self._lock:
+                if self._runtime_manifest is None and path.is_file():
+                    try:
+                        loaded = json.loads(path.read_bytes())
+                        if isinstance(loaded, Mapping) and isinstance(loaded.get("nodes"), Mapping):
+                            self._runtime_manifest = loaded
+                    except (OSError, ValueError):
+                        logger.debug("cannot read runtime manifest %s", path, exc_info=True)
+            if self._runtime_manifest is not None:
+                return self._runtime_manifest
+        return self.manifest
 
     @property
     def project_name(self) -> str:
@@ -135,7 +160,10 @@ class LineageContext:
 
     def node(self, unique_id: str) -> Mapping[str, Any]:
         """Return the manifest entry of a node or source (empty if unknown)."""
-        found = self.manifest.get("nodes", {}).get(unique_id) or self.manifest.get("sources", {}).get(unique_id)
+        current = self._current_manifest()
+        found = current.get("nodes", {}).get(unique_id) or current.get("sources", {}).get(unique_id)
+        if not found and current is not self.manifest:
+            found = self.manifest.get("nodes", {}).get(unique_id) or self.manifest.get("sources", {}).get(unique_id)
         return found or {}
 
     def job_name(self, unique_id: str) -> str:
@@ -206,7 +234,7 @@ def dataset_facets(ctx: LineageContext, unique_id: str) -> dict[str, DatasetFace
 
 
 def _relation_parents(ctx: LineageContext, unique_id: str) -> list[str]:
-    parents = ctx.manifest.get("parent_map", {}).get(unique_id)
+    parents = ctx._current_manifest().get("parent_map", {}).get(unique_id)
     if parents is None:
         parents = ctx.node(unique_id).get("depends_on", {}).get("nodes", [])
     return [p for p in parents if p.split(".", 1)[0] in ("model", "seed", "snapshot", "source")]

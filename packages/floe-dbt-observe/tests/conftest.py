@@ -1,0 +1,87 @@
+"""Shared fixtures: the fixture dbt project (and its variants), DuckDB warehouses, and dbt runs.
+
+Every dbt run through dagster-dbt costs seconds, so each run is a session fixture that the tests
+reading it share; variants are copies of the project edited in a temporary directory.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from dbt_harness import DUCKDB_ENV, DbtRun, copy_project, make_warehouse, run_dbt
+
+from floe_dbt_observe import build_dbt_assets
+
+
+@pytest.fixture(scope="session")
+def session_monkeypatch() -> Iterator[pytest.MonkeyPatch]:
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
+
+
+@pytest.fixture(scope="session")
+def project_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the fixture project with no manifest yet (build_dbt_assets parses it)."""
+    return copy_project(tmp_path_factory.mktemp("project") / "dbt_project")
+
+
+@pytest.fixture(scope="session")
+def parsed_project(project_dir: Path, session_monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The project after one ``build_dbt_assets`` call produced ``target/manifest.json``."""
+    session_monkeypatch.setenv(DUCKDB_ENV, str(project_dir.parent / "parse.duckdb"))
+    build_dbt_assets(project_dir)
+    return project_dir
+
+
+@pytest.fixture(scope="session")
+def manifest(parsed_project: Path) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((parsed_project / "target" / "manifest.json").read_text())
+    return loaded
+
+
+@pytest.fixture(scope="session")
+def success_run(
+    parsed_project: Path, tmp_path_factory: pytest.TempPathFactory, session_monkeypatch: pytest.MonkeyPatch
+) -> DbtRun:
+    """A successful ``dbt build`` of the whole fixture project, per-model observability on."""
+    warehouse = make_warehouse(tmp_path_factory.mktemp("wh") / "success.duckdb")
+    return run_dbt(parsed_project, warehouse, session_monkeypatch)
+
+
+def _break_payments(project: Path) -> None:
+    (project / "models" / "staging" / "stg_payments.sql").write_text(
+        "select id as payment_id, order_id, amount_cents / 100.0 as amount from {{ source('raw', 'payments') }}\n"
+        "where no_such_column > 0\n"
+    )
+
+
+def _failing_test(project: Path) -> None:
+    path = project / "models" / "marts" / "_marts.yml"
+    text = path.read_text().replace(
+        "      - name: order_count\n",
+        "      - name: order_count\n        data_tests:\n          - accepted_values:\n"
+        "              arguments:\n                values: [0, 1]\n",
+    )
+    path.write_text(text)
+
+
+@pytest.fixture(scope="session")
+def broken_model_run(tmp_path_factory: pytest.TempPathFactory, session_monkeypatch: pytest.MonkeyPatch) -> DbtRun:
+    """A build where ``stg_payments`` does not compile against the warehouse."""
+    root = tmp_path_factory.mktemp("broken")
+    project = copy_project(root / "dbt_project", _break_payments)
+    warehouse = make_warehouse(root / "broken.duckdb")
+    return run_dbt(project, warehouse, session_monkeypatch)
+
+
+@pytest.fixture(scope="session")
+def failing_test_run(tmp_path_factory: pytest.TempPathFactory, session_monkeypatch: pytest.MonkeyPatch) -> DbtRun:
+    """A build where a test on ``customer_orders.order_count`` fails (customer 2 has 2 orders)."""
+    root = tmp_path_factory.mktemp("failing")
+    project = copy_project(root / "dbt_project", _failing_test)
+    warehouse = make_warehouse(root / "failing.duckdb")
+    return run_dbt(project, warehouse, session_monkeypatch)

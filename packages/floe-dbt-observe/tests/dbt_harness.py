@@ -1,0 +1,165 @@
+"""Test harness: capture transports, DuckDB warehouses, project copies and one-call dbt runs."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import duckdb
+import pytest
+from openlineage.client import OpenLineageClient
+from openlineage.client.serde import Serde
+from openlineage.client.transport import Transport
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from floe_dbt_observe import FloeDbtTranslator, build_dbt_assets
+
+FIXTURE_PROJECT = Path(__file__).parent / "dbt_project"
+DUCKDB_ENV = "FLOE_FIXTURE_DUCKDB_PATH"
+FOLDER_GROUPS = {"staging": "silver", "marts": "gold"}
+
+
+class ListTransport(Transport):
+    """Keep every emitted OpenLineage event as its JSON dict."""
+
+    kind = "floe-test-list"
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+
+    def emit(self, event: Any) -> None:
+        self.events.append(json.loads(Serde.to_json(event)))
+
+
+class RaisingTransport(Transport):
+    """A lineage backend that is down: every emit raises."""
+
+    kind = "floe-test-raising"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def emit(self, event: Any) -> None:
+        self.calls += 1
+        raise ConnectionError("lineage backend down")
+
+
+class SleepingTransport(Transport):
+    """A lineage backend that answers after 5 seconds."""
+
+    kind = "floe-test-sleeping"
+
+    def __init__(self, seconds: float = 5.0) -> None:
+        self.seconds = seconds
+        self.calls = 0
+
+    def emit(self, event: Any) -> None:
+        self.calls += 1
+        time.sleep(self.seconds)
+
+
+def make_warehouse(path: Path) -> Path:
+    """Create the raw tables the fixture project's sources read."""
+    con = duckdb.connect(str(path))
+    try:
+        con.execute("create schema raw")
+        con.execute(
+            "create table raw.orders as select * from (values "
+            "(1, 1, '2024-01-01', 'done'), (2, 1, '2024-01-02', 'done'), (3, 2, '2024-01-02', 'open'), "
+            "(4, 2, '2024-01-03', 'done')) t(id, customer, ordered_at, status)"
+        )
+        con.execute(
+            "create table raw.customers as select * from (values (1, 'Ann', 'FR'), (2, 'Bob', 'DE')) t(id, name, country)"
+        )
+        con.execute(
+            "create table raw.payments as select * from (values (1, 1, 1000), (2, 2, 550), (3, 3, 700), (4, 4, 120)) "
+            "t(id, order_id, amount_cents)"
+        )
+    finally:
+        con.close()
+    return path
+
+
+def copy_project(destination: Path, edit: Callable[[Path], None] | None = None) -> Path:
+    """Copy the fixture project (without build artifacts) and optionally edit the copy."""
+    shutil.copytree(FIXTURE_PROJECT, destination, ignore=shutil.ignore_patterns("target", "logs", "*.duckdb"))
+    if edit is not None:
+        edit(destination)
+    return destination
+
+
+@dataclass
+class DbtRun:
+    """One real materialization of dbt assets and everything it emitted."""
+
+    project_dir: Path
+    warehouse: Path
+    defs: list[dg.AssetsDefinition]
+    result: dg.ExecuteInProcessResult
+    instance: dg.DagsterInstance
+    spans: list[ReadableSpan]
+    events: list[dict[str, Any]]
+    seconds: float
+    transport: Transport
+
+    def logs(self) -> list[str]:
+        return [entry.user_message for entry in self.instance.all_logs(self.result.run_id)]
+
+    def node_spans(self) -> list[ReadableSpan]:
+        return [span for span in self.spans if span.name.startswith("dbt.") and not span.name.startswith("dbt.build")]
+
+    def step_spans(self) -> list[ReadableSpan]:
+        return [span for span in self.spans if span.name.startswith("dbt.build")]
+
+    def events_for(self, job_suffix: str) -> list[dict[str, Any]]:
+        return [event for event in self.events if event["job"]["name"].endswith("." + job_suffix)]
+
+
+def run_dbt(
+    project_dir: Path,
+    warehouse: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    transport: Transport | None = None,
+    selection: Any = None,
+    partition_key: str | None = None,
+    **build_kwargs: Any,
+) -> DbtRun:
+    """Build the project's assets with in-memory span and lineage capture, then materialize them."""
+    monkeypatch.setenv(DUCKDB_ENV, str(warehouse))
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    transport = transport if transport is not None else ListTransport()
+    build_kwargs.setdefault("translator", FloeDbtTranslator(folder_groups=FOLDER_GROUPS))
+    defs = build_dbt_assets(
+        project_dir, tracer_provider=provider, lineage=OpenLineageClient(transport=transport), **build_kwargs
+    )
+    instance = dg.DagsterInstance.ephemeral()
+    started = time.monotonic()
+    result = dg.materialize(
+        defs, instance=instance, raise_on_error=False, selection=selection, partition_key=partition_key
+    )
+    seconds = time.monotonic() - started
+    provider.force_flush()
+    return DbtRun(
+        project_dir=project_dir,
+        warehouse=warehouse,
+        defs=defs,
+        result=result,
+        instance=instance,
+        spans=list(exporter.get_finished_spans()),
+        events=list(getattr(transport, "events", [])),
+        seconds=seconds,
+        transport=transport,
+    )
+
+

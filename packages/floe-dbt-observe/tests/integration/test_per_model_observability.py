@@ -1,0 +1,179 @@
+"""A successful build: one span and one START + terminal lineage event per executed node, all linked."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import jsonschema
+import pytest
+from dbt_harness import DbtRun
+
+from floe_dbt_observe import OPENLINEAGE_RUN_ID_KEY, SPAN_ID_KEY, TRACE_ID_KEY, dagster_run_span_context
+from floe_dbt_observe.facets import facet_schema
+
+EXECUTED_NODES = 17  # 6 models, 1 seed, 1 snapshot, 9 tests
+
+
+def test_run_succeeds_and_materializes_every_asset(success_run: DbtRun) -> None:
+    assert success_run.result.success
+    materialized = {
+        event.asset_key.to_user_string() for event in success_run.result.get_asset_materialization_events()
+    }
+    assert materialized == {
+        "stg_orders", "stg_customers", "stg_payments", "stg_countries",
+        "customer_orders", "country_revenue", "country_codes", "orders_snapshot",
+    }
+
+
+def test_every_executed_node_has_exactly_one_span(success_run: DbtRun) -> None:
+    counts = Counter(span.attributes["dbt.node.unique_id"] for span in success_run.node_spans())
+    assert len(counts) == EXECUTED_NODES
+    assert set(counts.values()) == {1}
+
+
+def test_node_spans_are_children_of_the_step_span_in_one_trace(success_run: DbtRun) -> None:
+    (step,) = success_run.step_spans()
+    run_context = dagster_run_span_context(success_run.result.run_id)
+    assert step.context.trace_id == uuid.UUID(success_run.result.run_id).int == run_context.trace_id
+    assert step.parent is not None and step.parent.span_id == run_context.span_id
+    for span in success_run.node_spans():
+        assert span.context.trace_id == step.context.trace_id
+        assert span.parent is not None and span.parent.span_id == step.context.span_id
+
+
+def test_node_spans_use_dbt_timestamps_inside_the_step_span(success_run: DbtRun) -> None:
+    (step,) = success_run.step_spans()
+    for span in success_run.node_spans():
+        assert step.start_time <= span.start_time <= span.end_time <= step.end_time
+
+
+def test_node_span_attributes_and_status(success_run: DbtRun) -> None:
+    spans = {span.attributes["dbt.node.unique_id"]: span for span in success_run.node_spans()}
+    model = spans["model.floe_fixture.customer_orders"]
+    assert model.name == "dbt.model customer_orders"
+    assert model.status.status_code.name == "OK"
+    assert model.attributes["dbt.node.status"] == "success"
+    assert model.attributes["dbt.node.materialization"] == "table"
+    assert model.attributes["dbt.node.relation"].endswith('"main"."customer_orders"')
+    assert model.attributes["dagster.asset_key"] == "customer_orders"
+    assert model.attributes["dagster.run_id"] == success_run.result.run_id
+    assert model.attributes["dbt.node.thread"]
+    assert model.attributes["dbt.node.adapter_response"] == "OK"
+    seed = spans["seed.floe_fixture.country_codes"]
+    assert seed.attributes["dbt.node.rows_affected"] == 3
+    test = next(s for uid, s in spans.items() if uid.startswith("test.floe_fixture.unique_stg_orders"))
+    assert test.name.startswith("dbt.test ") and test.attributes["dbt.node.status"] == "pass"
+
+
+def test_one_start_and_one_terminal_event_per_node(success_run: DbtRun) -> None:
+    by_run: dict[str, list[str]] = {}
+    for event in success_run.events:
+        by_run.setdefault(event["run"]["runId"], []).append(event["eventType"])
+    assert len(by_run) == EXECUTED_NODES
+    assert all(types == ["START", "COMPLETE"] for types in by_run.values())
+    for run_id in by_run:
+        assert uuid.UUID(run_id).version == 7
+
+
+def test_events_validate_against_the_openlineage_schema(success_run: DbtRun) -> None:
+    schema = json.loads((Path(__file__).parents[1] / "openlineage_run_event.schema.json").read_text())
+    validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+    floe = jsonschema.Draft202012Validator(facet_schema(), format_checker=jsonschema.FormatChecker())
+    for event in success_run.events:
+        validator.validate(event)
+        floe.validate({k: v for k, v in event["run"]["facets"].items() if k in ("floe_trace", "dbt_node")})
+
+
+def _complete(run: DbtRun, job: str) -> dict[str, Any]:
+    (event,) = [e for e in run.events_for(job) if e["eventType"] == "COMPLETE"]
+    return event
+
+
+def test_model_events_carry_dbt_ol_facets(success_run: DbtRun) -> None:
+    event = _complete(success_run, "customer_orders")
+    assert event["job"]["namespace"] == "dbt"
+    assert event["job"]["name"] == "floe_fixture.customer_orders"
+    job_facets = event["job"]["facets"]
+    assert job_facets["jobType"]["integration"] == "DBT"
+    assert job_facets["jobType"]["jobType"] == "MODEL"
+    assert job_facets["jobType"]["processingType"] == "BATCH"
+    assert "stg_orders" in job_facets["sql"]["query"] and "{{" not in job_facets["sql"]["query"]
+    assert job_facets["documentation"]["description"] == "Orders per customer with revenue."
+    assert job_facets["sourceCodeLocation"]["url"].endswith("models/marts/customer_orders.sql")
+    run_facets = event["run"]["facets"]
+    assert run_facets["parent"]["run"]["runId"] == success_run.result.run_id
+    assert run_facets["processing_engine"]["name"] == "dbt"
+    assert run_facets["dbt_version"]["version"] == run_facets["processing_engine"]["version"]
+    assert run_facets["dbt_node"]["status"] == "success"
+    inputs = {dataset["name"] for dataset in event["inputs"]}
+    assert inputs == {"success.main.stg_orders", "success.main.stg_payments", "success.main.stg_customers"}
+    (output,) = event["outputs"]
+    assert output["name"] == "success.main.customer_orders"
+    assert output["namespace"] == "duckdb://" + success_run.warehouse.as_posix()
+    assert output["facets"]["dataSource"]["uri"] == output["namespace"]
+    assert [f["name"] for f in output["facets"]["schema"]["fields"]] == ["customer_id", "order_count", "revenue"]
+
+
+def test_column_lineage_follows_cte_chains(success_run: DbtRun) -> None:
+    fields = _complete(success_run, "customer_orders")["outputs"][0]["facets"]["columnLineage"]["fields"]
+    assert fields["revenue"]["inputFields"] == [
+        {"namespace": "duckdb://" + success_run.warehouse.as_posix(), "name": "success.main.stg_payments", "field": "amount", "transformations": []}
+    ]
+    assert {f["field"] for f in fields["customer_name"]["inputFields"]} == {"customer_name"}
+
+
+def test_seed_reports_output_statistics(success_run: DbtRun) -> None:
+    event = _complete(success_run, "country_codes")
+    assert event["job"]["facets"]["jobType"]["jobType"] == "SEED"
+    assert event["outputs"][0]["outputFacets"]["outputStatistics"]["rowCount"] == 3
+
+
+def test_test_runs_carry_data_quality_assertions_on_the_tested_dataset(success_run: DbtRun) -> None:
+    (event,) = [
+        e for e in success_run.events
+        if e["eventType"] == "COMPLETE" and e["job"]["name"].startswith("floe_fixture.unique_stg_orders_order_id")
+    ]
+    assert event["job"]["facets"]["jobType"]["jobType"] == "TEST"
+    (dataset,) = event["inputs"]
+    assert dataset["name"] == "success.main.stg_orders"
+    (assertion,) = dataset["inputFacets"]["dataQualityAssertions"]["assertions"]
+    assert assertion["assertion"] == "unique" and assertion["success"] is True and assertion["column"] == "order_id"
+
+
+def test_span_lineage_run_and_materialization_point_at_each_other(success_run: DbtRun) -> None:
+    spans = {span.attributes["dbt.node.unique_id"]: span for span in success_run.node_spans()}
+    span = spans["model.floe_fixture.stg_orders"]
+    event = _complete(success_run, "stg_orders")
+    trace_facet = event["run"]["facets"]["floe_trace"]
+    assert span.attributes["openlineage.run_id"] == event["run"]["runId"]
+    assert trace_facet == {
+        "_producer": trace_facet["_producer"],
+        "_schemaURL": trace_facet["_schemaURL"],
+        "traceId": f"{span.context.trace_id:032x}",
+        "spanId": f"{span.context.span_id:016x}",
+    }
+    (materialization,) = [
+        m for m in success_run.result.get_asset_materialization_events() if m.asset_key == dg.AssetKey("stg_orders")
+    ]
+    metadata = materialization.materialization.metadata
+    assert metadata[TRACE_ID_KEY].value == trace_facet["traceId"]
+    assert metadata[SPAN_ID_KEY].value == trace_facet["spanId"]
+    assert metadata[OPENLINEAGE_RUN_ID_KEY].value == event["run"]["runId"]
+
+
+def test_check_results_are_reported_and_linked(success_run: DbtRun) -> None:
+    checks = success_run.result.get_asset_check_evaluations()
+    assert len(checks) == 8  # the source test is not a check by default; it still runs and has a span
+    assert all(check.passed for check in checks)
+    assert all(TRACE_ID_KEY in check.metadata for check in checks)
+
+
+@pytest.mark.parametrize("key", ["floe_trace", "dbt_node"])
+def test_custom_facets_declare_their_schema(success_run: DbtRun, key: str) -> None:
+    event = _complete(success_run, "stg_orders")
+    assert event["run"]["facets"][key]["_schemaURL"].startswith("urn:floe:openlineage:facets:")
