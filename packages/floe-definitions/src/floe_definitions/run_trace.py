@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from opentelemetry.sdk.trace.id_generator import IdGenerator, RandomIdGenerator
 from opentelemetry.trace import INVALID_SPAN_ID, INVALID_TRACE_ID, SpanContext, TraceFlags
 
-_SPAN_ID_SALT = b"floe/run-span/"
+_SPAN_ID_PREFIX = "dagster-run:"  # the same rule as floe_dbt_observe.tracing.dagster_run_span_context
 
 # (trace id, span id) the next root span must use; set only for the duration of ``run_span_ids``.
 _PENDING_RUN_IDS: contextvars.ContextVar[tuple[int, int] | None] = contextvars.ContextVar(
@@ -45,7 +45,7 @@ def run_trace_id(run_id: str) -> int:
 
 
 def run_span_id(run_id: str) -> int:
-    """Return the span id of a Dagster run's root span: the first 64 bits of ``sha256(salt + trace id)``.
+    """Return the span id of a Dagster run's root span: the first 64 bits of ``sha256("dagster-run:" + run_id)``.
 
     Args:
         run_id: The Dagster run id.
@@ -53,7 +53,7 @@ def run_span_id(run_id: str) -> int:
     Returns:
         A valid (non-zero) 64-bit span id, the same in every process.
     """
-    digest = hashlib.sha256(_SPAN_ID_SALT + run_trace_id(run_id).to_bytes(16, "big")).digest()
+    digest = hashlib.sha256(f"{_SPAN_ID_PREFIX}{run_id}".encode()).digest()
     span_id = int.from_bytes(digest[:8], "big")
     return span_id if span_id != INVALID_SPAN_ID else 1
 

@@ -1,0 +1,98 @@
+"""Dagster's own executors, chosen by platform.yaml ``execution.executor`` and wrapped for observability.
+
+floe never runs steps itself: ``in_process`` and ``multiprocess`` come from Dagster, ``celery`` from
+``dagster-celery`` (``floe-definitions[celery]``) and ``k8s`` from ``dagster-k8s`` (``floe-definitions[k8s]``),
+imported only when selected. :func:`build_executor` configures the chosen one from the platform file and wraps
+the executor it creates in :class:`~floe_definitions.observed_executor.ObservedExecutor`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from dagster import ExecutorDefinition, in_process_executor, multiprocess_executor
+from dagster._core.executor.base import Executor
+from dagster._core.executor.init import InitExecutorContext
+
+from floe_config import CeleryExecutor, ExecutorConfig, InProcessExecutor, K8sExecutor, MultiprocessExecutor
+from floe_definitions.errors import ExecutorConfigError
+from floe_definitions.observed_executor import ObservedExecutor, RunTelemetry
+
+
+def dagster_executor(config: ExecutorConfig) -> ExecutorDefinition:
+    """Return Dagster's executor definition for ``config``, configured from it.
+
+    Args:
+        config: platform.yaml ``execution.executor``.
+
+    Returns:
+        The configured Dagster executor definition (not yet observed).
+
+    Raises:
+        ExecutorConfigError: ``celery`` / ``k8s`` without their optional extra installed.
+    """
+    if isinstance(config, InProcessExecutor):
+        return in_process_executor.configured({}, name="in_process")
+    if isinstance(config, MultiprocessExecutor):
+        settings: dict[str, Any] = {}
+        if config.max_concurrent is not None:
+            settings["max_concurrent"] = config.max_concurrent
+        return multiprocess_executor.configured(settings, name="multiprocess")
+    if isinstance(config, CeleryExecutor):
+        celery_executor = _optional("dagster_celery", "celery_executor", extra="celery", executor="celery")
+        return celery_executor.configured(_present(broker=config.broker, backend=config.backend), name="celery")
+    assert isinstance(config, K8sExecutor)
+    k8s_job_executor = _optional("dagster_k8s", "k8s_job_executor", extra="k8s", executor="k8s")
+    settings = _present(
+        job_namespace=config.job_namespace, job_image=config.image, max_concurrent=config.max_concurrent
+    )
+    return k8s_job_executor.configured(settings, name="k8s")
+
+
+def build_executor(config: ExecutorConfig, telemetry: RunTelemetry) -> ExecutorDefinition:
+    """Return an executor definition that runs steps with Dagster's executor and observes them.
+
+    Args:
+        config: platform.yaml ``execution.executor``.
+        telemetry: Where the run's spans and lineage go.
+
+    Returns:
+        An executor definition named ``floe_<executor>`` with the inner executor's requirements.
+
+    Raises:
+        ExecutorConfigError: ``celery`` / ``k8s`` without their optional extra installed.
+    """
+    inner = dagster_executor(config)
+
+    def create(init_context: InitExecutorContext) -> Executor:
+        creation_fn = inner.executor_creation_fn
+        assert creation_fn is not None
+        inner_executor = creation_fn(init_context._replace(executor_def=inner))
+        return ObservedExecutor(inner_executor, telemetry)
+
+    return ExecutorDefinition(
+        name=f"floe_{inner.name}",
+        config_schema=cast("Any", inner.config_schema),  # already a definition schema; Dagster keeps it as is
+        requirements=inner.get_requirements,
+        executor_creation_fn=create,
+        description=f"Dagster's {inner.name} executor, with a span and an OpenLineage run per step (floe).",
+    )
+
+
+def _optional(module: str, attribute: str, *, extra: str, executor: str) -> ExecutorDefinition:
+    import importlib
+
+    try:
+        loaded = importlib.import_module(module)
+    except ImportError as exc:
+        raise ExecutorConfigError(
+            f"the {executor!r} executor needs the optional extra: pip install 'floe-definitions[{extra}]' "
+            f"(or uv add 'floe-definitions[{extra}]'); {module} is not importable ({exc})",
+            key="execution.executor.type",
+        ) from exc
+    definition: ExecutorDefinition = getattr(loaded, attribute)
+    return definition
+
+
+def _present(**values: Any) -> dict[str, Any]:
+    return {key: value for key, value in values.items() if value is not None}

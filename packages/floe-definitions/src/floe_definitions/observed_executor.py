@@ -1,0 +1,338 @@
+"""Executor-level instrumentation: a span and a lineage run per step, with no code in the asset.
+
+:class:`ObservedExecutor` wraps one of Dagster's own executors (in-process, multiprocess, Celery, Kubernetes)
+and watches the event stream its ``execute`` yields. That stream is produced in the run worker for every
+executor, whatever process or pod a step runs in, so one wrapper observes them all:
+
+* execution starts -> the run span opens (trace id = the Dagster run id, see :mod:`floe_definitions.run_trace`);
+* ``STEP_START`` -> a step span (child of the run span) and, unless the step's assets are dbt models (which
+  floe-dbt-observe gives per-model lineage), an OpenLineage run START;
+* ``ASSET_MATERIALIZATION`` -> the table an asset reports is remembered for the COMPLETE event's outputs;
+* ``STEP_SUCCESS`` / ``STEP_FAILURE`` / ``STEP_UP_FOR_RETRY`` -> span OK / ERROR and COMPLETE / FAIL;
+* execution ends (or is interrupted) -> open steps end as ERROR / ABORT, the run span ends, spans are flushed.
+
+Telemetry never fails or blocks the run: every emission is guarded, failures are counted, logged once, and
+reported in one warning when the run ends.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from dagster import AssetKey, DagsterEvent, DagsterEventType, JobDefinition
+from dagster import __version__ as dagster_version
+from dagster._core.execution.context.system import PlanOrchestrationContext
+from dagster._core.execution.plan.plan import ExecutionPlan
+from dagster._core.execution.retries import RetryMode
+from dagster._core.execution.step_dependency_config import StepDependencyConfig
+from dagster._core.executor.base import Executor
+from openlineage.client import OpenLineageClient
+from openlineage.client.event_v2 import RunState
+from openlineage.client.uuid import generate_new_uuid
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import Span, Status, StatusCode, TracerProvider
+
+from floe_definitions.run_trace import run_span_ids
+from floe_definitions.step_assets import StepAssets, step_assets
+from floe_definitions.step_lineage import DagsterRunRef, DatasetNaming, lineage_job_name, step_event
+
+logger = logging.getLogger(__name__)
+
+INSTRUMENTATION_NAME = "floe_definitions"
+PARTITION_TAG = "dagster/partition"
+
+
+@dataclass(frozen=True)
+class RunTelemetry:
+    """Where a run's spans and lineage go.
+
+    Attributes:
+        tracer_provider: The SDK provider, or ``None`` for no spans.
+        lineage_client: The OpenLineage client, or ``None`` for no lineage.
+        lineage_namespace: OpenLineage job namespace.
+        naming: How assets become datasets.
+        flush_timeout_seconds: Longest wait for span export when a run ends.
+    """
+
+    tracer_provider: TracerProvider | None
+    lineage_client: OpenLineageClient | None
+    lineage_namespace: str
+    naming: DatasetNaming
+    flush_timeout_seconds: float = 1.0
+
+
+class ObservedExecutor(Executor):
+    """One of Dagster's executors, with a span and a lineage run per step.
+
+    Args:
+        inner: The Dagster executor that actually runs the steps.
+        telemetry: Where spans and lineage go.
+    """
+
+    def __init__(self, inner: Executor, telemetry: RunTelemetry) -> None:
+        self._inner = inner
+        self._telemetry = telemetry
+
+    @property
+    def inner(self) -> Executor:
+        """The wrapped Dagster executor."""
+        return self._inner
+
+    @property
+    def retries(self) -> RetryMode:
+        """The inner executor's retry mode."""
+        return self._inner.retries
+
+    @property
+    def step_dependency_config(self) -> StepDependencyConfig:
+        """The inner executor's step dependency config."""
+        return self._inner.step_dependency_config
+
+    def execute(self, plan_context: PlanOrchestrationContext, execution_plan: ExecutionPlan) -> Iterator[DagsterEvent]:
+        """Run the plan with the inner executor, observing its events.
+
+        Args:
+            plan_context: The run's orchestration context.
+            execution_plan: The plan to execute.
+
+        Yields:
+            Every event of the inner executor, unchanged.
+        """
+        observer = RunObserver(self._telemetry, plan_context, execution_plan)
+        observer.run_started()
+        interrupted: BaseException | None = None
+        try:
+            for event in self._inner.execute(plan_context, execution_plan):
+                observer.observe(event)
+                yield event
+        except BaseException as exc:  # including GeneratorExit on termination: close the telemetry, re-raise
+            interrupted = exc
+            raise
+        finally:
+            observer.run_finished(interrupted)
+
+
+@dataclass
+class _OpenStep:
+    assets: StepAssets
+    span: Span | None
+    lineage_run_id: str | None
+    outputs: dict[AssetKey, tuple[str, str]] = field(default_factory=dict)
+
+
+class RunObserver:
+    """Turn one run's event stream into spans and lineage runs (never raising).
+
+    Args:
+        telemetry: Where spans and lineage go.
+        plan_context: The run's orchestration context.
+        execution_plan: The plan being executed.
+    """
+
+    def __init__(
+        self, telemetry: RunTelemetry, plan_context: PlanOrchestrationContext, execution_plan: ExecutionPlan
+    ) -> None:
+        self._telemetry = telemetry
+        self._plan_context = plan_context
+        self._plan = execution_plan
+        self._run_id = plan_context.run_id
+        self._job_name = plan_context.dagster_run.job_name
+        self._partition = plan_context.dagster_run.tags.get(PARTITION_TAG)
+        self._tracer = telemetry.tracer_provider.get_tracer(INSTRUMENTATION_NAME) if telemetry.tracer_provider else None
+        self._run_span: Span | None = None
+        self._job_definition: JobDefinition | None = None
+        self._open: dict[str, _OpenStep] = {}
+        self._failed_steps = 0
+        self._errors = 0
+        self._parent = DagsterRunRef(
+            run_id=self._run_id, job_name=self._job_name, namespace=telemetry.lineage_namespace
+        )
+
+    def _job_def(self) -> JobDefinition:
+        if self._job_definition is None:
+            self._job_definition = self._plan_context.job.get_definition()
+        return self._job_definition
+
+    @property
+    def emission_errors(self) -> int:
+        """Telemetry operations that raised (and were swallowed) so far."""
+        return self._errors
+
+    def run_started(self) -> None:
+        """Open the run span, with the run-derived trace and span ids."""
+        if self._tracer is None:
+            return
+        self._guard(self._open_run_span)
+
+    def observe(self, event: DagsterEvent) -> None:
+        """Update spans and lineage for one event of the inner executor."""
+        self._guard(self._observe, event)
+
+    def run_finished(self, interrupted: BaseException | None) -> None:
+        """End whatever is still open, end the run span and flush spans (bounded)."""
+        self._guard(self._finish, interrupted)
+        if self._errors:
+            message = (
+                f"floe: {self._errors} telemetry operation(s) failed during run {self._run_id}; the run itself "
+                "was not affected (see the first error logged above)"
+            )
+            logger.warning(message)
+            try:
+                self._plan_context.log.warning(message)
+            except Exception:  # the log manager is Dagster's; never let it fail the run
+                logger.debug("could not log the telemetry warning to Dagster", exc_info=True)
+
+    def _guard(self, fn: Any, *args: Any) -> None:
+        try:
+            fn(*args)
+        except Exception:
+            self._errors += 1
+            if self._errors == 1:
+                logger.warning("floe: telemetry emission failed (counted; logged once per run)", exc_info=True)
+
+    def _open_run_span(self) -> None:
+        assert self._tracer is not None
+        with run_span_ids(self._run_id):
+            self._run_span = self._tracer.start_span(
+                f"dagster run {self._job_name}",
+                context=otel_context.Context(),  # a root span, so the id generator's run ids apply
+                attributes=self._common_attributes(),
+            )
+
+    def _common_attributes(self) -> dict[str, str]:
+        attributes = {"dagster.run_id": self._run_id, "dagster.job_name": self._job_name}
+        if self._partition:
+            attributes["dagster.partition_key"] = self._partition
+        return attributes
+
+    def _observe(self, event: DagsterEvent) -> None:
+        event_type = event.event_type
+        step_key = event.step_key
+        if step_key is None:
+            return
+        if event_type == DagsterEventType.STEP_START:
+            self._step_started(step_key)
+        elif event_type == DagsterEventType.ASSET_MATERIALIZATION:
+            self._materialized(step_key, event)
+        elif event_type == DagsterEventType.STEP_SUCCESS:
+            self._step_ended(step_key, None)
+        elif event_type == DagsterEventType.STEP_FAILURE:
+            self._failed_steps += 1
+            self._step_ended(step_key, _failure(event))
+        elif event_type == DagsterEventType.STEP_UP_FOR_RETRY:
+            self._step_ended(step_key, _failure(event, default="step failed and is up for retry"))
+
+    def _step_started(self, step_key: str) -> None:
+        if step_key in self._open:  # a restart without an end event: close the previous attempt first
+            self._step_ended(step_key, ("step restarted before it finished", None))
+        assets = step_assets(self._job_def(), self._plan, step_key)
+        span = None
+        if self._tracer is not None:
+            parent = trace.set_span_in_context(self._run_span) if self._run_span else None
+            name = assets.outputs[0].to_user_string() if len(assets.outputs) == 1 else step_key
+            attributes: dict[str, Any] = {
+                **self._common_attributes(),
+                "dagster.step_key": step_key,
+                "dagster.asset_keys": [key.to_user_string() for key in assets.outputs],
+                "floe.step_kind": "dbt" if assets.is_dbt else ("asset" if assets.outputs else "op"),
+            }
+            span = self._tracer.start_span(name, context=parent, attributes=attributes)
+        lineage_run_id = None
+        if self._telemetry.lineage_client is not None and assets.outputs and not assets.is_dbt:
+            lineage_run_id = str(generate_new_uuid())
+            if span is not None:
+                span.set_attribute("openlineage.run_id", lineage_run_id)
+        step = _OpenStep(assets=assets, span=span, lineage_run_id=lineage_run_id)
+        self._open[step_key] = step
+        if lineage_run_id is not None:
+            self._emit(step, RunState.START, None)
+
+    def _materialized(self, step_key: str, event: DagsterEvent) -> None:
+        step = self._open.get(step_key)
+        if step is None or step.lineage_run_id is None:
+            return
+        materialization = event.step_materialization_data.materialization
+        step.outputs[materialization.asset_key] = self._telemetry.naming.dataset(
+            materialization.asset_key,
+            {**step.assets.metadata.get(materialization.asset_key, {}), **materialization.metadata},
+        )
+
+    def _step_ended(
+        self, step_key: str, error: tuple[str, str | None] | None, *, state: RunState | None = None
+    ) -> None:
+        step = self._open.pop(step_key, None)
+        if step is None:
+            return
+        if step.span is not None:
+            if error is None:
+                step.span.set_status(Status(StatusCode.OK))
+            else:
+                step.span.set_status(Status(StatusCode.ERROR, error[0]))
+                step.span.add_event(
+                    "exception", {"exception.message": error[0], "exception.stacktrace": error[1] or ""}
+                )
+            step.span.end()
+        if step.lineage_run_id is not None:
+            self._emit(step, state or (RunState.COMPLETE if error is None else RunState.FAIL), error)
+
+    def _emit(self, step: _OpenStep, state: RunState, error: tuple[str, str | None] | None) -> None:
+        client = self._telemetry.lineage_client
+        assert client is not None
+        assert step.lineage_run_id is not None
+        naming = self._telemetry.naming
+        metadata = step.assets.metadata
+        outputs = [step.outputs.get(key) or naming.dataset(key, metadata.get(key, {})) for key in step.assets.outputs]
+        inputs = [naming.dataset(key, metadata.get(key, {})) for key in step.assets.inputs]
+        event = step_event(
+            state,
+            run_id=step.lineage_run_id,
+            job_name=lineage_job_name(naming.pipeline, step.assets.step_key, step.assets.outputs),
+            parent=self._parent,
+            inputs=inputs,
+            outputs=outputs,
+            error=error,
+            dagster_version=dagster_version,
+        )
+        try:
+            client.emit(event)
+        except Exception:
+            self._errors += 1
+            if self._errors == 1:
+                logger.warning("floe: OpenLineage emission failed (counted; logged once per run)", exc_info=True)
+
+    def _finish(self, interrupted: BaseException | None) -> None:
+        reason = "run ended before the step finished"
+        if interrupted is not None:
+            reason = f"run interrupted ({type(interrupted).__name__}) before the step finished"
+        for step_key in list(self._open):
+            self._step_ended(step_key, (reason, None), state=RunState.ABORT)
+        if self._run_span is not None:
+            if interrupted is not None or self._failed_steps:
+                detail = f"{self._failed_steps} step(s) failed" if self._failed_steps else reason
+                self._run_span.set_status(Status(StatusCode.ERROR, detail))
+            else:
+                self._run_span.set_status(Status(StatusCode.OK))
+            self._run_span.end()
+        provider = self._telemetry.tracer_provider
+        force_flush = getattr(provider, "force_flush", None)
+        if force_flush is not None:
+            force_flush(int(self._telemetry.flush_timeout_seconds * 1000))
+
+
+def _failure(event: DagsterEvent, default: str = "step failed") -> tuple[str, str | None]:
+    """Return ``(message, stack trace)`` of a failure event; the message is the user's own exception."""
+    data = event.event_specific_data
+    error = getattr(data, "error", None)
+    if error is None:
+        return (event.message or default, None)
+    root = error
+    # Dagster wraps the user's exception (DagsterExecutionStepExecutionError -> cause); report the innermost one.
+    while getattr(root, "cause", None) is not None:
+        root = root.cause
+    text = root.message.strip()
+    message = text if not root.cls_name or text.startswith(root.cls_name) else f"{root.cls_name}: {text}"
+    return (message, error.to_string())

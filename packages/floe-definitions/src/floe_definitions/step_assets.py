@@ -1,0 +1,90 @@
+"""Which assets a Dagster execution step materializes and reads, from the run's own job definition.
+
+The executor wrapper only sees step keys; this module maps a step to its asset keys (the run's selected subset),
+their upstream keys, their static metadata (``dagster/table_name``...) and whether they are dbt assets.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from dagster import AssetKey, AssetsDefinition, JobDefinition
+from dagster._core.execution.plan.plan import ExecutionPlan
+
+_MAPPED_SUFFIX = re.compile(r"\[[^\]]*\]$")
+
+
+@dataclass(frozen=True)
+class StepAssets:
+    """The assets one step writes and reads.
+
+    Attributes:
+        step_key: The Dagster step key.
+        outputs: Asset keys the step materializes (in the run's selection).
+        inputs: Upstream asset keys of ``outputs`` that the step does not itself produce.
+        is_dbt: Whether the step's assets are dbt models (floe-dbt-observe gives those per-model lineage).
+        metadata: Static definition metadata of every key in ``outputs`` and ``inputs``.
+    """
+
+    step_key: str
+    outputs: tuple[AssetKey, ...] = ()
+    inputs: tuple[AssetKey, ...] = ()
+    is_dbt: bool = False
+    metadata: Mapping[AssetKey, Mapping[str, Any]] = field(default_factory=dict)
+
+
+def step_assets(job_def: JobDefinition, execution_plan: ExecutionPlan, step_key: str) -> StepAssets:
+    """Return the assets of ``step_key`` in the plan's job.
+
+    Args:
+        job_def: The run's job (already subset to the run's selection).
+        execution_plan: The plan being executed.
+        step_key: The step, possibly a dynamic-mapped one (``op[key]``).
+
+    Returns:
+        The step's assets; an op step that is not an asset gets empty ``outputs``.
+    """
+    assets_def = _assets_def(job_def, execution_plan, step_key)
+    if assets_def is None:
+        return StepAssets(step_key=step_key)
+    asset_layer = job_def.asset_layer
+    outputs = tuple(sorted(assets_def.keys, key=lambda key: key.to_user_string()))
+    upstream: set[AssetKey] = set()
+    for key in outputs:
+        if asset_layer.has(key):
+            upstream.update(asset_layer.get(key).parent_keys)
+        else:
+            upstream.update(assets_def.asset_deps.get(key, ()))
+    inputs = tuple(sorted(upstream - set(outputs), key=lambda key: key.to_user_string()))
+    metadata: dict[AssetKey, Mapping[str, Any]] = {}
+    for key in (*outputs, *inputs):
+        if key in assets_def.specs_by_key:
+            metadata[key] = assets_def.specs_by_key[key].metadata
+        elif asset_layer.has(key):
+            metadata[key] = asset_layer.get(key).metadata
+    return StepAssets(
+        step_key=step_key,
+        outputs=outputs,
+        inputs=inputs,
+        is_dbt=is_dbt_assets(assets_def),
+        metadata=metadata,
+    )
+
+
+def is_dbt_assets(assets_def: AssetsDefinition) -> bool:
+    """Return whether an assets definition holds dbt models (``kind: dbt`` on any of its specs)."""
+    return any("dbt" in spec.kinds for spec in assets_def.specs)
+
+
+def _assets_def(job_def: JobDefinition, execution_plan: ExecutionPlan, step_key: str) -> AssetsDefinition | None:
+    for key in (step_key, _MAPPED_SUFFIX.sub("", step_key)):
+        try:
+            step = execution_plan.get_step_by_key(key)
+        except Exception:  # unknown or unresolved mapped step: no asset to report
+            continue
+        found: AssetsDefinition | None = job_def.asset_layer.get_assets_def_for_node(step.node_handle)
+        return found
+    return None

@@ -1,0 +1,141 @@
+"""OpenLineage events for one Dagster step: START, then COMPLETE or FAIL, with datasets from its assets.
+
+A dataset is the asset's table when the asset reports one (``dagster/table_name``, statically on its spec or on
+its materialization), in the namespace the platform maps its ``dagster/storage_kind`` to (so a Python asset
+writing ``warehouse.bronze.raw_orders`` meets the dbt source reading it); else the asset key itself, in the
+pipeline's ``dagster://<pipeline>`` namespace.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from dagster import AssetKey
+from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
+from openlineage.client.facet_v2 import error_message_run, job_type_job, parent_run, processing_engine_run
+
+PRODUCER = "urn:floe:floe-definitions"
+"""Producer URI on every event floe-definitions emits."""
+
+TABLE_NAME_KEY = "dagster/table_name"
+STORAGE_KIND_KEY = "dagster/storage_kind"
+
+
+@dataclass(frozen=True)
+class DatasetNaming:
+    """How asset keys become OpenLineage datasets.
+
+    Attributes:
+        pipeline: floe.yaml ``name``; key-named datasets live in ``dagster://<pipeline>``.
+        table_namespaces: ``dagster/storage_kind`` -> dataset namespace of tables in that storage
+            (e.g. ``duckdb`` -> the dbt warehouse's namespace).
+    """
+
+    pipeline: str
+    table_namespaces: Mapping[str, str] = field(default_factory=dict)
+
+    def dataset(self, key: AssetKey, metadata: Mapping[str, Any]) -> tuple[str, str]:
+        """Return ``(namespace, name)`` of the dataset an asset stands for."""
+        table = _text(metadata.get(TABLE_NAME_KEY))
+        if table:
+            storage = _text(metadata.get(STORAGE_KIND_KEY)) or ""
+            namespace = self.table_namespaces.get(storage) or (f"{storage}://" if storage else self.key_namespace)
+            return namespace, table
+        return self.key_namespace, key.to_user_string()
+
+    @property
+    def key_namespace(self) -> str:
+        """Namespace of datasets named by asset key."""
+        return f"dagster://{self.pipeline}"
+
+
+@dataclass(frozen=True)
+class DagsterRunRef:
+    """The Dagster run a step belongs to, as an OpenLineage parent.
+
+    Attributes:
+        run_id: Dagster run id.
+        job_name: Dagster job name.
+        namespace: OpenLineage job namespace.
+    """
+
+    run_id: str
+    job_name: str
+    namespace: str
+
+
+def lineage_job_name(pipeline: str, step_key: str, outputs: Sequence[AssetKey]) -> str:
+    """Return the OpenLineage job name of a step: ``<pipeline>.<asset key path>`` (or the step key)."""
+    if len(outputs) == 1:
+        return f"{pipeline}." + ".".join(outputs[0].path)
+    return f"{pipeline}.{step_key}"
+
+
+def step_event(
+    state: RunState,
+    *,
+    run_id: str,
+    job_name: str,
+    parent: DagsterRunRef,
+    inputs: Sequence[tuple[str, str]],
+    outputs: Sequence[tuple[str, str]],
+    error: tuple[str, str | None] | None = None,
+    dagster_version: str = "",
+) -> RunEvent:
+    """Build one lineage event of a step's run.
+
+    Args:
+        state: START, COMPLETE, FAIL or ABORT.
+        run_id: The step's OpenLineage run id (a UUIDv7).
+        job_name: The step's OpenLineage job name.
+        parent: The Dagster run.
+        inputs: ``(namespace, name)`` of datasets read.
+        outputs: ``(namespace, name)`` of datasets written.
+        error: ``(message, stack trace)`` for FAIL.
+        dagster_version: Dagster's version for the processing-engine facet.
+
+    Returns:
+        The event.
+    """
+    run_facets: dict[str, Any] = {
+        "parent": parent_run.ParentRunFacet(
+            run=parent_run.Run(runId=parent.run_id),
+            job=parent_run.Job(namespace=parent.namespace, name=parent.job_name),
+            root=parent_run.Root(
+                run=parent_run.RootRun(runId=parent.run_id),
+                job=parent_run.RootJob(namespace=parent.namespace, name=parent.job_name),
+            ),
+            producer=PRODUCER,
+        ),
+        "processing_engine": processing_engine_run.ProcessingEngineRunFacet(
+            version=dagster_version, name="dagster", producer=PRODUCER
+        ),
+    }
+    if error is not None:
+        run_facets["errorMessage"] = error_message_run.ErrorMessageRunFacet(
+            message=error[0], programmingLanguage="python", stackTrace=error[1], producer=PRODUCER
+        )
+    job_facets: dict[str, Any] = {
+        "jobType": job_type_job.JobTypeJobFacet(
+            processingType="BATCH", integration="DAGSTER", jobType="ASSET", producer=PRODUCER
+        )
+    }
+    return RunEvent(
+        eventType=state,
+        eventTime=dt.datetime.now(dt.UTC).isoformat(),
+        run=Run(runId=run_id, facets=run_facets),
+        job=Job(namespace=parent.namespace, name=job_name, facets=job_facets),
+        inputs=[InputDataset(namespace=ns, name=name) for ns, name in inputs],
+        outputs=[OutputDataset(namespace=ns, name=name) for ns, name in outputs],
+        producer=PRODUCER,
+    )
+
+
+def _text(value: object) -> str | None:
+    if value is None:
+        return None
+    inner = getattr(value, "value", value)
+    return str(inner) if inner is not None else None

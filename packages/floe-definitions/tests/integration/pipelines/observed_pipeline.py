@@ -1,0 +1,67 @@
+"""A small code location whose jobs run through floe's observed executor (loaded by file in tests)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from dagster import Definitions, MaterializeResult, MetadataValue, asset, define_asset_job
+from openlineage.client.transport.transport import Transport
+
+from floe_config import FloeSpec, PlatformSpec
+from floe_definitions import build_lineage_client, build_tracer_provider
+from floe_definitions.executors import build_executor
+from floe_definitions.observed_executor import RunTelemetry
+from floe_definitions.step_lineage import DatasetNaming
+
+BASE = Path(os.environ["FLOE_TEST_DIR"])
+
+
+class ExplodingTransport(Transport):
+    kind = "exploding"
+
+    def emit(self, event: object) -> None:
+        raise ConnectionError("lineage backend is down")
+
+
+spec = FloeSpec(name="obs")
+platform = PlatformSpec.model_validate(
+    {"environment": "test", "execution": {"executor": {"type": os.environ.get("FLOE_TEST_EXECUTOR", "multiprocess")}}}
+)
+transport = ExplodingTransport() if os.environ.get("FLOE_TEST_BROKEN_LINEAGE") else None
+telemetry = RunTelemetry(
+    tracer_provider=build_tracer_provider(spec, platform, BASE),
+    lineage_client=build_lineage_client(spec, platform, BASE, transport=transport),
+    lineage_namespace="floe-test",
+    naming=DatasetNaming(pipeline="obs", table_namespaces={"duckdb": "duckdb:///warehouse.duckdb"}),
+)
+
+
+@asset(key=["bronze", "raw"], group_name="bronze")
+def raw() -> MaterializeResult[None]:
+    return MaterializeResult(
+        metadata={"dagster/table_name": "warehouse.bronze.raw", "dagster/storage_kind": MetadataValue.text("duckdb")}
+    )
+
+
+@asset(key=["silver", "clean"], deps=[raw], group_name="silver")
+def clean() -> None:
+    return None
+
+
+@asset(key=["gold", "report"], deps=[clean], group_name="gold")
+def report() -> None:
+    if os.environ.get("FLOE_TEST_FAIL"):
+        raise ValueError("report exploded")
+
+
+@asset(key=["silver", "modelled"], deps=[raw], kinds={"dbt"}, group_name="silver")
+def modelled() -> None:
+    return None
+
+
+defs = Definitions(
+    assets=[raw, clean, report, modelled],
+    jobs=[define_asset_job("everything", selection="*")],
+    executor=build_executor(platform.execution.executor, telemetry),
+)
