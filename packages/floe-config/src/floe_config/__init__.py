@@ -4,6 +4,11 @@ This package has no Dagster, dbt, OpenTelemetry or OpenLineage dependency, so va
 (editors, CI checks) installs only it.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from floe_config.asset_patterns import (
     AssetPattern,
     AutomationConditionConfig,
@@ -14,11 +19,6 @@ from floe_config.asset_patterns import (
     SingleRunBackfill,
 )
 from floe_config.backfills import BackfillConfig, PartitionRange
-from floe_config.compiled_artifacts import (
-    CompiledArtifacts,
-    SourceFile,
-    compile_artifacts,
-)
 from floe_config.dbt import DbtConfig
 from floe_config.errors import (
     ConfigError,
@@ -36,7 +36,6 @@ from floe_config.floe_loading import (
 from floe_config.floe_spec import FloeSpec, OrchestrationConfig
 from floe_config.interpolation import InterpolationError, interpolate
 from floe_config.jobs import BatchJob, JobConfig, OpsJob
-from floe_config.json_schema import floe_json_schema, render_floe_json_schema
 from floe_config.observability import ObservabilityConfig
 from floe_config.partitions import (
     CadencePartitions,
@@ -46,34 +45,7 @@ from floe_config.partitions import (
     StaticPartitions,
     TimeWindowPartitions,
 )
-from floe_config.platform_loading import (
-    PlatformDocument,
-    load_platform_document,
-    load_platform_spec,
-    parse_platform_spec,
-    resolve_platform_file,
-)
-from floe_config.platform_spec import (
-    CeleryExecutor,
-    ConsoleLineage,
-    ConsoleTracing,
-    ExecutionConfig,
-    ExecutorConfig,
-    FileLineage,
-    FileTracing,
-    HttpLineage,
-    InProcessExecutor,
-    InstanceConfig,
-    K8sExecutor,
-    LineageConfig,
-    MultiprocessExecutor,
-    NoLineage,
-    NoTracing,
-    OtlpTracing,
-    PlatformDbtConfig,
-    PlatformSpec,
-    TracingConfig,
-)
+from floe_config.platform_selection import resolve_platform_file
 from floe_config.schedules import ScheduleConfig
 from floe_config.sensors import (
     AssetSensor,
@@ -83,6 +55,87 @@ from floe_config.sensors import (
     SensorConfig,
 )
 from floe_config.yaml_loading import KeyPath, Location, SourceMap
+
+if TYPE_CHECKING:
+    from floe_config.compiled_artifacts import (
+        CompiledArtifacts,
+        SourceFile,
+        compile_artifacts,
+    )
+    from floe_config.json_schema import (
+        floe_json_schema,
+        render_floe_json_schema,
+    )
+    from floe_config.platform_loading import (
+        PlatformDocument,
+        load_platform_document,
+        load_platform_spec,
+        parse_platform_spec,
+    )
+    from floe_config.platform_spec import (
+        CeleryExecutor,
+        ConsoleLineage,
+        ConsoleTracing,
+        ExecutionConfig,
+        ExecutorConfig,
+        FileLineage,
+        FileTracing,
+        HttpLineage,
+        InProcessExecutor,
+        InstanceConfig,
+        K8sExecutor,
+        LineageConfig,
+        MultiprocessExecutor,
+        NoLineage,
+        NoTracing,
+        OtlpTracing,
+        PlatformDbtConfig,
+        PlatformSpec,
+        TracingConfig,
+    )
+
+# Platform, compile and schema names load on first use: `floe-config validate` without a platform file should not
+# pay for building those models (the command's whole run is only a few times `import pydantic`).
+_LAZY_MODULES: dict[str, str] = {
+    "CeleryExecutor": "floe_config.platform_spec",
+    "ConsoleLineage": "floe_config.platform_spec",
+    "ConsoleTracing": "floe_config.platform_spec",
+    "ExecutionConfig": "floe_config.platform_spec",
+    "ExecutorConfig": "floe_config.platform_spec",
+    "FileLineage": "floe_config.platform_spec",
+    "FileTracing": "floe_config.platform_spec",
+    "HttpLineage": "floe_config.platform_spec",
+    "InProcessExecutor": "floe_config.platform_spec",
+    "InstanceConfig": "floe_config.platform_spec",
+    "K8sExecutor": "floe_config.platform_spec",
+    "LineageConfig": "floe_config.platform_spec",
+    "MultiprocessExecutor": "floe_config.platform_spec",
+    "NoLineage": "floe_config.platform_spec",
+    "NoTracing": "floe_config.platform_spec",
+    "OtlpTracing": "floe_config.platform_spec",
+    "PlatformDbtConfig": "floe_config.platform_spec",
+    "PlatformSpec": "floe_config.platform_spec",
+    "TracingConfig": "floe_config.platform_spec",
+    "PlatformDocument": "floe_config.platform_loading",
+    "load_platform_document": "floe_config.platform_loading",
+    "load_platform_spec": "floe_config.platform_loading",
+    "parse_platform_spec": "floe_config.platform_loading",
+    "CompiledArtifacts": "floe_config.compiled_artifacts",
+    "SourceFile": "floe_config.compiled_artifacts",
+    "compile_artifacts": "floe_config.compiled_artifacts",
+    "floe_json_schema": "floe_config.json_schema",
+    "render_floe_json_schema": "floe_config.json_schema",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY_MODULES.get(name)
+    if module is None:
+        raise AttributeError(f"module 'floe_config' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "AssetPattern",

@@ -27,5 +27,5 @@ class BackfillConfig(FloeModel):
     """Partitions per run."""
     description: str | None = None
     """What the backfill is for."""
-    tags: dict[str, str] = Field(default_factory=dict)
+    tags: dict[str, str] = Field(default={})
     """Tags on the backfill's runs."""

@@ -11,11 +11,14 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from floe_config.errors import ConfigError, ConfigFileError, ConfigIssue
 from floe_config.floe_loading import DEFAULT_FLOE_FILE, FloeDocument, load_floe_document
-from floe_config.platform_loading import PlatformDocument, load_platform_document
+from floe_config.platform_selection import resolve_platform_file
+
+if TYPE_CHECKING:
+    from floe_config.platform_loading import PlatformDocument
 
 EXIT_VALID = 0
 EXIT_INVALID = 1
@@ -116,7 +119,11 @@ def _load(path: str, platform: str | None) -> tuple[FloeDocument | None, Platfor
     except ConfigError as exc:
         issues.extend(exc.issues)
     try:
-        platform_document = load_platform_document(platform, floe_yaml=path)
+        name, _ = resolve_platform_file(platform, floe_yaml=path)
+        if name is not None:
+            from floe_config.platform_loading import load_platform_document
+
+            platform_document = load_platform_document(platform, floe_yaml=path)
     except ConfigFileError:
         raise
     except ConfigError as exc:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError
 
 from floe_config.base import FloeModel
 from floe_config.errors import ConfigError, ConfigFileError, ConfigIssue
@@ -37,6 +37,8 @@ class SourceFile(FloeModel):
 
 class CompiledArtifacts(FloeModel):
     """The resolved, validated floe.yaml and platform spec, with the hashes of the files they came from."""
+
+    model_config = ConfigDict(defer_build=True)
 
     schema_version: Literal[1] = SCHEMA_VERSION
     """Layout version of this document."""

@@ -26,9 +26,9 @@ class DbtConfig(FloeModel):
     """dbt exclusion."""
     observability_level: Literal["per_model", "job_level"] = "per_model"
     """One span and lineage run per dbt node, or one for the whole dbt invocation."""
-    source_asset_prefix: list[str] = Field(default_factory=list)
+    source_asset_prefix: list[str] = Field(default=[])
     """Key prefix for dbt sources without ``meta.dagster.asset_key`` (the source name and table follow)."""
-    group_by_folder: dict[str, str] = Field(default_factory=dict)
+    group_by_folder: dict[str, str] = Field(default={})
     """Group for models by their folder under ``models/`` (``{staging: silver, marts: gold}``), when dbt sets none."""
 
     @property

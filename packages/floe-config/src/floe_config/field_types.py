@@ -12,27 +12,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import AfterValidator, Field
 
+from floe_config.cron import check_cron
+
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_CRON_ALIASES = frozenset({"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"})
-
-
-def _check_cron(value: str) -> str:
-    from croniter import (
-        croniter,  # local: only configs with cron strings pay for the import
-    )
-
-    text = value.strip()
-    if text in _CRON_ALIASES:
-        return text
-    fields = text.split()
-    if len(fields) != 5:
-        raise ValueError(
-            f"cron expression {value!r} has {len(fields)} fields; use 5 fields "
-            "(minute hour day-of-month month day-of-week, e.g. '0 6 * * *') or an alias such as '@daily'"
-        )
-    if not croniter.is_valid(text):
-        raise ValueError(f"invalid cron expression {value!r}; expected e.g. '0 6 * * *' or '@daily'")
-    return text
 
 
 def _check_timezone(value: str) -> str:
@@ -101,7 +83,7 @@ def _check_selection(value: str) -> str:
     return value
 
 
-CronExpression = Annotated[str, AfterValidator(_check_cron), Field(examples=["0 6 * * *", "@daily"])]
+CronExpression = Annotated[str, AfterValidator(check_cron), Field(examples=["0 6 * * *", "@daily"])]
 """A 5-field cron expression or an alias such as ``@daily``."""
 
 Timezone = Annotated[str, AfterValidator(_check_timezone), Field(examples=["UTC", "Europe/Paris"])]

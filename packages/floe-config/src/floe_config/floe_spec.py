@@ -19,23 +19,23 @@ from floe_config.sensors import SensorConfig
 class OrchestrationConfig(FloeModel):
     """Everything Dagster runs: assets, partitions, jobs, schedules, sensors and backfills."""
 
-    asset_modules: list[ModulePath] = Field(default_factory=list)
+    asset_modules: list[ModulePath] = Field(default=[])
     """Modules whose assets, checks, jobs, schedules and sensors are loaded (``.assets.bronze``)."""
-    allowed_function_packages: list[str] = Field(default_factory=list)
+    allowed_function_packages: list[str] = Field(default=[])
     """Extra top-level packages ops jobs and custom sensors may import functions from."""
     dbt: DbtConfig | None = None
     """The dbt project whose models become assets."""
-    partitions: dict[str, PartitionsConfig] = Field(default_factory=dict)
+    partitions: dict[str, PartitionsConfig] = Field(default={})
     """Named partitions definitions, referenced by asset patterns and jobs."""
-    assets: dict[str, AssetPattern] = Field(default_factory=dict)
+    assets: dict[str, AssetPattern] = Field(default={})
     """Glob over asset keys written ``a/b/c`` -> settings for every matching asset."""
-    jobs: dict[Name, JobConfig] = Field(default_factory=dict)
+    jobs: dict[Name, JobConfig] = Field(default={})
     """Named jobs."""
-    schedules: dict[Name, ScheduleConfig] = Field(default_factory=dict)
+    schedules: dict[Name, ScheduleConfig] = Field(default={})
     """Named schedules."""
-    sensors: dict[Name, SensorConfig] = Field(default_factory=dict)
+    sensors: dict[Name, SensorConfig] = Field(default={})
     """Named sensors."""
-    backfills: dict[Name, BackfillConfig] = Field(default_factory=dict)
+    backfills: dict[Name, BackfillConfig] = Field(default={})
     """Named backfills, launched with ``floe backfill NAME``."""
 
 

@@ -20,7 +20,7 @@ class BatchJob(FloeModel):
     """Name of the partitions definition this job runs over; inferred from its assets when omitted."""
     description: str | None = None
     """Shown in the Dagster UI."""
-    tags: dict[str, str] = Field(default_factory=dict)
+    tags: dict[str, str] = Field(default={})
     """Tags on every run of the job."""
 
 
@@ -30,11 +30,11 @@ class OpsJob(FloeModel):
     type: Literal["ops"]
     target_function: TargetFunction
     """``package.module:function``; a leading dot is relative to floe.yaml's directory."""
-    args: dict[str, Any] = Field(default_factory=dict)
+    args: dict[str, Any] = Field(default={})
     """Keyword arguments, passed as the op's run config."""
     description: str | None = None
     """Shown in the Dagster UI."""
-    tags: dict[str, str] = Field(default_factory=dict)
+    tags: dict[str, str] = Field(default={})
     """Tags on every run of the job."""
 
 

@@ -14,5 +14,5 @@ class ObservabilityConfig(FloeModel):
     """Emit OpenTelemetry spans (one per asset / dbt node)."""
     lineage: bool = True
     """Emit OpenLineage runs (one per asset / dbt node)."""
-    attributes: dict[str, str] = Field(default_factory=dict)
+    attributes: dict[str, str] = Field(default={})
     """Resource attributes added to every span (e.g. ``team: data``)."""

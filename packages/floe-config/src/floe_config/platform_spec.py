@@ -7,12 +7,17 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from floe_config.base import FloeModel
 
 
-class OtlpTracing(FloeModel):
+class _PlatformModel(FloeModel):
+    # Built on first use: `floe-config validate` without a platform file never pays for these validators.
+    model_config = ConfigDict(defer_build=True)
+
+
+class OtlpTracing(_PlatformModel):
     """Export spans over OTLP (to a collector, Jaeger, Tempo, ...)."""
 
     type: Literal["otlp"]
@@ -20,13 +25,13 @@ class OtlpTracing(FloeModel):
     """Collector endpoint; the standard ``OTEL_EXPORTER_OTLP_*`` variables apply when omitted."""
     protocol: Literal["http/protobuf", "grpc"] = "http/protobuf"
     """OTLP transport."""
-    headers: dict[str, str] = Field(default_factory=dict)
+    headers: dict[str, str] = Field(default={})
     """Extra headers, e.g. an API key (use ``${VAR}``)."""
     timeout_seconds: float = Field(default=10.0, gt=0)
     """Export timeout."""
 
 
-class FileTracing(FloeModel):
+class FileTracing(_PlatformModel):
     """Write spans as JSON lines to a directory."""
 
     type: Literal["file"]
@@ -34,13 +39,13 @@ class FileTracing(FloeModel):
     """Directory, relative to floe.yaml's directory."""
 
 
-class ConsoleTracing(FloeModel):
+class ConsoleTracing(_PlatformModel):
     """Print spans to standard output."""
 
     type: Literal["console"]
 
 
-class NoTracing(FloeModel):
+class NoTracing(_PlatformModel):
     """Emit no spans."""
 
     type: Literal["none"]
@@ -50,7 +55,7 @@ TracingConfig = Annotated[OtlpTracing | FileTracing | ConsoleTracing | NoTracing
 """Where spans go."""
 
 
-class HttpLineage(FloeModel):
+class HttpLineage(_PlatformModel):
     """Send OpenLineage events over HTTP (Marquez and compatible)."""
 
     type: Literal["http"]
@@ -64,7 +69,7 @@ class HttpLineage(FloeModel):
     """Request timeout."""
 
 
-class FileLineage(FloeModel):
+class FileLineage(_PlatformModel):
     """Append OpenLineage events to files in a directory."""
 
     type: Literal["file"]
@@ -72,13 +77,13 @@ class FileLineage(FloeModel):
     """Directory, relative to floe.yaml's directory."""
 
 
-class ConsoleLineage(FloeModel):
+class ConsoleLineage(_PlatformModel):
     """Log OpenLineage events."""
 
     type: Literal["console"]
 
 
-class NoLineage(FloeModel):
+class NoLineage(_PlatformModel):
     """Emit no lineage."""
 
     type: Literal["none"]
@@ -88,7 +93,7 @@ LineageTransportConfig = Annotated[HttpLineage | FileLineage | ConsoleLineage | 
 """Where OpenLineage events go."""
 
 
-class LineageConfig(FloeModel):
+class LineageConfig(_PlatformModel):
     """OpenLineage transport and namespace."""
 
     transport: LineageTransportConfig | None = None
@@ -97,7 +102,7 @@ class LineageConfig(FloeModel):
     """OpenLineage job namespace."""
 
 
-class PlatformDbtConfig(FloeModel):
+class PlatformDbtConfig(_PlatformModel):
     """dbt connection settings that differ per environment."""
 
     profiles_dir: str | None = None
@@ -106,13 +111,13 @@ class PlatformDbtConfig(FloeModel):
     """dbt target; overrides floe.yaml's."""
 
 
-class InProcessExecutor(FloeModel):
+class InProcessExecutor(_PlatformModel):
     """Run every step in the run's own process."""
 
     type: Literal["in_process"]
 
 
-class MultiprocessExecutor(FloeModel):
+class MultiprocessExecutor(_PlatformModel):
     """Run steps in subprocesses on this machine (Dagster's default)."""
 
     type: Literal["multiprocess"]
@@ -120,7 +125,7 @@ class MultiprocessExecutor(FloeModel):
     """At most this many steps at once; the number of CPUs when omitted."""
 
 
-class CeleryExecutor(FloeModel):
+class CeleryExecutor(_PlatformModel):
     """Dagster's Celery executor (``floe-definitions[celery]``)."""
 
     type: Literal["celery"]
@@ -130,7 +135,7 @@ class CeleryExecutor(FloeModel):
     """Celery result backend URL."""
 
 
-class K8sExecutor(FloeModel):
+class K8sExecutor(_PlatformModel):
     """Dagster's Kubernetes job executor (``floe-definitions[k8s]``)."""
 
     type: Literal["k8s"]
@@ -149,14 +154,14 @@ ExecutorConfig = Annotated[
 """Which Dagster executor runs steps."""
 
 
-class ExecutionConfig(FloeModel):
+class ExecutionConfig(_PlatformModel):
     """How runs execute."""
 
     executor: ExecutorConfig = Field(default_factory=lambda: MultiprocessExecutor(type="multiprocess"))
     """The Dagster executor."""
 
 
-class InstanceConfig(FloeModel):
+class InstanceConfig(_PlatformModel):
     """Dagster instance storage."""
 
     storage: Literal["sqlite", "postgres"] = "sqlite"
@@ -165,7 +170,7 @@ class InstanceConfig(FloeModel):
     """Postgres URL for ``postgres`` storage (use ``${VAR}``)."""
 
 
-class PlatformSpec(FloeModel):
+class PlatformSpec(_PlatformModel):
     """A platform.yaml file: the infrastructure one environment provides."""
 
     environment: str = "local"

@@ -59,7 +59,7 @@ class CustomSensor(_SensorBase):
     type: Literal["custom"]
     target_function: TargetFunction
     """``package.module:function``; a leading dot is relative to floe.yaml's directory."""
-    args: dict[str, Any] = Field(default_factory=dict)
+    args: dict[str, Any] = Field(default={})
     """Keyword arguments passed after the context."""
 
 

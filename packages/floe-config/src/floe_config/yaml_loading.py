@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -38,9 +38,8 @@ _MAP, _SEQ, _MERGE = f"{_TAG}map", f"{_TAG}seq", f"{_TAG}merge"
 _SCALAR_TAGS = frozenset({_STR, _INT, _FLOAT, _BOOL, _NULL, "!"})
 
 
-@dataclass(frozen=True)
-class Location:
-    """A 1-based line and column in a file."""
+class Location(NamedTuple):
+    """A 1-based line and column in a file (a tuple: one is made per YAML node, so it must be cheap)."""
 
     line: int
     column: int
@@ -228,7 +227,8 @@ def load_yaml(
     source_map = SourceMap(file)
     if node is None:
         return LoadedDocument(None, source_map)
-    _check_expansion(node, file)
+    if "&" in text:  # without an anchor there is no alias to expand
+        _check_expansion(node, file)
     builder = _Builder(source_map, environ if interpolate_strings else None)
     data = builder.build(node, (), 0)
     if builder.issues:
