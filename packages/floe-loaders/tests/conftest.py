@@ -7,6 +7,7 @@ from typing import Any
 
 import dagster as dg
 import pytest
+
 from floe_config import FloeSpec
 
 SAMPLE_DIR = Path(__file__).parent / "fixtures" / "sample_project"

@@ -8,9 +8,7 @@ any of them from the launchpad; the function's return value is recorded as outpu
 from __future__ import annotations
 
 import difflib
-import inspect
-import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import reduce
 from pathlib import Path
@@ -19,7 +17,7 @@ from typing import Any
 import dagster as dg
 from dagster._core.definitions.assets.graph.base_asset_graph import BaseAssetGraph
 
-from floe_config import BatchJob, OpsJob, OrchestrationConfig
+from floe_config import BatchJob, OrchestrationConfig
 from floe_loaders.discovery import JobObject
 from floe_loaders.errors import (
     DuplicateDefinitionError,
@@ -29,11 +27,9 @@ from floe_loaders.errors import (
     UnknownReferenceError,
 )
 from floe_loaders.locations import Locate, config_path, default_locate
+from floe_loaders.ops_jobs import build_ops_job
 from floe_loaders.partitions import partitions_name
 from floe_loaders.target_functions import import_target_function
-
-FILE_PATH_ARG = "file_path"
-"""Config key a file-watcher sensor fills in for ops jobs (passed only if the function accepts it)."""
 
 
 @dataclass(frozen=True)
@@ -186,13 +182,23 @@ def build_batch_job(
             locate=locate,
         )
     partitions_def = _job_partitions(name, config, keys, asset_graph, partitions, path=path, locate=locate)
-    job = dg.define_asset_job(
-        name=name,
-        selection=selection,
-        description=config.description,
-        tags=dict(config.tags) or None,
-        partitions_def=partitions_def,
+    inferred_by_dagster = config.partitions is None or any(
+        asset_graph.get(key).partitions_def is not None for key in keys
     )
+    if inferred_by_dagster:
+        job = dg.define_asset_job(
+            name=name, selection=selection, description=config.description, tags=dict(config.tags) or None
+        )
+    else:
+        # Dagster infers partitions from the assets (and deprecates passing them); pass them only when the job
+        # declares partitions its unpartitioned assets do not have.
+        job = dg.define_asset_job(
+            name=name,
+            selection=selection,
+            description=config.description,
+            tags=dict(config.tags) or None,
+            partitions_def=partitions_def,
+        )
     return job, keys, partitions_def
 
 
@@ -240,71 +246,6 @@ def _job_partitions(
             locate=locate,
         )
     return explicit
-
-
-def build_ops_job(name: str, config: OpsJob, function: Callable[..., Any]) -> dg.JobDefinition:
-    """Build a one-op job calling ``function`` with ``args`` as (overridable) run config.
-
-    The function receives the Dagster op context as ``context`` when it has a parameter of that name; config
-    keys it has no parameter for are dropped (logged), unless it takes ``**kwargs``.
-
-    Args:
-        name: Job (and op) name.
-        config: The ops job entry.
-        function: The target function (already checked against the import boundary).
-
-    Returns:
-        The job.
-    """
-    signature = inspect.signature(function)
-    takes_context = "context" in signature.parameters
-    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in signature.parameters.values())
-    accepted = {p for p in signature.parameters if p != "context"}
-    fields = {key: dg.Field(dg.Any, is_required=False, default_value=value) for key, value in config.args.items()}
-    reference = config.target_function
-
-    @dg.op(
-        name=name,
-        config_schema=dg.Permissive(fields),  # type: ignore[no-untyped-call]
-        out=dg.Out(dg.Nothing),
-        description=config.description or f"Calls {reference}",
-        tags={"floe/target_function": reference},
-    )
-    def _call(context: dg.OpExecutionContext) -> Iterator[dg.Output[None]]:
-        kwargs = dict(context.op_config)
-        if not takes_any:
-            dropped = sorted(set(kwargs) - accepted)
-            if dropped:
-                context.log.info(f"{reference} takes no parameter {', '.join(dropped)}; not passed")
-            kwargs = {key: value for key, value in kwargs.items() if key in accepted}
-        if takes_context:
-            kwargs["context"] = context
-        result = function(**kwargs)
-        yield dg.Output(None, metadata={"return_value": _as_metadata(result)})
-
-    @dg.job(name=name, description=config.description, tags=dict(config.tags) or None)
-    def _ops_job() -> None:
-        _call()
-
-    return _ops_job
-
-
-def _as_metadata(value: object) -> dg.MetadataValue[Any]:
-    if value is None:
-        return dg.MetadataValue.null()
-    if isinstance(value, bool | int):
-        return dg.MetadataValue.int(int(value)) if not isinstance(value, bool) else dg.MetadataValue.bool(value)
-    if isinstance(value, float):
-        return dg.MetadataValue.float(value)
-    if isinstance(value, str):
-        return dg.MetadataValue.text(value)
-    if isinstance(value, Mapping | list | tuple):
-        try:
-            json.dumps(value)
-        except (TypeError, ValueError):
-            return dg.MetadataValue.text(repr(value))
-        return dg.MetadataValue.json(value if isinstance(value, Mapping) else list(value))
-    return dg.MetadataValue.text(repr(value))
 
 
 def lookup_job(name: str, jobs: Mapping[str, JobObject], *, path: str, locate: Locate = default_locate) -> JobObject:

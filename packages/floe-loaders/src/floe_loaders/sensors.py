@@ -21,8 +21,9 @@ from floe_config import AssetSensor, CustomSensor, FileWatcherSensor, Orchestrat
 from floe_loaders.discovery import JobObject
 from floe_loaders.errors import DuplicateDefinitionError, UnknownReferenceError
 from floe_loaders.file_watcher import build_file_watcher_sensor
-from floe_loaders.jobs import FILE_PATH_ARG, lookup_job
+from floe_loaders.jobs import lookup_job
 from floe_loaders.locations import Locate, config_path, default_locate
+from floe_loaders.ops_jobs import FILE_PATH_ARG
 from floe_loaders.target_functions import import_target_function
 
 _FETCH_LIMIT = 1000

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from floe_config import OrchestrationConfig
 
+from floe_config import OrchestrationConfig
 from floe_loaders import AssetPatternError, apply_asset_patterns, build_partitions, load_asset_modules
 
 MODULES = [".shop_assets.bronze", ".shop_assets.silver_gold"]
@@ -18,7 +18,9 @@ def _apply(sample_dir: Path, assets: dict, partitions: dict | None = None, locat
     )
     loaded = load_asset_modules(MODULES, sample_dir)
     kwargs = {"locate": locate} if locate else {}
-    mapped, warnings = apply_asset_patterns(list(loaded.assets), orchestration, build_partitions(orchestration), **kwargs)
+    mapped, warnings = apply_asset_patterns(
+        list(loaded.assets), orchestration, build_partitions(orchestration), **kwargs
+    )
     return mapped, warnings
 
 
@@ -48,38 +50,58 @@ def test_partitions_pattern_makes_a_materializable_partitioned_asset(sample_dir:
 
 
 def test_automation_conditions_from_patterns(sample_dir: Path) -> None:
-    mapped, _ = _apply(sample_dir, {
-        "gold/*": {"automation_condition": "eager"},
-        "gold/weekly_*": {"automation_condition": {"type": "on_cron", "cron_schedule": "0 9 * * 1"}},
-        "silver/customers": {"automation_condition": {"type": "on_missing"}},
-    })
+    mapped, _ = _apply(
+        sample_dir,
+        {
+            "gold/*": {"automation_condition": "eager"},
+            "gold/weekly_*": {"automation_condition": {"type": "on_cron", "cron_schedule": "0 9 * * 1"}},
+            "silver/customers": {"automation_condition": {"type": "on_missing"}},
+        },
+    )
     assert _spec(mapped, "gold/revenue").automation_condition == dg.AutomationCondition.eager()
-    assert _spec(mapped, "gold/weekly_revenue").automation_condition == dg.AutomationCondition.on_cron("0 9 * * 1", "UTC")
+    assert _spec(mapped, "gold/weekly_revenue").automation_condition == dg.AutomationCondition.on_cron(
+        "0 9 * * 1", "UTC"
+    )
     assert _spec(mapped, "silver/customers").automation_condition == dg.AutomationCondition.on_missing()
     assert _spec(mapped, "silver/orders").automation_condition is None
 
 
 def test_descriptive_fields_replace_or_merge_with_the_assets_own(sample_dir: Path) -> None:
-    mapped, _ = _apply(sample_dir, {
-        "bronze/*": {"group_name": "landing", "kinds": ["csv"], "tags": {"pii": "yes"}, "owners": ["team:ops", "team:data"],
-                      "description": "Landed data."},
-        "external/*": {"group_name": "erp"},
-    })
+    mapped, _ = _apply(
+        sample_dir,
+        {
+            "bronze/*": {
+                "group_name": "landing",
+                "kinds": ["csv"],
+                "tags": {"pii": "yes"},
+                "owners": ["team:ops", "team:data"],
+                "description": "Landed data.",
+            },
+            "external/*": {"group_name": "erp"},
+        },
+    )
     spec = _spec(mapped, "bronze/raw_orders")
     assert spec.group_name == "landing"
     assert spec.description == "Landed data."
     assert spec.kinds == {"python", "duckdb", "csv"}
-    assert spec.tags["layer"] == "bronze" and spec.tags["pii"] == "yes"
+    assert spec.tags["layer"] == "bronze"
+    assert spec.tags["pii"] == "yes"
     assert spec.owners == ["team:data", "ana@example.com", "team:ops"]
     assert spec.metadata == {"source": "shop", "rows_expected": 3}
     assert _spec(mapped, "external/erp_orders").group_name == "erp"
 
 
 def test_backfill_policy_is_set_on_the_assets_definition(sample_dir: Path) -> None:
-    mapped, _ = _apply(sample_dir, {
-        "bronze/raw_orders": {"partitions": "daily", "backfill_policy": {"type": "multi_run", "max_partitions_per_run": 7}},
-        "silver/*": {"backfill_policy": {"type": "single_run"}},
-    })
+    mapped, _ = _apply(
+        sample_dir,
+        {
+            "bronze/raw_orders": {
+                "partitions": "daily",
+                "backfill_policy": {"type": "multi_run", "max_partitions_per_run": 7},
+            },
+            "silver/*": {"backfill_policy": {"type": "single_run"}},
+        },
+    )
     assert _def(mapped, "bronze/raw_orders").backfill_policy == dg.BackfillPolicy.multi_run(7)
     assert _def(mapped, "silver/orders").backfill_policy == dg.BackfillPolicy.single_run()
 
@@ -88,7 +110,11 @@ def test_untouched_assets_are_the_same_objects(sample_dir: Path) -> None:
     loaded = load_asset_modules(MODULES, sample_dir)
     mapped, _ = _apply(sample_dir, {"gold/*": {"group_name": "g"}})
     untouched = _def(mapped, "bronze/raw_orders")
-    assert untouched is next(o for o in loaded.assets if isinstance(o, dg.AssetsDefinition) and dg.AssetKey(["bronze", "raw_orders"]) in o.keys)
+    assert untouched is next(
+        o
+        for o in loaded.assets
+        if isinstance(o, dg.AssetsDefinition) and dg.AssetKey(["bronze", "raw_orders"]) in o.keys
+    )
 
 
 def test_pattern_matching_nothing_is_a_located_warning(sample_dir: Path, locate) -> None:

@@ -31,13 +31,21 @@ def test_relative_modules_load_without_sys_path_changes(sample_dir: Path) -> Non
     before = list(sys.path)
     loaded = load_asset_modules(MODULES, sample_dir)
     assert sys.path == before
-    assert [m.__name__ for m in loaded.modules] == ["shop_assets.bronze", "shop_assets.silver_gold", "shop_assets.hand_written"]
+    assert [m.__name__ for m in loaded.modules] == [
+        "shop_assets.bronze",
+        "shop_assets.silver_gold",
+        "shop_assets.hand_written",
+    ]
     assert all(str(sample_dir) in (m.__file__ or "") for m in loaded.modules)
 
 
 def test_collects_every_kind_of_definition(sample_dir: Path) -> None:
     loaded = load_asset_modules(MODULES, sample_dir)
-    keys = {k.to_user_string() for obj in loaded.assets for k in (obj.keys if isinstance(obj, dg.AssetsDefinition) else [obj.key])}
+    keys = {
+        k.to_user_string()
+        for obj in loaded.assets
+        for k in (obj.keys if isinstance(obj, dg.AssetsDefinition) else [obj.key])
+    }
     assert keys == {
         "bronze/raw_orders",
         "bronze/raw_customers",
@@ -76,11 +84,15 @@ def test_decorated_attributes_are_preserved_exactly(sample_dir: Path) -> None:
 def test_loaded_definitions_materialize_and_run(sample_dir: Path, instance: dg.DagsterInstance) -> None:
     loaded = load_asset_modules(MODULES, sample_dir)
     defs = dg.Definitions(
-        assets=list(loaded.assets), asset_checks=list(loaded.asset_checks), jobs=list(loaded.jobs),
-        schedules=list(loaded.schedules), sensors=list(loaded.sensors),
+        assets=list(loaded.assets),
+        asset_checks=list(loaded.asset_checks),
+        jobs=list(loaded.jobs),
+        schedules=list(loaded.schedules),
+        sensors=list(loaded.sensors),
     )
     result = dg.materialize(
-        [a for a in loaded.assets if isinstance(a, dg.AssetsDefinition)], instance=instance,
+        [a for a in loaded.assets if isinstance(a, dg.AssetsDefinition)],
+        instance=instance,
         selection=dg.AssetSelection.groups("bronze", "silver"),
     )
     assert result.success
@@ -134,15 +146,18 @@ def test_duplicate_asset_key_names_both_modules(write_project) -> None:
         load_asset_modules([f".{package}.one", f".{package}.two"], base)
     message = str(info.value)
     assert "'dup/thing'" in message
-    assert f"{package}.one" in message and f"{package}.two" in message
+    assert f"{package}.one" in message
+    assert f"{package}.two" in message
     assert info.value.path == "orchestration.asset_modules.1"
 
 
 def test_same_object_imported_by_two_modules_is_not_a_duplicate(write_project) -> None:
-    base, package = write_project({
-        "one.py": "import dagster as dg\n\n@dg.asset\ndef shared() -> None:\n    return None\n",
-        "two.py": "from .one import shared\n",
-    })
+    base, package = write_project(
+        {
+            "one.py": "import dagster as dg\n\n@dg.asset\ndef shared() -> None:\n    return None\n",
+            "two.py": "from .one import shared\n",
+        }
+    )
     loaded = load_asset_modules([f".{package}.one", f".{package}.two"], base)
     assert len(loaded.assets) == 1
 

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import dagster as dg
 import pytest
-from floe_config import MultiRunBackfill, OnCronCondition, OrchestrationConfig
 
+from floe_config import MultiRunBackfill, OnCronCondition, OrchestrationConfig
 from floe_loaders import resolve_asset_settings
 
 
@@ -41,10 +41,12 @@ def test_accepts_asset_key_objects_and_path_lists() -> None:
 
 
 def test_fewer_wildcards_win_per_field() -> None:
-    orchestration = _orchestration({
-        "gold/weekly_*": {"automation_condition": {"type": "on_cron", "cron_schedule": "0 9 * * 1"}},
-        "**": {"automation_condition": "eager", "owners": ["team:data"]},
-    })
+    orchestration = _orchestration(
+        {
+            "gold/weekly_*": {"automation_condition": {"type": "on_cron", "cron_schedule": "0 9 * * 1"}},
+            "**": {"automation_condition": "eager", "owners": ["team:data"]},
+        }
+    )
     settings = resolve_asset_settings("gold/weekly_revenue", orchestration)
     assert isinstance(settings.automation_condition, OnCronCondition)
     assert settings.sources["automation_condition"] == "gold/weekly_*"
@@ -54,28 +56,34 @@ def test_fewer_wildcards_win_per_field() -> None:
 
 
 def test_longer_literal_prefix_wins_at_equal_wildcards() -> None:
-    orchestration = _orchestration({
-        "gold/weekly_*": {"group_name": "weekly"},
-        "gold/*": {"group_name": "gold"},
-    })
+    orchestration = _orchestration(
+        {
+            "gold/weekly_*": {"group_name": "weekly"},
+            "gold/*": {"group_name": "gold"},
+        }
+    )
     settings = resolve_asset_settings("gold/weekly_revenue", orchestration)
     assert settings.group_name == "weekly"
     assert settings.matched_patterns == ("gold/*", "gold/weekly_*")
 
 
 def test_exact_key_beats_every_glob() -> None:
-    orchestration = _orchestration({
-        "bronze/raw_orders": {"partitions": "daily"},
-        "bronze/raw_*": {"partitions": "hourly"},
-    })
+    orchestration = _orchestration(
+        {
+            "bronze/raw_orders": {"partitions": "daily"},
+            "bronze/raw_*": {"partitions": "hourly"},
+        }
+    )
     assert resolve_asset_settings("bronze/raw_orders", orchestration).partitions == "daily"
 
 
 def test_ties_go_to_the_later_entry() -> None:
-    orchestration = _orchestration({
-        "gold/*": {"description": "first"},
-        "*/revenue": {"description": "third"},
-    })
+    orchestration = _orchestration(
+        {
+            "gold/*": {"description": "first"},
+            "*/revenue": {"description": "third"},
+        }
+    )
     # 'gold/*' and '*/revenue' both have one wildcard; 'gold/' is the longer literal prefix
     assert resolve_asset_settings("gold/revenue", orchestration).description == "first"
     # 'gold/*' and 'gold/*e': one wildcard and the same literal prefix each -> the later entry wins
@@ -86,10 +94,12 @@ def test_ties_go_to_the_later_entry() -> None:
 
 
 def test_tags_merge_per_tag_key_with_most_specific_winning() -> None:
-    orchestration = _orchestration({
-        "**": {"tags": {"team": "data", "tier": "any"}},
-        "gold/*": {"tags": {"tier": "gold"}},
-    })
+    orchestration = _orchestration(
+        {
+            "**": {"tags": {"team": "data", "tier": "any"}},
+            "gold/*": {"tags": {"tier": "gold"}},
+        }
+    )
     settings = resolve_asset_settings("gold/revenue", orchestration)
     assert dict(settings.tags) == {"team": "data", "tier": "gold"}
     assert settings.sources["tags.team"] == "**"
@@ -97,9 +107,9 @@ def test_tags_merge_per_tag_key_with_most_specific_winning() -> None:
 
 
 def test_backfill_policy_and_sources_reported() -> None:
-    orchestration = _orchestration({
-        "bronze/*": {"partitions": "daily", "backfill_policy": {"type": "multi_run", "max_partitions_per_run": 10}}
-    })
+    orchestration = _orchestration(
+        {"bronze/*": {"partitions": "daily", "backfill_policy": {"type": "multi_run", "max_partitions_per_run": 10}}}
+    )
     settings = resolve_asset_settings("bronze/raw_orders", orchestration)
     assert settings.backfill_policy == MultiRunBackfill(type="multi_run", max_partitions_per_run=10)
     assert settings.sources == {"partitions": "bronze/*", "backfill_policy": "bronze/*"}

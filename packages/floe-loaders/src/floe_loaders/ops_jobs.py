@@ -1,0 +1,82 @@
+"""The ``ops`` job: one op calling a project function with floe.yaml's ``args`` as overridable run config.
+
+No ``from __future__ import annotations`` here: Dagster reads the op function's ``context`` annotation at
+definition time and refuses string annotations.
+"""
+
+import inspect
+import json
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import dagster as dg
+
+from floe_config import OpsJob
+
+FILE_PATH_ARG = "file_path"
+"""Config key a file-watcher sensor fills in for ops jobs (passed only if the function accepts it)."""
+
+
+def build_ops_job(name: str, config: OpsJob, function: Callable[..., Any]) -> dg.JobDefinition:
+    """Build a one-op job calling ``function`` with ``args`` as (overridable) run config.
+
+    The function receives the Dagster op context as ``context`` when it has a parameter of that name; config
+    keys it has no parameter for are dropped (logged), unless it takes ``**kwargs``.
+
+    Args:
+        name: Job (and op) name.
+        config: The ops job entry.
+        function: The target function (already checked against the import boundary).
+
+    Returns:
+        The job.
+    """
+    signature = inspect.signature(function)
+    takes_context = "context" in signature.parameters
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in signature.parameters.values())
+    accepted = {p for p in signature.parameters if p != "context"}
+    fields = {key: dg.Field(dg.Any, is_required=False, default_value=value) for key, value in config.args.items()}
+    reference = config.target_function
+
+    @dg.op(  # type: ignore[untyped-decorator,unused-ignore]
+        name=name,
+        config_schema=dg.Permissive(fields),  # type: ignore[no-untyped-call]
+        out=dg.Out(dg.Nothing),
+        description=config.description or f"Calls {reference}",
+        tags={"floe/target_function": reference},
+    )
+    def _call(context: dg.OpExecutionContext) -> Iterator[dg.Output[None]]:
+        kwargs = dict(context.op_config)
+        if not takes_any:
+            dropped = sorted(set(kwargs) - accepted)
+            if dropped:
+                context.log.info(f"{reference} takes no parameter {', '.join(dropped)}; not passed")
+            kwargs = {key: value for key, value in kwargs.items() if key in accepted}
+        if takes_context:
+            kwargs["context"] = context
+        result = function(**kwargs)
+        yield dg.Output(None, metadata={"return_value": _as_metadata(result)})
+
+    @dg.job(name=name, description=config.description, tags=dict(config.tags) or None)
+    def _ops_job() -> None:
+        _call()
+
+    return _ops_job
+
+
+def _as_metadata(value: object) -> dg.MetadataValue[Any]:
+    if value is None:
+        return dg.MetadataValue.null()
+    if isinstance(value, bool | int):
+        return dg.MetadataValue.int(int(value)) if not isinstance(value, bool) else dg.MetadataValue.bool(value)
+    if isinstance(value, float):
+        return dg.MetadataValue.float(value)
+    if isinstance(value, str):
+        return dg.MetadataValue.text(value)
+    if isinstance(value, Mapping | list | tuple):
+        try:
+            json.dumps(value)
+        except (TypeError, ValueError):
+            return dg.MetadataValue.text(repr(value))
+        return dg.MetadataValue.json(value if isinstance(value, Mapping) else list(value))
+    return dg.MetadataValue.text(repr(value))
