@@ -1,0 +1,99 @@
+"""The bounded lineage emitter and the tracing helpers."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from typing import Any
+
+from openlineage.client import OpenLineageClient
+from openlineage.client.transport import Transport
+
+from floe_dbt_observe import LineageEmitter, dagster_run_span_context
+from floe_dbt_observe.tracing import dbt_time_ns
+
+
+class _Blocking(Transport):
+    kind = "floe-test-blocking"
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.sent: list[Any] = []
+
+    def emit(self, event: Any) -> None:
+        self.release.wait(10)
+        self.sent.append(event)
+
+
+class _Collect(Transport):
+    kind = "floe-test-collect"
+
+    def __init__(self) -> None:
+        self.sent: list[Any] = []
+
+    def emit(self, event: Any) -> None:
+        self.sent.append(event)
+
+
+def _event() -> Any:
+    from openlineage.client.event_v2 import Job, Run, RunEvent, RunState
+
+    return RunEvent(
+        eventType=RunState.START,
+        eventTime="2024-01-01T00:00:00+00:00",
+        run=Run(runId=str(uuid.uuid4())),
+        job=Job(namespace="n", name="j"),
+    )
+
+
+def test_events_are_sent_in_order() -> None:
+    transport = _Collect()
+    emitter = LineageEmitter(OpenLineageClient(transport=transport))
+    events = [_event() for _ in range(5)]
+    for event in events:
+        emitter.submit(lambda event=event: event)
+    report = emitter.close(5.0)
+    assert transport.sent == events
+    assert (report.sent, report.failed, report.dropped, report.pending) == (5, 0, 0, 0)
+
+
+def test_a_full_queue_drops_and_counts() -> None:
+    transport = _Blocking()
+    emitter = LineageEmitter(OpenLineageClient(transport=transport), max_queue=2)
+    for _ in range(6):
+        emitter.submit(_event)
+    report = emitter.close(0.0)
+    transport.release.set()
+    assert report.dropped >= 3
+    assert report.problems == report.dropped + report.pending + report.failed > 0
+
+
+def test_factory_errors_are_counted_not_raised() -> None:
+    emitter = LineageEmitter(OpenLineageClient(transport=_Collect()))
+
+    def broken() -> Any:
+        raise RuntimeError("bad facet")
+
+    emitter.submit(broken)
+    assert emitter.close(5.0).failed == 1
+
+
+def test_submissions_after_close_are_dropped() -> None:
+    emitter = LineageEmitter(OpenLineageClient(transport=_Collect()))
+    emitter.close(0.1)
+    emitter.submit(_event)
+    assert emitter.close(0.1).dropped == 1
+
+
+def test_dbt_naive_timestamps_are_utc() -> None:
+    assert dbt_time_ns("1970-01-01T00:00:01.5") == 1_500_000_000
+    assert dbt_time_ns("1970-01-01T00:00:01Z") == 1_000_000_000
+    assert dbt_time_ns("") is None and dbt_time_ns("None") is None
+
+
+def test_run_span_context_derives_the_trace_from_the_run_id() -> None:
+    run_id = str(uuid.uuid4())
+    context = dagster_run_span_context(run_id)
+    assert context.trace_id == uuid.UUID(run_id).int
+    assert context.span_id == dagster_run_span_context(run_id).span_id != 0
+    assert context.is_remote
