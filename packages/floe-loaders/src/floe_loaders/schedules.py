@@ -11,7 +11,7 @@ For a partitioned job, each tick requests partitions as of the tick's scheduled 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Literal
 
 import dagster as dg
@@ -109,15 +109,17 @@ def build_schedule(
         )
     selector: Selector = config.partition_selector
 
-    def _evaluate(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest] | dg.SkipReason:
+    def _evaluate(context: dg.ScheduleEvaluationContext) -> Iterator[dg.RunRequest | dg.SkipReason]:
         with partition_loading_context(
             effective_dt=context.scheduled_execution_time,
             dynamic_partitions_store=context.instance if context.instance_ref is not None else None,
         ):
             keys = partition_keys_for_tick(partitions_def, selector)
         if not keys:
-            return dg.SkipReason(f"job {config.job!r} has no partition to run at this tick")
-        return [dg.RunRequest(partition_key=key, run_key=key) for key in keys]
+            yield dg.SkipReason(f"job {config.job!r} has no partition to run at this tick")
+            return
+        for key in keys:
+            yield dg.RunRequest(partition_key=key, run_key=key)
 
     return dg.ScheduleDefinition(
         name=name,
