@@ -77,7 +77,8 @@ def make_warehouse(path: Path) -> Path:
             "(4, 2, '2024-01-03', 'done')) t(id, customer, ordered_at, status)"
         )
         con.execute(
-            "create table raw.customers as select * from (values (1, 'Ann', 'FR'), (2, 'Bob', 'DE')) t(id, name, country)"
+            "create table raw.customers as select * from "
+            "(values (1, 'Ann', 'FR'), (2, 'Bob', 'DE')) t(id, name, country)"
         )
         con.execute(
             "create table raw.payments as select * from (values (1, 1, 1000), (2, 2, 550), (3, 3, 700), (4, 4, 120)) "
@@ -161,5 +162,3 @@ def run_dbt(
         seconds=seconds,
         transport=transport,
     )
-
-

@@ -63,7 +63,5 @@ def settings_resolver(
         mapping = dict(source)
         return lambda key, _node: mapping.get(key)
     if not callable(source):
-        raise InvalidAssetSettingsError(
-            f"asset_settings must be a mapping or a callable, got {type(source).__name__}"
-        )
+        raise InvalidAssetSettingsError(f"asset_settings must be a mapping or a callable, got {type(source).__name__}")
     return source

@@ -78,9 +78,7 @@ def compute_column_lineage(
         parsed = parse_one(sql, dialect=dialect)
         if not isinstance(parsed, exp.Query):
             return {}
-        qualified = qualify(
-            parsed, schema=schema, dialect=dialect, validate_qualify_columns=False
-        )
+        qualified = qualify(parsed, schema=schema, dialect=dialect, validate_qualify_columns=False)
         assert isinstance(qualified, exp.Query)
         output_columns = [name for name in qualified.named_selects if name and name != "*"]
         qualified_sql = qualified.sql(dialect=dialect)

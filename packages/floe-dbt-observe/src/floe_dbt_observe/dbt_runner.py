@@ -181,7 +181,9 @@ class DbtStepRunner:
                 )
             span_context = step_span.get_span_context()
             if config.observability == "per_model":
-                observer = NodeObserver(tracer, step_context, emitter, lineage_ctx, config.asset_keys, context.run.run_id)
+                observer = NodeObserver(
+                    tracer, step_context, emitter, lineage_ctx, config.asset_keys, context.run.run_id
+                )
             else:
                 job_name = f"{lineage_ctx.project_name}.{op_name}" if lineage_ctx is not None else None
                 step_link = NodeLink(
@@ -211,7 +213,18 @@ class DbtStepRunner:
             error = exc
             raise
         finally:
-            self._finish(context, step_span, observer, emitter, lineage_ctx, invocation_run_id, op_name, executed, step_link, error)
+            self._finish(
+                context,
+                step_span,
+                observer,
+                emitter,
+                lineage_ctx,
+                invocation_run_id,
+                op_name,
+                executed,
+                step_link,
+                error,
+            )
 
     def _emit_invocation(
         self,
@@ -267,7 +280,13 @@ class DbtStepRunner:
             if config.observability == "job_level":
                 state = RunState.COMPLETE if error is None else RunState.FAIL
                 self._emit_invocation(
-                    emitter, lineage_ctx, invocation_run_id, op_name, state, executed, step_link,
+                    emitter,
+                    lineage_ctx,
+                    invocation_run_id,
+                    op_name,
+                    state,
+                    executed,
+                    step_link,
                     message=str(error) if error is not None else None,
                 )
             if error is not None and not isinstance(error, GeneratorExit):

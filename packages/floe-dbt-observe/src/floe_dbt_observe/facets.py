@@ -30,8 +30,8 @@ class OtelTraceRunFacet(RunFacet):
         spanId: 16 hex digits.
     """
 
-    traceId: str  # noqa: N815 - OpenLineage facet fields are camelCase
-    spanId: str  # noqa: N815
+    traceId: str
+    spanId: str
 
     @staticmethod
     def _get_schema() -> str:
@@ -56,17 +56,17 @@ class DbtNodeRunFacet(RunFacet):
         assetKey: the Dagster asset key (``a/b``) when the node is an asset.
     """
 
-    uniqueId: str  # noqa: N815
-    resourceType: str  # noqa: N815
+    uniqueId: str
+    resourceType: str
     status: str
     materialization: str | None = attr.field(default=None)
-    invocationId: str | None = attr.field(default=None)  # noqa: N815
+    invocationId: str | None = attr.field(default=None)
     thread: str | None = attr.field(default=None)
-    executionTimeSeconds: float | None = attr.field(default=None)  # noqa: N815
-    adapterResponse: str | None = attr.field(default=None)  # noqa: N815
-    rowsAffected: int | None = attr.field(default=None)  # noqa: N815
-    dagsterRunId: str | None = attr.field(default=None)  # noqa: N815
-    assetKey: str | None = attr.field(default=None)  # noqa: N815
+    executionTimeSeconds: float | None = attr.field(default=None)
+    adapterResponse: str | None = attr.field(default=None)
+    rowsAffected: int | None = attr.field(default=None)
+    dagsterRunId: str | None = attr.field(default=None)
+    assetKey: str | None = attr.field(default=None)
 
     @staticmethod
     def _get_schema() -> str:

@@ -98,7 +98,7 @@ class LineageEmitter:
             event = item() if callable(item) else item
             if event is None:
                 return
-            self._client.emit(event)
+            self._client.emit(event)  # type: ignore[arg-type]  # factories return OpenLineage events
         except Exception:  # the transport is user code: any failure is counted, never raised
             logger.debug("OpenLineage emission failed", exc_info=True)
             with self._lock:

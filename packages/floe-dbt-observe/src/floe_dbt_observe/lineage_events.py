@@ -347,7 +347,9 @@ def _run_facets(ctx: LineageContext, unique_id: str, outcome: NodeOutcome | None
     return facets
 
 
-def _column_lineage_facet(ctx: LineageContext, unique_id: str) -> column_lineage_dataset.ColumnLineageDatasetFacet | None:
+def _column_lineage_facet(
+    ctx: LineageContext, unique_id: str
+) -> column_lineage_dataset.ColumnLineageDatasetFacet | None:
     node = ctx.node(unique_id)
     dialect = sqlglot_dialect(ctx.adapter_type)
     if not ctx.column_lineage or dialect is None or node.get("resource_type") not in ("model", "snapshot"):
@@ -527,11 +529,15 @@ def invocation_event(
             },
         ),
         inputs=[
-            InputDataset(namespace=ctx.dataset_namespace, name=ctx.dataset_name(ctx.node(i)), facets=dataset_facets(ctx, i))
+            InputDataset(
+                namespace=ctx.dataset_namespace, name=ctx.dataset_name(ctx.node(i)), facets=dataset_facets(ctx, i)
+            )
             for i in input_ids
         ],
         outputs=[
-            OutputDataset(namespace=ctx.dataset_namespace, name=ctx.dataset_name(ctx.node(o)), facets=dataset_facets(ctx, o))
+            OutputDataset(
+                namespace=ctx.dataset_namespace, name=ctx.dataset_name(ctx.node(o)), facets=dataset_facets(ctx, o)
+            )
             for o in node_ids
             if ctx.node(o).get("resource_type") in ("model", "seed", "snapshot")
         ],

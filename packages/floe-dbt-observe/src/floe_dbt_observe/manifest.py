@@ -28,9 +28,7 @@ def default_manifest_path(project_dir: Path) -> Path:
     return project_dir / "target" / "manifest.json"
 
 
-def parse_command(
-    dbt_executable: str, project_dir: Path, profiles_dir: Path | None, target: str | None
-) -> list[str]:
+def parse_command(dbt_executable: str, project_dir: Path, profiles_dir: Path | None, target: str | None) -> list[str]:
     """Return the ``dbt parse`` command line that writes ``<project_dir>/target/manifest.json``."""
     command = [dbt_executable, "parse", "--project-dir", str(project_dir.absolute())]
     command += ["--profiles-dir", str((profiles_dir or project_dir).absolute())]
@@ -152,7 +150,7 @@ def run_parse(command: Sequence[str], project_dir: Path, manifest_path: Path, en
     process_env = dict(env if env is not None else os.environ)
     process_env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     try:
-        completed = subprocess.run(  # noqa: S603 - command built from a resolved executable
+        completed = subprocess.run(
             list(command), cwd=project_dir, env=process_env, capture_output=True, text=True, check=False
         )
     except OSError as exc:
@@ -161,8 +159,7 @@ def run_parse(command: Sequence[str], project_dir: Path, manifest_path: Path, en
         output = (completed.stdout + completed.stderr).strip().splitlines()
         tail = "\n".join(output[-20:])
         raise DbtParseError(
-            f"{manifest_path}: manifest missing and `{' '.join(command)}` failed "
-            f"(exit {completed.returncode}):\n{tail}"
+            f"{manifest_path}: manifest missing and `{' '.join(command)}` failed (exit {completed.returncode}):\n{tail}"
         )
 
 

@@ -102,11 +102,17 @@ def split_specs(
         for spec in part.specs:
             owner[spec.key] = index
     for check in check_specs:
-        index = owner.get(check.asset_key)
-        if index is None:
+        found = owner.get(check.asset_key)
+        if found is not None:
+            index = found
+        else:
             # checks on sources go with the first part that reads the source
             index = next(
-                (i for i, part in enumerate(parts) if any(check.asset_key in {d.asset_key for d in s.deps} for s in part.specs)),
+                (
+                    i
+                    for i, part in enumerate(parts)
+                    if any(check.asset_key in {d.asset_key for d in s.deps} for s in part.specs)
+                ),
                 0,
             )
         if parts:

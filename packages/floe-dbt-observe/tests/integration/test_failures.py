@@ -61,7 +61,8 @@ def test_every_lineage_run_is_closed_exactly_once(broken_model_run: DbtRun) -> N
     by_run: dict[str, list[str]] = {}
     for event in broken_model_run.events:
         by_run.setdefault(event["run"]["runId"], []).append(event["eventType"])
-    assert by_run and all(types[0] == "START" and len(types) == 2 for types in by_run.values())
+    assert by_run
+    assert all(types[0] == "START" and len(types) == 2 for types in by_run.values())
 
 
 def test_failing_test_is_an_error_span_a_failed_check_and_a_failed_assertion(failing_test_run: DbtRun) -> None:
@@ -72,13 +73,15 @@ def test_failing_test_is_an_error_span_a_failed_check_and_a_failed_assertion(fai
     failed_checks = [c for c in failing_test_run.result.get_asset_check_evaluations() if not c.passed]
     assert [c.check_name for c in failed_checks] == [span.attributes["dbt.node.name"]]
     (event,) = [
-        e for e in failing_test_run.events
+        e
+        for e in failing_test_run.events
         if e["eventType"] == "FAIL" and e["job"]["name"].startswith("floe_fixture.accepted_values")
     ]
     (dataset,) = event["inputs"]
     assert dataset["name"].endswith("customer_orders")
     (assertion,) = dataset["inputFacets"]["dataQualityAssertions"]["assertions"]
-    assert assertion["success"] is False and assertion["column"] == "order_count"
+    assert assertion["success"] is False
+    assert assertion["column"] == "order_count"
 
 
 def test_failing_test_skips_downstream_models(failing_test_run: DbtRun) -> None:

@@ -30,8 +30,14 @@ def test_job_level_emits_one_lineage_run_with_all_outputs(job_level_run: DbtRun)
     complete = job_level_run.events[1]
     outputs = {dataset["name"].split(".")[-1] for dataset in complete["outputs"]}
     assert outputs == {
-        "stg_orders", "stg_customers", "stg_payments", "stg_countries",
-        "customer_orders", "country_revenue", "country_codes", "orders_snapshot",
+        "stg_orders",
+        "stg_customers",
+        "stg_payments",
+        "stg_countries",
+        "customer_orders",
+        "country_revenue",
+        "country_codes",
+        "orders_snapshot",
     }
     inputs = {dataset["name"].split(".", 1)[-1] for dataset in complete["inputs"]}
     assert inputs == {"raw.orders", "raw.customers", "raw.payments"}

@@ -30,9 +30,7 @@ def partitioned_run(
 
 
 @pytest.fixture(scope="session")
-def subset_run(
-    success_run: DbtRun, session_monkeypatch: pytest.MonkeyPatch
-) -> DbtRun:
+def subset_run(success_run: DbtRun, session_monkeypatch: pytest.MonkeyPatch) -> DbtRun:
     return run_dbt(
         success_run.project_dir,
         success_run.warehouse,
@@ -66,16 +64,25 @@ def test_incremental_filter_sees_only_the_partition(partitioned_run: DbtRun) -> 
 def test_partitioned_run_materializes_only_the_selected_asset(partitioned_run: DbtRun) -> None:
     materialized = [e.asset_key.to_user_string() for e in partitioned_run.result.get_asset_materialization_events()]
     assert materialized == ["stg_orders"]
-    assert {s.attributes["dbt.node.name"] for s in partitioned_run.node_spans() if s.attributes["dbt.node.resource_type"] != "test"} == {"stg_orders"}
+    assert {
+        s.attributes["dbt.node.name"]
+        for s in partitioned_run.node_spans()
+        if s.attributes["dbt.node.resource_type"] != "test"
+    } == {"stg_orders"}
 
 
 def test_selecting_one_asset_of_a_split_project_runs_one_dbt_invocation(subset_run: DbtRun) -> None:
     assert subset_run.result.success
     assert len(subset_run.step_spans()) == 1
-    models = {s.attributes["dbt.node.name"] for s in subset_run.node_spans() if s.attributes["dbt.node.resource_type"] == "model"}
+    models = {
+        s.attributes["dbt.node.name"]
+        for s in subset_run.node_spans()
+        if s.attributes["dbt.node.resource_type"] == "model"
+    }
     assert models == {"customer_orders"}
     materialized = [e.asset_key.to_user_string() for e in subset_run.result.get_asset_materialization_events()]
     assert materialized == ["customer_orders"]
     assert {c.check_name for c in subset_run.result.get_asset_check_evaluations()} == {
-        "not_null_customer_orders_customer_id", "unique_customer_orders_customer_id"
+        "not_null_customer_orders_customer_id",
+        "unique_customer_orders_customer_id",
     }

@@ -21,12 +21,16 @@ EXECUTED_NODES = 17  # 6 models, 1 seed, 1 snapshot, 9 tests
 
 def test_run_succeeds_and_materializes_every_asset(success_run: DbtRun) -> None:
     assert success_run.result.success
-    materialized = {
-        event.asset_key.to_user_string() for event in success_run.result.get_asset_materialization_events()
-    }
+    materialized = {event.asset_key.to_user_string() for event in success_run.result.get_asset_materialization_events()}
     assert materialized == {
-        "stg_orders", "stg_customers", "stg_payments", "stg_countries",
-        "customer_orders", "country_revenue", "country_codes", "orders_snapshot",
+        "stg_orders",
+        "stg_customers",
+        "stg_payments",
+        "stg_countries",
+        "customer_orders",
+        "country_revenue",
+        "country_codes",
+        "orders_snapshot",
     }
 
 
@@ -40,10 +44,12 @@ def test_node_spans_are_children_of_the_step_span_in_one_trace(success_run: DbtR
     (step,) = success_run.step_spans()
     run_context = dagster_run_span_context(success_run.result.run_id)
     assert step.context.trace_id == uuid.UUID(success_run.result.run_id).int == run_context.trace_id
-    assert step.parent is not None and step.parent.span_id == run_context.span_id
+    assert step.parent is not None
+    assert step.parent.span_id == run_context.span_id
     for span in success_run.node_spans():
         assert span.context.trace_id == step.context.trace_id
-        assert span.parent is not None and span.parent.span_id == step.context.span_id
+        assert span.parent is not None
+        assert span.parent.span_id == step.context.span_id
 
 
 def test_node_spans_use_dbt_timestamps_inside_the_step_span(success_run: DbtRun) -> None:
@@ -67,7 +73,8 @@ def test_node_span_attributes_and_status(success_run: DbtRun) -> None:
     seed = spans["seed.floe_fixture.country_codes"]
     assert seed.attributes["dbt.node.rows_affected"] == 3
     test = next(s for uid, s in spans.items() if uid.startswith("test.floe_fixture.unique_stg_orders"))
-    assert test.name.startswith("dbt.test ") and test.attributes["dbt.node.status"] == "pass"
+    assert test.name.startswith("dbt.test ")
+    assert test.attributes["dbt.node.status"] == "pass"
 
 
 def test_one_start_and_one_terminal_event_per_node(success_run: DbtRun) -> None:
@@ -102,7 +109,8 @@ def test_model_events_carry_dbt_ol_facets(success_run: DbtRun) -> None:
     assert job_facets["jobType"]["integration"] == "DBT"
     assert job_facets["jobType"]["jobType"] == "MODEL"
     assert job_facets["jobType"]["processingType"] == "BATCH"
-    assert "stg_orders" in job_facets["sql"]["query"] and "{{" not in job_facets["sql"]["query"]
+    assert "stg_orders" in job_facets["sql"]["query"]
+    assert "{{" not in job_facets["sql"]["query"]
     assert job_facets["documentation"]["description"] == "Orders per customer with revenue."
     assert job_facets["sourceCodeLocation"]["url"].endswith("models/marts/customer_orders.sql")
     run_facets = event["run"]["facets"]
@@ -122,7 +130,12 @@ def test_model_events_carry_dbt_ol_facets(success_run: DbtRun) -> None:
 def test_column_lineage_follows_cte_chains(success_run: DbtRun) -> None:
     fields = _complete(success_run, "customer_orders")["outputs"][0]["facets"]["columnLineage"]["fields"]
     assert fields["revenue"]["inputFields"] == [
-        {"namespace": "duckdb://" + success_run.warehouse.as_posix(), "name": "success.main.stg_payments", "field": "amount", "transformations": []}
+        {
+            "namespace": "duckdb://" + success_run.warehouse.as_posix(),
+            "name": "success.main.stg_payments",
+            "field": "amount",
+            "transformations": [],
+        }
     ]
     assert {f["field"] for f in fields["customer_name"]["inputFields"]} == {"customer_name"}
 
@@ -135,14 +148,17 @@ def test_seed_reports_output_statistics(success_run: DbtRun) -> None:
 
 def test_test_runs_carry_data_quality_assertions_on_the_tested_dataset(success_run: DbtRun) -> None:
     (event,) = [
-        e for e in success_run.events
+        e
+        for e in success_run.events
         if e["eventType"] == "COMPLETE" and e["job"]["name"].startswith("floe_fixture.unique_stg_orders_order_id")
     ]
     assert event["job"]["facets"]["jobType"]["jobType"] == "TEST"
     (dataset,) = event["inputs"]
     assert dataset["name"] == "success.main.stg_orders"
     (assertion,) = dataset["inputFacets"]["dataQualityAssertions"]["assertions"]
-    assert assertion["assertion"] == "unique" and assertion["success"] is True and assertion["column"] == "order_id"
+    assert assertion["assertion"] == "unique"
+    assert assertion["success"] is True
+    assert assertion["column"] == "order_id"
 
 
 def test_span_lineage_run_and_materialization_point_at_each_other(success_run: DbtRun) -> None:

@@ -9,7 +9,13 @@ import dagster as dg
 import pytest
 from dagster_dbt.asset_utils import DAGSTER_DBT_SELECT_METADATA_KEY
 
-from floe_dbt_observe import DbtAssetSettings, EmptySelectionError, FloeDbtTranslator, InvalidAssetSettingsError, build_dbt_assets
+from floe_dbt_observe import (
+    DbtAssetSettings,
+    EmptySelectionError,
+    FloeDbtTranslator,
+    InvalidAssetSettingsError,
+    build_dbt_assets,
+)
 
 GROUPS = {"staging": "silver", "marts": "gold"}
 
@@ -26,8 +32,14 @@ def _groups(defs: list[dg.AssetsDefinition]) -> dict[str, str]:
 def test_every_model_seed_and_snapshot_is_its_own_asset(parsed_project: Path) -> None:
     (definition,) = _build(parsed_project)
     assert {key.to_user_string() for key in definition.keys} == {
-        "stg_orders", "stg_customers", "stg_payments", "stg_countries",
-        "customer_orders", "country_revenue", "country_codes", "orders_snapshot",
+        "stg_orders",
+        "stg_customers",
+        "stg_payments",
+        "stg_countries",
+        "customer_orders",
+        "country_revenue",
+        "country_codes",
+        "orders_snapshot",
     }
 
 
@@ -66,14 +78,18 @@ def test_split_by_group_gives_one_definition_per_group_selecting_its_nodes(parse
     defs = _build(parsed_project, split_by="group")
     by_name = {d.node_def.name: d for d in defs}
     assert set(by_name) == {
-        "floe_fixture_dbt_silver", "floe_fixture_dbt_gold", "floe_fixture_dbt_reporting",
-        "floe_fixture_dbt_seeds", "floe_fixture_dbt_snapshots",
+        "floe_fixture_dbt_silver",
+        "floe_fixture_dbt_gold",
+        "floe_fixture_dbt_reporting",
+        "floe_fixture_dbt_seeds",
+        "floe_fixture_dbt_snapshots",
     }
     gold = by_name["floe_fixture_dbt_gold"]
     assert {k.to_user_string() for k in gold.keys} == {"customer_orders"}
     assert gold.op.tags[DAGSTER_DBT_SELECT_METADATA_KEY] == "fqn:floe_fixture.marts.customer_orders"
     assert {c.name for c in gold.check_keys} == {
-        "not_null_customer_orders_customer_id", "unique_customer_orders_customer_id"
+        "not_null_customer_orders_customer_id",
+        "unique_customer_orders_customer_id",
     }
 
 
@@ -112,7 +128,8 @@ def test_settings_callable_receives_key_and_node(parsed_project: Path) -> None:
         return None
 
     _build(parsed_project, asset_settings=settings)
-    assert seen["country_codes"] == "seed" and seen["stg_orders"] == "model"
+    assert seen["country_codes"] == "seed"
+    assert seen["stg_orders"] == "model"
 
 
 def test_settings_for_unknown_assets_are_rejected(parsed_project: Path) -> None:

@@ -88,7 +88,8 @@ def test_submissions_after_close_are_dropped() -> None:
 def test_dbt_naive_timestamps_are_utc() -> None:
     assert dbt_time_ns("1970-01-01T00:00:01.5") == 1_500_000_000
     assert dbt_time_ns("1970-01-01T00:00:01Z") == 1_000_000_000
-    assert dbt_time_ns("") is None and dbt_time_ns("None") is None
+    assert dbt_time_ns("") is None
+    assert dbt_time_ns("None") is None
 
 
 def test_run_span_context_derives_the_trace_from_the_run_id() -> None:

@@ -51,7 +51,7 @@ def test_manifest_node_without_fqn_is_invalid(tmp_path: Path) -> None:
         "parent_map": {},
         "child_map": {},
     }
-    with pytest.raises(InvalidManifestError, match="model.x.y"):
+    with pytest.raises(InvalidManifestError, match=r"model\.x\.y"):
         load_or_parse_manifest(tmp_path, manifest=manifest, dbt_executable="dbt")
 
 
