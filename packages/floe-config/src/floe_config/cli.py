@@ -149,7 +149,7 @@ def _report(
     document: FloeDocument | None = None,
     platform_document: PlatformDocument | None = None,
 ) -> None:
-    ordered = sorted(issues, key=lambda issue: (issue.file, issue.line, issue.column))
+    ordered = sorted(issues, key=lambda issue: (issue.file, issue.line, issue.column, issue.path))
     if output_format == "json":
         import json
 

@@ -257,7 +257,7 @@ def _compose(text: str, file: str) -> Node | None:
     try:
         node: Node | None = composer.get_single_node()
     except yaml.MarkedYAMLError as exc:
-        raise ConfigError([_marked_issue(exc, file)]) from None
+        raise ConfigError([_marked_issue(exc, file, text)]) from None
     except yaml.reader.ReaderError as exc:
         line = text.count("\n", 0, exc.position) + 1
         column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
@@ -279,25 +279,24 @@ def _compose(text: str, file: str) -> Node | None:
     return node
 
 
-def _marked_issue(exc: yaml.MarkedYAMLError, file: str) -> ConfigIssue:
+def _marked_issue(exc: yaml.MarkedYAMLError, file: str, text: str) -> ConfigIssue:
     mark = exc.problem_mark or exc.context_mark
     problem = exc.problem or "invalid YAML"
+    lines = text.splitlines()
+    at = ""
+    if mark is not None and mark.line < len(lines):
+        at = lines[mark.line][mark.column :]
     hint = ""
-    if "tab" in problem:
+    if "tab" in problem or at.startswith("\t"):
+        problem = "a tab character where YAML expects indentation or a value" if "tab" not in problem else problem
         hint = "; indent with spaces, not tabs"
-    elif any(
-        text in problem
-        for text in (
-            "expected <block end>",
-            "mapping values are not allowed",
-            "expected key",
-        )
-    ):
+    elif any(text in problem for text in ("expected <block end>", "mapping values are not allowed", "expected key")):
         hint = "; check the indentation of this line and the one before it"
     elif "expected a single document" in (exc.context or ""):
         problem = "the file holds more than one YAML document ('---'); a floe file is a single document"
-    elif "found undefined alias" in (exc.context or ""):
-        problem = f"{exc.context} {problem}".replace("found undefined alias", "alias used before its anchor:")
+    elif "undefined alias" in problem:
+        name = re.match(r"\*([^\s,\]}]*)", at)
+        problem = f"alias '*{name.group(1) if name else ''}' is used before any anchor '&{name.group(1) if name else ''}'"
     context = f" {exc.context}" if exc.context and "while" in exc.context else ""
     message = f"invalid YAML: {problem}{context}{hint}"
     if mark is None:

@@ -1,0 +1,423 @@
+"""Every model rule of floe.yaml, with the located message a user sees."""
+
+import datetime as dt
+
+import pytest
+
+from floe_config import BatchJob, FloeSpec, NamedCondition, OnCronCondition, OpsJob, StaticPartitions
+
+
+def spec(body: str) -> str:
+    return "name: shop\norchestration:\n" + body
+
+
+def test_sample_is_valid(parse, sample_text):
+    document = parse(sample_text)
+    orchestration = document.spec.orchestration
+    assert set(orchestration.jobs) == {"seed_bronze", "transform", "maintenance", "alert"}
+    assert isinstance(orchestration.jobs["maintenance"], OpsJob)
+    assert orchestration.schedules["nightly"].cron_schedule == "0 6 * * *"
+    assert orchestration.schedules["nightly"].enabled is True
+    assert orchestration.assets["gold/*"].automation_condition == "eager"
+    assert isinstance(orchestration.assets["gold/weekly_*"].automation_condition, OnCronCondition)
+    assert orchestration.partitions["daily"].start == dt.date(2024, 1, 1)
+
+
+def test_interpolated_values_are_coerced_by_field_type(parse, sample_text):
+    document = parse(sample_text, {"SCHEDULES_ON": "false", "NIGHTLY_CRON": "30 5 * * *"})
+    schedule = document.spec.orchestration.schedules["nightly"]
+    assert schedule.enabled is False
+    assert schedule.cron_schedule == "30 5 * * *"
+
+
+def test_interpolated_integer_is_coerced(parse):
+    text = spec("  jobs:\n    j: {type: batch, selection: [a]}\n  sensors:\n    s: {type: file_watcher, job: j, path: x, poll_interval_seconds: '${POLL:45}'}\n")
+    assert parse(text).spec.orchestration.sensors["s"].poll_interval_seconds == 45
+
+
+def test_unknown_top_level_key_suggests_the_right_one(lines_of):
+    assert lines_of("name: shop\norchestraton: {}\n") == [
+        "floe.yaml:2:1: orchestraton: unknown key 'orchestraton' (did you mean 'orchestration'?)"
+    ]
+
+
+def test_unknown_key_without_close_match_lists_allowed_keys(lines_of):
+    assert lines_of("name: shop\nobservability: {colour: red}\n") == [
+        "floe.yaml:2:17: observability.colour: unknown key 'colour'; allowed keys here: traces, lineage, attributes"
+    ]
+
+
+def test_misspelled_orchestration_key(lines_of):
+    assert lines_of(spec("  shedules: {}\n")) == [
+        "floe.yaml:3:3: orchestration.shedules: unknown key 'shedules' (did you mean 'schedules'?)"
+    ]
+
+
+def test_unknown_key_inside_tagged_union_member_uses_that_members_fields(lines_of):
+    text = spec("  jobs:\n    j: {type: batch, selection: [a], selecton: [b]}\n")
+    assert lines_of(text) == [
+        "floe.yaml:4:38: orchestration.jobs.j.selecton: unknown key 'selecton' (did you mean 'selection'?)"
+    ]
+
+
+def test_missing_name(lines_of):
+    assert lines_of("version: '1'\n") == ["floe.yaml:1:1: name: missing required key 'name'"]
+
+
+def test_empty_file(lines_of):
+    assert lines_of("# nothing yet\n") == [
+        "floe.yaml:1:1: the file is empty; a floe.yaml needs at least 'name: <pipeline name>'"
+    ]
+
+
+def test_top_level_list(lines_of):
+    assert lines_of("- a\n- b\n") == [
+        "floe.yaml:1:1: the top level must be a mapping of keys to values (like 'name: shop'), got a list"
+    ]
+
+
+def test_number_where_text_is_expected_suggests_quoting(lines_of):
+    assert lines_of("name: shop\nversion: 1.0\n") == [
+        "floe.yaml:2:10: version: expected text, got the number 1.0; quote it to keep it as text"
+    ]
+
+
+def test_invalid_pipeline_name(lines_of):
+    assert lines_of("name: my-shop\n") == [
+        "floe.yaml:1:7: name: 'my-shop' does not match the pattern '^[A-Za-z_][A-Za-z0-9_]*$'"
+    ]
+
+
+def test_invalid_job_name_is_located_at_the_key(lines_of):
+    assert lines_of(spec("  jobs:\n    my-job: {type: batch, selection: [a]}\n")) == [
+        "floe.yaml:4:5: orchestration.jobs.my-job: name 'my-job' must be letters, digits and underscores, "
+        "not starting with a digit"
+    ]
+
+
+def test_asset_module_must_be_dotted_identifiers(lines_of):
+    assert lines_of(spec("  asset_modules: [.assets.bronze, assets/silver]\n")) == [
+        "floe.yaml:3:35: orchestration.asset_modules[1]: module path 'assets/silver' is not a dotted Python module "
+        "path (each part must be a Python identifier; bad part: 'assets/silver')"
+    ]
+
+
+def test_asset_module_with_two_leading_dots(lines_of):
+    assert lines_of(spec("  asset_modules: [..up]\n")) == [
+        "floe.yaml:3:19: orchestration.asset_modules[0]: module path '..up': use one leading dot for "
+        "'relative to floe.yaml's directory'"
+    ]
+
+
+def test_dbt_manifest_defaults_under_project_dir(parse):
+    document = parse(spec("  dbt: {project_dir: dbt/}\n"))
+    assert document.spec.orchestration.dbt is not None
+    assert document.spec.orchestration.dbt.resolved_manifest_path == "dbt/target/manifest.json"
+
+
+def test_dbt_observability_level_choices(lines_of):
+    assert lines_of(spec("  dbt: {project_dir: dbt, observability_level: per_modle}\n")) == [
+        "floe.yaml:3:48: orchestration.dbt.observability_level: 'per_modle' is not allowed "
+        "(did you mean 'per_model'?); use one of: per_model, job_level"
+    ]
+
+
+# --- partitions -------------------------------------------------------------------------------------------------
+
+
+def test_partition_type_typo(lines_of):
+    assert lines_of(spec("  partitions:\n    d: {type: time_windw, start: '2024-01-01'}\n")) == [
+        "floe.yaml:4:15: orchestration.partitions.d.type: unknown type 'time_windw' (did you mean 'time_window'?); "
+        "use one of: time_window, daily, hourly, weekly, monthly, static, multi, dynamic"
+    ]
+
+
+def test_partition_without_type(lines_of):
+    assert lines_of(spec("  partitions:\n    d: {start: '2024-01-01'}\n")) == [
+        "floe.yaml:4:5: orchestration.partitions.d: missing 'type'; "
+        "use one of: time_window, daily, hourly, weekly, monthly, static, multi, dynamic"
+    ]
+
+
+def test_time_window_bad_cron(lines_of):
+    assert lines_of(spec("  partitions:\n    d: {type: time_window, start: '2024-01-01', cron_schedule: '0 25 * * *'}\n")) == [
+        "floe.yaml:4:64: orchestration.partitions.d.cron_schedule: cron expression '0 25 * * *': hour 25 is outside 0-23"
+    ]
+
+
+def test_time_window_cron_with_wrong_field_count(lines_of):
+    assert lines_of(spec("  partitions:\n    d: {type: time_window, start: '2024-01-01', cron_schedule: '0 0 * *'}\n")) == [
+        "floe.yaml:4:64: orchestration.partitions.d.cron_schedule: cron expression '0 0 * *' has 4 fields; use 5 "
+        "fields (minute hour day-of-month month day-of-week, e.g. '0 6 * * *') or an alias such as '@daily'"
+    ]
+
+
+def test_cron_names_are_checked_by_croniter(parse, lines_of):
+    parse(spec("  partitions:\n    d: {type: time_window, start: '2024-01-01', cron_schedule: '0 9 * * mon'}\n"))
+    assert lines_of(spec("  partitions:\n    d: {type: time_window, start: '2024-01-01', cron_schedule: '0 9 * * funday'}\n")) == [
+        "floe.yaml:4:64: orchestration.partitions.d.cron_schedule: invalid cron expression '0 9 * * funday'; "
+        "expected e.g. '0 6 * * *', '0 9 * * mon' or '@daily'"
+    ]
+
+
+def test_cron_alias_is_accepted(parse):
+    parse(spec("  partitions:\n    d: {type: time_window, start: '2024-01-01', cron_schedule: '@daily'}\n"))
+
+
+def test_time_window_start_after_end(lines_of):
+    text = spec("  partitions:\n    d: {type: daily, start: '2024-06-01', end: '2024-01-01'}\n")
+    assert lines_of(text) == ["floe.yaml:4:8: orchestration.partitions.d: start 2024-06-01 is after end 2024-01-01"]
+
+
+def test_time_window_bad_date(lines_of):
+    assert lines_of(spec("  partitions:\n    d: {type: daily, start: '2024-13-01'}\n")) == [
+        "floe.yaml:4:29: orchestration.partitions.d.start: expected a date like 2024-01-01 or a datetime like "
+        "2024-01-01T06:00:00, got '2024-13-01': month value is outside expected range of 1-12"
+    ]
+
+
+def test_unknown_timezone_suggests_a_close_one(lines_of):
+    assert lines_of(spec("  partitions:\n    d: {type: daily, start: '2024-01-01', timezone: Europe/Pari}\n")) == [
+        "floe.yaml:4:53: orchestration.partitions.d.timezone: unknown timezone 'Europe/Pari' "
+        "(did you mean 'Europe/Paris'?)"
+    ]
+
+
+def test_static_partition_keys_unique(lines_of):
+    assert lines_of(spec("  partitions:\n    r: {type: static, partition_keys: [us, eu, us]}\n")) == [
+        "floe.yaml:4:8: orchestration.partitions.r: partition_keys must be unique; repeated: us"
+    ]
+
+
+def test_static_partition_keys_not_empty(lines_of):
+    assert lines_of(spec("  partitions:\n    r: {type: static, partition_keys: []}\n")) == [
+        "floe.yaml:4:39: orchestration.partitions.r.partition_keys: must not be empty"
+    ]
+
+
+def test_static_partition_keys_parse(parse):
+    partitions = parse(spec("  partitions:\n    r: {type: static, partition_keys: [no, se]}\n")).spec.orchestration.partitions
+    assert partitions["r"] == StaticPartitions(type="static", partition_keys=["no", "se"])
+
+
+def test_multi_partitions_need_exactly_two_dimensions(lines_of):
+    text = spec(
+        "  partitions:\n    m:\n      type: multi\n      partitions:\n"
+        "        a: {type: static, partition_keys: [x]}\n"
+        "        b: {type: static, partition_keys: [y]}\n"
+        "        c: {type: static, partition_keys: [z]}\n"
+    )
+    assert lines_of(text) == [
+        "floe.yaml:5:7: orchestration.partitions.m: multi partitions need exactly two dimensions "
+        "(Dagster's limit); got 3 (a, b, c)"
+    ]
+
+
+def test_multi_partitions_cannot_nest(lines_of):
+    text = spec(
+        "  partitions:\n    m:\n      type: multi\n      partitions:\n"
+        "        a: {type: multi, partitions: {}}\n        b: {type: static, partition_keys: [y]}\n"
+    )
+    assert lines_of(text) == [
+        "floe.yaml:7:19: orchestration.partitions.m.partitions.a.type: unknown type 'multi'; "
+        "use one of: time_window, daily, hourly, weekly, monthly, static, dynamic"
+    ]
+
+
+def test_dynamic_partitions_need_a_name(lines_of):
+    assert lines_of(spec("  partitions:\n    c: {type: dynamic}\n")) == [
+        "floe.yaml:4:5: orchestration.partitions.c.name: missing required key 'name'"
+    ]
+
+
+# --- asset patterns ---------------------------------------------------------------------------------------------
+
+
+def test_automation_condition_shorthand_typo(lines_of):
+    assert lines_of(spec("  assets:\n    'gold/*': {automation_condition: eagr}\n")) == [
+        "floe.yaml:4:38: orchestration.assets.gold/*.automation_condition: 'eagr' is not allowed "
+        "(did you mean 'eager'?); use one of: eager, on_missing"
+    ]
+
+
+def test_on_cron_condition_needs_its_cron(lines_of):
+    assert lines_of(spec("  assets:\n    'gold/*': {automation_condition: {type: on_cron}}\n")) == [
+        "floe.yaml:4:16: orchestration.assets.gold/*.automation_condition.cron_schedule: "
+        "missing required key 'cron_schedule'"
+    ]
+
+
+def test_mapping_form_of_named_condition(parse):
+    patterns = parse(spec("  assets:\n    'gold/*': {automation_condition: {type: on_missing}}\n")).spec.orchestration.assets
+    assert patterns["gold/*"].automation_condition == NamedCondition(type="on_missing")
+
+
+def test_multi_run_backfill_policy_must_be_positive(lines_of):
+    text = spec("  assets:\n    'a/*': {backfill_policy: {type: multi_run, max_partitions_per_run: 0}}\n")
+    assert lines_of(text) == [
+        "floe.yaml:4:72: orchestration.assets.a/*.backfill_policy.max_partitions_per_run: must be greater than 0, "
+        "got 0"
+    ]
+
+
+# --- jobs -------------------------------------------------------------------------------------------------------
+
+
+def test_job_type_typo(lines_of):
+    assert lines_of(spec("  jobs:\n    j: {type: bach, selection: [a]}\n")) == [
+        "floe.yaml:4:15: orchestration.jobs.j.type: unknown type 'bach' (did you mean 'batch'?); use one of: batch, ops"
+    ]
+
+
+def test_batch_job_needs_a_selection(lines_of):
+    assert lines_of(spec("  jobs:\n    j: {type: batch, selection: []}\n")) == [
+        "floe.yaml:4:33: orchestration.jobs.j.selection: must not be empty"
+    ]
+
+
+def test_selection_given_as_a_string_asks_for_a_list(lines_of):
+    assert lines_of(spec("  jobs:\n    j: {type: batch, selection: 'group:a'}\n")) == [
+        "floe.yaml:4:33: orchestration.jobs.j.selection: expected a list, got 'group:a'; "
+        "write [a, b] or one '- item' per line"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("selection", "message"),
+    [
+        ("''", "empty selection string; use Dagster's selection syntax, e.g. 'group:bronze' or 'key:\"a/b\"'"),
+        ("'group:'", "selection 'group:': 'group:' needs a value, e.g. 'group:bronze'"),
+        ("'key:\"a/b'", "selection 'key:\"a/b' has an unbalanced double quote"),
+        ("'(group:a or group:b'", "selection '(group:a or group:b' has 1 unclosed parenthesis"),
+        ("'group:a)'", "selection 'group:a)' closes a parenthesis that was never opened"),
+    ],
+)
+def test_obvious_selection_mistakes(lines_of, selection: str, message: str):
+    assert lines_of(spec(f"  jobs:\n    j:\n      type: batch\n      selection:\n        - {selection}\n")) == [
+        f"floe.yaml:7:11: orchestration.jobs.j.selection[0]: {message}"
+    ]
+
+
+def test_valid_selection_grammar_is_accepted(parse):
+    text = spec("  jobs:\n    j: {type: batch, selection: ['key:\"a/b\"+', '2+group:x and not kind:dbt', '(tag:k=v)']}\n")
+    job = parse(text).spec.orchestration.jobs["j"]
+    assert isinstance(job, BatchJob)
+    assert len(job.selection) == 3
+
+
+def test_ops_target_function_syntax(lines_of):
+    assert lines_of(spec("  jobs:\n    j: {type: ops, target_function: .assets.ops.vacuum}\n")) == [
+        "floe.yaml:4:37: orchestration.jobs.j.target_function: target function '.assets.ops.vacuum' must be "
+        "'package.module:function' (e.g. '.assets.ops:vacuum')"
+    ]
+
+
+def test_ops_target_function_bad_function_name(lines_of):
+    assert lines_of(spec("  jobs:\n    j: {type: ops, target_function: '.ops:do-it'}\n")) == [
+        "floe.yaml:4:37: orchestration.jobs.j.target_function: target function '.ops:do-it': 'do-it' is not a "
+        "Python function name"
+    ]
+
+
+# --- schedules, sensors, backfills ------------------------------------------------------------------------------
+
+JOB = "  jobs:\n    j: {type: batch, selection: [a]}\n"
+
+
+def test_schedule_needs_job_and_cron(lines_of):
+    assert lines_of(spec(JOB + "  schedules:\n    s: {timezone: UTC}\n")) == [
+        "floe.yaml:6:5: orchestration.schedules.s.cron_schedule: missing required key 'cron_schedule'",
+        "floe.yaml:6:5: orchestration.schedules.s.job: missing required key 'job'",
+    ]
+
+
+def test_schedule_enabled_must_be_a_boolean(lines_of):
+    assert lines_of(spec(JOB + "  schedules:\n    s: {job: j, cron_schedule: '@daily', enabled: maybe}\n")) == [
+        "floe.yaml:6:51: orchestration.schedules.s.enabled: expected true or false, got 'maybe'"
+    ]
+
+
+def test_schedule_partition_selector_choices(lines_of):
+    text = spec(JOB + "  schedules:\n    s: {job: j, cron_schedule: '@daily', partition_selector: newest}\n")
+    assert lines_of(text) == [
+        "floe.yaml:6:62: orchestration.schedules.s.partition_selector: 'newest' is not allowed; use one of: latest, all"
+    ]
+
+
+def test_sensor_poll_interval_positive(lines_of):
+    text = spec(JOB + "  sensors:\n    s: {type: file_watcher, job: j, path: in, poll_interval_seconds: 0}\n")
+    assert lines_of(text) == [
+        "floe.yaml:6:70: orchestration.sensors.s.poll_interval_seconds: must be greater than 0, got 0"
+    ]
+
+
+def test_run_status_sensor_status_choices(lines_of):
+    jobs = JOB + "    k: {type: batch, selection: [b]}\n"
+    text = spec(jobs + "  sensors:\n    s: {type: run_status, job: j, watched_jobs: [k], status: FAIL}\n")
+    assert lines_of(text) == [
+        "floe.yaml:7:62: orchestration.sensors.s.status: 'FAIL' is not allowed (did you mean 'FAILURE'?); "
+        "use one of: SUCCESS, FAILURE, CANCELED"
+    ]
+
+
+def test_asset_sensor_trigger_choices(lines_of):
+    text = spec(JOB + "  sensors:\n    s: {type: asset_sensor, job: j, watched_assets: [a/b], trigger: every}\n")
+    assert lines_of(text) == [
+        "floe.yaml:6:69: orchestration.sensors.s.trigger: 'every' is not allowed; use one of: any, all"
+    ]
+
+
+def test_custom_sensor_needs_target_function(lines_of):
+    assert lines_of(spec(JOB + "  sensors:\n    s: {type: custom, job: j}\n")) == [
+        "floe.yaml:6:5: orchestration.sensors.s.target_function: missing required key 'target_function'"
+    ]
+
+
+def test_backfill_batch_size_positive(lines_of):
+    text = spec(JOB + "  backfills:\n    b: {job: j, partition_range: {start: a, end: b}, batch_size: -1}\n")
+    assert lines_of(text) == ["floe.yaml:6:66: orchestration.backfills.b.batch_size: must be greater than 0, got -1"]
+
+
+def test_value_from_environment_is_never_shown(lines_of):
+    text = spec(JOB + "  schedules:\n    s: {job: j, cron_schedule: '${CRON}'}\n")
+    (line,) = lines_of(text, {"CRON": "hunter2 secret"})
+    assert "hunter2" not in line
+    assert line == (
+        "floe.yaml:6:32: orchestration.schedules.s.cron_schedule: cron expression '${CRON}' has 2 fields; use 5 "
+        "fields (minute hour day-of-month month day-of-week, e.g. '0 6 * * *') or an alias such as '@daily'"
+    )
+
+
+def test_boolean_from_environment_is_shown_as_written(lines_of):
+    text = spec(JOB + "  schedules:\n    s: {job: j, cron_schedule: '@daily', enabled: '${ON}'}\n")
+    assert lines_of(text, {"ON": "s3cr3t"}) == [
+        "floe.yaml:6:51: orchestration.schedules.s.enabled: expected true or false, got '${ON}'"
+    ]
+
+
+def test_all_problems_are_reported_in_one_pass(lines_of):
+    text = spec(
+        JOB
+        + "  schedules:\n    s: {job: jj, cron_schedule: 'x'}\n"
+        + "  sensors:\n    t: {type: run_status, job: j, watched_jobs: [k], status: SUCCESS}\n"
+        + "  shedules: {}\n"
+    )
+    assert lines_of(text) == [
+        "floe.yaml:6:14: orchestration.schedules.s.job: unknown job 'jj' (did you mean 'j'?)",
+        "floe.yaml:6:33: orchestration.schedules.s.cron_schedule: cron expression 'x' has 1 field; use 5 fields "
+        "(minute hour day-of-month month day-of-week, e.g. '0 6 * * *') or an alias such as '@daily'",
+        "floe.yaml:8:50: orchestration.sensors.t.watched_jobs[0]: unknown job 'k'; defined jobs: j",
+        "floe.yaml:9:3: orchestration.shedules: unknown key 'shedules' (did you mean 'schedules'?)",
+    ]
+
+
+def test_models_are_frozen(parse, sample_text):
+    document = parse(sample_text)
+    with pytest.raises(ValueError, match="frozen"):
+        document.spec.name = "other"  # type: ignore[misc]
+
+
+def test_floe_spec_defaults():
+    empty = FloeSpec(name="x")
+    assert empty.orchestration.jobs == {}
+    assert empty.observability.traces is True
