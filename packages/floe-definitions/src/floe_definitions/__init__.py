@@ -14,7 +14,11 @@ from floe_definitions.errors import (
     ResourceConflictError,
     TelemetryConfigError,
 )
+from floe_definitions.executors import build_executor, dagster_executor
+from floe_definitions.facade import FloeDefinitions, load_compiled_artifacts
 from floe_definitions.lineage_client import DEFAULT_LINEAGE_DIR, build_lineage_client, lineage_file
+from floe_definitions.observed_executor import ObservedExecutor, RunTelemetry
+from floe_definitions.project import FLOE_CONFIG_ENV, FloeProject, find_floe_yaml, load_project
 from floe_definitions.run_trace import (
     RunIdGenerator,
     run_parent_span_context,
@@ -22,24 +26,36 @@ from floe_definitions.run_trace import (
     run_span_ids,
     run_trace_id,
 )
+from floe_definitions.step_lineage import DatasetNaming
 from floe_definitions.tracing import DEFAULT_TRACES_DIR, build_resource, build_tracer_provider, traces_file
 
 __all__ = [
     "DEFAULT_LINEAGE_DIR",
     "DEFAULT_TRACES_DIR",
+    "FLOE_CONFIG_ENV",
     "BackfillError",
     "ConfigNotFoundError",
+    "DatasetNaming",
     "DefinitionsLoadError",
     "ExecutorConfigError",
+    "FloeDefinitions",
     "FloeDefinitionsError",
+    "FloeProject",
     "LocatedError",
+    "ObservedExecutor",
     "ResourceConflictError",
     "RunIdGenerator",
+    "RunTelemetry",
     "TelemetryConfigError",
+    "build_executor",
     "build_lineage_client",
     "build_resource",
     "build_tracer_provider",
+    "dagster_executor",
+    "find_floe_yaml",
     "lineage_file",
+    "load_compiled_artifacts",
+    "load_project",
     "run_parent_span_context",
     "run_span_id",
     "run_span_ids",

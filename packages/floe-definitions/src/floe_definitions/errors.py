@@ -15,26 +15,30 @@ class LocatedError(FloeDefinitionsError):
     """An error tied to one entry of floe.yaml or platform.yaml.
 
     Attributes:
-        file: The file the entry sits in.
-        line: 1-based line of the entry, when known.
+        location: Where the entry is written, e.g. ``floe.yaml:12:5`` (``None`` when unknown).
         key: Dotted key of the entry, e.g. ``orchestration.dbt.project_dir``.
         message: What is wrong and how to fix it.
     """
 
-    def __init__(self, message: str, *, file: str | None = None, line: int | None = None, key: str | None = None):
-        self.file = file
-        self.line = line
+    def __init__(self, message: str, *, location: str | None = None, key: str | None = None) -> None:
+        self.location = location
         self.key = key
         self.message = message
         super().__init__(self.located_message)
 
     @property
     def located_message(self) -> str:
-        """``file:line: key: message``, leaving out what is unknown."""
-        where = ":".join(part for part in (self.file, str(self.line) if self.line else None) if part)
-        prefix = f"{where}: " if where else ""
+        """``location: key: message``, leaving out what is unknown."""
+        prefix = f"{self.location}: " if self.location else ""
         key = f"{self.key}: " if self.key else ""
         return f"{prefix}{key}{self.message}"
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild, (type(self), self.message, self.location, self.key))
+
+
+def _rebuild(cls: type[LocatedError], message: str, location: str | None, key: str | None) -> LocatedError:
+    return cls(message, location=location, key=key)
 
 
 class DefinitionsLoadError(LocatedError):

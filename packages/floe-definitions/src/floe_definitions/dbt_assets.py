@@ -1,0 +1,158 @@
+"""The dbt project of floe.yaml as per-model observed assets, through floe-dbt-observe.
+
+Paths resolve against floe.yaml's directory (platform.yaml's ``dbt.profiles_dir`` against the platform file's),
+``dbt parse`` runs with an absolute ``--project-dir`` when the manifest is missing, and each model's partitions,
+backfill policy and automation condition come from floe.yaml's asset patterns (resolved by floe-loaders), so
+models with different settings land in different ``AssetsDefinition``s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+from openlineage.client import OpenLineageClient
+from opentelemetry.trace import TracerProvider
+
+from floe_config import DbtConfig, OrchestrationConfig, PlatformSpec
+from floe_dbt_observe import DbtAssetSettings, FloeDbtTranslator, build_dbt_assets, find_dbt_executable
+from floe_dbt_observe.dbt_resource import build_dbt_resource
+from floe_dbt_observe.manifest import load_or_parse_manifest
+from floe_dbt_observe.warehouse_namespace import fallback_namespace
+from floe_loaders import build_automation_condition, build_backfill_policy, resolve_asset_settings
+
+DBT_RESOURCE_KEY = "dbt"
+"""Resource key of the ``DbtCliResource`` floe provides (and its dbt assets use)."""
+
+
+@dataclass(frozen=True)
+class DbtProject:
+    """Where floe.yaml's dbt project lives, resolved to absolute paths.
+
+    Attributes:
+        project_dir: The dbt project directory.
+        manifest_path: The manifest file (parsed when missing).
+        profiles_dir: Directory of profiles.yml, or ``None`` for dbt's default.
+        target: dbt target, or ``None`` for the profile's default.
+    """
+
+    project_dir: Path
+    manifest_path: Path
+    profiles_dir: Path | None
+    target: str | None
+
+
+def resolve_dbt_project(
+    config: DbtConfig, platform: PlatformSpec, base_dir: Path, platform_dir: Path | None
+) -> DbtProject:
+    """Resolve floe.yaml's and platform.yaml's dbt settings to absolute paths.
+
+    Args:
+        config: floe.yaml ``orchestration.dbt``.
+        platform: The platform (``dbt.profiles_dir`` and ``dbt.target`` win over floe.yaml's).
+        base_dir: floe.yaml's directory.
+        platform_dir: The platform file's directory (``None`` for the embedded defaults).
+
+    Returns:
+        The resolved project.
+    """
+    project_dir = _absolute(base_dir, config.project_dir)
+    manifest = _absolute(base_dir, config.resolved_manifest_path)
+    profiles_dir: Path | None = None
+    if platform.dbt.profiles_dir is not None:
+        profiles_dir = _absolute(platform_dir or base_dir, platform.dbt.profiles_dir)
+    elif config.profiles_dir is not None:
+        profiles_dir = _absolute(base_dir, config.profiles_dir)
+    elif (project_dir / "profiles.yml").is_file():
+        profiles_dir = project_dir
+    return DbtProject(project_dir, manifest, profiles_dir, platform.dbt.target or config.target)
+
+
+def load_manifest(project: DbtProject) -> dict[str, Any]:
+    """Read the manifest, running ``dbt parse --project-dir <absolute dir>`` first when it is missing.
+
+    Raises:
+        floe_dbt_observe.DbtObserveError: The project or manifest is unusable, or ``dbt parse`` failed.
+    """
+    manifest, _ = load_or_parse_manifest(
+        project.project_dir,
+        manifest=project.manifest_path,
+        dbt_executable=find_dbt_executable(),
+        profiles_dir=project.profiles_dir,
+        target=project.target,
+    )
+    return manifest
+
+
+def warehouse_namespace(manifest: Mapping[str, Any]) -> tuple[str, str]:
+    """Return ``(adapter type, OpenLineage namespace)`` of the dbt warehouse, the same in every process."""
+    adapter = str(manifest.get("metadata", {}).get("adapter_type") or "dbt")
+    return adapter, fallback_namespace(manifest)
+
+
+def build_dbt_resource_for(project: DbtProject) -> DbtCliResource:
+    """Return the ``DbtCliResource`` for the project (with the venv's dbt executable)."""
+    return build_dbt_resource(
+        project.project_dir, profiles_dir=project.profiles_dir, target=project.target, dbt_executable=None
+    )
+
+
+def build_floe_dbt_assets(
+    config: DbtConfig,
+    project: DbtProject,
+    manifest: Mapping[str, Any],
+    orchestration: OrchestrationConfig,
+    partitions: Mapping[str, dg.PartitionsDefinition],
+    *,
+    tracer_provider: TracerProvider | None,
+    lineage: OpenLineageClient | None,
+    lineage_namespace: str,
+    dataset_namespace: str,
+) -> list[dg.AssetsDefinition]:
+    """Build the dbt assets with per-model observability and pattern-resolved settings.
+
+    Raises:
+        floe_dbt_observe.DbtObserveError: The selection matches nothing or the settings are unusable.
+    """
+
+    def settings(key: dg.AssetKey, _node: Mapping[str, Any]) -> DbtAssetSettings | None:
+        resolved = resolve_asset_settings(key, orchestration)
+        if resolved.is_empty:
+            return None
+        return DbtAssetSettings(
+            partitions_def=partitions.get(resolved.partitions) if resolved.partitions else None,
+            backfill_policy=build_backfill_policy(resolved.backfill_policy) if resolved.backfill_policy else None,
+            automation_condition=(
+                build_automation_condition(resolved.automation_condition) if resolved.automation_condition else None
+            ),
+        )
+
+    translator = FloeDbtTranslator(
+        folder_groups=config.group_by_folder or None,
+        source_key_prefix=config.source_asset_prefix or None,
+    )
+    return build_dbt_assets(
+        project.project_dir,
+        manifest=manifest,
+        profiles_dir=project.profiles_dir,
+        target=project.target,
+        select=config.select,
+        exclude=config.exclude,
+        observability=config.observability_level,
+        tracer_provider=tracer_provider,
+        lineage=lineage,
+        lineage_namespace=lineage_namespace,
+        dataset_namespace=dataset_namespace,
+        translator=translator,
+        asset_settings=settings,
+        dbt_resource_key=DBT_RESOURCE_KEY,
+    )
+
+
+def _absolute(base: Path, path: str) -> Path:
+    candidate = Path(path).expanduser()
+    return (candidate if candidate.is_absolute() else base / candidate).resolve()

@@ -1,0 +1,292 @@
+"""Load a floe project: floe.yaml + platform file -> telemetry, dbt assets, orchestration, Dagster definitions.
+
+:func:`load_project` is what the facade, ``floe check`` and ``floe list`` share; it keeps everything they need
+(documents with line numbers, the orchestration objects and their warnings, the telemetry) next to the
+``dagster.Definitions``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from openlineage.client.transport import Transport
+from opentelemetry.sdk.trace.export import SpanExporter
+
+from floe_config import FloeDocument, FloeSpec, PlatformSpec, load_floe_document
+from floe_config.platform_loading import PlatformDocument, load_platform_document
+from floe_dbt_observe import DbtObserveError
+from floe_definitions.dbt_assets import (
+    DBT_RESOURCE_KEY,
+    build_dbt_resource_for,
+    build_floe_dbt_assets,
+    load_manifest,
+    resolve_dbt_project,
+    warehouse_namespace,
+)
+from floe_definitions.errors import (
+    ConfigNotFoundError,
+    DefinitionsLoadError,
+    LocatedError,
+    ResourceConflictError,
+)
+from floe_definitions.executors import build_executor
+from floe_definitions.lineage_client import build_lineage_client
+from floe_definitions.observed_executor import RunTelemetry
+from floe_definitions.step_lineage import DatasetNaming
+from floe_definitions.tracing import build_tracer_provider
+from floe_loaders import FloeLoaderError, Locate, OrchestrationObjects, build_orchestration, build_partitions
+
+FLOE_CONFIG_ENV = "FLOE_CONFIG"
+"""Environment variable naming the floe.yaml to load when no path is given."""
+
+FLOE_YAML = "floe.yaml"
+
+
+@dataclass(frozen=True)
+class FloeProject:
+    """A loaded floe project: the Dagster definitions and what they were built from.
+
+    Attributes:
+        spec: The validated floe.yaml.
+        platform: The validated platform spec.
+        base_dir: floe.yaml's directory.
+        floe_yaml: floe.yaml's path, when loaded from a file.
+        platform_file: The platform file, when one applies.
+        orchestration: The loaders' objects (and their warnings).
+        definitions: The Dagster definitions.
+        telemetry: Where runs' spans and lineage go.
+        dbt_asset_keys: Keys of the dbt assets.
+        locate: Dotted floe.yaml path -> ``file:line:column``.
+    """
+
+    spec: FloeSpec
+    platform: PlatformSpec
+    base_dir: Path
+    floe_yaml: Path | None
+    platform_file: Path | None
+    orchestration: OrchestrationObjects
+    definitions: dg.Definitions
+    telemetry: RunTelemetry
+    dbt_asset_keys: frozenset[dg.AssetKey] = field(default_factory=frozenset)
+    locate: Locate = field(default=lambda path: FLOE_YAML)
+
+
+def find_floe_yaml(
+    path: str | os.PathLike[str] | None,
+    *,
+    caller_file: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Path:
+    """Return the floe.yaml to load: ``path``, else ``FLOE_CONFIG``, else beside the caller, else the cwd.
+
+    A directory stands for the ``floe.yaml`` inside it.
+
+    Raises:
+        ConfigNotFoundError: None of the candidates exists; the message lists where floe looked.
+    """
+    env = os.environ if environ is None else environ
+    looked: list[str] = []
+    candidates: list[tuple[Path, str]] = []
+    if path is not None:
+        candidates.append((Path(path), "the path given"))
+    elif env.get(FLOE_CONFIG_ENV):
+        candidates.append((Path(env[FLOE_CONFIG_ENV]), FLOE_CONFIG_ENV))
+    else:
+        if caller_file:
+            candidates.append((Path(caller_file).resolve().parent / FLOE_YAML, "beside the calling module"))
+        candidates.append((Path.cwd() / FLOE_YAML, "the current directory"))
+    for candidate, how in candidates:
+        file = candidate / FLOE_YAML if candidate.is_dir() else candidate
+        if file.is_file():
+            return file
+        looked.append(f"{file} ({how})")
+    raise ConfigNotFoundError(
+        "no floe.yaml found; looked at " + ", ".join(looked) + f". Pass a path or set {FLOE_CONFIG_ENV}."
+    )
+
+
+def document_locator(document: FloeDocument, display: str) -> Locate:
+    """Return a ``locate`` function giving ``display:line:column`` of a dotted floe.yaml path."""
+
+    def locate(dotted: str) -> str:
+        location = document.locate(dotted)
+        return f"{display}:{location.line}:{location.column}"
+
+    return locate
+
+
+def display_path(path: Path) -> str:
+    """Return ``path`` relative to the current directory when under it, else absolute."""
+    try:
+        return os.fspath(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return os.fspath(path)
+
+
+def load_project(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    platform: str | os.PathLike[str] | None = None,
+    assets: Sequence[Any] = (),
+    resources: Mapping[str, Any] | None = None,
+    override_resources: bool = False,
+    environ: Mapping[str, str] | None = None,
+    caller_file: str | None = None,
+    span_exporter: SpanExporter | None = None,
+    lineage_transport: Transport | None = None,
+) -> FloeProject:
+    """Load floe.yaml and its platform file and build the project (see :class:`FloeProject`).
+
+    Raises:
+        ConfigNotFoundError: No floe.yaml found.
+        floe_config.ConfigError: floe.yaml or the platform file is invalid (located issues).
+        DefinitionsLoadError: The config is valid but cannot be built (module, manifest, selection...).
+        ResourceConflictError: An extra resource reuses a key floe provides.
+    """
+    floe_yaml = find_floe_yaml(path, caller_file=caller_file, environ=environ)
+    document = load_floe_document(floe_yaml, environ=environ)
+    platform_document = load_platform_document(platform, floe_yaml=floe_yaml, environ=environ)
+    display = display_path(floe_yaml)
+    return build_project(
+        document.spec,
+        platform_document.spec,
+        base_dir=document.project_dir,
+        floe_yaml=document.path,
+        platform_document=platform_document,
+        locate=document_locator(document, display),
+        assets=assets,
+        resources=resources,
+        override_resources=override_resources,
+        environ=environ,
+        span_exporter=span_exporter,
+        lineage_transport=lineage_transport,
+    )
+
+
+def build_project(
+    spec: FloeSpec,
+    platform: PlatformSpec,
+    *,
+    base_dir: Path,
+    floe_yaml: Path | None = None,
+    platform_document: PlatformDocument | None = None,
+    platform_file: Path | None = None,
+    locate: Locate | None = None,
+    assets: Sequence[Any] = (),
+    resources: Mapping[str, Any] | None = None,
+    override_resources: bool = False,
+    environ: Mapping[str, str] | None = None,
+    span_exporter: SpanExporter | None = None,
+    lineage_transport: Transport | None = None,
+) -> FloeProject:
+    """Build the project from validated specs (the shared path of YAML and compiled artifacts).
+
+    Raises:
+        DefinitionsLoadError: The config is valid but cannot be built.
+        ResourceConflictError: An extra resource reuses a key floe provides.
+    """
+    locate = locate or (lambda _path: os.fspath(floe_yaml.name) if floe_yaml else FLOE_YAML)
+    if platform_document is not None and platform_document.path is not None:
+        platform_file = platform_document.path
+    platform_dir = platform_file.parent if platform_file is not None else None
+    platform_locate = _platform_locator(platform_document)
+    try:
+        tracer_provider = build_tracer_provider(spec, platform, base_dir, env=environ, exporter=span_exporter)
+        lineage_client = build_lineage_client(spec, platform, base_dir, env=environ, transport=lineage_transport)
+    except LocatedError as exc:
+        raise _relocated(exc, platform_locate) from exc
+    naming = DatasetNaming(pipeline=spec.name)
+    floe_resources: dict[str, Any] = {}
+    dbt_assets: list[dg.AssetsDefinition] = []
+    orchestration = spec.orchestration
+    if orchestration.dbt is not None:
+        key = "orchestration.dbt"
+        try:
+            project = resolve_dbt_project(orchestration.dbt, platform, base_dir, platform_dir)
+            manifest = load_manifest(project)
+            adapter, dataset_namespace = warehouse_namespace(manifest)
+            naming = DatasetNaming(pipeline=spec.name, table_namespaces={adapter: dataset_namespace})
+            partitions = build_partitions(orchestration, locate=locate)
+            dbt_assets = build_floe_dbt_assets(
+                orchestration.dbt,
+                project,
+                manifest,
+                orchestration,
+                partitions,
+                tracer_provider=tracer_provider,
+                lineage=lineage_client,
+                lineage_namespace=platform.lineage.namespace,
+                dataset_namespace=dataset_namespace,
+            )
+            floe_resources[DBT_RESOURCE_KEY] = build_dbt_resource_for(project)
+        except FloeLoaderError as exc:
+            raise DefinitionsLoadError(f"{exc.what}. {exc.fix}", location=exc.location, key=exc.path) from exc
+        except DbtObserveError as exc:
+            raise DefinitionsLoadError(str(exc), location=locate(key), key=key) from exc
+    telemetry = RunTelemetry(
+        tracer_provider=tracer_provider,
+        lineage_client=lineage_client,
+        lineage_namespace=platform.lineage.namespace,
+        naming=naming,
+    )
+    try:
+        objects = build_orchestration(spec, base_dir, extra_assets=[*dbt_assets, *assets], locate=locate)
+    except FloeLoaderError as exc:
+        raise DefinitionsLoadError(f"{exc.what}. {exc.fix}", location=exc.location, key=exc.path) from exc
+    try:
+        executor = build_executor(platform.execution.executor, telemetry)
+    except LocatedError as exc:
+        raise _relocated(exc, platform_locate) from exc
+    merged = merge_resources(floe_resources, resources or {}, override=override_resources)
+    definitions = dg.Definitions(**objects.definitions_args(), resources=merged, executor=executor)
+    return FloeProject(
+        spec=spec,
+        platform=platform,
+        base_dir=base_dir,
+        floe_yaml=floe_yaml,
+        platform_file=platform_file,
+        orchestration=objects,
+        definitions=definitions,
+        telemetry=telemetry,
+        dbt_asset_keys=frozenset(key for definition in dbt_assets for key in definition.keys),
+        locate=locate,
+    )
+
+
+def merge_resources(floe_resources: Mapping[str, Any], extra: Mapping[str, Any], *, override: bool) -> dict[str, Any]:
+    """Merge the caller's resources into floe's.
+
+    Raises:
+        ResourceConflictError: A key is in both and ``override`` is false.
+    """
+    clash = sorted(set(floe_resources) & set(extra))
+    if clash and not override:
+        raise ResourceConflictError(
+            f"resource key(s) {', '.join(repr(key) for key in clash)} are provided by floe already; rename yours, "
+            "or pass override_resources=True to replace floe's"
+        )
+    return {**floe_resources, **extra}
+
+
+def _platform_locator(document: PlatformDocument | None) -> Locate:
+    if document is None or document.path is None or document.source_map is None:
+        return lambda _path: "platform defaults"
+    display = display_path(document.path)
+    source_map = document.source_map
+
+    def locate(dotted: str) -> str:
+        location = source_map.key_location(tuple(dotted.split(".")))
+        return f"{display}:{location.line}:{location.column}"
+
+    return locate
+
+
+def _relocated(exc: LocatedError, locate: Locate) -> LocatedError:
+    if exc.location is not None or exc.key is None:
+        return exc
+    return type(exc)(exc.message, location=locate(exc.key), key=exc.key)
