@@ -1,0 +1,109 @@
+"""floe-config validate / schema / compile: output formats and exit codes (0 valid, 1 invalid, 2 usage/unreadable)."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from floe_config import render_floe_json_schema
+from floe_config.cli import main
+
+
+@pytest.fixture
+def project(tmp_path: Path, sample_text: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (tmp_path / "floe.yaml").write_text(sample_text)
+    monkeypatch.chdir(tmp_path)
+    for name in ("FLOE_PLATFORM_FILE", "FLOE_PLATFORM_ENV", "NIGHTLY_CRON", "SCHEDULES_ON"):
+        monkeypatch.delenv(name, raising=False)
+    return tmp_path
+
+
+def test_validate_valid_file(project: Path, capsys: pytest.CaptureFixture[str]):
+    assert main(["validate"]) == 0
+    assert capsys.readouterr().out == (
+        "floe.yaml: valid (4 jobs, 1 schedule, 3 sensors, 1 backfill, 4 partitions definitions, 3 asset patterns)\n"
+    )
+
+
+def test_validate_invalid_file_prints_located_lines(project: Path, capsys: pytest.CaptureFixture[str]):
+    (project / "bad.yaml").write_text("name: shop\norchestration:\n  shedules: {}\n")
+    assert main(["validate", "bad.yaml"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == "bad.yaml:3:3: orchestration.shedules: unknown key 'shedules' (did you mean 'schedules'?)\n"
+    assert captured.err == "floe-config: 1 problem found\n"
+
+
+def test_validate_json_format(project: Path, capsys: pytest.CaptureFixture[str]):
+    (project / "bad.yaml").write_text("name: shop\nversion: 1.0\n")
+    assert main(["validate", "bad.yaml", "--format", "json"]) == 1
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["valid"] is False
+    assert payload["issues"] == [
+        {
+            "file": "bad.yaml",
+            "line": 2,
+            "column": 10,
+            "path": "version",
+            "message": "expected text, got the number 1.0; quote it to keep it as text",
+            "severity": "error",
+        }
+    ]
+
+
+def test_validate_missing_file_exits_2(project: Path, capsys: pytest.CaptureFixture[str]):
+    assert main(["validate", "nope.yaml"]) == 2
+    assert capsys.readouterr().out == "nope.yaml: file not found\n"
+
+
+def test_validate_also_checks_the_platform_file(project: Path, capsys: pytest.CaptureFixture[str]):
+    (project / "platform.yaml").write_text("execution: {executor: {type: multiproces}}\n")
+    assert main(["validate", "--platform", "platform.yaml"]) == 1
+    assert capsys.readouterr().out == (
+        "platform.yaml:1:30: execution.executor.type: unknown type 'multiproces' (did you mean 'multiprocess'?); "
+        "use one of: in_process, multiprocess, celery, k8s\n"
+    )
+
+
+def test_validate_platform_chosen_by_environment(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+):
+    (project / "platform").mkdir()
+    (project / "platform" / "prod.yaml").write_text("tracing: {type: none}\n")
+    monkeypatch.setenv("FLOE_PLATFORM_ENV", "prod")
+    assert main(["validate"]) == 0
+    assert capsys.readouterr().out.splitlines()[1] == "platform/prod.yaml: valid (chosen by FLOE_PLATFORM_ENV)"
+
+
+def test_usage_error_exits_2(capsys: pytest.CaptureFixture[str]):
+    assert main(["validate", "--format", "xml"]) == 2
+    assert "invalid choice: 'xml'" in capsys.readouterr().err
+
+
+def test_schema_to_stdout(capsys: pytest.CaptureFixture[str]):
+    assert main(["schema"]) == 0
+    assert capsys.readouterr().out == render_floe_json_schema()
+
+
+def test_schema_to_file(tmp_path: Path):
+    assert main(["schema", "-o", str(tmp_path / "s.json")]) == 0
+    assert (tmp_path / "s.json").read_text() == render_floe_json_schema()
+
+
+def test_compile_to_file(project: Path):
+    assert main(["compile", "-o", "compiled.json"]) == 0
+    payload = json.loads((project / "compiled.json").read_text())
+    assert payload["spec"]["name"] == "shop"
+    assert payload["platform_chosen_by"] == "defaults"
+
+
+def test_compile_invalid_file_reports_on_stderr(project: Path, capsys: pytest.CaptureFixture[str]):
+    (project / "floe.yaml").write_text("name: shop\nobservability: {traces: maybe}\n")
+    assert main(["compile"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "floe.yaml:2:25: observability.traces: expected true or false, got 'maybe'" in captured.err
+
+
+def test_unwritable_output_exits_2(project: Path, capsys: pytest.CaptureFixture[str]):
+    assert main(["schema", "-o", str(project / "missing-dir" / "s.json")]) == 2
+    assert capsys.readouterr().err.startswith("floe-config: cannot write ")
