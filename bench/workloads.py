@@ -170,7 +170,13 @@ def _find_file_watcher_builder() -> Callable[..., Any] | None:
 
 
 def file_watcher_tick(directory: Path, new_files: int) -> None:
-    """Evaluate a first tick over ``directory`` and a second one after ``new_files`` files land; time each tick."""
+    """Time a sensor's ticks over ``directory``: first (nothing seen), after ``new_files`` land, and idle.
+
+    The first tick sees every matching file as new (a builder may cap the run requests per tick). For the steady
+    state, an untimed priming tick of the same builder without the cap (when it has a
+    ``max_run_requests_per_tick`` parameter) produces a cursor that has seen every file; then ``new_files``
+    files land and one tick is timed, then one more tick with nothing new.
+    """
     from dagster import DagsterInstance, build_sensor_context, job, op
 
     builder = _find_file_watcher_builder()
@@ -208,29 +214,39 @@ def file_watcher_tick(directory: Path, new_files: int) -> None:
     if missing:
         _emit({"skipped": f"{builder.__name__}{signature}: cannot supply {missing}"})
         return
-    sensor = builder(**{k: v for k, v in offered.items() if k in params})
+    kwargs = {k: v for k, v in offered.items() if k in params}
+    if "job" in kwargs and "job_name" in kwargs:
+        del kwargs["job_name"]
+    sensor = builder(**kwargs)
+    uncapped = builder(**kwargs, max_run_requests_per_tick=10**9) if "max_run_requests_per_tick" in params else None
+
+    def tick(sensor_def: Any, cursor: str | None) -> tuple[float, Any]:
+        started = time.perf_counter()
+        data = sensor_def.evaluate_tick(build_sensor_context(instance=instance, cursor=cursor))
+        return time.perf_counter() - started, data
 
     landed = [directory / f"zz_new_{os.getpid()}_{i:03d}.csv" for i in range(new_files)]
     with DagsterInstance.ephemeral() as instance:
-        started = time.perf_counter()
-        first = sensor.evaluate_tick(build_sensor_context(instance=instance, cursor=None))
-        first_seconds = time.perf_counter() - started
+        first_seconds, first = tick(sensor, None)
+        primed = tick(uncapped, None)[1] if uncapped is not None else first
         try:
             for path in landed:
                 path.write_text("id\n1\n", encoding="utf-8")
-            started = time.perf_counter()
-            second = sensor.evaluate_tick(build_sensor_context(instance=instance, cursor=first.cursor))
-            second_seconds = time.perf_counter() - started
+            new_seconds, new = tick(sensor, primed.cursor)
+            idle_seconds, idle = tick(sensor, new.cursor)
         finally:
             for path in landed:
                 path.unlink(missing_ok=True)
     _emit(
         {
             "builder": builder.__name__,
+            "primed_uncapped": uncapped is not None,
             "first_tick_seconds": first_seconds,
             "first_tick_run_requests": len(first.run_requests or []),
-            "second_tick_seconds": second_seconds,
-            "second_tick_run_requests": len(second.run_requests or []),
+            "new_files_tick_seconds": new_seconds,
+            "new_files_tick_run_requests": len(new.run_requests or []),
+            "idle_tick_seconds": idle_seconds,
+            "idle_tick_run_requests": len(idle.run_requests or []),
         }
     )
 
