@@ -241,7 +241,8 @@ def _decode(content: bytes, file: str) -> str:
         return content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = content.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (content.rfind(b"\n", 0, exc.start) + 1) + 1
+        line_start = content.rfind(b"\n", 0, exc.start) + 1
+        column = len(content[line_start : exc.start].decode("utf-8", errors="replace")) + 1
         issue = ConfigIssue(
             file,
             line,
