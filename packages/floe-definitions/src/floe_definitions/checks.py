@@ -1,0 +1,232 @@
+"""Deep check of a floe project against its real asset graph, aggregated in one located report.
+
+Beyond floe-config's validation: the definitions must build (modules import, manifest loads, functions import),
+every job selection must resolve to at least one asset, watched assets must exist, asset patterns should match
+something (warning), the asset graph must have no cycle, and partitioned jobs and backfills must agree with
+their assets' partitions. Dagster's own validation of the code location runs last.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+import dagster as dg
+from dagster._core.definitions.assets.graph.asset_graph import AssetGraph
+
+from floe_config import AssetSensor, BatchJob, ConfigError
+from floe_definitions.errors import FloeDefinitionsError, LocatedError
+from floe_definitions.project import FloeProject, load_project
+from floe_loaders import FloeLoaderError, parse_selection
+
+Severity = Literal["error", "warning"]
+Report = Callable[[Severity, str, str], None]
+
+
+@dataclass(frozen=True)
+class CheckIssue:
+    """One finding of ``floe check``.
+
+    Attributes:
+        severity: ``error`` (the project cannot run as configured) or ``warning``.
+        location: ``file:line:column`` (or the file alone).
+        key: Dotted key of the entry at fault.
+        message: What is wrong and what to do.
+    """
+
+    severity: Severity
+    location: str
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        """Render as ``location: severity: key: message``."""
+        key = f"{self.key}: " if self.key else ""
+        return f"{self.location}: {self.severity}: {key}{self.message}"
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """Every finding of one check, errors and warnings together.
+
+    Attributes:
+        issues: The findings, in the order found.
+        summary: Counts of what was checked (assets, jobs...), when the project loaded.
+    """
+
+    issues: tuple[CheckIssue, ...] = ()
+    summary: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """True when there is no error (warnings allowed)."""
+        return not self.errors
+
+    @property
+    def errors(self) -> tuple[CheckIssue, ...]:
+        """The errors."""
+        return tuple(issue for issue in self.issues if issue.severity == "error")
+
+    @property
+    def warnings(self) -> tuple[CheckIssue, ...]:
+        """The warnings."""
+        return tuple(issue for issue in self.issues if issue.severity == "warning")
+
+
+def check_floe_yaml(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    platform: str | os.PathLike[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> CheckReport:
+    """Load and deep-check a floe.yaml; never raises for a problem of the project itself.
+
+    Args:
+        path: floe.yaml or its directory; else ``FLOE_CONFIG``, else the current directory.
+        platform: The platform file; else ``FLOE_PLATFORM_FILE`` / ``FLOE_PLATFORM_ENV`` / defaults.
+        environ: Environment for interpolation; ``os.environ`` when omitted.
+
+    Returns:
+        The report; ``report.ok`` is false when anything prevents the project from running.
+    """
+    try:
+        project = load_project(path, platform=platform, environ=environ)
+    except ConfigError as exc:
+        return CheckReport(
+            tuple(
+                CheckIssue("error", f"{issue.file}:{issue.line}:{issue.column}", issue.path, issue.message)
+                for issue in exc.issues
+            )
+        )
+    except LocatedError as exc:
+        return CheckReport((CheckIssue("error", exc.location or "floe.yaml", exc.key or "", exc.message),))
+    except FloeDefinitionsError as exc:
+        return CheckReport((CheckIssue("error", os.fspath(path or "floe.yaml"), "", str(exc)),))
+    return check_project(project)
+
+
+def check_project(project: FloeProject) -> CheckReport:
+    """Deep-check a loaded project against its asset graph.
+
+    Args:
+        project: The loaded project.
+
+    Returns:
+        The report.
+    """
+    issues: list[CheckIssue] = []
+    locate = project.locate
+
+    def add(severity: Severity, key: str, message: str) -> None:
+        issues.append(CheckIssue(severity, locate(key), key, message))
+
+    for warning in project.orchestration.warnings:
+        issues.append(CheckIssue("warning", warning.location, warning.path, warning.message))
+    definitions = project.definitions
+    try:
+        asset_graph = definitions.resolve_asset_graph()
+    except Exception as exc:  # Dagster rejects the graph as a whole
+        add("error", "orchestration", f"Dagster rejects the asset graph: {exc}")
+        return CheckReport(tuple(issues))
+    all_keys = asset_graph.get_all_asset_keys()
+    _check_cycles(asset_graph, add)
+    orchestration = project.spec.orchestration
+    selected_by_job: dict[str, set[dg.AssetKey]] = {}
+    for name, job in orchestration.jobs.items():
+        if not isinstance(job, BatchJob):
+            continue
+        key = f"orchestration.jobs.{name}.selection"
+        try:
+            selection = parse_selection(job.selection, path=key, locate=locate)
+            selected = set(selection.resolve(asset_graph)) & {
+                k for k in all_keys if asset_graph.get(k).is_materializable
+            }
+        except FloeLoaderError as exc:
+            add("error", exc.path, f"{exc.what}. {exc.fix}")
+            continue
+        except Exception as exc:
+            add("error", key, f"selection {job.selection} cannot be resolved: {exc}")
+            continue
+        selected_by_job[name] = selected
+        if not selected:
+            add("error", key, f"selection {job.selection} matches no asset; check it with `floe list`")
+        _check_job_partitions(name, job, selected, asset_graph, project, add)
+    for name, sensor in orchestration.sensors.items():
+        if not isinstance(sensor, AssetSensor):
+            continue
+        for index, written in enumerate(sensor.watched_assets):
+            if dg.AssetKey.from_user_string(written) not in all_keys:
+                add(
+                    "error",
+                    f"orchestration.sensors.{name}.watched_assets.{index}",
+                    f"watched asset {written!r} does not exist; known keys are listed by `floe list`",
+                )
+    for name, backfill in orchestration.backfills.items():
+        key = f"orchestration.backfills.{name}.job"
+        if backfill.job in selected_by_job and not _job_partitions(backfill.job, project, selected_by_job, asset_graph):
+            add("error", key, f"job {backfill.job!r} has no partitioned asset, so the backfill has nothing to fill")
+    try:
+        dg.Definitions.validate_loadable(definitions)
+    except Exception as exc:
+        add("error", "orchestration", f"Dagster rejects the code location: {exc}")
+    summary = {
+        "assets": sum(1 for k in all_keys if asset_graph.get(k).is_materializable),
+        "dbt models": len(project.dbt_asset_keys),
+        "jobs": len(orchestration.jobs),
+        "schedules": len(orchestration.schedules),
+        "sensors": len(orchestration.sensors),
+        "backfills": len(orchestration.backfills),
+    }
+    return CheckReport(tuple(issues), summary)
+
+
+def _check_cycles(asset_graph: AssetGraph, add: Report) -> None:
+    """Dagster refuses cyclic graphs when it sorts them; report the cycle instead of a traceback."""
+    try:
+        getattr(asset_graph, "toposorted_asset_keys")  # noqa: B009 - property access triggers the sort
+    except Exception as exc:
+        add("error", "orchestration", f"the assets form a dependency cycle: {exc}")
+
+
+def _job_partitions(
+    name: str, project: FloeProject, selected_by_job: Mapping[str, set[dg.AssetKey]], asset_graph: AssetGraph
+) -> set[str]:
+    return {
+        str(asset_graph.get(key).partitions_def)
+        for key in selected_by_job.get(name, set())
+        if asset_graph.get(key).partitions_def is not None
+    }
+
+
+def _check_job_partitions(
+    name: str,
+    job: BatchJob,
+    selected: set[dg.AssetKey],
+    asset_graph: AssetGraph,
+    project: FloeProject,
+    add: Report,
+) -> None:
+    """A job's partitioned assets must share one partitions definition, the job's own when it names one."""
+    by_partitions: dict[str, list[str]] = {}
+    for key in sorted(selected, key=lambda k: k.to_user_string()):
+        partitions_def = asset_graph.get(key).partitions_def
+        if partitions_def is not None:
+            by_partitions.setdefault(str(partitions_def), []).append(key.to_user_string())
+    if len(by_partitions) > 1:
+        listed = "; ".join(f"{definition}: {', '.join(keys)}" for definition, keys in by_partitions.items())
+        add(
+            "error",
+            f"orchestration.jobs.{name}.selection",
+            f"the job's assets have different partitions ({listed}); split the job or align the asset patterns",
+        )
+    if job.partitions is not None:
+        wanted = project.orchestration.partitions.get(job.partitions)
+        if wanted is not None and by_partitions and str(wanted) not in by_partitions:
+            add(
+                "error",
+                f"orchestration.jobs.{name}.partitions",
+                f"the job runs over {job.partitions!r} ({wanted}) but its assets are partitioned by "
+                f"{', '.join(by_partitions)}; give the assets {job.partitions!r} with an asset pattern",
+            )
