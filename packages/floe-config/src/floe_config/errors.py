@@ -54,7 +54,9 @@ class ConfigError(FloeConfigError):
     def __init__(self, issues: list[ConfigIssue]) -> None:
         if not issues:
             raise ValueError("ConfigError needs at least one issue")
-        self.issues: list[ConfigIssue] = sorted(issues, key=lambda issue: (issue.file, issue.line, issue.column, issue.path))
+        self.issues: list[ConfigIssue] = sorted(
+            issues, key=lambda issue: (issue.file, issue.line, issue.column, issue.path)
+        )
         super().__init__("\n".join(issue.format() for issue in self.issues))
 
     def __reduce__(self) -> tuple[type[ConfigError], tuple[list[ConfigIssue]]]:

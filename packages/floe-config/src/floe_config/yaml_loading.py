@@ -297,7 +297,9 @@ def _marked_issue(exc: yaml.MarkedYAMLError, file: str, text: str) -> ConfigIssu
         problem = "the file holds more than one YAML document ('---'); a floe file is a single document"
     elif "undefined alias" in problem:
         name = re.match(r"\*([^\s,\]}]*)", at)
-        problem = f"alias '*{name.group(1) if name else ''}' is used before any anchor '&{name.group(1) if name else ''}'"
+        problem = (
+            f"alias '*{name.group(1) if name else ''}' is used before any anchor '&{name.group(1) if name else ''}'"
+        )
     context = f" {exc.context}" if exc.context and "while" in exc.context else ""
     message = f"invalid YAML: {problem}{context}{hint}"
     if mark is None:

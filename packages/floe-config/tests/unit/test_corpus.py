@@ -20,7 +20,9 @@ def test_corpus_is_not_empty():
 
 
 @pytest.mark.parametrize("path", CASES, ids=[path.stem for path in CASES])
-def test_corpus_file_reports_its_expected_lines(path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
+def test_corpus_file_reports_its_expected_lines(
+    path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+):
     monkeypatch.chdir(CORPUS)
     expected = expectations(path)
     assert expected, f"{path.name} has no '# expect:' line"

@@ -36,7 +36,10 @@ def test_unknown_job_when_no_jobs_are_defined(lines_of):
 
 
 def test_run_status_watched_jobs_must_exist(lines_of):
-    text = spec(JOBS + "  sensors:\n    s: {type: run_status, job: alert, watched_jobs: [transform, tranform], status: FAILURE}\n")
+    text = spec(
+        JOBS
+        + "  sensors:\n    s: {type: run_status, job: alert, watched_jobs: [transform, tranform], status: FAILURE}\n"
+    )
     assert lines_of(text) == [
         "floe.yaml:10:65: orchestration.sensors.s.watched_jobs[1]: unknown job 'tranform' (did you mean 'transform'?)"
     ]
@@ -44,7 +47,9 @@ def test_run_status_watched_jobs_must_exist(lines_of):
 
 def test_backfill_job_must_exist(lines_of):
     text = spec(JOBS + "  backfills:\n    b: {job: nope, partition_range: {start: '2024-01-01', end: '2024-01-31'}}\n")
-    assert lines_of(text) == ["floe.yaml:10:14: orchestration.backfills.b.job: unknown job 'nope'; defined jobs: alert, transform"]
+    assert lines_of(text) == [
+        "floe.yaml:10:14: orchestration.backfills.b.job: unknown job 'nope'; defined jobs: alert, transform"
+    ]
 
 
 def test_asset_pattern_partitions_must_exist(lines_of):
@@ -57,19 +62,23 @@ def test_asset_pattern_partitions_must_exist(lines_of):
 def test_job_partitions_must_exist(lines_of):
     text = spec("  jobs:\n    j: {type: batch, selection: [a], partitions: hourly}\n")
     assert lines_of(text) == [
-        "floe.yaml:4:50: orchestration.jobs.j.partitions: unknown partitions 'hourly': orchestration.partitions defines none"
+        "floe.yaml:4:50: orchestration.jobs.j.partitions: unknown partitions 'hourly': "
+        "orchestration.partitions defines none"
     ]
 
 
 def test_backfill_of_an_ops_job(lines_of):
     text = spec(JOBS + "  backfills:\n    b: {job: alert, partition_range: {start: '2024-01-01', end: '2024-01-31'}}\n")
     assert lines_of(text) == [
-        "floe.yaml:10:14: orchestration.backfills.b.job: backfills need a batch job; 'alert' is an ops job with no partitions"
+        "floe.yaml:10:14: orchestration.backfills.b.job: backfills need a batch job; "
+        "'alert' is an ops job with no partitions"
     ]
 
 
 def test_backfill_range_start_after_end(lines_of):
-    text = spec(JOBS + "  backfills:\n    b: {job: transform, partition_range: {start: '2024-03-01', end: '2024-01-31'}}\n")
+    text = spec(
+        JOBS + "  backfills:\n    b: {job: transform, partition_range: {start: '2024-03-01', end: '2024-01-31'}}\n"
+    )
     assert lines_of(text) == [
         "floe.yaml:10:50: orchestration.backfills.b.partition_range.start: range start '2024-03-01' is after its end "
         "'2024-01-31'"
@@ -77,7 +86,9 @@ def test_backfill_range_start_after_end(lines_of):
 
 
 def test_backfill_range_before_partitions_start(lines_of):
-    text = spec(JOBS + "  backfills:\n    b: {job: transform, partition_range: {start: '2023-12-01', end: '2024-01-31'}}\n")
+    text = spec(
+        JOBS + "  backfills:\n    b: {job: transform, partition_range: {start: '2023-12-01', end: '2024-01-31'}}\n"
+    )
     assert lines_of(text) == [
         "floe.yaml:10:50: orchestration.backfills.b.partition_range.start: range start '2023-12-01' is before "
         "partitions 'daily' start at 2024-01-01"
@@ -85,7 +96,9 @@ def test_backfill_range_before_partitions_start(lines_of):
 
 
 def test_backfill_range_past_partitions_end(lines_of):
-    text = spec(JOBS + "  backfills:\n    b: {job: transform, partition_range: {start: '2024-12-01', end: '2025-01-01'}}\n")
+    text = spec(
+        JOBS + "  backfills:\n    b: {job: transform, partition_range: {start: '2024-12-01', end: '2025-01-01'}}\n"
+    )
     assert lines_of(text) == [
         "floe.yaml:10:69: orchestration.backfills.b.partition_range.end: range end '2025-01-01' is not before "
         "partitions 'daily' end at 2025-01-01"
@@ -112,12 +125,15 @@ def test_target_function_outside_the_project(lines_of):
     text = spec("  jobs:\n    j: {type: ops, target_function: 'os:system'}\n")
     assert lines_of(text) == [
         "floe.yaml:4:37: orchestration.jobs.j.target_function: target function 'os:system' is outside the project; "
-        "use a module relative to floe.yaml (e.g. '.ops:system') or list 'os' in orchestration.allowed_function_packages"
+        "use a module relative to floe.yaml (e.g. '.ops:system') or list 'os' in "
+        "orchestration.allowed_function_packages"
     ]
 
 
 def test_target_function_in_an_allowed_package(parse):
-    text = spec("  allowed_function_packages: [shop_ops]\n  jobs:\n    j: {type: ops, target_function: 'shop_ops.tasks:run'}\n")
+    text = spec(
+        "  allowed_function_packages: [shop_ops]\n  jobs:\n    j: {type: ops, target_function: 'shop_ops.tasks:run'}\n"
+    )
     parse(text)
 
 
@@ -147,7 +163,9 @@ def test_run_status_sensor_cycle(lines_of):
 
 
 def test_sensor_watching_its_own_job_is_a_cycle(lines_of):
-    text = spec(JOBS + "  sensors:\n    retry: {type: run_status, job: alert, watched_jobs: [alert], status: FAILURE}\n")
+    text = spec(
+        JOBS + "  sensors:\n    retry: {type: run_status, job: alert, watched_jobs: [alert], status: FAILURE}\n"
+    )
     assert lines_of(text) == [
         "floe.yaml:10:5: orchestration.sensors.retry: run-status sensors form a cycle (alert -> alert): "
         "each run would trigger the next forever; break the cycle"
@@ -170,7 +188,9 @@ def test_reference_from_environment_is_shown_as_written(lines_of):
     text = spec(JOBS + "  schedules:\n    s: {job: '${JOB}', cron_schedule: '@daily'}\n")
     (line,) = lines_of(text, {"JOB": "private_name"})
     assert "private_name" not in line
-    assert line == "floe.yaml:10:14: orchestration.schedules.s.job: unknown job '${JOB}'; defined jobs: alert, transform"
+    assert (
+        line == "floe.yaml:10:14: orchestration.schedules.s.job: unknown job '${JOB}'; defined jobs: alert, transform"
+    )
 
 
 def test_model_errors_and_reference_errors_come_together(lines_of):

@@ -31,7 +31,10 @@ def test_interpolated_values_are_coerced_by_field_type(parse, sample_text):
 
 
 def test_interpolated_integer_is_coerced(parse):
-    text = spec("  jobs:\n    j: {type: batch, selection: [a]}\n  sensors:\n    s: {type: file_watcher, job: j, path: x, poll_interval_seconds: '${POLL:45}'}\n")
+    text = spec(
+        "  jobs:\n    j: {type: batch, selection: [a]}\n  sensors:\n"
+        "    s: {type: file_watcher, job: j, path: x, poll_interval_seconds: '${POLL:45}'}\n"
+    )
     assert parse(text).spec.orchestration.sensors["s"].poll_interval_seconds == 45
 
 
@@ -140,13 +143,18 @@ def test_partition_without_type(lines_of):
 
 
 def test_time_window_bad_cron(lines_of):
-    assert lines_of(spec("  partitions:\n    d: {type: time_window, start: '2024-01-01', cron_schedule: '0 25 * * *'}\n")) == [
-        "floe.yaml:4:64: orchestration.partitions.d.cron_schedule: cron expression '0 25 * * *': hour 25 is outside 0-23"
+    assert lines_of(
+        spec("  partitions:\n    d: {type: time_window, start: '2024-01-01', cron_schedule: '0 25 * * *'}\n")
+    ) == [
+        "floe.yaml:4:64: orchestration.partitions.d.cron_schedule: cron expression '0 25 * * *': "
+        "hour 25 is outside 0-23"
     ]
 
 
 def test_time_window_cron_with_wrong_field_count(lines_of):
-    assert lines_of(spec("  partitions:\n    d: {type: time_window, start: '2024-01-01', cron_schedule: '0 0 * *'}\n")) == [
+    assert lines_of(
+        spec("  partitions:\n    d: {type: time_window, start: '2024-01-01', cron_schedule: '0 0 * *'}\n")
+    ) == [
         "floe.yaml:4:64: orchestration.partitions.d.cron_schedule: cron expression '0 0 * *' has 4 fields; use 5 "
         "fields (minute hour day-of-month month day-of-week, e.g. '0 6 * * *') or an alias such as '@daily'"
     ]
@@ -154,7 +162,9 @@ def test_time_window_cron_with_wrong_field_count(lines_of):
 
 def test_cron_names_are_checked_by_croniter(parse, lines_of):
     parse(spec("  partitions:\n    d: {type: time_window, start: '2024-01-01', cron_schedule: '0 9 * * mon'}\n"))
-    assert lines_of(spec("  partitions:\n    d: {type: time_window, start: '2024-01-01', cron_schedule: '0 9 * * funday'}\n")) == [
+    assert lines_of(
+        spec("  partitions:\n    d: {type: time_window, start: '2024-01-01', cron_schedule: '0 9 * * funday'}\n")
+    ) == [
         "floe.yaml:4:64: orchestration.partitions.d.cron_schedule: invalid cron expression '0 9 * * funday'; "
         "expected e.g. '0 6 * * *', '0 9 * * mon' or '@daily'"
     ]
@@ -196,7 +206,9 @@ def test_static_partition_keys_not_empty(lines_of):
 
 
 def test_static_partition_keys_parse(parse):
-    partitions = parse(spec("  partitions:\n    r: {type: static, partition_keys: [no, se]}\n")).spec.orchestration.partitions
+    partitions = parse(
+        spec("  partitions:\n    r: {type: static, partition_keys: [no, se]}\n")
+    ).spec.orchestration.partitions
     assert partitions["r"] == StaticPartitions(type="static", partition_keys=["no", "se"])
 
 
@@ -248,15 +260,16 @@ def test_on_cron_condition_needs_its_cron(lines_of):
 
 
 def test_mapping_form_of_named_condition(parse):
-    patterns = parse(spec("  assets:\n    'gold/*': {automation_condition: {type: on_missing}}\n")).spec.orchestration.assets
+    patterns = parse(
+        spec("  assets:\n    'gold/*': {automation_condition: {type: on_missing}}\n")
+    ).spec.orchestration.assets
     assert patterns["gold/*"].automation_condition == NamedCondition(type="on_missing")
 
 
 def test_multi_run_backfill_policy_must_be_positive(lines_of):
     text = spec("  assets:\n    'a/*': {backfill_policy: {type: multi_run, max_partitions_per_run: 0}}\n")
     assert lines_of(text) == [
-        "floe.yaml:4:72: orchestration.assets.a/*.backfill_policy.max_partitions_per_run: must be greater than 0, "
-        "got 0"
+        "floe.yaml:4:72: orchestration.assets.a/*.backfill_policy.max_partitions_per_run: must be greater than 0, got 0"
     ]
 
 
@@ -299,7 +312,9 @@ def test_obvious_selection_mistakes(lines_of, selection: str, message: str):
 
 
 def test_valid_selection_grammar_is_accepted(parse):
-    text = spec("  jobs:\n    j: {type: batch, selection: ['key:\"a/b\"+', '2+group:x and not kind:dbt', '(tag:k=v)']}\n")
+    text = spec(
+        "  jobs:\n    j: {type: batch, selection: ['key:\"a/b\"+', '2+group:x and not kind:dbt', '(tag:k=v)']}\n"
+    )
     job = parse(text).spec.orchestration.jobs["j"]
     assert isinstance(job, BatchJob)
     assert len(job.selection) == 3

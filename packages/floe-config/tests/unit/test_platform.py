@@ -46,7 +46,9 @@ def test_defaults_when_nothing_is_chosen(project: Path):
 
 def test_explicit_file_wins_over_environment(project: Path):
     environ = {"FLOE_PLATFORM_ENV": "dev", "OTLP_KEY": "k"}
-    document = load_platform_document(project / "platform" / "prod.yaml", floe_yaml=project / "floe.yaml", environ=environ)
+    document = load_platform_document(
+        project / "platform" / "prod.yaml", floe_yaml=project / "floe.yaml", environ=environ
+    )
     assert document.chosen_by == "argument"
     assert isinstance(document.spec.tracing, OtlpTracing)
     assert document.spec.tracing.headers == {"x-api-key": "k"}

@@ -18,20 +18,27 @@ scalars = st.one_of(
 )
 keys = st.one_of(
     st.text(min_size=1, max_size=12),
-    st.sampled_from(["name", "orchestration", "jobs", "type", "schedules", "sensors", "partitions", "job", "selection"]),
+    st.sampled_from(
+        ["name", "orchestration", "jobs", "type", "schedules", "sensors", "partitions", "job", "selection"]
+    ),
 )
-documents = st.recursive(scalars, lambda children: st.lists(children, max_size=4) | st.dictionaries(keys, children, max_size=4), max_leaves=25)
+documents = st.recursive(
+    scalars,
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(keys, children, max_size=4),
+    max_leaves=25,
+)
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def load_only_config_errors(content: str | bytes) -> None:
+    issues = []
     try:
         parse_floe_document(content, environ={"X": "1"})
     except ConfigError as exc:
-        assert exc.issues
-        for issue in exc.issues:
-            assert issue.format()
+        issues = exc.issues
+        assert issues, "a ConfigError must carry at least one issue"
+    assert all(issue.format() for issue in issues)
 
 
 @FUZZ
@@ -64,7 +71,9 @@ def _paths(node: object, prefix: tuple = ()) -> list[tuple]:
 
 
 @FUZZ
-@given(seed=st.integers(0, 2**32 - 1), replacement=scalars | documents, action=st.sampled_from(["set", "delete", "rename"]))
+@given(
+    seed=st.integers(0, 2**32 - 1), replacement=scalars | documents, action=st.sampled_from(["set", "delete", "rename"])
+)
 def test_structural_mutations_of_a_valid_file(sample_text: str, seed: int, replacement: object, action: str):
     data = yaml.safe_load(sample_text)
     rng = random.Random(seed)
