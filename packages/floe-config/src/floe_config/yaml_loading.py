@@ -125,6 +125,17 @@ def dotted(path: KeyPath) -> str:
 class _CoreResolver(yaml.resolver.BaseResolver):
     """YAML 1.2 core schema: only ``true``/``false`` are booleans, and dates stay strings."""
 
+    def resolve(self, kind: type[Node], value: Any, implicit: tuple[bool, bool]) -> str:
+        """Return the tag of a node; called by the composer for every node, so kept to the cases floe uses."""
+        if kind is ScalarNode:
+            if not implicit[0]:
+                return _STR
+            for tag, pattern in self.yaml_implicit_resolvers.get(value[:1], ()):
+                if pattern.match(value):
+                    return str(tag)
+            return _STR
+        return _SEQ if kind is SequenceNode else _MAP
+
 
 for _tag, _pattern, _first in (
     (_BOOL, r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
