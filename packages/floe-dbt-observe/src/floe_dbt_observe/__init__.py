@@ -18,13 +18,13 @@ from floe_dbt_observe.errors import (
     InvalidManifestError,
     ManifestNotFoundError,
 )
-from floe_dbt_observe.facets import DbtNodeRunFacet, DbtVersionRunFacet, OtelTraceRunFacet
 from floe_dbt_observe.lineage_emitter import EmissionReport, LineageEmitter
-from floe_dbt_observe.node_observer import (
+from floe_dbt_observe.link_metadata import (
     OPENLINEAGE_JOB_KEY,
     OPENLINEAGE_RUN_ID_KEY,
     SPAN_ID_KEY,
     TRACE_ID_KEY,
+    NodeLink,
 )
 from floe_dbt_observe.partition_vars import partition_vars
 from floe_dbt_observe.tracing import dagster_run_span_context
@@ -38,11 +38,9 @@ __all__ = [
     "AssetSettingsSource",
     "DbtAssetSettings",
     "DbtExecutableNotFoundError",
-    "DbtNodeRunFacet",
     "DbtObserveError",
     "DbtParseError",
     "DbtProjectNotFoundError",
-    "DbtVersionRunFacet",
     "EmissionReport",
     "EmptySelectionError",
     "FloeDbtTranslator",
@@ -50,7 +48,7 @@ __all__ = [
     "InvalidManifestError",
     "LineageEmitter",
     "ManifestNotFoundError",
-    "OtelTraceRunFacet",
+    "NodeLink",
     "build_dbt_assets",
     "dagster_run_span_context",
     "find_dbt_executable",

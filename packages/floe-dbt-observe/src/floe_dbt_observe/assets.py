@@ -5,7 +5,7 @@
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dagster import (
     AssetExecutionContext,
@@ -23,7 +23,6 @@ from dagster_dbt.asset_utils import (
     DAGSTER_DBT_UNIQUE_ID_METADATA_KEY,
     build_dbt_specs,
 )
-from openlineage.client import OpenLineageClient
 from opentelemetry.trace import TracerProvider
 
 from floe_dbt_observe.asset_settings import AssetSettingsSource, settings_resolver
@@ -35,6 +34,9 @@ from floe_dbt_observe.manifest import check_project_dir, load_or_parse_manifest
 from floe_dbt_observe.partition_vars import partition_vars as default_partition_vars
 from floe_dbt_observe.splitting import ResolvedSpec, SplitBy, split_specs
 from floe_dbt_observe.translator import FloeDbtTranslator
+
+if TYPE_CHECKING:
+    from openlineage.client import OpenLineageClient
 
 _OBSERVABILITY = ("per_model", "job_level", "off")
 
@@ -56,7 +58,7 @@ def build_dbt_assets(
     backfill_policy: BackfillPolicy | None = None,
     observability: Observability = "per_model",
     tracer_provider: TracerProvider | None = None,
-    lineage: OpenLineageClient | None = None,
+    lineage: "OpenLineageClient | None" = None,
     lineage_namespace: str = "dbt",
     parent_namespace: str | None = None,
     dataset_namespace: str | None = None,

@@ -13,21 +13,25 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from dagster import AssetCheckResult, AssetExecutionContext, AssetMaterialization, AssetObservation, Output
 from dagster_dbt import DbtCliResource
-from openlineage.client import OpenLineageClient
-from openlineage.client.event_v2 import RunState
-from openlineage.client.uuid import generate_new_uuid
 from opentelemetry import trace
 from opentelemetry.trace import Status, StatusCode, TracerProvider
 
 from floe_dbt_observe.lineage_emitter import EmissionReport, LineageEmitter
-from floe_dbt_observe.lineage_events import LineageContext, ParentRun, invocation_event
-from floe_dbt_observe.node_observer import NodeLink, NodeObserver
+from floe_dbt_observe.link_metadata import NodeLink
 from floe_dbt_observe.tracing import format_span_id, format_trace_id, get_tracer, ns_to_iso, step_parent_context
 from floe_dbt_observe.warehouse_namespace import fallback_namespace, namespace_from_credentials
+
+if TYPE_CHECKING:
+    # openlineage-python takes ~0.8 s to import: loaded only when a step runs with lineage on
+    from openlineage.client import OpenLineageClient
+    from openlineage.client.event_v2 import RunState
+
+    from floe_dbt_observe.lineage_events import LineageContext
+    from floe_dbt_observe.node_observer import NodeObserver
 
 logger = logging.getLogger(__name__)
 
@@ -126,6 +130,12 @@ class DbtStepRunner:
 
     def run(self, context: AssetExecutionContext) -> Iterator[Any]:
         """Run dbt for the step's selection and yield its Dagster events."""
+        from openlineage.client.event_v2 import RunState
+        from openlineage.client.uuid import generate_new_uuid
+
+        from floe_dbt_observe.lineage_events import LineageContext, ParentRun
+        from floe_dbt_observe.node_observer import NodeObserver
+
         config = self.config
         args = list(config.build_args)
         dbt_vars = dict(config.partition_vars(context))
@@ -241,6 +251,8 @@ class DbtStepRunner:
             return
         import time
 
+        from floe_dbt_observe.lineage_events import invocation_event
+
         event_time = ns_to_iso(time.time_ns())
         nodes = list(executed)
         job_name = f"{ctx.project_name}.{op_name}"
@@ -273,6 +285,8 @@ class DbtStepRunner:
         step_link: NodeLink | None,
         error: BaseException | None,
     ) -> None:
+        from openlineage.client.event_v2 import RunState
+
         config = self.config
         try:
             if observer is not None:

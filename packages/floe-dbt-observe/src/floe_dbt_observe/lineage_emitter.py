@@ -13,9 +13,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from openlineage.client import OpenLineageClient
+if TYPE_CHECKING:
+    from openlineage.client import OpenLineageClient
 
 logger = logging.getLogger(__name__)
 

@@ -21,6 +21,7 @@ from opentelemetry.trace import Span, Status, StatusCode, Tracer
 
 from floe_dbt_observe.lineage_emitter import LineageEmitter
 from floe_dbt_observe.lineage_events import LineageContext, NodeOutcome, node_start_event, node_terminal_event
+from floe_dbt_observe.link_metadata import NodeLink
 from floe_dbt_observe.tracing import dbt_time_ns, format_span_id, format_trace_id, ns_to_iso
 
 RESULT_EVENTS = frozenset(
@@ -31,30 +32,6 @@ SUCCESS_STATUSES = frozenset({"success", "pass", "warn", "no-op", "noop", "reuse
 ERROR_STATUSES = frozenset({"error", "fail", "runtime error"})
 LINEAGE_RESOURCE_TYPES = frozenset({"model", "seed", "snapshot", "test"})
 _ROWS = re.compile(r"(\d+)\s*$")
-
-TRACE_ID_KEY = "floe/trace_id"
-SPAN_ID_KEY = "floe/span_id"
-OPENLINEAGE_RUN_ID_KEY = "floe/openlineage_run_id"
-OPENLINEAGE_JOB_KEY = "floe/openlineage_job"
-
-
-@dataclass(frozen=True)
-class NodeLink:
-    """The ids that tie a node's Dagster event, span and lineage run together."""
-
-    trace_id: str
-    span_id: str
-    openlineage_run_id: str | None
-    openlineage_job: str | None
-
-    def as_metadata(self) -> dict[str, str]:
-        """Return Dagster materialization metadata naming the span and the lineage run."""
-        metadata = {TRACE_ID_KEY: self.trace_id, SPAN_ID_KEY: self.span_id}
-        if self.openlineage_run_id:
-            metadata[OPENLINEAGE_RUN_ID_KEY] = self.openlineage_run_id
-        if self.openlineage_job:
-            metadata[OPENLINEAGE_JOB_KEY] = self.openlineage_job
-        return metadata
 
 
 @dataclass
