@@ -26,7 +26,7 @@ from floe_dbt_observe.warehouse_namespace import fallback_namespace
 from floe_loaders import build_automation_condition, build_backfill_policy, resolve_asset_settings
 
 DBT_RESOURCE_KEY = "dbt"
-"""Resource key of the ``DbtCliResource`` floe provides (and its dbt assets use)."""
+"""Resource key of the ``DbtCliResource`` floe provides; overriding it also changes what the dbt assets run."""
 
 
 @dataclass(frozen=True)
@@ -112,6 +112,7 @@ def build_floe_dbt_assets(
     lineage: OpenLineageClient | None,
     lineage_namespace: str,
     dataset_namespace: str,
+    dbt: DbtCliResource,
 ) -> list[dg.AssetsDefinition]:
     """Build the dbt assets with per-model observability and pattern-resolved settings.
 
@@ -149,7 +150,7 @@ def build_floe_dbt_assets(
         dataset_namespace=dataset_namespace,
         translator=translator,
         asset_settings=settings,
-        dbt_resource_key=DBT_RESOURCE_KEY,
+        dbt=dbt,
     )
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+from dagster_dbt import DbtCliResource
 from openlineage.client.transport import Transport
 from opentelemetry.sdk.trace.export import SpanExporter
 
@@ -204,10 +205,19 @@ def build_project(
     floe_resources: dict[str, Any] = {}
     dbt_assets: list[dg.AssetsDefinition] = []
     orchestration = spec.orchestration
+    merged = merge_resources(floe_resources, resources or {}, override=override_resources)
     if orchestration.dbt is not None:
         key = "orchestration.dbt"
         try:
             project = resolve_dbt_project(orchestration.dbt, platform, base_dir, platform_dir)
+            floe_resources[DBT_RESOURCE_KEY] = build_dbt_resource_for(project)
+            merged = merge_resources(floe_resources, resources or {}, override=override_resources)
+            dbt_resource = merged[DBT_RESOURCE_KEY]
+            if not isinstance(dbt_resource, DbtCliResource):
+                raise ResourceConflictError(
+                    f"resource {DBT_RESOURCE_KEY!r} must be a dagster_dbt.DbtCliResource (floe's dbt assets run it), "
+                    f"got {type(dbt_resource).__name__}"
+                )
             manifest = load_manifest(project)
             adapter, dataset_namespace = warehouse_namespace(manifest)
             naming = DatasetNaming(pipeline=spec.name, table_namespaces={adapter: dataset_namespace})
@@ -222,8 +232,8 @@ def build_project(
                 lineage=lineage_client,
                 lineage_namespace=platform.lineage.namespace,
                 dataset_namespace=dataset_namespace,
+                dbt=dbt_resource,
             )
-            floe_resources[DBT_RESOURCE_KEY] = build_dbt_resource_for(project)
         except FloeLoaderError as exc:
             raise DefinitionsLoadError(f"{exc.what}. {exc.fix}", location=exc.location, key=exc.path) from exc
         except DbtObserveError as exc:
@@ -242,7 +252,6 @@ def build_project(
         executor = build_executor(platform.execution.executor, telemetry)
     except LocatedError as exc:
         raise _relocated(exc, platform_locate) from exc
-    merged = merge_resources(floe_resources, resources or {}, override=override_resources)
     definitions = dg.Definitions(**objects.definitions_args(), resources=merged, executor=executor)
     return FloeProject(
         spec=spec,

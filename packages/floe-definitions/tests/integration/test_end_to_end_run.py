@@ -1,0 +1,72 @@
+"""A real run of the fixture project: Python asset -> dbt staging -> dbt mart, observed as one trace."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from floe_definitions import run_span_id, run_trace_id
+
+
+def _by_name(spans: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    found: dict[str, list[dict[str, Any]]] = {}
+    for span in spans:
+        found.setdefault(span["name"], []).append(span)
+    return found
+
+
+def _dbt_model_span(spans: list[dict[str, Any]], model: str) -> dict[str, Any]:
+    matches = [s for s in spans if s["attributes"].get("dbt.node.unique_id", "").endswith(f".{model}")]
+    if not matches:
+        matches = [s for s in spans if model in s["name"] and s["attributes"].get("dagster.step_key") is None]
+    assert len(matches) == 1, [s["name"] for s in spans]
+    return matches[0]
+
+
+def test_run_succeeds_and_every_span_shares_the_run_trace(successful_run: Any) -> None:
+    assert successful_run.success
+    spans = successful_run.copy.spans()
+    assert spans
+    assert {span["context"]["trace_id"] for span in spans} == {f"0x{run_trace_id(successful_run.run_id):032x}"}
+
+
+def test_dbt_model_spans_are_children_of_the_run_span(successful_run: Any) -> None:
+    spans = successful_run.copy.spans()
+    run_span = f"0x{run_span_id(successful_run.run_id):016x}"
+    for model in ("stg_numbers", "total"):
+        span = _dbt_model_span(spans, model)
+        assert span["parent_id"] is not None
+        assert span["status"]["status_code"] != "ERROR"
+    assert _by_name(spans)["raw/numbers"][0]["parent_id"] == run_span
+
+
+def test_every_asset_has_one_start_and_one_complete(successful_run: Any) -> None:
+    events = successful_run.copy.lineage()
+    by_job: dict[str, list[str]] = {}
+    for event in events:
+        by_job.setdefault(event["job"]["name"], []).append(event["eventType"])
+    assert by_job["tiny.raw.numbers"] == ["START", "COMPLETE"]
+    assert by_job["tiny.stg_numbers"] == ["START", "COMPLETE"]
+    assert by_job["tiny.total"] == ["START", "COMPLETE"]
+
+
+def test_lineage_connects_python_asset_to_dbt_models(successful_run: Any) -> None:
+    complete = {e["job"]["name"]: e for e in successful_run.copy.lineage() if e["eventType"] == "COMPLETE"}
+
+    def datasets(job: str, side: str) -> set[tuple[str, str]]:
+        return {(d["namespace"], d["name"]) for d in complete[job][side]}
+
+    assert datasets("tiny.raw.numbers", "outputs") <= datasets("tiny.stg_numbers", "inputs")
+    assert datasets("tiny.stg_numbers", "outputs") <= datasets("tiny.total", "inputs")
+
+
+def test_failed_model_fails_its_span_and_lineage_and_skips_downstream(failed_run: Any) -> None:
+    assert not failed_run.success
+    spans = failed_run.copy.spans()
+    assert _dbt_model_span(spans, "stg_numbers")["status"]["status_code"] == "ERROR"
+    events = failed_run.copy.lineage()
+    by_job: dict[str, list[str]] = {}
+    for event in events:
+        by_job.setdefault(event["job"]["name"], []).append(event["eventType"])
+    assert by_job["tiny.raw.numbers"] == ["START", "COMPLETE"]
+    assert by_job["tiny.stg_numbers"] == ["START", "FAIL"]
+    assert "COMPLETE" not in by_job.get("tiny.total", [])
