@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -80,11 +80,9 @@ def project_copy(tmp_path_factory: pytest.TempPathFactory) -> ProjectCopy:
 
 
 @pytest.fixture(scope="session")
-def loaded_project(project_copy: ProjectCopy) -> Iterator[FloeProject]:
+def loaded_project(project_copy: ProjectCopy) -> FloeProject:
     """The fixture project loaded once (this runs `dbt parse` with an absolute project dir)."""
-    import os
-
-    yield load_project(project_copy.floe_yaml, environ={**os.environ, **project_copy.env})
+    return load_project(project_copy.floe_yaml, environ={**os.environ, **project_copy.env})
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,103 @@
+"""``floe check`` and ``floe list`` on the fixture project and on broken copies of it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from floe_definitions import FloeProject
+from floe_definitions.checks import check_floe_yaml, check_project
+from floe_definitions.cli import main
+
+
+def test_fixture_project_checks_ok_with_a_warning_for_the_unmatched_pattern(loaded_project: FloeProject) -> None:
+    report = check_project(loaded_project)
+    assert report.ok, [str(issue) for issue in report.errors]
+    assert [issue.key for issue in report.warnings] == ["orchestration.assets.nothing/*"]
+    assert report.warnings[0].location.endswith("floe.yaml:10:5")
+    assert report.summary["dbt models"] == 2
+
+
+def _edited(project_copy: Any, tmp_path: Path, old: str, new: str) -> Path:
+    text = project_copy.floe_yaml.read_text()
+    assert old in text
+    path = project_copy.root / f"edited-{tmp_path.name}.yaml"
+    path.write_text(text.replace(old, new))
+    return path
+
+
+def _env(project_copy: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in project_copy.env.items():
+        monkeypatch.setenv(key, value)
+
+
+def test_selection_matching_nothing_is_a_located_error(
+    project_copy: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _env(project_copy, monkeypatch)
+    path = _edited(project_copy, tmp_path, '["group:silver", "group:gold"]', '["group:platinum"]')
+    report = check_floe_yaml(path)
+    assert not report.ok
+    error = report.errors[0]
+    assert "orchestration.jobs.transform" in error.key
+    assert ":12:" in error.location or "matches no asset" in error.message
+
+
+def test_missing_watched_asset_is_a_located_error(
+    project_copy: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _env(project_copy, monkeypatch)
+    path = _edited(project_copy, tmp_path, "watched_assets: [raw/numbers]", "watched_assets: [raw/letters]")
+    report = check_floe_yaml(path)
+    assert not report.ok
+    assert any("raw/letters" in issue.message and ":15:" in issue.location for issue in report.errors), report.issues
+
+
+def test_cli_check_exits_0_and_prints_a_summary(
+    project_copy: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _env(project_copy, monkeypatch)
+    assert main(["check", str(project_copy.root)]) == 0
+    out = capsys.readouterr().out
+    assert "floe check: OK" in out
+    assert "2 dbt models" in out
+
+
+def test_cli_check_reports_invalid_config_without_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "floe.yaml"
+    path.write_text("name: shop\norchestration:\n  jobz: {}\n")
+    assert main(["check", str(path)]) == 1
+    captured = capsys.readouterr()
+    assert "floe.yaml:3:" in captured.out + captured.err
+    assert "Traceback" not in captured.out + captured.err
+
+
+def test_cli_usage_error_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["frobnicate"]) == 2
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_cli_list_shows_assets_groups_patterns_and_jobs(
+    project_copy: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _env(project_copy, monkeypatch)
+    assert main(["list", str(project_copy.floe_yaml)]) == 0
+    out = capsys.readouterr().out
+    assert "stg_numbers  group=silver" in out
+    assert "total  group=gold" in out
+    assert "tags.layer <- 'total'" in out
+    assert "transform (batch: group:silver | group:gold): stg_numbers, total" in out
+    assert "on_raw: asset_sensor -> job transform" in out
+
+
+def test_cli_backfill_of_unknown_name_exits_1(
+    project_copy: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    _env(project_copy, monkeypatch)
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    assert main(["backfill", "nope", str(project_copy.floe_yaml)]) == 1
+    err = capsys.readouterr().err
+    assert "unknown backfill 'nope'" in err
+    assert "Traceback" not in err
