@@ -6,12 +6,13 @@ one breaks seeds once dagster-dbt runs dbt from inside the project.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from floe_dbt_observe.errors import (
     DbtParseError,
@@ -88,8 +89,8 @@ def read_manifest(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise InvalidManifestError(f"{path}: cannot read manifest: {exc.strerror or exc}") from exc
     try:
-        data = json.loads(raw)
-    except ValueError as exc:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
         raise InvalidManifestError(
             f"{path}: invalid JSON ({exc}); the file may be truncated, regenerate it with `dbt parse`"
         ) from exc
