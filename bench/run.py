@@ -505,6 +505,10 @@ RUNNERS: dict[str, Callable[[Context], None]] = {
 }
 
 
+def _load_average() -> str:
+    return " ".join(f"{value:.1f}" for value in os.getloadavg())
+
+
 def parse_sizes(text: str) -> list[int]:
     return [int(part.replace("_", "")) for part in text.split(",") if part.strip()]
 
@@ -534,6 +538,7 @@ def main(argv: list[str] | None = None) -> int:
         logs_dir=WORK_DIR / "logs" / stamp,
     )
     print(f"floe benchmarks: {', '.join(names)} ({os.cpu_count()} CPUs, python {sys.version.split()[0]})")
+    print(f"  load average {_load_average()} (other work on the machine inflates wall times; CPU s is steadier)")
     print(f"  logs: {ctx.logs_dir}")
     if any(n in names for n in ("load", "run", "scale")):
         # Warm the page cache so the first measured process is not the only one reading the libraries from disk.
@@ -551,7 +556,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"benchmark {name} raised:\n{traceback.format_exc()}", flush=True)
         print(f"== {name}: {time.perf_counter() - started:.0f} s ==", flush=True)
     total = time.perf_counter() - session_started
-    print(f"\nsession: {total / 60:.1f} min")
+    print(f"\nsession: {total / 60:.1f} min, load average now {_load_average()}")
     results_dir = WORK_DIR / "results"
     results_dir.mkdir(parents=True, exist_ok=True)
     record = {"stamp": stamp, "argv": sys.argv[1:], "session_seconds": total, **ctx.record}
