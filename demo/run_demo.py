@@ -1,5 +1,364 @@
-"""Run the demo pipeline (not built yet)."""
+"""Run the demo medallion pipeline through Dagster, print its observability summary and verify it.
 
+``nox -s demo`` runs this from ``demo/`` with the repository root on ``PYTHONPATH``. It parses the dbt project
+(absolute ``--project-dir``), materializes bronze for the latest daily partition, then silver and gold, on the
+persistent Dagster instance under ``demo/.floe/dagster`` (``DAGSTER_HOME`` wins when set), with the executor of
+the platform file (``platform/local.yaml`` unless ``FLOE_PLATFORM_FILE`` / ``FLOE_PLATFORM_ENV`` say otherwise).
+It then prints, per asset, status, rows, duration, span and lineage run; the lineage graph bronze -> silver ->
+gold; and where the trace and lineage files are. It exits 1 with the list of what failed when any check fails:
+every dbt model ran as its own asset, each asset execution has exactly one span and one START plus one COMPLETE
+lineage event, every span of a run shares the run's trace id, and lineage connects bronze to gold per model.
+Running it again works (partitions are replaced, dbt rebuilds).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
 import sys
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
-sys.exit("floe demo: not built yet - see the floe-definitions and demo issue")
+DEMO_DIR = Path(__file__).resolve().parent
+REPO_ROOT = DEMO_DIR.parent
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from dagster import (  # noqa: E402
+    AssetKey,
+    DagsterEventType,
+    DagsterInstance,
+    EventRecordsFilter,
+    execute_job,
+)
+from dagster._core.definitions.reconstruct import ReconstructableRepository  # noqa: E402
+
+from floe_dbt_observe import find_dbt_executable  # noqa: E402
+from floe_definitions import FloeProject, lineage_file, load_project, run_trace_id, traces_file  # noqa: E402
+from floe_definitions.instance import dagster_home, open_instance  # noqa: E402
+
+BRONZE_JOB = "seed_bronze"
+TRANSFORM_JOB = "transform"
+DEFINITIONS_MODULE = "demo.definitions"
+
+
+@dataclass
+class AssetRow:
+    """One asset execution as the summary shows it."""
+
+    key: str
+    layer: str
+    status: str = "not run"
+    rows: int | None = None
+    duration_s: float | None = None
+    span_ids: list[str] = field(default_factory=list)
+    lineage_run_ids: set[str] = field(default_factory=set)
+    lineage_states: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    """A Dagster run the demo launched."""
+
+    job: str
+    run_id: str
+    success: bool
+    seconds: float
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run, summarize and verify the demo; return the exit code."""
+    del argv
+    started = time.monotonic()
+    environ = _environment()
+    _parse_dbt_project(environ)
+    with _patched_environ(environ):
+        project = load_project(DEMO_DIR / "floe.yaml", environ=environ)
+        instance = open_instance(project.base_dir, project.platform, environ)
+        with instance:
+            runs = _materialize(project, instance)
+            rows = _collect(project, instance, runs)
+    failures = _verify(project, runs, rows)
+    _print_summary(project, runs, rows, time.monotonic() - started)
+    if failures:
+        print("\nDEMO FAILED:", file=sys.stderr)
+        for failure in failures:
+            print(f"  - {failure}", file=sys.stderr)
+        return 1
+    print(f"\nDemo OK in {time.monotonic() - started:.1f} s.")
+    return 0
+
+
+def _environment() -> dict[str, str]:
+    """The environment of the demo: the caller's, with the local platform file unless one is chosen."""
+    env = dict(os.environ)
+    if not any(key.startswith("FLOE_PLATFORM_") for key in env):
+        env["FLOE_PLATFORM_FILE"] = str(DEMO_DIR / "platform" / "local.yaml")
+    env.setdefault("DAGSTER_HOME", str(dagster_home(DEMO_DIR, env)))
+    env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    Path(env["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
+    return env
+
+
+@contextmanager
+def _patched_environ(environ: Mapping[str, str]) -> Iterator[None]:
+    """Expose the demo's environment to this script's own process while it runs (a script, not a library).
+
+    The multiprocess executor's step processes and dbt read ``FLOE_PLATFORM_FILE`` and ``DAGSTER_HOME`` from the
+    environment they inherit; the previous values come back afterwards.
+    """
+    saved = dict(os.environ)
+    os.environ.update(environ)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def _parse_dbt_project(environ: Mapping[str, str]) -> None:
+    """Run ``dbt parse`` with an absolute ``--project-dir`` so the manifest matches the models on disk."""
+    project_dir = (DEMO_DIR / "dbt").resolve()
+    command = [find_dbt_executable(), "parse", "--project-dir", str(project_dir), "--profiles-dir", str(project_dir)]
+    print(f"$ {' '.join(command)}")
+    completed = subprocess.run(command, cwd=project_dir, env=dict(environ), capture_output=True, text=True, check=False)
+    if completed.returncode != 0:
+        print(completed.stdout[-4000:], completed.stderr[-4000:], file=sys.stderr)
+        raise SystemExit(f"floe demo: dbt parse failed (exit {completed.returncode})")
+
+
+def _materialize(project: FloeProject, instance: DagsterInstance) -> list[DemoRun]:
+    """Bronze for the latest daily partition, then silver and gold, through Dagster with floe's executor."""
+    recon = ReconstructableRepository.for_module(DEFINITIONS_MODULE, "defs", str(REPO_ROOT))
+    bronze = project.definitions.resolve_job_def(BRONZE_JOB)
+    partitions = bronze.partitions_def
+    tags = {}
+    if partitions is not None:
+        latest = partitions.get_last_partition_key()
+        if latest is not None:
+            tags["dagster/partition"] = latest
+    runs = []
+    for job, job_tags in ((BRONZE_JOB, tags), (TRANSFORM_JOB, {})):
+        label = f" (partition {job_tags['dagster/partition']})" if job_tags else ""
+        print(f"Running job {job!r}{label} ...", flush=True)
+        began = time.monotonic()
+        result = execute_job(recon.get_reconstructable_job(job), instance=instance, tags=job_tags, raise_on_error=False)
+        runs.append(DemoRun(job, result.run_id, result.success, time.monotonic() - began))
+        print(f"  run {result.run_id}: {'SUCCESS' if result.success else 'FAILURE'} in {runs[-1].seconds:.1f} s")
+        if not result.success:
+            break
+    return runs
+
+
+def _read_json_lines(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _layer(key: str, project: FloeProject, graph: Any) -> str:
+    group = graph.get(AssetKey.from_user_string(key)).group_name
+    return str(group or "-")
+
+
+def _collect(project: FloeProject, instance: DagsterInstance, runs: list[DemoRun]) -> dict[str, AssetRow]:
+    """Join materializations, spans and lineage events of the demo's runs by asset."""
+    graph = project.definitions.resolve_asset_graph()
+    rows: dict[str, AssetRow] = {}
+    run_ids = {run.run_id for run in runs}
+    for run in runs:
+        records = instance.get_event_records(
+            EventRecordsFilter(event_type=DagsterEventType.ASSET_MATERIALIZATION), limit=10_000
+        )
+        for record in records:
+            if record.run_id != run.run_id or record.asset_key is None:
+                continue
+            key = record.asset_key.to_user_string()
+            row = rows.setdefault(key, AssetRow(key, _layer(key, project, graph)))
+            row.status = "materialized"
+            materialization = record.asset_materialization
+            metadata = materialization.metadata if materialization else {}
+            for name in ("dagster/row_count", "row_count", "rows_affected"):
+                value = metadata.get(name)
+                raw: Any = getattr(value, "value", value)
+                if isinstance(raw, int):
+                    row.rows = raw
+                    break
+    for span in _read_json_lines(traces_file(project.spec, project.base_dir, _traces_dir(project))):
+        attributes = span.get("attributes", {})
+        if attributes.get("dagster.run_id") not in run_ids:
+            continue
+        key = attributes.get("dagster.asset_key")
+        keys = attributes.get("dagster.asset_keys")
+        if key is None and isinstance(keys, list) and len(keys) == 1 and attributes.get("floe.step_kind") == "asset":
+            key = keys[0]
+        if key is None or attributes.get("dbt.node.resource_type") not in (None, "model", "seed", "snapshot"):
+            continue
+        row = rows.setdefault(key, AssetRow(key, _layer(key, project, graph)))
+        row.span_ids.append(span["context"]["span_id"])
+        row.duration_s = _duration(span)
+        if span["status"]["status_code"] == "ERROR":
+            row.status = "failed"
+    keys_by_job = _lineage_jobs(project, rows)
+    for event in _read_json_lines(lineage_file(project.spec, project.base_dir, _lineage_dir(project))):
+        parent = event.get("run", {}).get("facets", {}).get("parent", {}).get("run", {}).get("runId")
+        if parent not in run_ids:
+            continue
+        lineage_key = keys_by_job.get(event["job"]["name"])
+        if lineage_key is None:
+            continue
+        rows[lineage_key].lineage_run_ids.add(event["run"]["runId"])
+        rows[lineage_key].lineage_states.append(event["eventType"])
+    return rows
+
+
+def _traces_dir(project: FloeProject) -> str:
+    tracing = project.platform.tracing
+    return getattr(tracing, "path", ".floe/traces")
+
+
+def _lineage_dir(project: FloeProject) -> str:
+    transport = project.platform.lineage.transport
+    return getattr(transport, "path", ".floe/lineage")
+
+
+def _lineage_jobs(project: FloeProject, rows: Mapping[str, AssetRow]) -> dict[str, str]:
+    """OpenLineage job name -> asset key: ``<pipeline>.<key path>`` (Python), ``<dbt project>.<model>`` (dbt)."""
+    mapping: dict[str, str] = {}
+    for key in rows:
+        path = AssetKey.from_user_string(key).path
+        mapping[f"{project.spec.name}." + ".".join(path)] = key
+        if AssetKey.from_user_string(key) in project.dbt_asset_keys:
+            mapping[f"{project.spec.name}.{path[-1]}"] = key
+    return mapping
+
+
+def _duration(span: Mapping[str, Any]) -> float | None:
+    from datetime import datetime
+
+    try:
+        start = datetime.fromisoformat(str(span["start_time"]).replace("Z", "+00:00"))
+        end = datetime.fromisoformat(str(span["end_time"]).replace("Z", "+00:00"))
+    except (KeyError, ValueError):
+        return None
+    return (end - start).total_seconds()
+
+
+def _lineage_graph(project: FloeProject) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    """Per job of the latest COMPLETE events: inputs and outputs as ``namespace/name`` strings."""
+    inputs: dict[str, set[str]] = {}
+    outputs: dict[str, set[str]] = {}
+    for event in _read_json_lines(lineage_file(project.spec, project.base_dir, _lineage_dir(project))):
+        if event["eventType"] != "COMPLETE":
+            continue
+        job = event["job"]["name"]
+        inputs[job] = {f"{d['namespace']}/{d['name']}" for d in event.get("inputs", [])}
+        outputs[job] = {f"{d['namespace']}/{d['name']}" for d in event.get("outputs", [])}
+    return inputs, outputs
+
+
+def _verify(project: FloeProject, runs: list[DemoRun], rows: Mapping[str, AssetRow]) -> list[str]:
+    failures: list[str] = []
+    for run in runs:
+        if not run.success:
+            failures.append(f"run {run.run_id} of job {run.job!r} failed")
+    if len(runs) < 2:
+        failures.append("the transform job did not run")
+    graph = project.definitions.resolve_asset_graph()
+    expected = {
+        key.to_user_string()
+        for job in (BRONZE_JOB, TRANSFORM_JOB)
+        for key in project.definitions.resolve_job_def(job).asset_layer.selected_asset_keys
+    }
+    dbt_models = {key.to_user_string() for key in project.dbt_asset_keys}
+    if not dbt_models:
+        failures.append("no dbt model was loaded as an asset")
+    for key in sorted(expected):
+        row = rows.get(key)
+        if row is None or row.status != "materialized":
+            failures.append(f"{key}: not materialized")
+            continue
+        if len(row.span_ids) != 1:
+            failures.append(f"{key}: {len(row.span_ids)} span(s), expected exactly one")
+        if sorted(row.lineage_states) != ["COMPLETE", "START"] or len(row.lineage_run_ids) != 1:
+            failures.append(f"{key}: lineage events {row.lineage_states}, expected one START and one COMPLETE")
+    trace_files = _read_json_lines(traces_file(project.spec, project.base_dir, _traces_dir(project)))
+    for run in runs:
+        expected_trace = f"0x{run_trace_id(run.run_id):032x}"
+        spans = [s for s in trace_files if s.get("attributes", {}).get("dagster.run_id") == run.run_id]
+        traces = {s["context"]["trace_id"] for s in spans}
+        if traces != {expected_trace}:
+            failures.append(f"run {run.run_id}: spans carry trace ids {sorted(traces)}, expected {expected_trace}")
+    inputs, outputs = _lineage_graph(project)
+    produced_by = {dataset: job for job, datasets in outputs.items() for dataset in datasets}
+    for key in sorted(dbt_models):
+        job = f"{project.spec.name}.{AssetKey.from_user_string(key).path[-1]}"
+        chain = _upstream_layers(job, inputs, produced_by)
+        if "bronze" not in {_layer_of_job(j, project, graph) for j in chain}:
+            failures.append(f"{key}: lineage does not lead back to a bronze asset (upstream jobs: {sorted(chain)})")
+    return failures
+
+
+def _upstream_layers(job: str, inputs: Mapping[str, set[str]], produced_by: Mapping[str, str]) -> set[str]:
+    """Every job upstream of ``job`` through lineage datasets."""
+    seen: set[str] = set()
+    frontier = [job]
+    while frontier:
+        current = frontier.pop()
+        for dataset in inputs.get(current, set()):
+            producer = produced_by.get(dataset)
+            if producer is not None and producer not in seen:
+                seen.add(producer)
+                frontier.append(producer)
+    return seen
+
+
+def _layer_of_job(job: str, project: FloeProject, graph: Any) -> str:
+    prefix = f"{project.spec.name}."
+    name = job[len(prefix) :] if job.startswith(prefix) else job
+    for key in graph.get_all_asset_keys():
+        if ".".join(key.path) == name or (key in project.dbt_asset_keys and key.path[-1] == name):
+            return str(graph.get(key).group_name or "")
+    return ""
+
+
+def _print_summary(project: FloeProject, runs: list[DemoRun], rows: Mapping[str, AssetRow], seconds: float) -> None:
+    print("\nRuns:")
+    for run in runs:
+        print(f"  {run.job:<12} {run.run_id}  {'SUCCESS' if run.success else 'FAILURE'}  {run.seconds:6.1f} s")
+    print("\nAssets:")
+    header = f"  {'asset':<28} {'layer':<7} {'status':<13} {'rows':>7} {'duration':>9}  {'span':<18}  lineage run"
+    print(header)
+    order = {"bronze": 0, "silver": 1, "gold": 2}
+    for row in sorted(rows.values(), key=lambda r: (order.get(r.layer, 3), r.key)):
+        rows_text = "-" if row.rows is None else str(row.rows)
+        duration = "-" if row.duration_s is None else f"{row.duration_s:.2f} s"
+        span = row.span_ids[0] if row.span_ids else "-"
+        lineage = ", ".join(sorted(row.lineage_run_ids)) or "-"
+        states = "/".join(row.lineage_states)
+        cells = f"{row.key:<28} {row.layer:<7} {row.status:<13} {rows_text:>7} {duration:>9}"
+        print(f"  {cells}  {span:<18}  {lineage} {states}")
+    inputs, outputs = _lineage_graph(project)
+    produced_by = {dataset: job for job, datasets in outputs.items() for dataset in datasets}
+    print("\nLineage (bronze -> silver -> gold):")
+    graph = project.definitions.resolve_asset_graph()
+    gold = sorted(job for job in outputs if _layer_of_job(job, project, graph) == "gold")
+    for job in gold:
+        print(f"  {job}")
+        for silver in sorted({produced_by[d] for d in inputs.get(job, set()) if d in produced_by}):
+            bronze = sorted({produced_by[d] for d in inputs.get(silver, set()) if d in produced_by})
+            print(f"    <- {silver} <- {', '.join(bronze) or '(no bronze producer)'}")
+    print("\nFiles:")
+    print(f"  traces:   {traces_file(project.spec, project.base_dir, _traces_dir(project))}")
+    print(f"  lineage:  {lineage_file(project.spec, project.base_dir, _lineage_dir(project))}")
+    print(f"  instance: {dagster_home(project.base_dir)}")
+    print(f"  total:    {seconds:.1f} s")
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -47,7 +47,10 @@ def open_instance(base_dir: Path, platform: PlatformSpec, environ: Mapping[str, 
     """
     home = dagster_home(base_dir, environ)
     home.mkdir(parents=True, exist_ok=True)
-    if (home / "dagster.yaml").is_file() or platform.instance.storage == "sqlite":
+    config = home / "dagster.yaml"
+    if config.is_file() or platform.instance.storage == "sqlite":
+        if not config.exists():
+            config.write_text("# SQLite storage in this directory (floe's default instance)\n", encoding="utf-8")
         return DagsterInstance.from_config(os.fspath(home))
     if not platform.instance.postgres_url:
         raise FloeDefinitionsError("instance.storage is 'postgres' but instance.postgres_url is not set")

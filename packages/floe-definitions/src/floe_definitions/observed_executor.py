@@ -256,9 +256,9 @@ class RunObserver:
         if step is None or step.lineage_run_id is None:
             return
         materialization = event.step_materialization_data.materialization
-        step.outputs[materialization.asset_key] = self._telemetry.naming.dataset(
-            materialization.asset_key,
-            {**step.assets.metadata.get(materialization.asset_key, {}), **materialization.metadata},
+        key = materialization.asset_key
+        step.outputs[key] = self._telemetry.naming.dataset(
+            key, {**step.assets.metadata.get(key, {}), **materialization.metadata}, step.assets.kinds.get(key, ())
         )
 
     def _step_ended(

@@ -27,6 +27,7 @@ class StepAssets:
         inputs: Upstream asset keys of ``outputs`` that the step does not itself produce.
         is_dbt: Whether the step's assets are dbt models (floe-dbt-observe gives those per-model lineage).
         metadata: Static definition metadata of every key in ``outputs`` and ``inputs``.
+        kinds: Kinds of every key in ``outputs`` and ``inputs``.
     """
 
     step_key: str
@@ -34,6 +35,7 @@ class StepAssets:
     inputs: tuple[AssetKey, ...] = ()
     is_dbt: bool = False
     metadata: Mapping[AssetKey, Mapping[str, Any]] = field(default_factory=dict)
+    kinds: Mapping[AssetKey, frozenset[str]] = field(default_factory=dict)
 
 
 def step_assets(job_def: JobDefinition, execution_plan: ExecutionPlan, step_key: str) -> StepAssets:
@@ -60,17 +62,22 @@ def step_assets(job_def: JobDefinition, execution_plan: ExecutionPlan, step_key:
             upstream.update(assets_def.asset_deps.get(key, ()))
     inputs = tuple(sorted(upstream - set(outputs), key=lambda key: key.to_user_string()))
     metadata: dict[AssetKey, Mapping[str, Any]] = {}
+    kinds: dict[AssetKey, frozenset[str]] = {}
     for key in (*outputs, *inputs):
         if key in assets_def.specs_by_key:
             metadata[key] = assets_def.specs_by_key[key].metadata
+            kinds[key] = frozenset(assets_def.specs_by_key[key].kinds)
         elif asset_layer.has(key):
-            metadata[key] = asset_layer.get(key).metadata
+            node = asset_layer.get(key)
+            metadata[key] = node.metadata
+            kinds[key] = frozenset(node.kinds)
     return StepAssets(
         step_key=step_key,
         outputs=outputs,
         inputs=inputs,
         is_dbt=is_dbt_assets(assets_def),
         metadata=metadata,
+        kinds=kinds,
     )
 
 

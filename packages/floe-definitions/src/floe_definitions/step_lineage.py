@@ -9,7 +9,7 @@ pipeline's ``dagster://<pipeline>`` namespace.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,11 +37,20 @@ class DatasetNaming:
     pipeline: str
     table_namespaces: Mapping[str, str] = field(default_factory=dict)
 
-    def dataset(self, key: AssetKey, metadata: Mapping[str, Any]) -> tuple[str, str]:
-        """Return ``(namespace, name)`` of the dataset an asset stands for."""
+    def dataset(self, key: AssetKey, metadata: Mapping[str, Any], kinds: Iterable[str] = ()) -> tuple[str, str]:
+        """Return ``(namespace, name)`` of the dataset an asset stands for.
+
+        Args:
+            key: The asset key.
+            metadata: The asset's definition metadata, updated with its materialization's.
+            kinds: The asset's kinds; one naming a known storage (``duckdb``) stands in for a missing
+                ``dagster/storage_kind``.
+        """
         table = _text(metadata.get(TABLE_NAME_KEY))
         if table:
-            storage = _text(metadata.get(STORAGE_KIND_KEY)) or ""
+            storage = _text(metadata.get(STORAGE_KIND_KEY)) or next(
+                (kind for kind in sorted(kinds) if kind in self.table_namespaces), ""
+            )
             namespace = self.table_namespaces.get(storage) or (f"{storage}://" if storage else self.key_namespace)
             return namespace, table
         return self.key_namespace, key.to_user_string()
