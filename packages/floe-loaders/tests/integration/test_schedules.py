@@ -66,11 +66,9 @@ def test_latest_partition_across_a_dst_change(make_spec, sample_dir: Path, insta
         schedules={"morning": {"job": "seed", "cron_schedule": "0 6 * * *", "timezone": "Europe/Paris"}},
     )
     # The ticks Dagster fires: 06:00 Paris every day, i.e. 05:00 UTC before and 04:00 UTC from 31 March 2024 on.
-    ticks = cron_string_iterator(
-        dt.datetime(2024, 3, 29, 12, tzinfo=dt.timezone.utc).timestamp(), "0 6 * * *", "Europe/Paris"
-    )
+    ticks = cron_string_iterator(dt.datetime(2024, 3, 29, 12, tzinfo=dt.UTC).timestamp(), "0 6 * * *", "Europe/Paris")
     fired = [next(ticks) for _ in range(3)]
-    assert [t.astimezone(dt.timezone.utc).hour for t in fired] == [5, 4, 4]
+    assert [t.astimezone(dt.UTC).hour for t in fired] == [5, 4, 4]
     assert [t.hour for t in fired] == [6, 6, 6]
     keys = [[r.partition_key for r in _tick(defs, "morning", t, instance)] for t in fired]
     assert keys == [["2024-03-29"], ["2024-03-30"], ["2024-03-31"]]
@@ -115,7 +113,7 @@ def test_static_partitions_all_and_latest(make_spec, sample_dir: Path, instance)
             "last_region": {"job": "seed", "cron_schedule": "0 2 * * *", "partition_selector": "latest"},
         },
     )
-    when = dt.datetime(2024, 5, 1, 1, tzinfo=dt.timezone.utc)
+    when = dt.datetime(2024, 5, 1, 1, tzinfo=dt.UTC)
     every = _tick(defs, "every_region", when, instance)
     assert [r.partition_key for r in every] == ["us", "eu", "ap"]
     assert len({r.run_key for r in every}) == 3
@@ -140,7 +138,7 @@ def test_multi_partitions_latest_window_for_every_region(make_spec, sample_dir: 
         jobs={"orders": {"type": "batch", "selection": ['key:"bronze/raw_orders"']}},
         schedules={"daily": {"job": "orders", "cron_schedule": "0 3 * * *"}},
     )
-    requests = _tick(defs, "daily", dt.datetime(2024, 5, 2, 3, tzinfo=dt.timezone.utc), instance)
+    requests = _tick(defs, "daily", dt.datetime(2024, 5, 2, 3, tzinfo=dt.UTC), instance)
     keys = sorted(str(r.partition_key) for r in requests)
     assert keys == ["2024-05-01|eu", "2024-05-01|us"]
 
