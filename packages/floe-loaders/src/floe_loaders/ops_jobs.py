@@ -13,6 +13,19 @@ import dagster as dg
 
 from floe_config import OpsJob
 
+
+def ops_op_name(job_name: str) -> str:
+    """Name the single op of an ops job (distinct from the job: Dagster wants unique op/graph names).
+
+    Args:
+        job_name: The ops job's name.
+
+    Returns:
+        ``<job_name>_op``; run config goes under ``ops.<job_name>_op.config``.
+    """
+    return f"{job_name}_op"
+
+
 FILE_PATH_ARG = "file_path"
 """Config key a file-watcher sensor fills in for ops jobs (passed only if the function accepts it)."""
 
@@ -24,7 +37,7 @@ def build_ops_job(name: str, config: OpsJob, function: Callable[..., Any]) -> dg
     keys it has no parameter for are dropped (logged), unless it takes ``**kwargs``.
 
     Args:
-        name: Job (and op) name.
+        name: Job name (the op is named ``<name>_op``).
         config: The ops job entry.
         function: The target function (already checked against the import boundary).
 
@@ -39,7 +52,7 @@ def build_ops_job(name: str, config: OpsJob, function: Callable[..., Any]) -> dg
     reference = config.target_function
 
     @dg.op(  # type: ignore[untyped-decorator,unused-ignore]
-        name=name,
+        name=ops_op_name(name),
         config_schema=dg.Permissive(fields),  # type: ignore[no-untyped-call]
         out=dg.Out(dg.Nothing),
         description=config.description or f"Calls {reference}",

@@ -120,7 +120,7 @@ def test_ops_job_run_config_overrides_args(make_spec, sample_dir: Path, instance
     )
     job = _defs(build_orchestration(spec, sample_dir)).resolve_job_def("maintenance")
     result = job.execute_in_process(
-        instance=instance, run_config={"ops": {"maintenance": {"config": {"retention_days": 7, "table": "t"}}}}
+        instance=instance, run_config={"ops": {"maintenance_op": {"config": {"retention_days": 7, "table": "t"}}}}
     )
     outputs = [e for e in result.all_events if e.event_type_value == "STEP_OUTPUT"]
     assert outputs[0].event_specific_data.metadata["return_value"].value == {"table": "t", "retention_days": 7}
