@@ -33,7 +33,6 @@ from dagster import (  # noqa: E402
     AssetKey,
     DagsterEventType,
     DagsterInstance,
-    EventRecordsFilter,
     execute_job,
 )
 from dagster._core.definitions.reconstruct import ReconstructableRepository  # noqa: E402
@@ -81,9 +80,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         project = load_project(DEMO_DIR / "floe.yaml", environ=environ)
         instance = open_instance(project.base_dir, project.platform, environ)
         with instance:
-            runs = _materialize(project, instance)
-            rows = _collect(project, instance, runs)
-    failures = _verify(project, runs, rows)
+            runs = materialize(project, instance)
+            rows = collect(project, instance, runs)
+    failures = verify(project, runs, rows)
     _print_summary(project, runs, rows, time.monotonic() - started)
     if failures:
         print("\nDEMO FAILED:", file=sys.stderr)
@@ -132,9 +131,20 @@ def _parse_dbt_project(environ: Mapping[str, str]) -> None:
         raise SystemExit(f"floe demo: dbt parse failed (exit {completed.returncode})")
 
 
-def _materialize(project: FloeProject, instance: DagsterInstance) -> list[DemoRun]:
-    """Bronze for the latest daily partition, then silver and gold, through Dagster with floe's executor."""
-    recon = ReconstructableRepository.for_module(DEFINITIONS_MODULE, "defs", str(REPO_ROOT))
+def materialize(
+    project: FloeProject, instance: DagsterInstance, recon: ReconstructableRepository | None = None
+) -> list[DemoRun]:
+    """Bronze for the latest daily partition, then silver and gold, through Dagster with floe's executor.
+
+    Args:
+        project: The loaded demo project.
+        instance: The Dagster instance.
+        recon: The reconstructable code location; ``demo.definitions`` when omitted.
+
+    Returns:
+        The runs, stopping after the first failed one.
+    """
+    recon = recon or ReconstructableRepository.for_module(DEFINITIONS_MODULE, "defs", str(REPO_ROOT))
     bronze = project.definitions.resolve_job_def(BRONZE_JOB)
     partitions = bronze.partitions_def
     tags = {}
@@ -166,17 +176,15 @@ def _layer(key: str, project: FloeProject, graph: Any) -> str:
     return str(group or "-")
 
 
-def _collect(project: FloeProject, instance: DagsterInstance, runs: list[DemoRun]) -> dict[str, AssetRow]:
+def collect(project: FloeProject, instance: DagsterInstance, runs: list[DemoRun]) -> dict[str, AssetRow]:
     """Join materializations, spans and lineage events of the demo's runs by asset."""
     graph = project.definitions.resolve_asset_graph()
     rows: dict[str, AssetRow] = {}
     run_ids = {run.run_id for run in runs}
     for run in runs:
-        records = instance.get_event_records(
-            EventRecordsFilter(event_type=DagsterEventType.ASSET_MATERIALIZATION), limit=10_000
-        )
+        records = instance.get_records_for_run(run.run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION).records
         for record in records:
-            if record.run_id != run.run_id or record.asset_key is None:
+            if record.asset_key is None:
                 continue
             key = record.asset_key.to_user_string()
             row = rows.setdefault(key, AssetRow(key, _layer(key, project, graph)))
@@ -262,7 +270,8 @@ def _lineage_graph(project: FloeProject) -> tuple[dict[str, set[str]], dict[str,
     return inputs, outputs
 
 
-def _verify(project: FloeProject, runs: list[DemoRun], rows: Mapping[str, AssetRow]) -> list[str]:
+def verify(project: FloeProject, runs: list[DemoRun], rows: Mapping[str, AssetRow]) -> list[str]:
+    """Return what is wrong with the demo's runs (empty when every check passes)."""
     failures: list[str] = []
     for run in runs:
         if not run.success:

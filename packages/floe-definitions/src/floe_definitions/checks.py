@@ -17,7 +17,8 @@ import dagster as dg
 from dagster._core.definitions.assets.graph.asset_graph import AssetGraph
 
 from floe_config import AssetSensor, BatchJob, ConfigError
-from floe_definitions.errors import FloeDefinitionsError, LocatedError
+from floe_definitions.errors import ExecutorConfigError, FloeDefinitionsError, LocatedError
+from floe_definitions.executors import dagster_executor
 from floe_definitions.project import FloeProject, load_project
 from floe_loaders import FloeLoaderError, parse_selection
 
@@ -122,6 +123,11 @@ def check_project(project: FloeProject) -> CheckReport:
     def add(severity: Severity, key: str, message: str) -> None:
         issues.append(CheckIssue(severity, locate(key), key, message))
 
+    try:
+        dagster_executor(project.platform.execution.executor)
+    except ExecutorConfigError as exc:
+        where = os.fspath(project.platform_file) if project.platform_file else "platform defaults"
+        issues.append(CheckIssue("error", where, exc.key or "execution.executor", exc.message))
     for warning in project.orchestration.warnings:
         issues.append(CheckIssue("warning", warning.location, warning.path, warning.message))
     definitions = project.definitions

@@ -49,20 +49,30 @@ def dagster_executor(config: ExecutorConfig) -> ExecutorDefinition:
     return k8s_job_executor.configured(settings, name="k8s")
 
 
-def build_executor(config: ExecutorConfig, telemetry: RunTelemetry) -> ExecutorDefinition:
+def build_executor(
+    config: ExecutorConfig, telemetry: RunTelemetry, *, defer_missing_extra: bool = False
+) -> ExecutorDefinition:
     """Return an executor definition that runs steps with Dagster's executor and observes them.
 
     Args:
         config: platform.yaml ``execution.executor``.
         telemetry: Where the run's spans and lineage go.
+        defer_missing_extra: When the executor's optional extra is missing, return a definition that raises
+            the same error when a run starts, so the code location still loads (UI, ``floe check``, tests of
+            a production platform file on a laptop).
 
     Returns:
         An executor definition named ``floe_<executor>`` with the inner executor's requirements.
 
     Raises:
-        ExecutorConfigError: ``celery`` / ``k8s`` without their optional extra installed.
+        ExecutorConfigError: ``celery`` / ``k8s`` without their optional extra installed (unless deferred).
     """
-    inner = dagster_executor(config)
+    try:
+        inner = dagster_executor(config)
+    except ExecutorConfigError as exc:
+        if not defer_missing_extra:
+            raise
+        return _unavailable(config.type, exc)
 
     def create(init_context: InitExecutorContext) -> Executor:
         creation_fn = inner.executor_creation_fn
@@ -76,6 +86,17 @@ def build_executor(config: ExecutorConfig, telemetry: RunTelemetry) -> ExecutorD
         requirements=inner.get_requirements,
         executor_creation_fn=create,
         description=f"Dagster's {inner.name} executor, with a span and an OpenLineage run per step (floe).",
+    )
+
+
+def _unavailable(kind: str, error: ExecutorConfigError) -> ExecutorDefinition:
+    def fail(_init_context: InitExecutorContext) -> Executor:
+        raise error
+
+    return ExecutorDefinition(
+        name=f"floe_{kind}",
+        executor_creation_fn=fail,
+        description=f"Dagster's {kind} executor (not installed here: {error.message})",
     )
 
 

@@ -249,7 +249,7 @@ def build_project(
     except FloeLoaderError as exc:
         raise DefinitionsLoadError(f"{exc.what}. {exc.fix}", location=exc.location, key=exc.path) from exc
     try:
-        executor = build_executor(platform.execution.executor, telemetry)
+        executor = build_executor(platform.execution.executor, telemetry, defer_missing_extra=True)
     except LocatedError as exc:
         raise _relocated(exc, platform_locate) from exc
     definitions = dg.Definitions(**objects.definitions_args(), resources=merged, executor=executor)

@@ -52,3 +52,15 @@ def test_optional_executors_build_when_installed_or_name_their_extra(
             build_executor(config, TELEMETRY)  # type: ignore[arg-type]
     else:
         assert build_executor(config, TELEMETRY).name == f"floe_{kind}"  # type: ignore[arg-type]
+
+
+def test_missing_extra_can_be_deferred_to_run_start() -> None:
+    if importlib.util.find_spec("dagster_k8s") is not None:
+        pytest.skip("dagster-k8s is installed here")
+    config = _executor_config(type="k8s", job_namespace="data")
+    definition = build_executor(config, TELEMETRY, defer_missing_extra=True)  # type: ignore[arg-type]
+    assert definition.name == "floe_k8s"
+    creation_fn = definition.executor_creation_fn
+    assert creation_fn is not None
+    with pytest.raises(ExecutorConfigError, match=r"floe-definitions\[k8s\]"):
+        creation_fn(None)  # type: ignore[arg-type]

@@ -1,0 +1,218 @@
+"""End to end: the demo's definitions run in process on a temporary warehouse and a temporary ``.floe/``.
+
+Each scenario works on its own copy of the demo (floe.yaml, definitions.py, the asset package, the dbt project,
+the platform files), so the traces, lineage and Dagster instance of a test live in its temporary directory.
+Runs use the in-process executor (the multiprocess one is exercised by ``nox -s demo``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from dagster import DagsterEventType, DagsterInstance, instance_for_test
+from dagster._core.definitions.reconstruct import ReconstructableRepository
+from demo.run_demo import AssetRow, DemoRun, collect, materialize, verify
+
+from floe_definitions import FloeProject, load_project
+from floe_definitions.checks import check_floe_yaml
+
+DEMO_DIR = Path(__file__).resolve().parents[1]
+TEST_PLATFORM = """environment: test
+execution:
+  executor: {type: in_process}
+"""
+GOLD = ("gold/customer_orders", "gold/revenue_by_product")
+
+
+@dataclass(frozen=True)
+class DemoCopy:
+    """A private copy of the demo and the environment that points it at its own warehouse and platform file."""
+
+    root: Path
+    env: dict[str, str]
+
+    @property
+    def floe_yaml(self) -> Path:
+        return self.root / "floe.yaml"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    copy: DemoCopy
+    project: FloeProject
+    runs: list[DemoRun]
+    rows: dict[str, AssetRow]
+    materialized: dict[str, set[str]]
+
+
+def _copy_demo(base: Path, package: str, *, break_model: str | None = None) -> DemoCopy:
+    """Copy the demo under ``base``; its asset package is renamed ``package`` (one import per name per process)."""
+    root = base / "demo"
+    root.mkdir(parents=True)
+    for name in ("floe.yaml", "definitions.py"):
+        shutil.copy(DEMO_DIR / name, root / name)
+    ignore = shutil.ignore_patterns("target", "logs", "dbt_packages", "__pycache__", ".floe", "*.duckdb")
+    shutil.copytree(DEMO_DIR / "assets", root / package, ignore=ignore)
+    shutil.copytree(DEMO_DIR / "dbt", root / "dbt", ignore=ignore)
+    shutil.copytree(DEMO_DIR / "platform", root / "platform", ignore=ignore)
+    (root / "platform" / "test.yaml").write_text(TEST_PLATFORM)
+    floe_yaml = root / "floe.yaml"
+    floe_yaml.write_text(floe_yaml.read_text().replace(".assets.", f".{package}."))
+    if break_model is not None:
+        model = root / "dbt" / "models" / "staging" / f"{break_model}.sql"
+        model.write_text(model.read_text() + "\n-- broken on purpose\nwhere no_such_column = 1\n")
+    env = {
+        "FLOE_DEMO_WAREHOUSE": str(base / "warehouse.duckdb"),
+        "FLOE_PLATFORM_FILE": str(root / "platform" / "test.yaml"),
+        "FLOE_DEMO_ALERTS_LOG": str(base / "alerts.jsonl"),
+    }
+    return DemoCopy(root=root, env=env)
+
+
+def _run(copy: DemoCopy) -> Outcome:
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        for key, value in copy.env.items():
+            monkeypatch.setenv(key, value)
+        project = load_project(copy.floe_yaml)
+        home = copy.root / ".floe" / "dagster"
+        home.mkdir(parents=True, exist_ok=True)
+        with instance_for_test(temp_dir=str(home), set_dagster_home=False) as instance:
+            recon = ReconstructableRepository.for_file(str(copy.root / "definitions.py"), "defs", str(copy.root))
+            runs = materialize(project, instance, recon)
+            rows = collect(project, instance, runs)
+            materialized = {run.run_id: _materialized_keys(instance, run.run_id) for run in runs}
+    return Outcome(copy=copy, project=project, runs=runs, rows=rows, materialized=materialized)
+
+
+def _materialized_keys(instance: DagsterInstance, run_id: str) -> set[str]:
+    records = instance.get_records_for_run(run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION).records
+    return {record.asset_key.to_user_string() for record in records if record.asset_key is not None}
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Outcome:
+    return _run(_copy_demo(tmp_path_factory.mktemp("demo_ok"), "shop_assets"))
+
+
+@pytest.fixture(scope="module")
+def broken_run(tmp_path_factory: pytest.TempPathFactory) -> Outcome:
+    return _run(_copy_demo(tmp_path_factory.mktemp("demo_broken"), "broken_assets", break_model="stg_orders"))
+
+
+def test_demo_runs_and_passes_every_verification(demo_run: Outcome) -> None:
+    assert [run.success for run in demo_run.runs] == [True, True]
+    assert verify(demo_run.project, demo_run.runs, demo_run.rows) == []
+
+
+def test_every_dbt_model_is_materialized_as_its_own_asset(demo_run: Outcome) -> None:
+    models = {key.to_user_string() for key in demo_run.project.dbt_asset_keys}
+    assert models == {
+        "silver/stg_customers",
+        "silver/stg_orders",
+        "silver/stg_products",
+        "silver/stg_order_items",
+        *GOLD,
+    }
+    assert models <= demo_run.materialized[demo_run.runs[1].run_id]
+
+
+def test_each_asset_execution_has_one_span_and_one_start_and_complete(demo_run: Outcome) -> None:
+    for key, row in demo_run.rows.items():
+        assert len(row.span_ids) == 1, key
+        assert sorted(row.lineage_states) == ["COMPLETE", "START"], key
+
+
+def test_broken_staging_model_fails_the_run_but_keeps_bronze(broken_run: Outcome) -> None:
+    bronze, transform = broken_run.runs
+    assert bronze.success
+    assert not transform.success
+    assert {"bronze/raw_orders", "bronze/raw_order_items"} <= broken_run.materialized[bronze.run_id]
+    assert "silver/stg_orders" not in broken_run.materialized[transform.run_id]
+
+
+def test_broken_model_span_is_error_and_its_lineage_run_fails(broken_run: Outcome) -> None:
+    row = broken_run.rows["silver/stg_orders"]
+    assert row.status == "failed"
+    assert row.lineage_states == ["START", "FAIL"]
+
+
+def test_gold_models_downstream_of_the_failure_are_skipped(broken_run: Outcome) -> None:
+    transform = broken_run.runs[1]
+    for key in GOLD:
+        assert key not in broken_run.materialized[transform.run_id]
+        assert "COMPLETE" not in broken_run.rows.get(key, AssetRow(key, "gold")).lineage_states
+
+
+def test_floe_check_still_passes_for_the_broken_copy(broken_run: Outcome) -> None:
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        for key, value in broken_run.copy.env.items():
+            monkeypatch.setenv(key, value)
+        report = check_floe_yaml(broken_run.copy.floe_yaml)
+    assert report.ok, [str(issue) for issue in report.errors]
+
+
+def _shape(project: FloeProject) -> dict[str, Any]:
+    defs = project.definitions
+    graph = defs.resolve_asset_graph()
+    return {
+        "assets": {
+            key.to_user_string(): (graph.get(key).group_name, str(graph.get(key).partitions_def))
+            for key in graph.get_all_asset_keys()
+        },
+        "jobs": sorted(job.name for job in defs.jobs),
+        "schedules": sorted(schedule.name for schedule in defs.schedules),
+        "sensors": sorted(sensor.name for sensor in defs.sensors),
+    }
+
+
+def test_local_and_prod_platforms_change_only_infrastructure(demo_run: Outcome) -> None:
+    copy = demo_run.copy
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        for key, value in copy.env.items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.setenv("MARQUEZ_API_KEY", "test-key")
+        local = load_project(copy.floe_yaml, platform=copy.root / "platform" / "local.yaml")
+        prod = load_project(copy.floe_yaml, platform=copy.root / "platform" / "prod.yaml")
+    assert _shape(local) == _shape(prod)
+    assert local.spec == prod.spec
+    assert (local.platform.environment, prod.platform.environment) == ("local", "prod")
+    local_job = local.definitions.resolve_job_def("transform")
+    prod_job = prod.definitions.resolve_job_def("transform")
+    assert (local_job.executor_def.name, prod_job.executor_def.name) == ("floe_multiprocess", "floe_k8s")
+    assert local.platform.instance.storage == "sqlite"
+    assert prod.platform.instance.storage == "postgres"
+    assert prod.platform.tracing is not None
+    assert prod.platform.tracing.type == "otlp"
+
+
+def test_dagster_loads_the_code_location_and_lists_every_asset(demo_run: Outcome) -> None:
+    copy = demo_run.copy
+    env = {**os.environ, **copy.env, "DAGSTER_HOME": str(copy.root / ".floe" / "dagster")}
+    dagster = str(Path(sys.executable).with_name("dagster"))
+    validate = subprocess.run(
+        [dagster, "definitions", "validate", "-f", "definitions.py"],
+        cwd=copy.root,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert validate.returncode == 0, validate.stdout[-3000:] + validate.stderr[-3000:]
+    listed = subprocess.run(
+        [dagster, "asset", "list", "-f", "definitions.py"],
+        cwd=copy.root,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert listed.returncode == 0, listed.stderr[-3000:]
+    expected = {key.to_user_string() for key in demo_run.project.dbt_asset_keys} | {"bronze/raw_orders"}
+    assert expected <= {line.strip() for line in listed.stdout.splitlines()}
