@@ -321,6 +321,25 @@ class RunObserver:
         force_flush = getattr(provider, "force_flush", None)
         if force_flush is not None:
             force_flush(int(self._telemetry.flush_timeout_seconds * 1000))
+        self._report_undelivered_lineage()
+
+    def _report_undelivered_lineage(self) -> None:
+        """Wait briefly for an asynchronous transport, then warn with the count of events it could not deliver."""
+        client = self._telemetry.lineage_client
+        transport = getattr(client, "transport", None)
+        wait = getattr(transport, "wait_for_completion", None)
+        stats = getattr(transport, "get_stats", None)
+        if wait is None or stats is None:
+            return
+        wait(self._telemetry.flush_timeout_seconds)
+        counts = stats()
+        undelivered = int(counts.get("failed", 0)) + int(counts.get("pending", 0))
+        if undelivered:
+            message = (
+                f"floe: {undelivered} OpenLineage event(s) not delivered so far by this process "
+                f"({counts.get('failed', 0)} failed, {counts.get('pending', 0)} still pending); the run is not affected"
+            )
+            logger.warning(message)
 
 
 def _failure(event: DagsterEvent, default: str = "step failed") -> tuple[str, str | None]:
