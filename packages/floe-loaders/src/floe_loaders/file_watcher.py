@@ -20,8 +20,11 @@ first file left over, so the rest follow on the next ticks.
 from __future__ import annotations
 
 import fnmatch
+import heapq
 import json
 import os
+import re
+import stat as stat_module
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -98,8 +101,15 @@ class FileWatcherCursor:
             return cls()
 
 
-def scan_directory(root: Path, pattern: str, *, recursive: bool = False) -> Iterator[FileVersion]:
-    """Yield every regular file under ``root`` whose name matches ``pattern`` (``os.scandir``, one stat each).
+def _suffix_of(pattern: str) -> str | None:
+    """The literal suffix of a ``*<literal>`` pattern (the common ``*.csv`` case), else None."""
+    if pattern.startswith("*") and not set("*?[") & set(pattern[1:]):
+        return pattern[1:]
+    return None
+
+
+def scan_entries(root: Path, pattern: str, *, recursive: bool = False) -> Iterator[tuple[str, str, int, int, int]]:
+    """Yield ``(relpath, path, size, mtime_ns, ctime_ns)`` for matching regular files (``os.scandir``, one stat each).
 
     Args:
         root: The watched directory.
@@ -107,11 +117,14 @@ def scan_directory(root: Path, pattern: str, *, recursive: bool = False) -> Iter
         recursive: Also descend into subdirectories (symlinked directories are not followed).
 
     Yields:
-        File versions.
+        One tuple per matching file.
 
     Raises:
         OSError: ``root`` itself cannot be listed (subdirectories that cannot be listed are skipped).
     """
+    suffix = _suffix_of(pattern)
+    regex = re.compile(fnmatch.translate(pattern))
+    is_regular = stat_module.S_ISREG
     stack: list[tuple[str, str]] = [(str(root), "")]
     first = True
     while stack:
@@ -126,23 +139,40 @@ def scan_directory(root: Path, pattern: str, *, recursive: bool = False) -> Iter
         with iterator:
             for entry in iterator:
                 name = entry.name
+                matched = name.endswith(suffix) if suffix is not None else regex.match(name) is not None
                 try:
-                    if entry.is_dir(follow_symlinks=False):
-                        if recursive:
-                            stack.append((entry.path, f"{prefix}{name}/"))
+                    if recursive and entry.is_dir(follow_symlinks=False):
+                        stack.append((entry.path, f"{prefix}{name}/"))
                         continue
-                    if not fnmatch.fnmatchcase(name, pattern) or not entry.is_file():
+                    if not matched:
                         continue
                     stat = entry.stat()
                 except OSError:
                     continue  # vanished between listing and stat
-                yield FileVersion(
-                    relpath=prefix + name,
-                    path=entry.path,
-                    size=stat.st_size,
-                    mtime_ns=stat.st_mtime_ns,
-                    ctime_ns=stat.st_ctime_ns,
-                )
+                if is_regular(stat.st_mode):
+                    yield prefix + name, entry.path, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns
+
+
+def scan_directory(root: Path, pattern: str, *, recursive: bool = False) -> Iterator[FileVersion]:
+    """Yield every regular file under ``root`` whose name matches ``pattern``.
+
+    Args:
+        root: The watched directory.
+        pattern: Glob matched (case-sensitively) against file names.
+        recursive: Also descend into subdirectories (symlinked directories are not followed).
+
+    Yields:
+        File versions.
+
+    Raises:
+        OSError: ``root`` itself cannot be listed.
+    """
+    for entry in scan_entries(root, pattern, recursive=recursive):
+        yield FileVersion(*entry)
+
+
+def _order(version: FileVersion) -> tuple[int, str]:
+    return (version.ctime_ns, version.relpath)
 
 
 def select_new_versions(
@@ -174,11 +204,16 @@ def select_new_versions(
         recent.append(version)
         if cursor.seen.get(version.relpath) != version.ctime_ns:
             candidates.append(version)
-    candidates.sort(key=lambda version: (version.ctime_ns, version.relpath))
-    taken, left = candidates[:limit], candidates[limit:]
+    if len(candidates) > limit:
+        # oldest first; the rest wait for the next ticks (O(n log limit), not a full sort)
+        taken = heapq.nsmallest(limit, candidates, key=_order)
+        cut = _order(taken[-1])
+        left = [version for version in candidates if _order(version) > cut]
+    else:
+        taken, left = sorted(candidates, key=_order), []
     next_horizon = scan_started_ns - slack_ns
     if left:
-        next_horizon = min(next_horizon, left[0].ctime_ns)
+        next_horizon = min(next_horizon, min(version.ctime_ns for version in left))
     if horizon is not None:
         next_horizon = max(next_horizon, horizon)  # a clock stepped back must not re-open old history
     left_names = {version.relpath for version in left}
@@ -237,7 +272,13 @@ def build_file_watcher_sensor(
         cursor = FileWatcherCursor.from_json(context.cursor)
         started = time.time_ns()
         try:
-            files = list(scan_directory(root, pattern, recursive=recursive))
+            horizon = cursor.horizon_ns
+            # only files changed since the horizon become objects: a steady tick over a large directory stays cheap
+            files = [
+                FileVersion(*entry)
+                for entry in scan_entries(root, pattern, recursive=recursive)
+                if horizon is None or entry[4] >= horizon
+            ]
         except OSError as exc:
             return dg.SkipReason(f"cannot read watched directory {root}: {exc.strerror or exc}")
         taken, next_cursor = select_new_versions(
