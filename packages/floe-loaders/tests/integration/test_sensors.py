@@ -123,9 +123,12 @@ def test_file_watcher_missing_or_unreadable_directory_skips(make_spec, sample_di
     assert "cannot read watched directory" in (unreadable.skip_message or "")
 
 
-def test_file_watcher_relative_path_resolves_against_floe_yaml_dir(make_spec, sample_dir, instance) -> None:
-    sensor = build_file_watcher_sensor("w", "./nowhere", job_name="seed", base_dir=sample_dir)
-    assert str(sample_dir / "nowhere") in (sensor.description or "")
+def test_file_watcher_relative_path_resolves_against_floe_yaml_dir(tmp_path, instance) -> None:
+    (tmp_path / "incoming").mkdir()
+    (tmp_path / "incoming" / "a.csv").write_text("1")
+    sensor = build_file_watcher_sensor("w", "./incoming", job_name="seed", base_dir=tmp_path)
+    result = sensor.evaluate_tick(dg.build_sensor_context(instance=instance))
+    assert [r.tags[FILE_PATH_TAG] for r in result.run_requests] == [str(tmp_path / "incoming" / "a.csv")]
 
 
 def test_file_watcher_passes_the_path_as_run_config_to_ops_jobs(make_spec, sample_dir, tmp_path, instance) -> None:
