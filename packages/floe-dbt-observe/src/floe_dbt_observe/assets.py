@@ -31,6 +31,8 @@ from floe_dbt_observe.dbt_resource import build_dbt_resource
 from floe_dbt_observe.dbt_runner import DbtStepRunner, Observability, PartitionVarsFn, RunnerConfig
 from floe_dbt_observe.errors import DbtObserveError, EmptySelectionError
 from floe_dbt_observe.manifest import check_project_dir, load_or_parse_manifest
+from floe_dbt_observe.output_keys_cache import cached_output_asset_keys
+from floe_dbt_observe.output_keys_cache import supported as output_keys_supported
 from floe_dbt_observe.partition_vars import partition_vars as default_partition_vars
 from floe_dbt_observe.splitting import ResolvedSpec, SplitBy, split_specs
 from floe_dbt_observe.translator import FloeDbtTranslator
@@ -39,6 +41,10 @@ if TYPE_CHECKING:
     from openlineage.client import OpenLineageClient
 
 _OBSERVABILITY = ("per_model", "job_level", "off")
+LARGE_DEFINITION = 10_000
+"""Default assets per definition when floe caches the step's output keys (bookkeeping linear)."""
+SMALL_DEFINITION = 400
+"""Default assets per definition on a Dagster where it cannot (bookkeeping ~N^3 per definition)."""
 
 
 def _safe_name(text: str) -> str:
@@ -71,7 +77,7 @@ def build_dbt_assets(
     build_args: Sequence[str] = (),
     partition_vars: PartitionVarsFn | None = None,
     split_by: SplitBy = "auto",
-    max_assets_per_definition: int = 400,
+    max_assets_per_definition: int | None = None,
     column_lineage: bool = True,
     lineage_queue_size: int = 10_000,
     flush_timeout_seconds: float = 2.0,
@@ -118,7 +124,10 @@ def build_dbt_assets(
         build_args: Extra flags for ``dbt build`` (e.g. ``["--full-refresh"]``).
         partition_vars: Returns the ``--vars`` for a step's partitions; default ``dagster_partition_*`` vars.
         split_by: ``auto`` (split by group only above ``max_assets_per_definition`` assets), ``group`` or ``none``.
-        max_assets_per_definition: Largest number of assets per definition when splitting.
+        max_assets_per_definition: Largest number of assets per definition. Default: 10,000 when floe
+            can keep Dagster's per-output bookkeeping linear (see ``output_keys_cache``), else 400.
+            Every definition run is its own dbt invocation (~10 s of dbt start-up each), so a full
+            build is fastest with as few definitions as possible.
         column_lineage: Compute OpenLineage column lineage from the compiled SQL with sqlglot.
         lineage_queue_size: Most lineage events buffered before new ones are dropped (and counted).
         flush_timeout_seconds: Longest wait for lineage delivery and span export at the end of a step.
@@ -134,6 +143,8 @@ def build_dbt_assets(
     """
     if observability not in _OBSERVABILITY:
         raise DbtObserveError(f"observability must be one of {', '.join(_OBSERVABILITY)}, got {observability!r}")
+    if max_assets_per_definition is None:
+        max_assets_per_definition = LARGE_DEFINITION if output_keys_supported() else SMALL_DEFINITION
     if max_assets_per_definition < 1:
         raise DbtObserveError(f"max_assets_per_definition must be >= 1, got {max_assets_per_definition}")
     project_path = Path(project_dir).absolute()
@@ -276,6 +287,7 @@ def _definition(
         allow_arbitrary_check_specs=True,
     )
     def _dbt_assets(context: AssetExecutionContext) -> Iterator[Any]:
-        yield from runner.run(context)
+        with cached_output_asset_keys(context):
+            yield from runner.run(context)
 
     return _dbt_assets
