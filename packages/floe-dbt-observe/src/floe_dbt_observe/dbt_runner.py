@@ -23,7 +23,7 @@ from opentelemetry.trace import Status, StatusCode, TracerProvider
 from floe_dbt_observe.lineage_emitter import EmissionReport, LineageEmitter
 from floe_dbt_observe.link_metadata import NodeLink
 from floe_dbt_observe.tracing import format_span_id, format_trace_id, get_tracer, ns_to_iso, step_parent_context
-from floe_dbt_observe.warehouse_namespace import fallback_namespace, namespace_from_credentials
+from floe_dbt_observe.warehouse_namespace import fallback_namespace, namespace_from_credentials, profile_credentials
 
 if TYPE_CHECKING:
     # openlineage-python takes ~0.8 s to import: loaded only when a step runs with lineage on
@@ -99,7 +99,10 @@ def _decorate(event: Any, link: NodeLink | None) -> Any:
     return event
 
 
-def _dataset_namespace(config: RunnerConfig, adapter: object, manifest: Mapping[str, Any]) -> str:
+def _dataset_namespace_source(
+    config: RunnerConfig, dbt: DbtCliResource, adapter: object, manifest: Mapping[str, Any], dbt_vars: Mapping[str, Any]
+) -> str | Callable[[], str]:
+    """Return the warehouse namespace, or a callable reading it from the dbt profile on first use."""
     if config.dataset_namespace:
         return config.dataset_namespace
     adapter_type = str(manifest.get("metadata", {}).get("adapter_type") or "")
@@ -108,7 +111,19 @@ def _dataset_namespace(config: RunnerConfig, adapter: object, manifest: Mapping[
         found = namespace_from_credentials(adapter_type, credentials)
         if found:
             return found
-    return fallback_namespace(manifest)
+
+    def from_profile() -> str:
+        read = profile_credentials(
+            Path(dbt.project_dir),
+            profiles_dir=Path(dbt.profiles_dir) if dbt.profiles_dir else None,
+            profile=dbt.profile,
+            target=dbt.target,
+            cli_vars=dbt_vars,
+        )
+        found = namespace_from_credentials(adapter_type, read) if read is not None else None
+        return found or fallback_namespace(manifest)
+
+    return from_profile
 
 
 class DbtStepRunner:
@@ -175,7 +190,9 @@ class DbtStepRunner:
                 lineage_ctx = LineageContext(
                     manifest=manifest,
                     job_namespace=config.lineage_namespace,
-                    dataset_namespace=_dataset_namespace(config, invocation.adapter, manifest),
+                    dataset_namespace_source=_dataset_namespace_source(
+                        config, dbt, invocation.adapter, manifest, dbt_vars
+                    ),
                     parent=ParentRun(
                         run_id=context.run.run_id,
                         job_name=context.run.job_name or "__ASSET_JOB",

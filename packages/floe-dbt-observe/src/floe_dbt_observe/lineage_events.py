@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -99,7 +99,8 @@ class LineageContext:
     Attributes:
         manifest: The dbt manifest.
         job_namespace: OpenLineage namespace for dbt jobs.
-        dataset_namespace: OpenLineage namespace of the warehouse (``duckdb:///path/db.duckdb``).
+        dataset_namespace_source: OpenLineage namespace of the warehouse (``duckdb:///path/db.duckdb``),
+            or a callable computing it on first use (on the emitter thread, off the dbt step).
         parent: The Dagster run, or None.
         dbt_version: dbt-core version.
         openlineage_version: openlineage-python version.
@@ -112,7 +113,7 @@ class LineageContext:
 
     manifest: Mapping[str, Any]
     job_namespace: str
-    dataset_namespace: str
+    dataset_namespace_source: str | Callable[[], str]
     parent: ParentRun | None
     dbt_version: str
     openlineage_version: str
@@ -124,6 +125,18 @@ class LineageContext:
     _known_columns: dict[str, dict[str, str]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _runtime_manifest: Mapping[str, Any] | None = None
+    _dataset_namespace: str | None = None
+
+    @property
+    def dataset_namespace(self) -> str:
+        """The warehouse namespace, computed once."""
+        if self._dataset_namespace is None:
+            source = self.dataset_namespace_source
+            resolved = source if isinstance(source, str) else source()
+            with self._lock:
+                if self._dataset_namespace is None:
+                    self._dataset_namespace = resolved
+        return self._dataset_namespace
 
     def _current_manifest(self) -> Mapping[str, Any]:
         """Return the manifest dbt wrote for this invocation, else the one the assets were built from.

@@ -5,10 +5,14 @@ DuckDB has no entry in the spec; floe names it by its database file, ``duckdb://
 
 from __future__ import annotations
 
+import logging
 import os
+from argparse import Namespace
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+logger = logging.getLogger(__name__)
 
 
 def namespace_from_credentials(adapter_type: str, credentials: object) -> str | None:
@@ -46,3 +50,47 @@ def fallback_namespace(manifest: Mapping[str, Any]) -> str:
         if database:
             return f"{adapter_type}://{database}"
     return f"{adapter_type}://default"
+
+
+def profile_credentials(
+    project_dir: Path,
+    *,
+    profiles_dir: Path | None,
+    profile: str | None,
+    target: str | None,
+    cli_vars: Mapping[str, Any],
+) -> object | None:
+    """Return the credentials of the dbt profile a project runs with, or None if it cannot be read.
+
+    Reads ``profiles.yml`` with dbt's own renderer (``env_var``, ``var``) but without dagster-dbt's
+    in-process adapter (which also deserialises the whole partial-parse manifest). dbt's invocation
+    context (environment for ``env_var``) is a context variable, so setting it here stays in this thread.
+    """
+    try:
+        from dbt.config.profile import Profile, read_profile
+        from dbt.config.project import load_raw_project
+        from dbt.config.renderer import ProfileRenderer
+        from dbt.flags import get_flags, set_from_args
+        from dbt_common.context import set_invocation_context
+
+        if not hasattr(get_flags(), "LOG_CACHE_EVENTS"):  # type: ignore[no-untyped-call]
+            # dbt's profile reads process-wide flags; dagster-dbt sets the same ones before each step
+            set_from_args(Namespace(profiles_dir=str(profiles_dir or project_dir)), None)
+        set_invocation_context(os.environ.copy())
+        renderer = ProfileRenderer(dict(cli_vars))
+        raw_name = profile or load_raw_project(str(project_dir)).get("profile")
+        profile_name = renderer.render_value(raw_name)
+        raw_profiles = read_profile(str(profiles_dir or project_dir))
+        loaded = Profile.from_raw_profiles(raw_profiles, profile_name, renderer, target_override=target)
+    except Exception:  # any profile problem: dbt itself reports it; lineage falls back to the manifest
+        logger.debug("cannot read the dbt profile of %s", project_dir, exc_info=True)
+        return None
+    credentials = loaded.credentials
+    path = getattr(credentials, "path", None)
+    if isinstance(path, str) and path not in ("", ":memory:") and not Path(path).is_absolute():
+        # dbt runs from the project directory, so a relative DuckDB path is relative to it
+        try:
+            credentials.path = str(project_dir / path)  # type: ignore[attr-defined]
+        except Exception:
+            logger.debug("cannot absolutise the DuckDB path %s", path, exc_info=True)
+    return credentials

@@ -1,0 +1,39 @@
+"""floe's dbt resource skips the in-process adapter; the warehouse namespace comes from the dbt profile."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from dagster_dbt import DbtCliResource
+from dbt_harness import DUCKDB_ENV, FIXTURE_PROJECT
+
+from floe_dbt_observe.dbt_resource import FloeDbtCliResource, build_dbt_resource
+from floe_dbt_observe.warehouse_namespace import namespace_from_credentials, profile_credentials
+
+
+def test_the_default_resource_is_a_dbt_cli_resource_with_no_adapter_and_a_known_version() -> None:
+    resource = build_dbt_resource(FIXTURE_PROJECT, profiles_dir=None, target=None, dbt_executable=None)
+    assert isinstance(resource, FloeDbtCliResource)
+    assert isinstance(resource, DbtCliResource)
+    assert resource._initialize_dbt_core_adapter(["build"]) is None
+    assert "_cli_version" in vars(resource)  # no `dbt --version` subprocess
+
+
+def test_profile_credentials_render_env_vars(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv(DUCKDB_ENV, str(tmp_path / "wh.duckdb"))
+    credentials = profile_credentials(FIXTURE_PROJECT, profiles_dir=None, profile=None, target=None, cli_vars={})
+    assert namespace_from_credentials("duckdb", credentials) == "duckdb://" + (tmp_path / "wh.duckdb").as_posix()
+
+
+def test_a_relative_duckdb_path_is_relative_to_the_project(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(DUCKDB_ENV, "data/wh.duckdb")
+    credentials = profile_credentials(FIXTURE_PROJECT, profiles_dir=None, profile=None, target=None, cli_vars={})
+    assert (
+        namespace_from_credentials("duckdb", credentials)
+        == "duckdb://" + (FIXTURE_PROJECT / "data/wh.duckdb").as_posix()
+    )
+
+
+def test_an_unreadable_profile_gives_none(tmp_path: Path) -> None:
+    assert profile_credentials(FIXTURE_PROJECT, profiles_dir=tmp_path, profile=None, target=None, cli_vars={}) is None
