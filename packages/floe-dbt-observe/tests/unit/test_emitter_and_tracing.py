@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from typing import Any
 
@@ -55,6 +56,18 @@ def test_events_are_sent_in_order() -> None:
     report = emitter.close(5.0)
     assert transport.sent == events
     assert (report.sent, report.failed, report.dropped, report.pending) == (5, 0, 0, 0)
+
+
+def test_events_arriving_while_the_worker_idles_are_delivered() -> None:
+    transport = _Collect()
+    emitter = LineageEmitter(OpenLineageClient(transport=transport), poll_seconds=0.05, batch_size=1000)
+    emitter.submit(_event)
+    deadline = time.monotonic() + 10
+    while not transport.sent and time.monotonic() < deadline:  # picked up by polling, no wake-up per event
+        time.sleep(0.01)
+    emitter.submit(_event)
+    report = emitter.close(5.0)
+    assert (report.sent, report.pending, len(transport.sent)) == (2, 0, 2)
 
 
 def test_a_full_queue_drops_and_counts() -> None:
