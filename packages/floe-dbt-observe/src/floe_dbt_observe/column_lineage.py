@@ -7,6 +7,7 @@ reached through an unexpandable ``select *`` are left out rather than guessed.
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -15,6 +16,7 @@ from sqlglot import exp, parse_one
 from sqlglot.errors import SqlglotError
 from sqlglot.lineage import lineage
 from sqlglot.optimizer.qualify import qualify
+from sqlglot.optimizer.scope import build_scope
 from sqlglot.schema import MappingSchema
 
 logger = logging.getLogger(__name__)
@@ -32,6 +34,9 @@ _DIALECTS: Mapping[str, str] = {
     "sqlserver": "tsql",
     "clickhouse": "clickhouse",
 }
+
+# with a prebuilt scope, lineage() only uses the expression to look up sources: copying it is waste
+_NO_COPY: Mapping[str, Any] = {"copy": False} if "copy" in inspect.signature(lineage).parameters else {}
 
 ColumnSources = dict[str, list[tuple[str, str]]]
 """Output column -> list of (parent relation key, parent column)."""
@@ -81,15 +86,18 @@ def compute_column_lineage(
         qualified = qualify(parsed, schema=schema, dialect=dialect, validate_qualify_columns=False)
         assert isinstance(qualified, exp.Query)
         output_columns = [name for name in qualified.named_selects if name and name != "*"]
-        qualified_sql = qualified.sql(dialect=dialect)
+        # parsed and qualified once for all columns: sqlglot's lineage() would redo both per column
+        scope = build_scope(qualified)
     except (SqlglotError, AssertionError, RecursionError, ValueError) as exc:
         logger.debug("column lineage: cannot parse model SQL: %s", exc)
+        return {}
+    if scope is None:
         return {}
     result: ColumnSources = {}
     for column in output_columns:
         sources: set[tuple[str, str]] = set()
         try:
-            root = lineage(column, qualified_sql, schema=schema, dialect=dialect)
+            root = lineage(column, qualified, schema=schema, dialect=dialect, scope=scope, **_NO_COPY)
             for node in root.walk():
                 if node.downstream:
                     continue

@@ -126,6 +126,8 @@ class LineageContext:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _runtime_manifest: Mapping[str, Any] | None = None
     _dataset_namespace: str | None = None
+    _static_facets: dict[tuple[str, str], Any] = field(default_factory=dict)
+    """Per-node facets that do not change during the invocation, built once (on the emitter thread)."""
 
     @property
     def dataset_namespace(self) -> str:
@@ -229,7 +231,14 @@ def _schema_facet(columns: Mapping[str, Any]) -> schema_dataset.SchemaDatasetFac
 
 
 def dataset_facets(ctx: LineageContext, unique_id: str) -> dict[str, DatasetFacet]:
-    """Return the dataset facets of a relation: data source, schema, documentation."""
+    """Return the dataset facets of a relation: data source, schema, documentation (built once per run)."""
+    cached = ctx._static_facets.get(("dataset", unique_id))
+    if cached is None:
+        cached = ctx._static_facets.setdefault(("dataset", unique_id), _dataset_facets(ctx, unique_id))
+    return dict(cached)  # a copy: callers add per-event facets (column lineage)
+
+
+def _dataset_facets(ctx: LineageContext, unique_id: str) -> dict[str, DatasetFacet]:
     node = ctx.node(unique_id)
     facets: dict[str, DatasetFacet] = {
         "dataSource": datasource_dataset.DatasourceDatasetFacet(
@@ -267,6 +276,19 @@ def inputs_for(ctx: LineageContext, unique_id: str) -> list[InputDataset]:
 
 
 def _job_facets(ctx: LineageContext, unique_id: str, with_sql: bool) -> dict[str, JobFacet]:
+    static = ctx._static_facets.get(("job", unique_id))
+    if static is None:
+        static = ctx._static_facets.setdefault(("job", unique_id), _static_job_facets(ctx, unique_id))
+    facets: dict[str, JobFacet] = dict(static)
+    if with_sql:
+        sql = compiled_sql(ctx, unique_id)
+        if sql:
+            dialect = sqlglot_dialect(ctx.adapter_type)
+            facets["sql"] = sql_job.SQLJobFacet(query=sql, dialect=dialect, producer=FLOE_PRODUCER)
+    return facets
+
+
+def _static_job_facets(ctx: LineageContext, unique_id: str) -> dict[str, JobFacet]:
     node = ctx.node(unique_id)
     resource_type = str(node.get("resource_type") or unique_id.split(".", 1)[0])
     facets: dict[str, JobFacet] = {
@@ -287,16 +309,24 @@ def _job_facets(ctx: LineageContext, unique_id: str, with_sql: bool) -> dict[str
         facets["sourceCodeLocation"] = source_code_location_job.SourceCodeLocationJobFacet(
             type="file", url=path.as_uri(), path=str(original), producer=FLOE_PRODUCER
         )
-    if with_sql:
-        sql = compiled_sql(ctx, unique_id)
-        if sql:
-            dialect = sqlglot_dialect(ctx.adapter_type)
-            facets["sql"] = sql_job.SQLJobFacet(query=sql, dialect=dialect, producer=FLOE_PRODUCER)
     return facets
 
 
 def compiled_sql(ctx: LineageContext, unique_id: str) -> str | None:
-    """Return the node's compiled SQL from this invocation's target path, or the manifest's."""
+    """Return the node's compiled SQL from this invocation's target path, or the manifest's.
+
+    Read once the node has run (its terminal event) and kept: the SQL facet and column lineage share it.
+    """
+    cached = ctx._static_facets.get(("sql", unique_id))
+    if cached is not None:
+        return str(cached)
+    sql = _read_compiled_sql(ctx, unique_id)
+    if sql is not None:
+        ctx._static_facets[("sql", unique_id)] = sql
+    return sql
+
+
+def _read_compiled_sql(ctx: LineageContext, unique_id: str) -> str | None:
     node = ctx.node(unique_id)
     if ctx.target_path is not None and node.get("original_file_path") and node.get("package_name"):
         original = Path(str(node["original_file_path"]))
@@ -314,6 +344,40 @@ def compiled_sql(ctx: LineageContext, unique_id: str) -> str | None:
 
 
 def _run_facets(ctx: LineageContext, unique_id: str, outcome: NodeOutcome | None) -> dict[str, RunFacet]:
+    static = ctx._static_facets.get(("run", ""))
+    if static is None:
+        static = ctx._static_facets.setdefault(("run", ""), _static_run_facets(ctx))
+    facets: dict[str, RunFacet] = dict(static)
+    if outcome is None:
+        return facets
+    if outcome.trace_id and outcome.span_id:
+        facets["floe_trace"] = OtelTraceRunFacet(
+            traceId=outcome.trace_id, spanId=outcome.span_id, producer=FLOE_PRODUCER
+        )
+    node = ctx.node(unique_id)
+    facets["dbt_node"] = DbtNodeRunFacet(
+        uniqueId=unique_id,
+        resourceType=str(node.get("resource_type") or unique_id.split(".", 1)[0]),
+        status=outcome.status,
+        materialization=(node.get("config") or {}).get("materialized"),
+        invocationId=outcome.invocation_id,
+        thread=outcome.thread,
+        executionTimeSeconds=outcome.execution_time,
+        adapterResponse=outcome.adapter_response,
+        rowsAffected=outcome.rows_affected,
+        dagsterRunId=ctx.dagster_run_id,
+        assetKey=ctx.asset_keys.get(unique_id),
+        producer=FLOE_PRODUCER,
+    )
+    if outcome.state in (RunState.FAIL, RunState.ABORT) and outcome.message:
+        facets["errorMessage"] = error_message_run.ErrorMessageRunFacet(
+            message=outcome.message, programmingLanguage="SQL", producer=FLOE_PRODUCER
+        )
+    return facets
+
+
+def _static_run_facets(ctx: LineageContext) -> dict[str, RunFacet]:
+    """Run facets shared by every event of the invocation: processing engine, dbt version, parent run."""
     facets: dict[str, RunFacet] = {
         "processing_engine": processing_engine_run.ProcessingEngineRunFacet(
             version=ctx.dbt_version,
@@ -333,30 +397,6 @@ def _run_facets(ctx: LineageContext, unique_id: str, outcome: NodeOutcome | None
             ),
             producer=FLOE_PRODUCER,
         )
-    if outcome is not None:
-        if outcome.trace_id and outcome.span_id:
-            facets["floe_trace"] = OtelTraceRunFacet(
-                traceId=outcome.trace_id, spanId=outcome.span_id, producer=FLOE_PRODUCER
-            )
-        node = ctx.node(unique_id)
-        facets["dbt_node"] = DbtNodeRunFacet(
-            uniqueId=unique_id,
-            resourceType=str(node.get("resource_type") or unique_id.split(".", 1)[0]),
-            status=outcome.status,
-            materialization=(node.get("config") or {}).get("materialized"),
-            invocationId=outcome.invocation_id,
-            thread=outcome.thread,
-            executionTimeSeconds=outcome.execution_time,
-            adapterResponse=outcome.adapter_response,
-            rowsAffected=outcome.rows_affected,
-            dagsterRunId=ctx.dagster_run_id,
-            assetKey=ctx.asset_keys.get(unique_id),
-            producer=FLOE_PRODUCER,
-        )
-        if outcome.state in (RunState.FAIL, RunState.ABORT) and outcome.message:
-            facets["errorMessage"] = error_message_run.ErrorMessageRunFacet(
-                message=outcome.message, programmingLanguage="SQL", producer=FLOE_PRODUCER
-            )
     return facets
 
 
