@@ -4,7 +4,8 @@ Where events go, in order: ``observability.lineage: false`` in floe.yaml -> no c
 platform.yaml (``http`` with the API key read from the named environment variable, ``file``, ``console``,
 ``none``); the standard ``OPENLINEAGE_URL`` / ``OPENLINEAGE_CONFIG`` / ``OPENLINEAGE__TRANSPORT__*`` variables;
 else a file transport appending JSON lines under ``.floe/lineage/``. Only the client's own transports are used.
-HTTP goes through the client's asynchronous transport so a slow or dead endpoint never holds a step up.
+Emission happens on background threads (floe's executor and floe-dbt-observe queue events to a daemon thread),
+so a slow or dead HTTP endpoint never holds a step up or delays a process's exit.
 """
 
 from __future__ import annotations
@@ -16,10 +17,9 @@ from typing import Any
 
 from openlineage.client import OpenLineageClient
 from openlineage.client.transport import Transport
-from openlineage.client.transport.async_http import AsyncHttpConfig, AsyncHttpTransport
 from openlineage.client.transport.console import ConsoleConfig, ConsoleTransport
 from openlineage.client.transport.file import FileConfig, FileTransport
-from openlineage.client.transport.http import ApiKeyTokenProvider
+from openlineage.client.transport.http import HttpConfig, HttpTransport
 
 from floe_config import FileLineage, FloeSpec, HttpLineage, PlatformSpec
 from floe_definitions.errors import TelemetryConfigError
@@ -29,7 +29,8 @@ DEFAULT_LINEAGE_DIR = ".floe/lineage"
 
 _STANDARD_VARS = ("OPENLINEAGE_URL", "OPENLINEAGE_CONFIG")
 _DYNAMIC_PREFIX = "OPENLINEAGE__TRANSPORT__"
-_RETRY = {"total": 2, "connect": 1, "read": 1, "backoff_factor": 0.2}
+# One retry: events are sent from a background thread and a run waits at most a second for them at its end.
+_RETRY = {"total": 1, "connect": 1, "read": 1, "backoff_factor": 0.2}
 
 
 class _FloeLineageClient(OpenLineageClient):
@@ -109,7 +110,7 @@ def _file_transport(path: Path) -> FileTransport:
     return FileTransport(FileConfig(log_file_path=str(path), append=True))
 
 
-def _http_transport(config: HttpLineage, environ: Mapping[str, str]) -> AsyncHttpTransport:
+def _http_transport(config: HttpLineage, environ: Mapping[str, str]) -> HttpTransport:
     api_key: str | None = None
     if config.api_key_env:
         api_key = environ.get(config.api_key_env)
@@ -119,11 +120,11 @@ def _http_transport(config: HttpLineage, environ: Mapping[str, str]) -> AsyncHtt
                 "api_key_env",
                 key="lineage.transport.api_key_env",
             )
-    return _async_http(config.url, config.endpoint, config.timeout_seconds, api_key)
+    return _http(config.url, config.endpoint, config.timeout_seconds, api_key)
 
 
-def _http_transport_from_env(environ: Mapping[str, str]) -> AsyncHttpTransport:
-    return _async_http(
+def _http_transport_from_env(environ: Mapping[str, str]) -> HttpTransport:
+    return _http(
         environ["OPENLINEAGE_URL"],
         environ.get("OPENLINEAGE_ENDPOINT", "api/v1/lineage"),
         5.0,
@@ -131,12 +132,11 @@ def _http_transport_from_env(environ: Mapping[str, str]) -> AsyncHttpTransport:
     )
 
 
-def _async_http(url: str, endpoint: str, timeout: float, api_key: str | None) -> AsyncHttpTransport:
+def _http(url: str, endpoint: str, timeout: float, api_key: str | None) -> HttpTransport:
     params: dict[str, Any] = {"url": url, "endpoint": endpoint, "timeout": timeout, "retry": _RETRY}
-    config = AsyncHttpConfig.from_dict(params)
     if api_key:
-        config.auth = ApiKeyTokenProvider({"apiKey": api_key})
+        params["auth"] = {"type": "api_key", "apiKey": api_key}
     try:
-        return AsyncHttpTransport(config)
+        return HttpTransport(HttpConfig.from_dict(params))
     except ValueError as exc:
         raise TelemetryConfigError(f"invalid lineage URL {url!r}: {exc}", key="lineage.transport.url") from exc

@@ -36,6 +36,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import Span, Status, StatusCode, TracerProvider
 
+from floe_dbt_observe import LineageEmitter
 from floe_definitions.run_trace import run_span_ids
 from floe_definitions.step_assets import StepAssets, step_assets
 from floe_definitions.step_lineage import DagsterRunRef, DatasetNaming, lineage_job_name, step_event
@@ -144,6 +145,7 @@ class RunObserver:
         self._partition = plan_context.dagster_run.tags.get(PARTITION_TAG)
         self._tracer = telemetry.tracer_provider.get_tracer(INSTRUMENTATION_NAME) if telemetry.tracer_provider else None
         self._run_span: Span | None = None
+        self._emitter: LineageEmitter | None = None
         self._job_definition: JobDefinition | None = None
         self._open: dict[str, _OpenStep] = {}
         self._failed_steps = 0
@@ -297,12 +299,10 @@ class RunObserver:
             error=error,
             dagster_version=dagster_version,
         )
-        try:
-            client.emit(event)
-        except Exception:
-            self._errors += 1
-            if self._errors == 1:
-                logger.warning("floe: OpenLineage emission failed (counted; logged once per run)", exc_info=True)
+        if self._emitter is None:
+            # A daemon thread sends the run's events: a slow or dead backend never holds a step or the process.
+            self._emitter = LineageEmitter(client)
+        self._emitter.submit(lambda: event)
 
     def _finish(self, interrupted: BaseException | None) -> None:
         reason = "run ended before the step finished"
@@ -324,22 +324,21 @@ class RunObserver:
         self._report_undelivered_lineage()
 
     def _report_undelivered_lineage(self) -> None:
-        """Wait briefly for an asynchronous transport, then warn with the count of events it could not deliver."""
-        client = self._telemetry.lineage_client
-        transport = getattr(client, "transport", None)
-        wait = getattr(transport, "wait_for_completion", None)
-        stats = getattr(transport, "get_stats", None)
-        if wait is None or stats is None:
+        """Wait briefly for queued lineage events, then warn with the count of those not delivered."""
+        if self._emitter is None:
             return
-        wait(self._telemetry.flush_timeout_seconds)
-        counts = stats()
-        undelivered = int(counts.get("failed", 0)) + int(counts.get("pending", 0))
-        if undelivered:
+        report = self._emitter.close(self._telemetry.flush_timeout_seconds)
+        if report.problems:
             message = (
-                f"floe: {undelivered} OpenLineage event(s) not delivered so far by this process "
-                f"({counts.get('failed', 0)} failed, {counts.get('pending', 0)} still pending); the run is not affected"
+                f"floe: {report.problems} OpenLineage event(s) not delivered for run {self._run_id} "
+                f"({report.failed} failed, {report.dropped} dropped, {report.pending} still pending when the run "
+                "ended); the run itself is not affected"
             )
             logger.warning(message)
+            try:
+                self._plan_context.log.warning(message)
+            except Exception:  # the log manager is Dagster's; never let it fail the run
+                logger.debug("could not log the lineage warning to Dagster", exc_info=True)
 
 
 def _failure(event: DagsterEvent, default: str = "step failed") -> tuple[str, str | None]:
