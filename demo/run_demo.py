@@ -369,5 +369,21 @@ def _print_summary(project: FloeProject, runs: list[DemoRun], rows: Mapping[str,
     print(f"  total:    {seconds:.1f} s")
 
 
+def _main_or_located_error() -> int:
+    """Run :func:`main`; a located floe or config error is printed without a traceback."""
+    from floe_config import ConfigError
+    from floe_definitions import FloeDefinitionsError
+
+    try:
+        return main(sys.argv[1:])
+    except ConfigError as exc:
+        for issue in exc.issues:
+            print(f"{issue.file}:{issue.line}:{issue.column}: {issue.path}: {issue.message}", file=sys.stderr)
+    except FloeDefinitionsError as exc:
+        print(f"floe demo: {exc}", file=sys.stderr)
+    print("DEMO FAILED: the project did not load", file=sys.stderr)
+    return 1
+
+
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(_main_or_located_error())
