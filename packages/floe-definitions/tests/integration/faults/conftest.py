@@ -1,0 +1,257 @@
+"""Fixtures for the fault tests: private copies of a tiny floe project, real Dagster runs, real local endpoints.
+
+Every run goes through Dagster's own path (``execute_job`` on a reconstructable job, floe's observed executor,
+dagster-dbt running real dbt on DuckDB). Endpoints are real HTTP servers on 127.0.0.1 in a thread; nothing is
+mocked. A project copy's asset package gets a unique name because one process imports each top-level package once.
+"""
+
+from __future__ import annotations
+
+import gzip
+import http.server
+import itertools
+import json
+import logging
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from dagster import DagsterInstance, execute_job, instance_for_test
+from dagster._core.definitions.reconstruct import ReconstructableRepository
+
+PROJECT = Path(__file__).parent / "project"
+PLATFORM_BASE = "environment: fault-tests\nexecution:\n  executor: {type: in_process}\n"
+_package_numbers = itertools.count()
+
+
+@dataclass(frozen=True)
+class FaultProject:
+    """A private copy of the fault tests' project with its own warehouse."""
+
+    root: Path
+    package: str
+    warehouse: Path
+
+    @property
+    def traces_file(self) -> Path:
+        return self.root / ".floe" / "traces" / "faulty.jsonl"
+
+    @property
+    def lineage_file(self) -> Path:
+        return self.root / ".floe" / "lineage" / "faulty.jsonl"
+
+    def spans(self) -> list[dict[str, Any]]:
+        """Spans the file exporter wrote (one JSON object per line)."""
+        if not self.traces_file.exists():
+            return []
+        return [json.loads(line) for line in self.traces_file.read_text().splitlines() if line.strip()]
+
+    def lineage(self) -> list[dict[str, Any]]:
+        """OpenLineage events the file transport wrote."""
+        if not self.lineage_file.exists():
+            return []
+        return [json.loads(line) for line in self.lineage_file.read_text().splitlines() if line.strip()]
+
+    def write_platform(self, extra: str = "") -> Path:
+        """Write ``platform.yaml`` (in-process executor plus ``extra``) and return its path."""
+        path = self.root / "platform.yaml"
+        path.write_text(PLATFORM_BASE + extra, encoding="utf-8")
+        return path
+
+    def env(self) -> dict[str, str]:
+        return {"FLOE_TEST_WAREHOUSE": str(self.warehouse), "FLOE_PLATFORM_FILE": str(self.root / "platform.yaml")}
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What one Dagster run of a fault project did."""
+
+    success: bool
+    run_id: str
+    seconds: float
+    dagster_messages: list[tuple[int, str]]
+    """(level, message) of every Dagster log event of the run."""
+    materialized: set[str]
+    """Asset keys (``a/b``) materialized by the run."""
+    failed_steps: set[str]
+
+    def warnings(self) -> list[str]:
+        return [message for level, message in self.dagster_messages if level >= logging.WARNING]
+
+
+def make_project(base: Path, mutate: Callable[[Path], None] | None = None) -> FaultProject:
+    """Copy the project under ``base``; ``mutate(root)`` may break it before it is loaded."""
+    root = base / "project"
+    shutil.copytree(PROJECT, root, ignore=shutil.ignore_patterns(".floe", "target", "logs", "__pycache__", "*.duckdb"))
+    package = f"fault_assets_{os.getpid()}_{next(_package_numbers)}"
+    (root / "fault_assets").rename(root / package)
+    floe_yaml = root / "floe.yaml"
+    floe_yaml.write_text(floe_yaml.read_text().replace(".fault_assets.", f".{package}."), encoding="utf-8")
+    if mutate is not None:
+        mutate(root)
+    project = FaultProject(root=root, package=package, warehouse=base / "warehouse.duckdb")
+    project.write_platform()
+    return project
+
+
+def run_job(
+    project: FaultProject,
+    monkeypatch: pytest.MonkeyPatch,
+    job: str = "everything",
+    instance: DagsterInstance | None = None,
+) -> RunOutcome:
+    """Load the project's code location (with its current platform.yaml) and execute ``job`` through Dagster."""
+    for key, value in project.env().items():
+        monkeypatch.setenv(key, value)
+    home = project.root / ".floe" / "dagster"
+    home.mkdir(parents=True, exist_ok=True)
+    with instance_for_test(temp_dir=str(home), set_dagster_home=False) as own_instance:
+        active = instance or own_instance
+        started = time.perf_counter()
+        recon = ReconstructableRepository.for_file(str(project.root / "definitions.py"), "defs", str(project.root))
+        result = execute_job(recon.get_reconstructable_job(job), instance=active, raise_on_error=False)
+        seconds = time.perf_counter() - started
+        records = active.all_logs(result.run_id)
+        messages = [(record.level, record.message or "") for record in records]
+        materialized = {
+            record.dagster_event.asset_key.to_user_string()
+            for record in records
+            if record.dagster_event is not None
+            and record.dagster_event.is_step_materialization
+            and record.dagster_event.asset_key is not None
+        }
+        failed_steps = {
+            record.dagster_event.step_key or ""
+            for record in records
+            if record.dagster_event is not None and record.dagster_event.is_step_failure
+        }
+    return RunOutcome(
+        success=result.success,
+        run_id=result.run_id,
+        seconds=seconds,
+        dagster_messages=messages,
+        materialized=materialized,
+        failed_steps=failed_steps,
+    )
+
+
+@dataclass
+class Recorded:
+    """What a local endpoint received: (path, headers, body) per request."""
+
+    requests: list[tuple[str, dict[str, str], bytes]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def bodies(self, path_prefix: str = "") -> list[bytes]:
+        with self.lock:
+            return [body for path, _, body in self.requests if path.startswith(path_prefix)]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A local HTTP endpoint and what it received."""
+
+    url: str
+    recorded: Recorded
+
+
+def _serve(
+    status: int, delay_seconds: float, stop: threading.Event
+) -> tuple[http.server.ThreadingHTTPServer, Recorded]:
+    recorded = Recorded()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length", "0"))
+            body = self.rfile.read(length)
+            if self.headers.get("Content-Encoding") == "gzip":
+                body = gzip.decompress(body)
+            with recorded.lock:
+                recorded.requests.append((self.path, dict(self.headers.items()), body))
+            if delay_seconds:
+                stop.wait(delay_seconds)
+            payload = b"{}"
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, format: str, *args: object) -> None:
+            return None
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    return server, recorded
+
+
+@pytest.fixture
+def endpoint_factory() -> Iterator[Callable[..., Endpoint]]:
+    """Start real HTTP servers on 127.0.0.1 answering ``status`` after ``delay_seconds``; stopped at teardown."""
+    started: list[http.server.ThreadingHTTPServer] = []
+    stop = threading.Event()
+
+    def start(status: int = 200, delay_seconds: float = 0.0) -> Endpoint:
+        server, recorded = _serve(status, delay_seconds, stop)
+        threading.Thread(target=server.serve_forever, name="fault-endpoint", daemon=True).start()
+        started.append(server)
+        return Endpoint(url=f"http://127.0.0.1:{server.server_address[1]}", recorded=recorded)
+
+    try:
+        yield start
+    finally:
+        stop.set()
+        for server in started:
+            server.shutdown()
+            server.server_close()
+
+
+@pytest.fixture
+def refused_url() -> str:
+    """A URL on 127.0.0.1 where nothing listens (the port was free a moment ago): connection refused."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture(scope="module")
+def project_in_module() -> Callable[..., FaultProject]:
+    """``project_in_module(base, mutate=None)``: :func:`make_project` for module-scoped fixtures.
+
+    Dagster caches a code location per definitions file, so a project copy keeps the platform it was first
+    loaded with: use one copy per platform configuration.
+    """
+    return make_project
+
+
+@pytest.fixture
+def run_floe_job(monkeypatch: pytest.MonkeyPatch) -> Callable[..., RunOutcome]:
+    """``run_floe_job(project, job="everything")``: one real Dagster run of the project (see :func:`run_job`)."""
+
+    def run(project: FaultProject, job: str = "everything") -> RunOutcome:
+        return run_job(project, monkeypatch, job)
+
+    return run
+
+
+@pytest.fixture
+def fault_project(tmp_path: Path) -> Callable[..., FaultProject]:
+    """``fault_project(mutate=None)``: a fresh private copy of the project, optionally broken by ``mutate(root)``."""
+    return lambda mutate=None: make_project(tmp_path, mutate)
+
+
+@pytest.fixture(scope="module")
+def run_in_module() -> Iterator[Callable[..., RunOutcome]]:
+    """Like ``run_floe_job`` for module-scoped fixtures (its environment changes are undone after the module)."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        yield lambda project, job="everything": run_job(project, monkeypatch, job)

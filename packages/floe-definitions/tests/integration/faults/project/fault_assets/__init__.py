@@ -1,0 +1,1 @@
+"""Python assets of the fault tests' project."""

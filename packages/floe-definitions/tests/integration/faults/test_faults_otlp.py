@@ -1,0 +1,139 @@
+"""Spans over the real OTLP/HTTP wire: a dead collector costs the run nothing, a live one gets every span linked.
+
+The receiver is a real HTTP server on 127.0.0.1 that decodes what the SDK's OTLP/HTTP exporter posts to
+``/v1/traces`` with opentelemetry-proto's ``ExportTraceServiceRequest`` — what Jaeger or a collector would get.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+ALL_ASSETS = {"raw/numbers", "stg_numbers", "total"}
+# Generous on a loaded 2-core machine; the point is "never waits for the collector".
+MAX_ADDED_SECONDS = 5.0
+OFF = "lineage: {transport: {type: none}}\ntracing: {type: none}\n"
+
+
+def _otlp(url: str) -> str:
+    return f"lineage: {{transport: {{type: none}}}}\ntracing: {{type: otlp, endpoint: '{url}', timeout_seconds: 2}}\n"
+
+
+def _decode(bodies: list[bytes]) -> list[dict[str, Any]]:
+    """Flatten OTLP export requests into span dicts (hex ids, name, attributes, status code, service name)."""
+    spans: list[dict[str, Any]] = []
+    for body in bodies:
+        request = ExportTraceServiceRequest()
+        request.ParseFromString(body)
+        for resource_spans in request.resource_spans:
+            resource = {kv.key: kv.value.string_value for kv in resource_spans.resource.attributes}
+            for scope_spans in resource_spans.scope_spans:
+                for span in scope_spans.spans:
+                    spans.append(
+                        {
+                            "name": span.name,
+                            "trace_id": span.trace_id.hex(),
+                            "span_id": span.span_id.hex(),
+                            "parent_span_id": span.parent_span_id.hex(),
+                            "attributes": {kv.key: kv.value.string_value for kv in span.attributes},
+                            "status_code": span.status.code,
+                            "service": resource.get("service.name"),
+                        }
+                    )
+    return spans
+
+
+def _wait_for(probe: Callable[[], Any], timeout_seconds: float = 30.0) -> Any:
+    deadline = time.monotonic() + timeout_seconds
+    while not (value := probe()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return value
+
+
+@dataclass
+class Baseline:
+    """A tracing-off copy of the project and the durations of its runs."""
+
+    project: Any
+    seconds: list[float]
+
+
+@pytest.fixture(scope="module")
+def tracing_off(
+    tmp_path_factory: pytest.TempPathFactory, project_in_module: Callable[..., Any], run_in_module: Callable[..., Any]
+) -> Baseline:
+    project = project_in_module(tmp_path_factory.mktemp("otlp_off"))
+    project.write_platform(OFF)
+    run_in_module(project)  # warm-up: load the code location, parse dbt
+    outcome = run_in_module(project)
+    assert outcome.success
+    return Baseline(project=project, seconds=[outcome.seconds])
+
+
+def test_otlp_collector_down_neither_fails_nor_slows_the_run(
+    fault_project: Callable[..., Any], tracing_off: Baseline, refused_url: str, run_floe_job: Callable[..., Any]
+) -> None:
+    project = fault_project()
+    project.write_platform(_otlp(refused_url))
+    assert run_floe_job(project).success  # warm-up: load the code location, parse dbt
+    durations: list[float] = []
+    for _ in range(3):  # see test_faults_lineage: repeat noisy rounds, compare the fastest of each
+        outcome = run_floe_job(project)
+        assert outcome.success
+        assert outcome.materialized == ALL_ASSETS
+        durations.append(outcome.seconds)
+        if min(durations) - min(tracing_off.seconds) < MAX_ADDED_SECONDS:
+            break
+        tracing_off.seconds.append(run_floe_job(tracing_off.project).seconds)
+    fastest, off = min(durations), min(tracing_off.seconds)
+    print(f"OTLP collector down: fastest run {fastest:.2f} s vs {off:.2f} s with tracing off ({fastest - off:+.2f} s)")
+    assert fastest - off < MAX_ADDED_SECONDS
+
+
+def test_otlp_collector_receives_per_model_spans_linked_to_the_run(
+    fault_project: Callable[..., Any], endpoint_factory: Callable[..., Any], run_floe_job: Callable[..., Any]
+) -> None:
+    collector = endpoint_factory(status=200)
+    project = fault_project()
+    project.write_platform(_otlp(collector.url))
+    outcome = run_floe_job(project)
+    assert outcome.success
+
+    def model_spans() -> list[dict[str, Any]]:
+        spans = _decode(collector.recorded.bodies("/v1/traces"))
+        ids = {span["attributes"].get("dbt.node.unique_id") for span in spans}
+        return spans if {"model.faulty.stg_numbers", "model.faulty.total"} <= ids else []
+
+    spans = _wait_for(model_spans)
+    assert spans, f"per-model spans never reached the collector: {_decode(collector.recorded.bodies('/v1/traces'))}"
+    by_id = {span["span_id"]: span for span in spans}
+    assert {span["service"] for span in spans} == {"faulty"}
+    run_spans = [
+        span
+        for span in spans
+        if span["attributes"].get("dagster.run_id") == outcome.run_id and not span["parent_span_id"]
+    ]
+    assert len(run_spans) == 1, [span["name"] for span in spans]
+    run_span = run_spans[0]
+    for unique_id in ("model.faulty.stg_numbers", "model.faulty.total", "test.faulty.not_null_stg_numbers_n"):
+        matches = [span for span in spans if span["attributes"].get("dbt.node.unique_id", "").startswith(unique_id)]
+        assert len(matches) == 1, (unique_id, [span["name"] for span in spans])
+        node = matches[0]
+        assert node["trace_id"] == run_span["trace_id"]
+        # Walk the parent links up to the run span: every hop must have arrived at the collector.
+        hops = 0
+        current = node
+        while current["parent_span_id"]:
+            assert current["parent_span_id"] in by_id, f"{current['name']}: parent span never arrived"
+            current = by_id[current["parent_span_id"]]
+            hops += 1
+        assert current is run_span
+        assert hops >= 1
+    python_asset = [span for span in spans if span["name"] == "raw/numbers"]
+    assert len(python_asset) == 1
+    assert python_asset[0]["parent_span_id"] == run_span["span_id"]
