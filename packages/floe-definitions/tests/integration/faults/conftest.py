@@ -81,6 +81,8 @@ class RunOutcome:
     materialized: set[str]
     """Asset keys (``a/b``) materialized by the run."""
     failed_steps: set[str]
+    failures: list[str] = field(default_factory=list)
+    """The error text of each step failure (message and causes), as the Dagster UI shows it."""
 
     def warnings(self) -> list[str]:
         return [message for level, message in self.dagster_messages if level >= logging.WARNING]
@@ -132,6 +134,11 @@ def run_job(
             for record in records
             if record.dagster_event is not None and record.dagster_event.is_step_failure
         }
+        failures = [
+            _error_text(record.dagster_event.event_specific_data)
+            for record in records
+            if record.dagster_event is not None and record.dagster_event.is_step_failure
+        ]
     return RunOutcome(
         success=result.success,
         run_id=result.run_id,
@@ -139,7 +146,18 @@ def run_job(
         dagster_messages=messages,
         materialized=materialized,
         failed_steps=failed_steps,
+        failures=failures,
     )
+
+
+def _error_text(data: Any) -> str:
+    """The user-facing text of a step failure: its error's message and every cause's, innermost last."""
+    error = getattr(data, "error", None)
+    parts: list[str] = []
+    while error is not None:
+        parts.append(f"{error.cls_name}: {error.message}")
+        error = error.cause
+    return "\n".join(parts)
 
 
 @dataclass
