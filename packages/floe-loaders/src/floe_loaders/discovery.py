@@ -157,7 +157,8 @@ def _module_objects(module: ModuleType) -> Iterable[object]:
     for value in list(vars(module).values()):
         if isinstance(value, _LOADABLE):
             yield value
-        elif isinstance(value, list | tuple) and value and all(isinstance(item, _LOADABLE) for item in value):
+        # exact types: Dagster records such as a partitions definition subclass tuple but refuse iteration
+        elif type(value) in (list, tuple) and value and all(isinstance(item, _LOADABLE) for item in value):
             yield from value
 
 

@@ -162,6 +162,17 @@ def test_same_object_imported_by_two_modules_is_not_a_duplicate(write_project) -
     assert len(loaded.assets) == 1
 
 
+def test_module_level_partitions_definition_is_not_mistaken_for_a_list_of_assets(write_project) -> None:
+    code = (
+        "import dagster as dg\n\n"
+        "daily = dg.DailyPartitionsDefinition(start_date='2024-01-01')\n\n"
+        "@dg.asset(partitions_def=daily)\ndef orders() -> None:\n    return None\n"
+    )
+    base, package = write_project({"orders.py": code})
+    loaded = load_asset_modules([f".{package}.orders"], base)
+    assert [key.to_user_string() for obj in loaded.assets for key in obj.keys] == ["orders"]
+
+
 def test_relative_name_clashing_with_an_installed_module_is_refused(tmp_path: Path) -> None:
     (tmp_path / "json").mkdir()
     (tmp_path / "json" / "__init__.py").write_text("", encoding="utf-8")
