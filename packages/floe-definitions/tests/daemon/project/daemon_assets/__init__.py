@@ -1,0 +1,1 @@
+"""Assets and ops of the daemon tests' project."""

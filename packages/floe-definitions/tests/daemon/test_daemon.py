@@ -1,0 +1,162 @@
+"""floe's schedules and sensors under the real Dagster daemon (``dagster dev``), on SQLite and on PostgreSQL.
+
+The tests run in order against one ``dagster dev`` per storage: a file starts exactly one run; an idle
+directory starts none; twenty files start twenty runs, none twice; a daemon restart with files landing while it
+is down loses and repeats none; the asset sensor starts ``transform`` after ``bronze/landed`` materializes; a
+failing ``ingest`` run starts ``alert``; the per-minute schedule (cron and switch from environment variables
+through floe.yaml's interpolation) produces its runs; an invalid floe.yaml is reported, located, on reload and a
+fixed one recovers. Everything is observed by polling the instance or the webserver's GraphQL API.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from dagster import DagsterRunStatus
+from dagster._core.storage.tags import SCHEDULED_EXECUTION_TIME_TAG
+
+FIRST_RUN_TIMEOUT = 60.0  # the issue's bound from file drop to the run being created
+RUN_TIMEOUT = 240.0  # generous: each run is its own process on a loaded 2-core machine
+
+
+def _drop(dev: Any, *names: str) -> float:
+    """Write files into the watched directory (via a temporary name, as a real upload would); return the time."""
+    moment = time.time()
+    for name in names:
+        temporary = dev.incoming / f".{name}.part"
+        temporary.write_text("id,value\n1,a\n", encoding="utf-8")
+        temporary.rename(dev.incoming / name)
+    return moment
+
+
+def _succeeded(runs: list[Any]) -> bool:
+    return all(run.status == DagsterRunStatus.SUCCESS for run in runs)
+
+
+def test_one_file_starts_exactly_one_run_within_60_s_and_it_succeeds(dagster_dev: Any) -> None:
+    dev = dagster_dev
+    dev.wait_until(lambda: dev.sensor_ticks("new_files") >= 1, timeout=RUN_TIMEOUT, what="file watcher never ticked")
+    dropped = _drop(dev, "first.csv")
+    runs = dev.wait_until(
+        lambda: dev.runs_by_file().get("first.csv"), timeout=FIRST_RUN_TIMEOUT, what="no run for first.csv"
+    )
+    assert len(runs) == 1
+    created = dev.created_seconds_after(runs[0], dropped)
+    finished = dev.wait_for_runs_to_finish(runs, RUN_TIMEOUT)
+    started = dev.started_seconds_after(runs[0], dropped)
+    print(f"file watcher: run created {created:.1f} s and started {started:.1f} s after the file landed")
+    assert _succeeded(finished)
+    assert finished[0].tags["floe/file_path"] == str(dev.incoming / "first.csv")
+
+
+def test_idle_directory_starts_no_further_run(dagster_dev: Any) -> None:
+    dev = dagster_dev
+    before = len(dev.runs("ingest"))
+    ticks = dev.sensor_ticks("new_files")
+    dev.wait_until(lambda: dev.sensor_ticks("new_files") >= ticks + 3, timeout=RUN_TIMEOUT, what="sensor stopped")
+    assert len(dev.runs("ingest")) == before
+
+
+def test_twenty_files_start_twenty_runs_none_twice(dagster_dev: Any) -> None:
+    dev = dagster_dev
+    names = [f"batch_{index:02d}.csv" for index in range(20)]
+    _drop(dev, *names)
+    dev.wait_until(
+        lambda: all(dev.runs_by_file().get(name) for name in names),
+        timeout=RUN_TIMEOUT,
+        what="not every file got a run",
+    )
+    runs = [run for name in names for run in dev.runs_by_file()[name]]
+    assert len(runs) == 20
+    assert _succeeded(dev.wait_for_runs_to_finish(runs, RUN_TIMEOUT * 2))
+    ticks = dev.sensor_ticks("new_files")
+    dev.wait_until(lambda: dev.sensor_ticks("new_files") >= ticks + 2, timeout=RUN_TIMEOUT, what="sensor stopped")
+    assert {name: len(found) for name, found in dev.runs_by_file().items()} == {
+        "first.csv": 1,
+        **dict.fromkeys(names, 1),
+    }
+
+
+def test_daemon_restart_loses_and_repeats_no_file(dagster_dev: Any) -> None:
+    dev = dagster_dev
+    # Let in-flight runs finish first: this test is about the sensor's memory across a restart, and stopping
+    # dagster dev also ends the run processes it launched.
+    dev.wait_for_runs_to_finish([run for run in dev.runs() if not run.is_finished], RUN_TIMEOUT * 2)
+    dev.stop()
+    assert not dev.alive()
+    late = [f"while_down_{index}.csv" for index in range(3)]
+    _drop(dev, *late)
+    dev.start()
+    dev.wait_until(
+        lambda: all(dev.runs_by_file().get(name) for name in late), timeout=RUN_TIMEOUT, what="files lost in restart"
+    )
+    ticks = dev.sensor_ticks("new_files")
+    dev.wait_until(lambda: dev.sensor_ticks("new_files") >= ticks + 2, timeout=RUN_TIMEOUT, what="sensor stopped")
+    counts = {name: len(found) for name, found in dev.runs_by_file().items()}
+    assert all(count == 1 for count in counts.values()), counts
+    assert len(counts) == 1 + 20 + len(late)
+    assert _succeeded(dev.wait_for_runs_to_finish([run for n in late for run in dev.runs_by_file()[n]], RUN_TIMEOUT))
+
+
+def test_asset_sensor_starts_transform_after_bronze_materializes(dagster_dev: Any) -> None:
+    dev = dagster_dev
+    runs = dev.wait_until(
+        lambda: dev.runs("transform", tags={"dagster/sensor_name": "on_bronze"}),
+        timeout=RUN_TIMEOUT,
+        what="the asset sensor never requested transform",
+    )
+    finished = dev.wait_for_runs_to_finish(runs, RUN_TIMEOUT)
+    assert _succeeded(finished), [(run.run_id[:8], run.status) for run in finished]
+
+
+def test_run_status_sensor_starts_alert_after_a_failed_run(dagster_dev: Any) -> None:
+    dev = dagster_dev
+    _drop(dev, "poison.csv")
+    failed = dev.wait_until(lambda: dev.runs_by_file().get("poison.csv"), timeout=RUN_TIMEOUT, what="no poison run")
+    assert [run.status for run in dev.wait_for_runs_to_finish(failed, RUN_TIMEOUT)] == [DagsterRunStatus.FAILURE]
+    alerts = dev.wait_until(
+        lambda: dev.runs("alert", tags={"dagster/sensor_name": "on_failure"}),
+        timeout=RUN_TIMEOUT,
+        what="the run-status sensor never requested alert",
+    )
+    assert len(alerts) == 1
+    assert _succeeded(dev.wait_for_runs_to_finish(alerts, RUN_TIMEOUT))
+
+
+def test_per_minute_schedule_from_environment_override_runs(dagster_dev: Any) -> None:
+    dev = dagster_dev
+    runs = dev.wait_until(
+        lambda: dev.runs("ticker", tags={"dagster/schedule_name": "every_minute"}),
+        timeout=150,
+        what="the per-minute schedule produced no run",
+    )
+    finished = dev.wait_for_runs_to_finish(runs[-1:], RUN_TIMEOUT)
+    assert _succeeded(finished)
+    # Dagster tags each scheduled run with its tick's time: whole minutes, as the overridden cron says.
+    scheduled = finished[0].tags[SCHEDULED_EXECUTION_TIME_TAG]
+    assert scheduled.endswith(":00+00:00") or scheduled.endswith(":00Z"), scheduled
+
+
+def test_invalid_floe_yaml_is_reported_located_on_reload_and_a_fix_recovers(dagster_dev: Any) -> None:
+    dev = dagster_dev
+    floe_yaml = dev.project / "floe.yaml"
+    original = floe_yaml.read_text(encoding="utf-8")
+    broken_line = next(i for i, line in enumerate(original.splitlines(), 1) if line.strip() == "job: ticker")
+    floe_yaml.write_text(original.replace("job: ticker", "job: tickr"), encoding="utf-8")
+    try:
+        entry = dev.reload_location()
+        error = entry["locationOrLoadError"]
+        assert error["__typename"] == "PythonError"
+        messages = [error["message"], *(cause["message"] for cause in error["causes"])]
+        expected = f"{floe_yaml}:{broken_line}:12: orchestration.schedules.every_minute.job: unknown job 'tickr'"
+        assert any(expected in message for message in messages), messages
+        assert not any("Traceback" in message for message in messages)
+        assert dev.alive()
+    finally:
+        floe_yaml.write_text(original, encoding="utf-8")
+    entry = dev.reload_location()
+    assert entry["locationOrLoadError"]["__typename"] == "RepositoryLocation"
+    jobs = {job["name"] for repo in entry["locationOrLoadError"]["repositories"] for job in repo["jobs"]}
+    assert {"ingest", "transform", "alert", "ticker"} <= jobs
+    assert dev.alive()
