@@ -30,6 +30,10 @@ FILE_WATCHER_BUILDER_NAMES = ("build_file_watcher_sensor", "file_watcher_sensor"
 
 
 def _emit(result: dict[str, Any]) -> None:
+    import resource
+
+    # the measuring side sees the tree's largest process (often dbt); this is the Dagster process alone
+    result.setdefault("self_peak_mib", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     sys.stdout.flush()
     print(RESULT_PREFIX + json.dumps(result), flush=True)
 
