@@ -137,7 +137,7 @@ def check_project(project: FloeProject) -> CheckReport:
         add("error", "orchestration", f"Dagster rejects the asset graph: {exc}")
         return CheckReport(tuple(issues))
     all_keys = asset_graph.get_all_asset_keys()
-    _check_cycles(asset_graph, add)
+    has_cycle = _check_cycles(asset_graph, add)
     orchestration = project.spec.orchestration
     selected_by_job: dict[str, set[dg.AssetKey]] = {}
     for name, job in orchestration.jobs.items():
@@ -176,7 +176,8 @@ def check_project(project: FloeProject) -> CheckReport:
     try:
         dg.Definitions.validate_loadable(definitions)
     except Exception as exc:
-        add("error", "orchestration", f"Dagster rejects the code location: {exc}")
+        if not has_cycle:  # Dagster's cycle message repeats the one reported above, in a random order
+            add("error", "orchestration", f"Dagster rejects the code location: {exc}")
     summary = {
         "assets": sum(1 for k in all_keys if asset_graph.get(k).is_materializable),
         "dbt models": len(project.dbt_asset_keys),
@@ -188,12 +189,41 @@ def check_project(project: FloeProject) -> CheckReport:
     return CheckReport(tuple(issues), summary)
 
 
-def _check_cycles(asset_graph: AssetGraph, add: Report) -> None:
-    """Dagster refuses cyclic graphs when it sorts them; report the cycle instead of a traceback."""
-    try:
-        getattr(asset_graph, "toposorted_asset_keys")  # noqa: B009 - property access triggers the sort
-    except Exception as exc:
-        add("error", "orchestration", f"the assets form a dependency cycle: {exc}")
+def _check_cycles(asset_graph: AssetGraph, add: Report) -> bool:
+    """Report one dependency cycle of the asset graph, the same one every time; return whether there is one."""
+    cycle = _find_cycle({key: set(asset_graph.get(key).parent_keys) for key in asset_graph.get_all_asset_keys()})
+    if cycle is None:
+        return False
+    path = " -> ".join(key.to_user_string() for key in cycle)
+    message = f"the assets form a dependency cycle: {path} (each depends on the next); remove one of these dependencies"
+    add("error", "orchestration", message)
+    return True
+
+
+def _find_cycle(parents: Mapping[dg.AssetKey, set[dg.AssetKey]]) -> list[dg.AssetKey] | None:
+    """Return a cycle as a closed path starting at its smallest key, or None; iterative DFS in sorted order."""
+    state: dict[dg.AssetKey, int] = {}  # 1: on the current path, 2: done
+    for root in sorted(parents, key=lambda key: key.to_user_string()):
+        if root in state:
+            continue
+        path: list[dg.AssetKey] = [root]
+        stack = [iter(sorted(parents.get(root, ()), key=lambda key: key.to_user_string()))]
+        state[root] = 1
+        while stack:
+            child = next(stack[-1], None)
+            if child is None:
+                state[path.pop()] = 2
+                stack.pop()
+            elif state.get(child) == 1:
+                cycle = path[path.index(child) :]
+                start = min(range(len(cycle)), key=lambda i: cycle[i].to_user_string())
+                ordered = cycle[start:] + cycle[:start]
+                return [*ordered, ordered[0]]
+            elif child not in state:
+                state[child] = 1
+                path.append(child)
+                stack.append(iter(sorted(parents.get(child, ()), key=lambda key: key.to_user_string())))
+    return None
 
 
 def _job_partitions(
