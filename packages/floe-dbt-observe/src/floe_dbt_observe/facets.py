@@ -12,7 +12,7 @@ from typing import Any
 import attr
 from openlineage.client.facet_v2 import RunFacet
 
-FLOE_PRODUCER = "https://pypi.org/project/floe-dbt-observe/"
+FLOE_PRODUCER = "urn:floe:floe-dbt-observe"
 """Producer URI put on every event and facet floe emits."""
 
 FLOE_FACETS_SCHEMA_BASE = "urn:floe:openlineage:facets:1-0-0:FloeRunFacets.json"
