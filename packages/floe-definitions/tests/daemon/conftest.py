@@ -114,7 +114,10 @@ class PostgresServer:
         finally:
             connection.close()
         base, _, _ = self.url.rpartition("/")
-        return f"{base}/{name}"
+        # Name the driver: SQLAlchemy 2.1 maps a bare postgresql:// to psycopg 3, which dagster-postgres does not
+        # install (it brings psycopg2-binary).
+        _, _, location = base.partition("://")
+        return f"postgresql+psycopg2://{location}/{name}"
 
 
 def _start_postgres() -> PostgresServer:
