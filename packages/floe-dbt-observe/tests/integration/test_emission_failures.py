@@ -50,8 +50,13 @@ def test_spans_are_unaffected_by_a_broken_lineage_backend(raising_run: DbtRun) -
 
 def test_sleeping_transport_does_not_stall_the_run(sleeping_run: DbtRun, success_run: DbtRun) -> None:
     assert sleeping_run.result.success
-    # 34 events x 5 s would add ~170 s if emission blocked; the flush gives up after 1 s.
-    assert sleeping_run.seconds < success_run.seconds + 4.0
+    # 34 events x 5 s would add ~170 s if emission blocked; the flush gives up after 1 s. The bound is wide
+    # because the two runs are whole dbt builds on a shared 2-core machine (seen: +15 s of pure load noise);
+    # it still fails by a wide margin if a single event's 5 s sleep landed on the run's path per node.
+    transport = sleeping_run.transport
+    assert isinstance(transport, SleepingTransport)
+    assert transport.calls < 34  # the run did not wait for every event to be delivered
+    assert sleeping_run.seconds < success_run.seconds + 60.0
 
 
 def test_sleeping_transport_reports_undelivered_events_once(sleeping_run: DbtRun) -> None:
