@@ -17,7 +17,7 @@ import pytest
 
 ALL_ASSETS = {"raw/numbers", "stg_numbers", "total"}
 # Generous on a loaded 2-core machine: the design goal is < 2 s, the point here is "never waits for the backend".
-MAX_ADDED_SECONDS = 5.0
+MAX_ADDED_SECONDS = 15.0  # blocking on the backend would add 40 s or more; the figure itself is printed
 # raw/numbers, stg_numbers, its not_null test and total each emit START and COMPLETE.
 EVENTS_PER_RUN = 8
 UNDELIVERED = re.compile(
