@@ -5,8 +5,10 @@ no-ops until an application installs an SDK) and emits lineage through a caller'
 ``OpenLineageClient`` without ever blocking or failing the dbt run.
 """
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from floe_dbt_observe.asset_settings import AssetSettingsSource, DbtAssetSettings
-from floe_dbt_observe.assets import build_dbt_assets
 from floe_dbt_observe.dbt_executable import find_dbt_executable
 from floe_dbt_observe.errors import (
     DbtExecutableNotFoundError,
@@ -28,7 +30,27 @@ from floe_dbt_observe.link_metadata import (
 )
 from floe_dbt_observe.partition_vars import partition_vars
 from floe_dbt_observe.tracing import dagster_run_span_context
-from floe_dbt_observe.translator import FloeDbtTranslator
+
+if TYPE_CHECKING:
+    from floe_dbt_observe.assets import build_dbt_assets
+    from floe_dbt_observe.translator import FloeDbtTranslator
+
+# dagster-dbt and dbt load on first use: a code location (or a run worker) with no dbt project, which imports
+# floe for its executor and lineage emitter only, should not pay ~2 s for them.
+_LAZY_MODULES: dict[str, str] = {
+    "build_dbt_assets": "floe_dbt_observe.assets",
+    "FloeDbtTranslator": "floe_dbt_observe.translator",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY_MODULES.get(name)
+    if module is None:
+        raise AttributeError(f"module 'floe_dbt_observe' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "OPENLINEAGE_JOB_KEY",
