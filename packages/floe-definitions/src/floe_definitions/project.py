@@ -14,21 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 from openlineage.client.transport import Transport
 from opentelemetry.sdk.trace.export import SpanExporter
 
 from floe_config import FloeDocument, FloeSpec, PlatformSpec, load_floe_document
 from floe_config.platform_loading import PlatformDocument, load_platform_document
 from floe_dbt_observe import DbtObserveError
-from floe_definitions.dbt_assets import (
-    DBT_RESOURCE_KEY,
-    build_dbt_resource_for,
-    build_floe_dbt_assets,
-    load_manifest,
-    resolve_dbt_project,
-    warehouse_namespace,
-)
 from floe_definitions.errors import (
     ConfigNotFoundError,
     DefinitionsLoadError,
@@ -207,6 +198,18 @@ def build_project(
     orchestration = spec.orchestration
     merged = merge_resources(floe_resources, resources or {}, override=override_resources)
     if orchestration.dbt is not None:
+        # dagster-dbt and dbt load only for a project that has dbt models (~2 s of every process start otherwise).
+        from dagster_dbt import DbtCliResource
+
+        from floe_definitions.dbt_assets import (
+            DBT_RESOURCE_KEY,
+            build_dbt_resource_for,
+            build_floe_dbt_assets,
+            load_manifest,
+            resolve_dbt_project,
+            warehouse_namespace,
+        )
+
         key = "orchestration.dbt"
         try:
             project = resolve_dbt_project(orchestration.dbt, platform, base_dir, platform_dir)

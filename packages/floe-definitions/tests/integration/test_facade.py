@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import runpy
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -125,3 +127,31 @@ def test_missing_floe_yaml_says_where_it_looked(tmp_path: Path, monkeypatch: pyt
     with pytest.raises(ConfigNotFoundError, match="FLOE_CONFIG") as info:
         find_floe_yaml(None, environ={})
     assert str(tmp_path / "floe.yaml") in str(info.value)
+
+
+def test_a_project_without_dbt_does_not_import_dagster_dbt_or_dbt(tmp_path: Path) -> None:
+    """A Python-only code location (and each of its run workers) must not pay for importing dbt (~2 s a process)."""
+    (tmp_path / "python_only_assets.py").write_text(
+        "import dagster as dg\n\n\n@dg.asset\ndef answer() -> int:\n    return 42\n", encoding="utf-8"
+    )
+    (tmp_path / "floe.yaml").write_text(
+        "name: python_only\norchestration:\n  asset_modules: [.python_only_assets]\n"
+        "  jobs: {everything: {type: batch, selection: ['*']}}\n",
+        encoding="utf-8",
+    )
+    probe = (
+        "import sys\nfrom floe_definitions import FloeDefinitions\n"
+        f"defs = FloeDefinitions.from_floe_yaml({str(tmp_path / 'floe.yaml')!r})\n"
+        "print(sorted(k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()))\n"
+        "print(sorted(name for name in sys.modules if name.split('.')[0] in {'dagster_dbt', 'dbt'}))\n"
+    )
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("FLOE_", "OTEL_", "OPENLINEAGE"))}
+    env["FLOE_PLATFORM_FILE"] = str(tmp_path / "platform.yaml")
+    (tmp_path / "platform.yaml").write_text("lineage: {transport: {type: none}}\ntracing: {type: none}\n")
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True, check=False, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    assets, dbt_modules = result.stdout.strip().splitlines()[-2:]
+    assert assets == "['answer']"
+    assert dbt_modules == "[]"
