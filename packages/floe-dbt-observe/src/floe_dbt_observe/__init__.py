@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from floe_dbt_observe.asset_settings import AssetSettingsSource, DbtAssetSettings
 from floe_dbt_observe.dbt_executable import find_dbt_executable
+from floe_dbt_observe.delivery_health import SLOW_SEND_SECONDS, DeliveryHealth, delivery_health
 from floe_dbt_observe.errors import (
     DbtExecutableNotFoundError,
     DbtObserveError,
@@ -55,6 +56,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "OPENLINEAGE_JOB_KEY",
     "OPENLINEAGE_RUN_ID_KEY",
+    "SLOW_SEND_SECONDS",
     "SPAN_ID_KEY",
     "TRACE_ID_KEY",
     "AssetSettingsSource",
@@ -63,6 +65,7 @@ __all__ = [
     "DbtObserveError",
     "DbtParseError",
     "DbtProjectNotFoundError",
+    "DeliveryHealth",
     "EmissionReport",
     "EmptySelectionError",
     "FloeDbtTranslator",
@@ -73,6 +76,7 @@ __all__ = [
     "NodeLink",
     "build_dbt_assets",
     "dagster_run_span_context",
+    "delivery_health",
     "find_dbt_executable",
     "partition_vars",
 ]

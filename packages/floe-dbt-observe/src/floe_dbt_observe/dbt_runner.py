@@ -67,7 +67,8 @@ class RunnerConfig:
         dataset_namespace: Warehouse namespace, None to derive it from the dbt profile.
         column_lineage: Compute column lineage with sqlglot.
         max_queue: Most lineage events held in memory.
-        flush_timeout_seconds: Longest wait for lineage and span export at the end of the step.
+        flush_timeout_seconds: Longest wait for lineage and span export at the end of the step (lineage is not
+            waited for at all once its backend is known to be failing or slow).
         asset_keys: dbt unique id -> asset key string for the whole selection.
     """
 
@@ -348,10 +349,11 @@ class DbtStepRunner:
     def _report(context: AssetExecutionContext, report: EmissionReport | None, spans_flushed: bool) -> None:
         problems: list[str] = []
         if report is not None and report.problems:
+            why = f", not waited for: {report.gave_up}" if report.gave_up else ""
             problems.append(
                 f"{report.problems} OpenLineage event(s) not delivered "
                 f"(failed={report.failed}, dropped={report.dropped}, still pending at flush timeout={report.pending}; "
-                f"sent={report.sent})"
+                f"sent={report.sent}{why})"
             )
         if not spans_flushed:
             problems.append("span export did not finish within the flush timeout")

@@ -1,8 +1,9 @@
 """Non-blocking, bounded OpenLineage emission.
 
 The dbt step only appends to a buffer; one daemon thread builds and sends events. A full buffer drops events
-(counted), transport errors are counted, and the final flush waits at most a fixed time, so a
-down or slow lineage backend never fails, stalls or noticeably slows a dbt run.
+(counted) and transport errors are counted. The final flush waits for a healthy backend (up to a cap) but not for
+one that has failed or been slow (see :mod:`floe_dbt_observe.delivery_health`), so a down or slow lineage backend
+never fails, stalls or noticeably slows a dbt run, while a healthy one still gets every event.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from floe_dbt_observe.delivery_health import DeliveryHealth, delivery_health
 
 if TYPE_CHECKING:
     from openlineage.client import OpenLineageClient
@@ -32,13 +35,16 @@ class EmissionReport:
         sent: Events the transport accepted.
         failed: Events whose building or transport raised.
         dropped: Events refused because the queue was full.
-        pending: Events still queued or in flight when the flush deadline passed.
+        pending: Events still queued or in flight when the flush stopped waiting; they are not sent afterwards.
+        gave_up: Why the flush stopped waiting with events pending (``None`` when it did not): the backend was
+            known to be failing or slow, or the flush timeout passed.
     """
 
     sent: int
     failed: int
     dropped: int
     pending: int
+    gave_up: str | None = None
 
     @property
     def problems(self) -> int:
@@ -59,12 +65,19 @@ class LineageEmitter:
         max_queue: Most events held in memory before new ones are dropped.
         poll_seconds: Longest time an event waits before the worker picks it up.
         batch_size: Number of waiting events that wakes the worker early.
+        health: What is known about the backend; default the record shared by every emitter using ``client``.
     """
 
     def __init__(
-        self, client: OpenLineageClient, max_queue: int = 10_000, poll_seconds: float = 0.1, batch_size: int = 256
+        self,
+        client: OpenLineageClient,
+        max_queue: int = 10_000,
+        poll_seconds: float = 0.1,
+        batch_size: int = 256,
+        health: DeliveryHealth | None = None,
     ) -> None:
         self._client = client
+        self._health = health if health is not None else delivery_health(client)
         self._max_queue = max(max_queue, 1)
         self._poll_seconds = poll_seconds
         self._batch_size = max(batch_size, 1)
@@ -77,6 +90,7 @@ class LineageEmitter:
         self._dropped = 0
         self._thread: threading.Thread | None = None
         self._closed = False
+        self._abandoned = False
 
     def submit(self, factory: EventFactory) -> None:
         """Buffer an event factory without blocking; drop and count it when the buffer is full."""
@@ -100,7 +114,7 @@ class LineageEmitter:
         while True:
             self._wake.wait(self._poll_seconds)
             self._wake.clear()
-            while True:
+            while not self._abandoned:
                 try:
                     item = self._items.popleft()
                 except IndexError:
@@ -108,36 +122,75 @@ class LineageEmitter:
                 self._send(item)
             with self._progress:
                 self._progress.notify_all()
-                if self._closed and not self._items:
+                if self._abandoned or (self._closed and not self._items):
+                    # Abandoned: the flush reported what was left as undelivered, so it is discarded, not sent late
+                    # (nor does a thread per run keep talking to a dead backend).
+                    self._items.clear()
                     return
 
     def _send(self, item: EventFactory) -> None:
         try:
             event = item()
-            if event is not None:
-                self._client.emit(event)
+        except Exception:  # building facets is counted, never raised; it says nothing about the backend
+            logger.debug("building an OpenLineage event failed", exc_info=True)
+            self._count(sent=False)
+            return
+        if event is None:
+            self._count(sent=True)
+            return
+        token = id(self)
+        self._health.send_started(token)
+        try:
+            self._client.emit(event)
         except Exception:  # the transport is user code: any failure is counted, never raised
             logger.debug("OpenLineage emission failed", exc_info=True)
-            with self._progress:
-                self._failed += 1
+            self._health.send_finished(token, ok=False)
+            self._count(sent=False)
             return
+        self._health.send_finished(token, ok=True)
+        self._count(sent=True)
+
+    def _count(self, *, sent: bool) -> None:
         with self._progress:
-            self._sent += 1
+            if sent:
+                self._sent += 1
+            else:
+                self._failed += 1
+            self._progress.notify_all()
 
     def close(self, timeout_seconds: float) -> EmissionReport:
-        """Wait up to ``timeout_seconds`` for buffered events, then stop accepting new ones.
+        """Stop accepting events and wait for the buffered ones while the backend is healthy.
+
+        Waits until every buffered event is sent, at most ``timeout_seconds``, and not at all once the backend is
+        known to be failing or slow (a send failed, took longer than the health's ``slow_send_seconds``, or has
+        been in flight longer than that -- in this emitter or any other sharing the client). Events still pending
+        then are counted in the report and discarded.
+
+        Args:
+            timeout_seconds: Longest wait for a healthy backend to take the remaining events.
 
         Returns:
-            Counts of sent, failed, dropped and still-pending events.
+            Counts of sent, failed, dropped and still-pending events, and why the wait stopped early.
         """
         self._closed = True
         self._wake.set()
         deadline = time.monotonic() + max(timeout_seconds, 0.0)
+        gave_up: str | None = None
         with self._progress:
             while self._thread is not None and self._sent + self._failed < self._accepted:
+                gave_up = self._health.reason_not_to_wait()
+                if gave_up is not None:
+                    break
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
+                    gave_up = f"the flush timeout ({timeout_seconds:g} s) passed"
                     break
                 self._progress.wait(min(remaining, self._poll_seconds))
             pending = self._accepted - self._sent - self._failed
-            return EmissionReport(sent=self._sent, failed=self._failed, dropped=self._dropped, pending=pending)
+            if pending:
+                self._abandoned = True
+            else:
+                gave_up = None
+            return EmissionReport(
+                sent=self._sent, failed=self._failed, dropped=self._dropped, pending=pending, gave_up=gave_up
+            )

@@ -56,7 +56,8 @@ class RunTelemetry:
         lineage_client: The OpenLineage client, or ``None`` for no lineage.
         lineage_namespace: OpenLineage job namespace.
         naming: How assets become datasets.
-        flush_timeout_seconds: Longest wait for span export when a run ends.
+        flush_timeout_seconds: Longest wait for span export, and for lineage delivery to a healthy backend, when a
+            run ends.
     """
 
     tracer_provider: TracerProvider | None
@@ -324,15 +325,21 @@ class RunObserver:
         self._report_undelivered_lineage()
 
     def _report_undelivered_lineage(self) -> None:
-        """Wait briefly for queued lineage events, then warn with the count of those not delivered."""
+        """Wait briefly for queued lineage events, then warn with the count of those not delivered.
+
+        The wait is skipped once the backend is known to be failing or slow: the emitter shares that knowledge
+        with every other emitter of the process using the same client (the dbt steps' included), so a dead or
+        slow backend is waited for at most once per process rather than once per step plus once per run.
+        """
         if self._emitter is None:
             return
         report = self._emitter.close(self._telemetry.flush_timeout_seconds)
         if report.problems:
+            why = f"; not waited for: {report.gave_up}" if report.gave_up else ""
             message = (
                 f"floe: {report.problems} OpenLineage event(s) not delivered for run {self._run_id} "
                 f"({report.failed} failed, {report.dropped} dropped, {report.pending} still pending when the run "
-                "ended); the run itself is not affected"
+                f"ended{why}); the run itself is not affected"
             )
             logger.warning(message)
             try:

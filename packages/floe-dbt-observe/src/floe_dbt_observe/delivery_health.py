@@ -1,0 +1,91 @@
+"""What a process knows about its lineage backend: healthy, or slow / failing and not worth waiting for.
+
+Every :class:`~floe_dbt_observe.lineage_emitter.LineageEmitter` of a process that sends through the same
+``OpenLineageClient`` shares one :class:`DeliveryHealth` (attached to the client on first use), so once any send
+has failed or been slow, no later end-of-step or end-of-run flush waits for that backend: a dead or slow endpoint
+costs a run at most one ``slow_send_seconds`` wait, however many steps and emitters the run has. A send that
+succeeds quickly marks the backend healthy again.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from openlineage.client import OpenLineageClient
+
+SLOW_SEND_SECONDS = 1.0
+"""A send taking longer than this (or still in flight after this long) marks the backend slow."""
+
+_CLIENT_ATTRIBUTE = "_floe_delivery_health"
+
+
+class DeliveryHealth:
+    """Shared, thread-safe record of how the sends to one lineage backend went.
+
+    Args:
+        slow_send_seconds: A send that fails, takes longer than this, or is still in flight after this long marks
+            the backend unhealthy; flushes then stop waiting for it until a send succeeds within this time.
+    """
+
+    def __init__(self, slow_send_seconds: float = SLOW_SEND_SECONDS) -> None:
+        self.slow_send_seconds = max(slow_send_seconds, 0.0)
+        self._lock = threading.Lock()
+        self._in_flight: dict[int, float] = {}
+        self._problem: str | None = None
+
+    def send_started(self, token: int) -> None:
+        """Record that the sender identified by ``token`` started one send now."""
+        with self._lock:
+            self._in_flight[token] = time.monotonic()
+
+    def send_finished(self, token: int, *, ok: bool) -> None:
+        """Record the outcome of the send ``token`` started: a quick success heals, anything else marks unhealthy."""
+        now = time.monotonic()
+        with self._lock:
+            started = self._in_flight.pop(token, now)
+            took = now - started
+            if not ok:
+                self._problem = "a send to the lineage backend failed"
+            elif took > self.slow_send_seconds:
+                self._problem = f"a send to the lineage backend took {took:.1f} s"
+            else:
+                self._problem = None
+
+    def reason_not_to_wait(self) -> str | None:
+        """Return why a flush should not wait for this backend, or ``None`` while it looks healthy."""
+        now = time.monotonic()
+        with self._lock:
+            if self._problem is not None:
+                return self._problem
+            oldest = min(self._in_flight.values(), default=now)
+            if now - oldest > self.slow_send_seconds:
+                self._problem = f"a send to the lineage backend got no answer within {self.slow_send_seconds:g} s"
+            return self._problem
+
+    @property
+    def healthy(self) -> bool:
+        """Whether flushes currently wait for this backend."""
+        return self.reason_not_to_wait() is None
+
+
+def delivery_health(client: OpenLineageClient) -> DeliveryHealth:
+    """Return the :class:`DeliveryHealth` shared by every emitter sending through ``client``.
+
+    The record travels with the client object, so emitters built independently (floe's executor, every dbt
+    step of the process) share what any of them learnt about the backend.
+
+    Args:
+        client: The OpenLineage client whose backend is tracked.
+
+    Returns:
+        The client's health record, created on first use.
+    """
+    attributes = getattr(client, "__dict__", None)
+    if attributes is None:  # a client without instance attributes: track this emitter on its own
+        return DeliveryHealth()
+    found = attributes.setdefault(_CLIENT_ATTRIBUTE, DeliveryHealth())  # setdefault is atomic: one record per client
+    assert isinstance(found, DeliveryHealth)
+    return found
