@@ -64,7 +64,7 @@ class ConfigError(FloeConfigError):
 
 
 class ConfigFileError(ConfigError):
-    """A configuration file cannot be read at all (missing, a directory, unreadable, too large)."""
+    """A configuration file cannot be read at all (missing, a directory, unreadable)."""
 
 
 class PlatformSettingsError(ConfigError):

@@ -9,6 +9,7 @@ every string. Problems are collected, not raised one by one, so a file reports a
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -172,12 +173,14 @@ def read_config_file(path: str, display_name: str | None = None) -> bytes:
         The file's content.
 
     Raises:
-        ConfigFileError: The file is missing, a directory, unreadable, or larger than ``MAX_FILE_BYTES``.
+        ConfigFileError: The file is missing, a directory, or unreadable.
+        ConfigError: The file is larger than ``MAX_FILE_BYTES`` (a problem with its content, refused unparsed).
     """
     name = display_name or path
     try:
         with open(path, "rb") as handle:
             content = handle.read(MAX_FILE_BYTES + 1)
+            size = os.fstat(handle.fileno()).st_size
     except FileNotFoundError:
         raise ConfigFileError([ConfigIssue(name, 0, 0, "", "file not found")]) from None
     except IsADirectoryError:
@@ -185,18 +188,17 @@ def read_config_file(path: str, display_name: str | None = None) -> bytes:
     except OSError as exc:
         raise ConfigFileError([ConfigIssue(name, 0, 0, "", f"cannot read file: {exc.strerror or exc}")]) from None
     if len(content) > MAX_FILE_BYTES:
-        raise ConfigFileError(
-            [
-                ConfigIssue(
-                    name,
-                    1,
-                    1,
-                    "",
-                    f"file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB; is it a floe file?",
-                )
-            ]
-        )
+        raise ConfigError([ConfigIssue(name, 1, 1, "", too_large_message(max(size, len(content))))])
     return content
+
+
+def too_large_message(size: int) -> str:
+    """Say that a file of ``size`` bytes is over the limit, and what to do about it."""
+    limit = MAX_FILE_BYTES // (1024 * 1024)
+    return (
+        f"file is {size / (1024 * 1024):.1f} MiB, over the {limit} MiB a floe file may be (one with thousands of "
+        "entries is well under 1 MiB); check that this is the right file, and move data or generated text out of it"
+    )
 
 
 def load_yaml(
@@ -223,17 +225,7 @@ def load_yaml(
     """
     text = _decode(content, file) if isinstance(content, bytes) else content
     if len(text) > MAX_FILE_BYTES:
-        raise ConfigFileError(
-            [
-                ConfigIssue(
-                    file,
-                    1,
-                    1,
-                    "",
-                    f"document is larger than {MAX_FILE_BYTES} characters",
-                )
-            ]
-        )
+        raise ConfigError([ConfigIssue(file, 1, 1, "", too_large_message(len(text.encode("utf-8"))))])
     node = _compose(text, file)
     source_map = SourceMap(file)
     if node is None:

@@ -129,15 +129,22 @@ def test_huge_file_reports_the_error_on_its_last_line(tmp_path: Path):
     )
 
 
-def test_file_over_the_size_limit_is_refused_unread(tmp_path: Path):
-    # Over the 8 MiB limit floe-config does not parse at all; it classes the file as unreadable (exit 2).
+def test_file_over_the_size_limit_is_refused_unparsed_as_invalid(tmp_path: Path):
+    # Over the 8 MiB limit floe-config does not parse at all; the file is invalid (exit 1), not unreadable (exit 2).
     path = tmp_path / "floe.yaml"
     with path.open("w", encoding="utf-8") as handle:
         handle.write("name: shop\ndescription: |\n")
         line = "  " + "x" * 1022 + "\n"
         handle.writelines(line for _ in range(9 * 1024))
     result, _ = validate(path)
-    assert_reported(result, "floe.yaml", ["1:1: file is larger than 8 MiB; is it a floe file?"], exit_code=2)
+    assert_reported(
+        result,
+        "floe.yaml",
+        [
+            "1:1: file is 9.0 MiB, over the 8 MiB a floe file may be (one with thousands of entries is well under "
+            "1 MiB); check that this is the right file, and move data or generated text out of it"
+        ],
+    )
 
 
 @pytest.mark.parametrize(

@@ -55,6 +55,21 @@ def test_validate_missing_file_exits_2(project: Path, capsys: pytest.CaptureFixt
     assert capsys.readouterr().out == "nope.yaml: file not found\n"
 
 
+def test_validate_file_over_the_size_limit_exits_1_located(project: Path, capsys: pytest.CaptureFixture[str]):
+    # Too big is a problem with the file's content, reported like every invalid file (exit 1), not a usage error.
+    (project / "big.yaml").write_bytes(b"name: shop\n" + b"# padding\n" * (9 * 1024 * 1024 // 10))
+    assert main(["validate", "big.yaml"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out.startswith("big.yaml:1:1: file is 9.0 MiB, over the 8 MiB a floe file may be")
+    assert captured.err == "floe-config: 1 problem found\n"
+
+
+def test_compile_file_over_the_size_limit_exits_1(project: Path, capsys: pytest.CaptureFixture[str]):
+    (project / "big.yaml").write_bytes(b"name: shop\n" + b"# padding\n" * (9 * 1024 * 1024 // 10))
+    assert main(["compile", "big.yaml"]) == 1
+    assert "big.yaml:1:1: file is 9.0 MiB" in capsys.readouterr().err
+
+
 def test_validate_also_checks_the_platform_file(project: Path, capsys: pytest.CaptureFixture[str]):
     (project / "platform.yaml").write_text("execution: {executor: {type: multiproces}}\n")
     assert main(["validate", "--platform", "platform.yaml"]) == 1

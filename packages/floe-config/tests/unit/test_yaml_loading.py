@@ -193,9 +193,13 @@ def test_directory_is_a_file_error(tmp_path: Path):
     assert caught.value.issues[0].message == "is a directory, not a YAML file"
 
 
-def test_huge_file_is_refused_before_parsing(tmp_path: Path):
+def test_huge_file_is_refused_before_parsing_as_a_config_error(tmp_path: Path):
     path = tmp_path / "floe.yaml"
     path.write_bytes(b"# padding\n" * (MAX_FILE_BYTES // 10 + 1))
-    with pytest.raises(ConfigFileError) as caught:
+    with pytest.raises(ConfigError) as caught:
         read_config_file(str(path), "floe.yaml")
-    assert caught.value.issues[0].format() == "floe.yaml:1:1: file is larger than 8 MiB; is it a floe file?"
+    assert not isinstance(caught.value, ConfigFileError)
+    assert caught.value.issues[0].format() == (
+        "floe.yaml:1:1: file is 8.0 MiB, over the 8 MiB a floe file may be (one with thousands of entries is well "
+        "under 1 MiB); check that this is the right file, and move data or generated text out of it"
+    )
