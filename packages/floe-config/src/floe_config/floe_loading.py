@@ -77,7 +77,9 @@ def parse_floe_document(
     if loaded.data is None:
         message = "the file is empty; a floe.yaml needs at least 'name: <pipeline name>'"
         raise ConfigError([ConfigIssue(file, 1, 1, "", message)])
-    spec = validate_document(FloeSpec, loaded.data, loaded.source_map, extra_checks=cross_reference_issues)
+    spec = validate_document(
+        FloeSpec, loaded.data, loaded.source_map, extra_checks=cross_reference_issues, document="floe.yaml"
+    )
     return FloeDocument(spec, loaded.source_map, None, hashlib.sha256(raw).hexdigest())
 
 

@@ -57,7 +57,7 @@ def parse_platform_spec(
     """
     loaded = load_yaml(content, file, environ=os.environ if environ is None else environ)
     data = {} if loaded.data is None else loaded.data
-    return validate_document(PlatformSpec, data, loaded.source_map)
+    return validate_document(PlatformSpec, data, loaded.source_map, document="a platform file")
 
 
 def load_platform_document(
@@ -104,7 +104,7 @@ def load_platform_document(
     data = {} if loaded.data is None else loaded.data
     if chosen_by == "FLOE_PLATFORM_ENV" and isinstance(data, dict) and "environment" not in data:
         data = {**data, "environment": Path(name).stem}
-    spec = validate_document(PlatformSpec, data, loaded.source_map)
+    spec = validate_document(PlatformSpec, data, loaded.source_map, document="a platform file")
     return PlatformDocument(
         spec,
         Path(name).resolve(),

@@ -318,6 +318,7 @@ def validate_document(
     source_map: SourceMap,
     *,
     extra_checks: Callable[[Any, SourceMap], list[ConfigIssue]] | None = None,
+    document: str = "the file",
 ) -> ModelT:
     """Validate a loaded document against ``model``, reporting model errors and ``extra_checks`` in one pass.
 
@@ -326,6 +327,7 @@ def validate_document(
         data: The loaded document.
         source_map: Where each value of ``data`` is in its file.
         extra_checks: Checks across entries, run even when the model rejects the document.
+        document: What the file is, for messages about the file as a whole (``floe.yaml``).
 
     Returns:
         The validated model.
@@ -334,9 +336,9 @@ def validate_document(
         ConfigError: The document is invalid; every problem is listed.
     """
     if not isinstance(data, dict):
-        kind = "nothing" if data is None else _describe(data, repr(data))
-        message = f"the top level must be a mapping of keys to values (like 'name: shop'), got {kind}"
-        raise ConfigError([ConfigIssue(source_map.file, 1, 1, "", message)])
+        location = source_map.value_location(())
+        message = _top_level_message(model, data, document)
+        raise ConfigError([ConfigIssue(source_map.file, location.line, location.column, "", message)])
     issues: list[ConfigIssue] = []
     result: ModelT | None = None
     try:
@@ -348,3 +350,19 @@ def validate_document(
     if issues or result is None:
         raise ConfigError(issues or [ConfigIssue(source_map.file, 1, 1, "", "invalid document")])
     return result
+
+
+def _top_level_message(model: type[BaseModel], data: Any, document: str) -> str:
+    """Say that the document is not a mapping, what it is instead, and how to write it."""
+    keys = list(model.model_fields)
+    example = "'name: shop'" if "name" in keys else f"'{keys[0]}: ...'"
+    fix = f"write one 'key: value' per line, e.g. {example}"
+    if isinstance(data, list):
+        fix = f"write each top-level entry as 'key: value', not as a list item, e.g. {example}"
+    elif isinstance(data, str) and data.strip():
+        has_colon = ":" in data.split(None, 1)[0]
+        key, _, rest = data.partition(":" if has_colon else " ")
+        if key in keys:
+            space = "a space after its ':'" if has_colon else "': ' after it"
+            fix = f"a key needs {space}, e.g. '{key}: {rest.strip() or '...'}'"
+    return f"{document} must be a mapping with the keys {', '.join(keys)}; found {_describe(data, repr(data))}: {fix}"

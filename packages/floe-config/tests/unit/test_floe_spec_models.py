@@ -73,9 +73,24 @@ def test_empty_file(lines_of):
     ]
 
 
-def test_top_level_list(lines_of):
-    assert lines_of("- a\n- b\n") == [
-        "floe.yaml:1:1: the top level must be a mapping of keys to values (like 'name: shop'), got a list"
+def test_top_level_list_is_located_at_the_list_and_says_how_to_write_keys(lines_of):
+    assert lines_of("# my pipeline\n- a\n- b\n") == [
+        "floe.yaml:2:1: floe.yaml must be a mapping with the keys name, version, description, orchestration, "
+        "observability; found a list: write each top-level entry as 'key: value', not as a list item, e.g. 'name: shop'"
+    ]
+
+
+def test_top_level_key_without_colon_says_to_add_one(lines_of):
+    assert lines_of("name shop\n") == [
+        "floe.yaml:1:1: floe.yaml must be a mapping with the keys name, version, description, orchestration, "
+        "observability; found 'name shop': a key needs ': ' after it, e.g. 'name: shop'"
+    ]
+
+
+def test_top_level_number(lines_of):
+    assert lines_of("42\n") == [
+        "floe.yaml:1:1: floe.yaml must be a mapping with the keys name, version, description, orchestration, "
+        "observability; found the number 42: write one 'key: value' per line, e.g. 'name: shop'"
     ]
 
 

@@ -118,3 +118,13 @@ def test_platform_secret_from_environment_is_never_shown():
 
 def test_empty_platform_file_is_the_defaults():
     assert parse_platform_spec("# nothing\n", environ={}) == PlatformSpec()
+
+
+def test_platform_top_level_list_names_the_platform_keys():
+    with pytest.raises(ConfigError) as caught:
+        parse_platform_spec("- environment: prod\n", file="platform/prod.yaml", environ={})
+    assert [issue.format() for issue in caught.value.issues] == [
+        "platform/prod.yaml:1:1: a platform file must be a mapping with the keys environment, tracing, lineage, dbt, "
+        "execution, instance; found a list: write each top-level entry as 'key: value', not as a list item, "
+        "e.g. 'environment: ...'"
+    ]
