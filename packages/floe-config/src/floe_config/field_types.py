@@ -106,5 +106,8 @@ SelectionString = Annotated[
 ]
 """One Dagster asset-selection string (``AssetSelection.from_string`` grammar)."""
 
-Name = Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+"""What a name may be; messages about a value failing it explain it in words (``validation_issues``)."""
+
+Name = Annotated[str, Field(min_length=1, pattern=NAME_PATTERN)]
 """A Dagster-safe name: letters, digits and underscores, not starting with a digit."""

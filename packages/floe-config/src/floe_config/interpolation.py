@@ -28,6 +28,10 @@ class Interpolated:
     """Names of the variables referenced, in order of appearance."""
     from_environment: bool
     """Whether at least one reference took its value from the environment (not from its default)."""
+    environment_variables: tuple[str, ...] = ()
+    """Names of the variables whose value came from the environment, in order of appearance."""
+    defaulted_variables: tuple[str, ...] = ()
+    """Names of the variables that were unset (or empty) and took their default, in order of appearance."""
 
 
 def has_reference(text: str) -> bool:
@@ -53,7 +57,8 @@ def interpolate(text: str, environ: Mapping[str, str]) -> Interpolated:
     """
     out: list[str] = []
     names: list[str] = []
-    from_environment = False
+    from_env: list[str] = []
+    defaulted: list[str] = []
     position = 0
     while True:
         start = text.find("${", position)
@@ -89,14 +94,21 @@ def interpolate(text: str, environ: Mapping[str, str]) -> Interpolated:
         if value is not None and (value != "" or op is None):
             out.append(text[position:start])
             out.append(value)
-            from_environment = True
+            from_env.append(name)
         elif op is not None:
             out.append(text[position:start])
             out.append(default)
+            defaulted.append(name)
         else:
             raise InterpolationError(
                 f"environment variable '{name}' is not set and '${{{name}}}' has no default; "
                 f"set {name} or write '${{{name}:default}}'"
             )
         position = end + 1
-    return Interpolated(value="".join(out), variables=tuple(names), from_environment=from_environment)
+    return Interpolated(
+        value="".join(out),
+        variables=tuple(names),
+        from_environment=bool(from_env),
+        environment_variables=tuple(dict.fromkeys(from_env)),
+        defaulted_variables=tuple(dict.fromkeys(defaulted)),
+    )

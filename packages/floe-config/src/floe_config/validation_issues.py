@@ -11,6 +11,7 @@ import difflib
 import re
 import types
 import typing
+import unicodedata
 from collections.abc import Callable, Iterator
 from typing import Any, Literal, TypeVar, Union
 
@@ -18,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from floe_config.errors import ConfigError, ConfigIssue
+from floe_config.field_types import NAME_PATTERN
 from floe_config.yaml_loading import KeyPath, SourceMap, dotted
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -156,12 +158,14 @@ def _issue(
         message = _value_message(kind, error, shown, value, ctx)
     location = source_map.key_location(location_path) if at_key else source_map.value_location(location_path)
     message = source_map.redact(path, message)
+    if not at_key:
+        message = source_map.with_provenance(path, message)
     return ConfigIssue(source_map.file, location.line, location.column, dotted(path), message)
 
 
 def _key_message(kind: str, key: str, ctx: dict[str, Any]) -> str:
     if kind == "string_pattern_mismatch":
-        return f"name '{key}' must be letters, digits and underscores, not starting with a digit"
+        return _name_message(key)
     if kind == "string_too_short":
         return "names must not be empty"
     return f"invalid name '{key}'"
@@ -188,6 +192,8 @@ def _value_message(kind: str, error: ErrorDetails, shown: str, value: Any, ctx: 
         "less_than_equal": f"must be at most {ctx.get('le')}, got {shown}",
         "string_pattern_mismatch": f"{shown} does not match the pattern {ctx.get('pattern')!r}",
     }
+    if kind == "string_pattern_mismatch" and ctx.get("pattern") == NAME_PATTERN and isinstance(value, str):
+        return _name_message(value, shown)
     if kind in messages:
         return messages[kind]
     if kind == "literal_error":
@@ -206,6 +212,30 @@ def _value_message(kind: str, error: ErrorDetails, shown: str, value: Any, ctx: 
         detail = f": {reason}" if reason else ""
         return f"expected a date like 2024-01-01 or a datetime like 2024-01-01T06:00:00, got {shown}{detail}"
     return f"{error['msg']}, got {shown}"
+
+
+def _name_message(name: str, shown: str | None = None) -> str:
+    """Say what makes ``name`` unusable as a Dagster name and suggest one that works."""
+    rule = "names use only letters, digits and underscores, and do not start with a digit"
+    if shown is not None and shown != repr(name):
+        return f"{shown} is not a valid name; {rule}"  # from the environment: describe nothing of its value
+    odd = list(dict.fromkeys(char for char in name if not (char.isascii() and (char.isalnum() or char == "_"))))
+    problems = []
+    if odd:
+        shown_chars = ["a space" if char == " " else repr(char) for char in odd]
+        listed = ", ".join(shown_chars[:-1]) + " and " + shown_chars[-1] if len(shown_chars) > 1 else shown_chars[0]
+        problems.append(f"contains {listed}")
+    if name[:1].isdigit():
+        problems.append("starts with a digit")
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    words = [word for word in re.split(r"[^A-Za-z0-9_]+", ascii_name) if word]
+    example = "_".join(words) or "my_pipeline"
+    digits = re.match(r"\d+_*", example)
+    if digits:
+        example = f"{example[digits.end() :]}_{digits.group().rstrip('_')}".strip("_") or f"n{example}"
+    if example[:1].isdigit():
+        example = f"n{example}"
+    return f"name {name!r} {', and '.join(problems)}; {rule}: write e.g. {example!r}"
 
 
 def _describe(value: Any, shown: str) -> str:

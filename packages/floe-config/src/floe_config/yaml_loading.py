@@ -53,6 +53,26 @@ class Interpolation:
     written: str
     from_environment: bool
     value: str
+    environment_variables: tuple[str, ...] = ()
+    """Variables whose value came from the environment."""
+    defaulted_variables: tuple[str, ...] = ()
+    """Variables that were unset and took the default written in the file."""
+
+    def provenance(self) -> str:
+        """Say where the value came from and what to change: the environment, or the defaults in the file."""
+        if self.environment_variables:
+            names = self.environment_variables
+            if len(names) == 1:
+                return f"it came from environment variable {names[0]}: change its value"
+            return f"it came from environment variables {', '.join(names)}: change their values"
+        names = self.defaulted_variables
+        if len(names) == 1:
+            return (
+                f"it came from the default of ${{{names[0]}}} ({names[0]} is not set): set {names[0]}, "
+                "or fix the default"
+            )
+        listed = ", ".join(f"${{{name}}}" for name in names)
+        return f"it came from the defaults of {listed} (none is set): set them, or fix the defaults"
 
 
 @dataclass
@@ -82,15 +102,31 @@ class SourceMap:
         return location if location is not None else self.value_location(path)
 
     def display(self, path: KeyPath, value: object) -> str:
-        """Render ``value`` for a message: the ``${...}`` text as written when it was interpolated, else its repr."""
+        """Render ``value`` for a message: the ``${...}`` text as written when the environment supplied any of it.
+
+        A value made only of the file's text and the defaults written in it is shown as it resolved (``'soon'``
+        for ``${POLL:soon}``); ``provenance`` then says which default it came from.
+        """
         interpolation = self.interpolations.get(path)
-        if interpolation is not None:
+        if interpolation is not None and interpolation.from_environment:
             return repr(interpolation.written)
         return repr(value)
+
+    def provenance(self, path: KeyPath) -> str | None:
+        """Say where an interpolated value came from (environment or default) and what to change; else ``None``."""
+        interpolation = self.interpolations.get(path)
+        return interpolation.provenance() if interpolation is not None else None
+
+    def with_provenance(self, path: KeyPath, message: str) -> str:
+        """Append to ``message`` where the value at ``path`` came from, when it was interpolated."""
+        provenance = self.provenance(path)
+        return f"{message}; {provenance}" if provenance else message
 
     def issue(self, path: KeyPath, message: str, *, at_key: bool = False) -> ConfigIssue:
         """Build an issue located at the value (or key) of ``path``."""
         location = self.key_location(path) if at_key else self.value_location(path)
+        if not at_key:
+            message = self.with_provenance(path, message)
         return ConfigIssue(self.file, location.line, location.column, dotted(path), message)
 
     def redact(self, path: KeyPath, message: str) -> str:
@@ -508,7 +544,13 @@ class _Builder:
             self._issue(node, path, str(exc))
             return None
         if result.variables:
-            self.source_map.interpolations[path] = Interpolation(text, result.from_environment, result.value)
+            self.source_map.interpolations[path] = Interpolation(
+                text,
+                result.from_environment,
+                result.value,
+                result.environment_variables,
+                result.defaulted_variables,
+            )
         return result.value
 
 

@@ -189,7 +189,8 @@ def test_reference_from_environment_is_shown_as_written(lines_of):
     (line,) = lines_of(text, {"JOB": "private_name"})
     assert "private_name" not in line
     assert (
-        line == "floe.yaml:10:14: orchestration.schedules.s.job: unknown job '${JOB}'; defined jobs: alert, transform"
+        line == "floe.yaml:10:14: orchestration.schedules.s.job: unknown job '${JOB}'; defined jobs: alert, transform; "
+        "it came from environment variable JOB: change its value"
     )
 
 

@@ -100,16 +100,26 @@ def test_number_where_text_is_expected_suggests_quoting(lines_of):
     ]
 
 
-def test_invalid_pipeline_name(lines_of):
+def test_invalid_pipeline_name_says_which_characters_and_suggests_one(lines_of):
     assert lines_of("name: my-shop\n") == [
-        "floe.yaml:1:7: name: 'my-shop' does not match the pattern '^[A-Za-z_][A-Za-z0-9_]*$'"
+        "floe.yaml:1:7: name: name 'my-shop' contains '-'; names use only letters, digits and underscores, "
+        "and do not start with a digit: write e.g. 'my_shop'"
     ]
 
 
+def test_pipeline_name_from_the_environment_is_not_shown(lines_of):
+    lines = lines_of("name: ${PIPELINE}\n", {"PIPELINE": "secret-name"})
+    assert lines == [
+        "floe.yaml:1:7: name: '${PIPELINE}' is not a valid name; names use only letters, digits and underscores, "
+        "and do not start with a digit; it came from environment variable PIPELINE: change its value"
+    ]
+    assert "secret" not in lines[0]
+
+
 def test_invalid_job_name_is_located_at_the_key(lines_of):
-    assert lines_of(spec("  jobs:\n    my-job: {type: batch, selection: [a]}\n")) == [
-        "floe.yaml:4:5: orchestration.jobs.my-job: name 'my-job' must be letters, digits and underscores, "
-        "not starting with a digit"
+    assert lines_of(spec("  jobs:\n    2-nightly: {type: batch, selection: [a]}\n")) == [
+        "floe.yaml:4:5: orchestration.jobs.2-nightly: name '2-nightly' contains '-', and starts with a digit; names "
+        "use only letters, digits and underscores, and do not start with a digit: write e.g. 'nightly_2'"
     ]
 
 
@@ -414,14 +424,42 @@ def test_value_from_environment_is_never_shown(lines_of):
     assert "hunter2" not in line
     assert line == (
         "floe.yaml:6:32: orchestration.schedules.s.cron_schedule: cron expression '${CRON}' has 2 fields; use 5 "
-        "fields (minute hour day-of-month month day-of-week, e.g. '0 6 * * *') or an alias such as '@daily'"
+        "fields (minute hour day-of-month month day-of-week, e.g. '0 6 * * *') or an alias such as '@daily'; it came "
+        "from environment variable CRON: change its value"
     )
 
 
-def test_boolean_from_environment_is_shown_as_written(lines_of):
+def test_boolean_from_environment_is_shown_as_written_and_names_the_variable(lines_of):
     text = spec(JOB + "  schedules:\n    s: {job: j, cron_schedule: '@daily', enabled: '${ON}'}\n")
     assert lines_of(text, {"ON": "s3cr3t"}) == [
-        "floe.yaml:6:51: orchestration.schedules.s.enabled: expected true or false, got '${ON}'"
+        "floe.yaml:6:51: orchestration.schedules.s.enabled: expected true or false, got '${ON}'; it came from "
+        "environment variable ON: change its value"
+    ]
+
+
+def test_wrong_default_is_shown_resolved_and_named_as_the_default(lines_of):
+    sensor = "s: {type: file_watcher, job: j, path: x, poll_interval_seconds: '${POLL:many}'}"
+    text = spec(JOB + f"  sensors:\n    {sensor}\n")
+    assert lines_of(text) == [
+        "floe.yaml:6:69: orchestration.sensors.s.poll_interval_seconds: expected a whole number, got 'many'; "
+        "it came from the default of ${POLL} (POLL is not set): set POLL, or fix the default"
+    ]
+
+
+def test_value_made_of_several_defaults_names_each(lines_of):
+    schedule = "s: {job: j, cron_schedule: '@daily', timezone: '${AREA:Europe}/${CITY:Pariss}'}"
+    text = spec(JOB + f"  schedules:\n    {schedule}\n")
+    assert lines_of(text) == [
+        "floe.yaml:6:52: orchestration.schedules.s.timezone: unknown timezone 'Europe/Pariss' (did you mean "
+        "'Europe/Paris'?); it came from the defaults of ${AREA}, ${CITY} (none is set): set them, or fix the defaults"
+    ]
+
+
+def test_set_variable_with_a_default_is_named_as_the_environment(lines_of):
+    text = spec(JOB + "  schedules:\n    s: {job: j, cron_schedule: '@daily', enabled: '${ON:true}'}\n")
+    assert lines_of(text, {"ON": "maybe"}) == [
+        "floe.yaml:6:51: orchestration.schedules.s.enabled: expected true or false, got '${ON:true}'; it came from "
+        "environment variable ON: change its value"
     ]
 
 
