@@ -70,11 +70,22 @@ def validation_issues(
         if error["type"] not in _KIND_ERRORS:
             for point, segment in skips:
                 informative.setdefault(point, set()).add(segment)
+    kept = [
+        (path, skips, error)
+        for path, skips, error in mapped
+        if not (error["type"] in _KIND_ERRORS and _superseded(error, skips, informative))
+    ]
+    # A value whose every error was dropped as "another branch says more" would pass silently (a multi dimension
+    # written as a name, a job's partitions written as a mapping): keep its first error when nothing at or under its
+    # path is reported.
+    covered = {path[:end] for path, _, _ in kept for end in range(len(path) + 1)}
+    for path, skips, error in mapped:
+        if path not in covered:
+            covered.add(path)
+            kept.append((path, skips, error))
     issues: list[ConfigIssue] = []
     seen: set[tuple[str, str]] = set()
-    for path, skips, error in mapped:
-        if error["type"] in _KIND_ERRORS and _superseded(error, skips, informative):
-            continue
+    for path, _skips, error in kept:
         issue = _issue(path, error, data, source_map, root)
         key = (issue.path, issue.message)
         if key not in seen:
@@ -155,12 +166,50 @@ def _issue(
         tags = _union_tags(root, data, path)
         message = "missing 'type'" + (f"; use one of: {', '.join(tags)}" if tags else "")
     else:
-        message = _value_message(kind, error, shown, value, ctx)
+        message = _shape_message(path, kind, value, data) or _value_message(kind, error, shown, value, ctx)
     location = source_map.key_location(location_path) if at_key else source_map.value_location(location_path)
     message = source_map.redact(path, message)
     if not at_key:
         message = source_map.with_provenance(path, message)
     return ConfigIssue(source_map.file, location.line, location.column, dotted(path), message)
+
+
+def _shape_message(path: KeyPath, kind: str, value: Any, data: Any) -> str | None:
+    """Explain a value of the wrong shape where floe.yaml expects a name of, or a definition unlike, another entry."""
+    orchestration = data.get("orchestration") if isinstance(data, dict) else None
+    partitions = orchestration.get("partitions") if isinstance(orchestration, dict) else None
+    defined = sorted(partitions) if isinstance(partitions, dict) else []
+    listed = f" (defined: {', '.join(defined)})" if defined else ""
+    if (
+        len(path) == 4
+        and path[0] == "orchestration"
+        and path[1] in ("jobs", "assets")
+        and path[3] == "partitions"
+        and isinstance(value, dict | list)
+    ):
+        found = "a mapping" if isinstance(value, dict) else "a list"
+        return (
+            f"expected the name of one entry of orchestration.partitions{listed}, got {found}; define the partitions "
+            "under orchestration.partitions and write its name here, e.g. 'partitions: daily'"
+        )
+    if (
+        len(path) == 5
+        and path[:2] == ("orchestration", "partitions")
+        and path[3] == "partitions"
+        and isinstance(value, str)
+    ):
+        if value in defined:
+            return (
+                f"a multi dimension is a definition, not a name: write the definition of {value!r} here (e.g. "
+                "{type: daily, start: '2024-01-01'}) instead of naming another entry of orchestration.partitions"
+            )
+        return (
+            f"expected this dimension's definition, got {value!r}; "
+            "write e.g. {type: static, partition_keys: [us, eu]}"
+        )
+    if isinstance(value, list) and kind in ("dict_type", "model_type", "model_attributes_type"):
+        return "expected a mapping of keys to values, got a list; write each entry as 'key: value', without '- '"
+    return None
 
 
 def _key_message(kind: str, key: str, ctx: dict[str, Any]) -> str:
