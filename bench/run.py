@@ -1,9 +1,9 @@
 """floe benchmarks: whole processes timed from outside, medians over repeats, ratios against baselines in the same run.
 
-Usage: ``python bench/run.py [load] [run] [scale] [config] [file_watcher] [--repeat K] [--sizes N,...] [--large]``
-(no name = all). ``nox -s bench -- load`` runs one. Generated inputs are cached under bench/.work/ (dbt projects
-parsed once per size, the 100,000-file directory); logs of every measured process go to bench/.work/logs/<stamp>/
-and a JSON record of the session to bench/.work/results/.
+Usage: ``python bench/run.py [load] [run] [scale] [config] [file_watcher] [lineage] [--repeat K] [--sizes N,...]
+[--large]`` (no name = all). ``nox -s bench -- load`` runs one. Generated inputs are cached under bench/.work/
+(dbt projects parsed once per size, the 100,000-file directory); logs of every measured process go to
+bench/.work/logs/<stamp>/ and a JSON record of the session to bench/.work/results/.
 
 floe sides skip, with the reason printed, until the package they measure exposes the assumed API (see README.md).
 """
@@ -26,13 +26,15 @@ from typing import Any
 from file_watcher_fixture import ensure_fixture
 from generate_dbt_project import WORK_DIR, BenchProject, dbt_executable, ensure_project
 from generate_floe_yaml import generate_floe_yaml
+from lineage_endpoints import EVENTS_PER_RUN, LINEAGE_WORK, lineage_cases
+from lineage_endpoints import ensure_project as ensure_lineage_project
 from measure import Measurement, Series, print_table, ratio, run_measured, seconds, spread_text
 from workloads import FILE_WATCHER_BUILDER_NAMES
 
 BENCH_DIR = Path(__file__).resolve().parent
 WORKLOADS = BENCH_DIR / "workloads.py"
-BENCHMARKS = ("load", "run", "scale", "config", "file_watcher")
-DEFAULT_REPEAT = {"load": 3, "run": 3, "scale": 1, "config": 5, "file_watcher": 5}
+BENCHMARKS = ("load", "run", "scale", "config", "file_watcher", "lineage")
+DEFAULT_REPEAT = {"load": 3, "run": 3, "scale": 1, "config": 5, "file_watcher": 5, "lineage": 3}
 DEFAULT_SIZES = {"load": [1000, 5000], "run": [500], "scale": [100, 1000, 2000]}
 # Running every benchmark stops scale at 1,000 so the whole session stays near 20 minutes on 2 cores.
 ALL_SESSION_SCALE_SIZES = [100, 1000]
@@ -519,6 +521,100 @@ def bench_file_watcher(ctx: Context) -> None:
     ctx.record["file_watcher"] = series_json(series)
 
 
+# --- lineage -------------------------------------------------------------------------------------------------------
+
+LINEAGE_RUNS_PER_PROCESS = 2
+
+
+def _added(series: Series, baseline: Series, key: str) -> str:
+    value, base = series.result_median(key), baseline.result_median(key)
+    return "-" if value is None or base is None else f"{value - base:+.2f}"
+
+
+def _added_wall(series: Series, baseline: Series) -> str:
+    value, base = series.median(), baseline.median()
+    return "-" if value is None or base is None else f"{value - base:+.2f}"
+
+
+def _lineage_notes(series: Series) -> str:
+    problems = set()
+    for m in series.ok_runs:
+        for run in range(1, LINEAGE_RUNS_PER_PROCESS + 1):
+            if not m.result.get(f"run{run}_success", False):
+                problems.add(f"run {run} not successful")
+            if m.result.get(f"run{run}_materializations") != 3:
+                problems.add(f"run {run}: {m.result.get(f'run{run}_materializations')} materializations, expected 3")
+    return "; ".join(sorted(problems) + ([series.note] if series.note else []))
+
+
+def bench_lineage(ctx: Context) -> None:
+    repeats = ctx.repeats("lineage")
+    project = ensure_lineage_project()
+    warehouse = LINEAGE_WORK / "warehouse.duckdb"
+    cmd = [ctx.python(), str(WORKLOADS), "lineage-run", str(project), "--runs", str(LINEAGE_RUNS_PER_PROCESS)]
+    with lineage_cases(LINEAGE_WORK / "platforms") as cases:
+
+        def env(platform: Path) -> dict[str, str]:
+            return child_env({"FLOE_TEST_WAREHOUSE": str(warehouse), "FLOE_PLATFORM_FILE": str(platform)})
+
+        # Not measured: parses the dbt project (manifest) once and warms the page cache.
+        warm = ctx.measure("lineage", "warm-up (not measured)", 0, cmd, env=env(cases[0].platform), cwd=project)
+        if not warm.ok:
+            ctx.baseline_failures.append("lineage: warm-up run with lineage off")
+            return
+        series = [Series(case.label) for case in cases]
+        measured: list[tuple[Series, Callable[[int], Measurement]]] = []
+        for case, one in zip(cases, series, strict=True):
+
+            def once(index: int, label: str = case.label, platform: Path = case.platform) -> Measurement:
+                return ctx.measure("lineage", label, index, cmd, env=env(platform), cwd=project)
+
+            measured.append((one, once))
+        print(f"  {len(cases)} cases, {repeats} repeat(s), {LINEAGE_RUNS_PER_PROCESS} runs per process:")
+        repeat_interleaved(ctx, "lineage", measured, repeats)
+    off = series[0]
+    if not off.ok_runs:
+        ctx.baseline_failures.append("lineage: lineage off")
+    rows = [
+        [
+            one.label,
+            seconds(one.result_median("run1_seconds")),
+            _added(one, off, "run1_seconds"),
+            seconds(one.result_median("run2_seconds")),
+            _added(one, off, "run2_seconds"),
+            seconds(one.median()),
+            _added_wall(one, off),
+            "/".join(_fmt_count(one.result_median(f"run{r}_undelivered")) for r in (1, 2)),
+            _lineage_notes(one),
+        ]
+        for one in series
+    ]
+    print_table(
+        f"lineage: a 3-asset run (8 OpenLineage events) against each lineage backend, median of {repeats}",
+        [
+            "backend",
+            "run 1 s",
+            "added s",
+            "run 2 s",
+            "added s",
+            "process s",
+            "added s",
+            "undelivered 1/2",
+            "notes",
+        ],
+        rows,
+        [
+            "run 1 = the first run of a fresh process, timed in process after the code location loaded (what a "
+            "Dagster run worker does); run 2 = a second run in the same process, which already knows the backend.",
+            "process s = the whole process from outside (load, both runs, exit): a backend holding exit shows here.",
+            "added s is against lineage off; the file transport shows what lineage itself costs with no network.",
+            f"target (issue 6): a down, failing or slow endpoint adds < 2 s to a run; undelivered = {EVENTS_PER_RUN} "
+            "per run for those, 0 for the file transport and the healthy endpoint.",
+        ],
+    )
+    ctx.record["lineage"] = {"series": [series_json(one) for one in series]}
+
+
 # --- main ----------------------------------------------------------------------------------------------------------
 
 RUNNERS: dict[str, Callable[[Context], None]] = {
@@ -527,6 +623,7 @@ RUNNERS: dict[str, Callable[[Context], None]] = {
     "scale": bench_scale,
     "config": bench_config,
     "file_watcher": bench_file_watcher,
+    "lineage": bench_lineage,
 }
 
 

@@ -255,6 +255,44 @@ def file_watcher_tick(directory: Path, new_files: int) -> None:
     )
 
 
+def lineage_run(project_root: Path, runs: int) -> None:
+    """Run the lineage project's ``everything`` job ``runs`` times in this process, timing each run in process.
+
+    The code location (and dbt manifest) is loaded before the clock starts; the first run is what a Dagster run
+    worker does (one run per fresh process: nothing known about the lineage backend yet), later runs show a
+    process that already learnt the backend is down or slow. The platform file comes from ``FLOE_PLATFORM_FILE``.
+    """
+    import re
+    import tempfile
+
+    from dagster import DagsterInstance, execute_job
+    from dagster._core.definitions.reconstruct import ReconstructableRepository
+
+    undelivered = re.compile(r"(\d+) OpenLineage event\(s\) not delivered")
+    recon = ReconstructableRepository.for_file(str(project_root / "definitions.py"), "defs", str(project_root))
+    job = recon.get_reconstructable_job("everything")
+    started = time.perf_counter()
+    job.get_definition()
+    load_seconds = time.perf_counter() - started
+    result: dict[str, Any] = {"load_seconds": load_seconds}
+    with tempfile.TemporaryDirectory() as home, DagsterInstance.local_temp(home) as instance:
+        for index in range(runs):
+            started = time.perf_counter()
+            run = execute_job(job, instance=instance, raise_on_error=False)
+            seconds = time.perf_counter() - started
+            logs = instance.all_logs(run.run_id)
+            lost = sum(
+                int(match.group(1))
+                for record in logs
+                if record.level >= 30 and (match := undelivered.search(record.message or ""))
+            )
+            result[f"run{index + 1}_seconds"] = seconds
+            result[f"run{index + 1}_success"] = bool(run.success)
+            result[f"run{index + 1}_materializations"] = len(run.get_asset_materialization_events())
+            result[f"run{index + 1}_undelivered"] = lost
+    _emit(result)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="floe benchmark workloads (run by bench/run.py)")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -264,6 +302,9 @@ def main(argv: list[str] | None = None) -> int:
         cmd = sub.add_parser(name)
         cmd.add_argument("project_dir", type=Path)
         cmd.add_argument("out_dir", type=Path)
+    lineage = sub.add_parser("lineage-run")
+    lineage.add_argument("project_root", type=Path)
+    lineage.add_argument("--runs", type=int, default=2)
     tick = sub.add_parser("file-watcher-tick")
     tick.add_argument("directory", type=Path)
     tick.add_argument("--new-files", type=int, default=10)
@@ -277,6 +318,8 @@ def main(argv: list[str] | None = None) -> int:
         run_plain(args.project_dir, args.out_dir)
     elif args.command == "run-floe":
         run_floe(args.project_dir, args.out_dir)
+    elif args.command == "lineage-run":
+        lineage_run(args.project_root, args.runs)
     else:
         file_watcher_tick(args.directory, args.new_files)
     return 0

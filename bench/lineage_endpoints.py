@@ -1,0 +1,123 @@
+"""Inputs of the ``lineage`` benchmark: the fault tests' small project and real OpenLineage endpoints on 127.0.0.1.
+
+The project is ``packages/floe-definitions/tests/integration/faults/project`` (a Python asset -> a dbt staging
+view with a ``not_null`` test -> a dbt mart table: 8 OpenLineage events per run), copied once under
+``bench/.work/lineage/``. The endpoints are ``http.server`` servers in threads of the benchmark runner: one
+answering HTTP 500, one answering 200 after 10 s, one answering 200 after 0.3 s (healthy but not instant), and a
+port where nothing listens (connection refused). A file-transport case is the reference for what lineage itself
+costs (building events, column lineage) with no network involved. Every case gets its own ``platform.yaml``; the
+OpenLineage HTTP transport is the client's own, with platform.yaml's default 5 s request timeout.
+"""
+
+from __future__ import annotations
+
+import http.server
+import shutil
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from generate_dbt_project import WORK_DIR
+
+REPO = Path(__file__).resolve().parent.parent
+FAULT_PROJECT = REPO / "packages" / "floe-definitions" / "tests" / "integration" / "faults" / "project"
+LINEAGE_WORK = WORK_DIR / "lineage"
+PLATFORM_BASE = "environment: bench\nexecution:\n  executor: {type: in_process}\ntracing: {type: none}\n"
+LINEAGE_OFF = "lineage: {transport: {type: none}}\n"
+EVENTS_PER_RUN = 8
+
+
+@dataclass(frozen=True)
+class LineageCase:
+    """One way the lineage backend behaves, and the platform.yaml pointing at it."""
+
+    label: str
+    platform: Path
+
+
+def ensure_project() -> Path:
+    """Copy the fault tests' project under ``bench/.work/lineage/project`` (fresh each session); return it."""
+    root = LINEAGE_WORK / "project"
+    if root.exists():
+        shutil.rmtree(root)
+    ignore = shutil.ignore_patterns(".floe", "target", "logs", "__pycache__", "*.duckdb")
+    shutil.copytree(FAULT_PROJECT, root, ignore=ignore)
+    return root
+
+
+def _server(status: int, delay_seconds: float, stop: threading.Event) -> http.server.ThreadingHTTPServer:
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            if delay_seconds:
+                stop.wait(delay_seconds)
+            try:
+                self.send_response(status)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"{}")
+            except OSError:  # the client timed out and went away (the slow endpoint)
+                self.close_connection = True
+
+        def log_message(self, format: str, *args: object) -> None:
+            return None
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, name=f"lineage-endpoint-{status}", daemon=True).start()
+    return server
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _platform(path: Path, url: str | None) -> Path:
+    lineage = LINEAGE_OFF if url is None else f"lineage:\n  transport: {{type: http, url: '{url}'}}\n"
+    path.write_text(PLATFORM_BASE + lineage, encoding="utf-8")
+    return path
+
+
+def _file_platform(path: Path, directory: Path) -> Path:
+    path.write_text(PLATFORM_BASE + f"lineage:\n  transport: {{type: file, path: '{directory}'}}\n", encoding="utf-8")
+    return path
+
+
+@contextmanager
+def lineage_cases(directory: Path) -> Iterator[list[LineageCase]]:
+    """Start the endpoints and write one platform file per case under ``directory``; stop them on exit."""
+    directory.mkdir(parents=True, exist_ok=True)
+    stop = threading.Event()
+    servers = {
+        "500": _server(500, 0.0, stop),
+        "slow": _server(200, 10.0, stop),
+        "healthy": _server(200, 0.3, stop),
+    }
+
+    def url(name: str) -> str:
+        return f"http://127.0.0.1:{servers[name].server_address[1]}"
+
+    try:
+        yield [
+            LineageCase("lineage off", _platform(directory / "off.yaml", None)),
+            LineageCase("file transport", _file_platform(directory / "file.yaml", directory / "events")),
+            LineageCase(
+                "connection refused", _platform(directory / "refused.yaml", f"http://127.0.0.1:{_free_port()}")
+            ),
+            LineageCase("HTTP 500", _platform(directory / "http500.yaml", url("500"))),
+            LineageCase("answers after 10 s", _platform(directory / "slow.yaml", url("slow"))),
+            LineageCase("healthy, answers after 0.3 s", _platform(directory / "healthy.yaml", url("healthy"))),
+        ]
+    finally:
+        stop.set()
+        for server in servers.values():
+            server.shutdown()
+            server.server_close()
