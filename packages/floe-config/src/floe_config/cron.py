@@ -32,6 +32,13 @@ def check_cron(value: str) -> str:
     if text in CRON_ALIASES:
         return text
     fields = text.split()
+    if len(fields) in (6, 7) and _looks_like_seconds(fields[0]):
+        # Quartz / Spring cron (seconds first, optional year last): say so, and give the 5 fields Dagster takes.
+        five = " ".join("*" if field == "?" else field for field in fields[1:6])
+        raise ValueError(
+            f"cron expression {value!r} has {len(fields)} fields, with seconds first (Quartz or Spring style); "
+            f"floe and Dagster take 5 fields, minute first: write {five!r}"
+        )
     if len(fields) != 5:
         raise ValueError(
             f"cron expression {value!r} has {len(fields)} field{'s' if len(fields) != 1 else ''}; use 5 fields "
@@ -58,3 +65,10 @@ def check_cron(value: str) -> str:
         if not croniter.is_valid(text):
             raise ValueError(f"invalid cron expression {value!r}; expected e.g. '0 6 * * *', '0 9 * * mon' or '@daily'")
     return text
+
+
+def _looks_like_seconds(field: str) -> bool:
+    """Return whether a first cron field could be a seconds field (``0``, ``*/30``, ``0,30``)."""
+    return bool(re.fullmatch(r"[0-9*/,-]+", field)) and all(
+        int(number) <= 59 for number in re.findall(r"[0-9]+", field)
+    )

@@ -21,12 +21,38 @@ def _check_timezone(value: str) -> str:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
-        import difflib
-
-        close = difflib.get_close_matches(value, sorted(available_timezones()), n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else " (use an IANA name such as 'UTC' or 'Europe/Paris')"
-        raise ValueError(f"unknown timezone {value!r}{hint}") from None
+        raise ValueError(f"unknown timezone {value!r}{_timezone_hint(value)}") from None
     return value
+
+
+def _timezone_hint(value: str) -> str:
+    """Suggest the IANA name a user most likely meant: same name in another case, a city, a fixed offset."""
+    import difflib
+
+    names = sorted(available_timezones())
+    by_case = {name.lower(): name for name in names}
+    if value.lower() in by_case:
+        return f" (did you mean {by_case[value.lower()]!r}? the case matters)"
+    offset = _UTC_OFFSET.match(value)
+    if offset:
+        hours = int(offset.group("hours"))
+        if hours == 0:
+            return " (did you mean 'UTC'?)"
+        # The Etc/GMT names invert the sign (POSIX): UTC+2 is Etc/GMT-2.
+        fixed = f"Etc/GMT{'-' if offset.group('sign') == '+' else '+'}{hours}"
+        if fixed in by_case.values():
+            return (
+                f" (for a fixed offset write {fixed!r}, whose sign is inverted; a city such as 'Europe/Paris' "
+                "also follows daylight saving)"
+            )
+    cities = [name for name in names if name.lower().endswith("/" + value.lower().replace(" ", "_"))]
+    if cities:
+        return f" (did you mean {cities[0]!r}?)"
+    close = difflib.get_close_matches(value, names, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else " (use an IANA name such as 'UTC' or 'Europe/Paris')"
+
+
+_UTC_OFFSET = re.compile(r"^(?:UTC|GMT|Z)\s*(?P<sign>[+-])\s*(?P<hours>[0-9]{1,2})(?::?00)?$", re.IGNORECASE)
 
 
 def _check_dotted_path(value: str, *, allow_relative: bool = True) -> str:

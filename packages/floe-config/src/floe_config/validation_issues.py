@@ -24,6 +24,24 @@ from floe_config.yaml_loading import KeyPath, SourceMap, dotted
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
+_NUMBER_WITH_UNIT = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]+)\s*$")
+"""``30s``, ``5 min``: a number followed by a unit, where floe takes the number alone."""
+
+_LIST_EXAMPLES = {
+    "selection": '["group:bronze"]',
+    "watched_assets": "[bronze/raw_orders]",
+    "watched_jobs": "[transform]",
+    "partition_keys": "[us, eu]",
+}
+"""What to write in a list that must not be empty, by its key."""
+
+_SECONDS_PER_UNIT = {
+    **dict.fromkeys(("s", "sec", "secs", "second", "seconds"), 1),
+    **dict.fromkeys(("m", "min", "mins", "minute", "minutes"), 60),
+    **dict.fromkeys(("h", "hr", "hrs", "hour", "hours"), 3600),
+}
+"""Units a ``*_seconds`` value may be written with, to suggest the number of seconds meant."""
+
 _KIND_ERRORS = frozenset(
     {
         "literal_error",
@@ -166,7 +184,7 @@ def _issue(
         tags = _union_tags(root, data, path)
         message = "missing 'type'" + (f"; use one of: {', '.join(tags)}" if tags else "")
     else:
-        message = _shape_message(path, kind, value, data) or _value_message(kind, error, shown, value, ctx)
+        message = _shape_message(path, kind, value, shown, data) or _value_message(kind, error, shown, value, ctx)
     location = source_map.key_location(location_path) if at_key else source_map.value_location(location_path)
     message = source_map.redact(path, message)
     if not at_key:
@@ -174,7 +192,7 @@ def _issue(
     return ConfigIssue(source_map.file, location.line, location.column, dotted(path), message)
 
 
-def _shape_message(path: KeyPath, kind: str, value: Any, data: Any) -> str | None:
+def _shape_message(path: KeyPath, kind: str, value: Any, shown: str, data: Any) -> str | None:
     """Explain a value of the wrong shape where floe.yaml expects a name of, or a definition unlike, another entry."""
     orchestration = data.get("orchestration") if isinstance(data, dict) else None
     partitions = orchestration.get("partitions") if isinstance(orchestration, dict) else None
@@ -207,6 +225,18 @@ def _shape_message(path: KeyPath, kind: str, value: Any, data: Any) -> str | Non
             f"expected this dimension's definition, got {value!r}; "
             "write e.g. {type: static, partition_keys: [us, eu]}"
         )
+    # Only for text the file shows: nothing derived from an environment variable's value may reach a message.
+    from_file = isinstance(value, str) and shown == repr(value)
+    number = _NUMBER_WITH_UNIT.match(value) if kind == "int_parsing" and from_file else None
+    if number is not None:
+        amount, unit = number.group(1), number.group(2).lower()
+        example = amount
+        if str(path[-1]).endswith("_seconds") and unit in _SECONDS_PER_UNIT:
+            seconds = float(amount) * _SECONDS_PER_UNIT[unit]
+            example = str(int(seconds)) if seconds.is_integer() else example
+        return f"expected a whole number, got {shown}; write the number alone, without a unit (e.g. {example})"
+    if kind == "too_short" and value == [] and path and str(path[-1]) in _LIST_EXAMPLES:
+        return f"must not be empty; list at least one, e.g. {path[-1]}: {_LIST_EXAMPLES[str(path[-1])]}"
     if isinstance(value, list) and kind in ("dict_type", "model_type", "model_attributes_type"):
         return "expected a mapping of keys to values, got a list; write each entry as 'key: value', without '- '"
     return None
@@ -306,8 +336,12 @@ def _quoted(text: str) -> list[str]:
 
 
 def _did_you_mean(word: str, options: list[str]) -> str:
-    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+    # Case first: 'Batch', 'FILE_WATCHER' and 'failure' are near misses difflib alone would not always see.
+    by_case = {option.lower(): option for option in options}
+    if word.lower() in by_case and by_case[word.lower()] != word:
+        return f" (did you mean '{by_case[word.lower()]}'? the case matters)"
+    close = difflib.get_close_matches(word.lower(), list(by_case), n=1, cutoff=0.6)
+    return f" (did you mean '{by_case[close[0]]}'?)" if close else ""
 
 
 def _unknown_key_message(key: str, allowed: list[str]) -> str:

@@ -87,6 +87,8 @@ class SourceMap:
     """Position of each mapping key, by the key path of its value."""
     interpolations: dict[KeyPath, Interpolation] = field(default_factory=dict)
     """Values that contained ``${...}``, by key path."""
+    written: dict[KeyPath, str] = field(default_factory=dict)
+    """Booleans and numbers as written (``1.10``, ``true``), by key path, so messages show what the file says."""
 
     def value_location(self, path: KeyPath) -> Location:
         """Return where the value at ``path`` (or its nearest located ancestor) starts."""
@@ -110,6 +112,9 @@ class SourceMap:
         interpolation = self.interpolations.get(path)
         if interpolation is not None and interpolation.from_environment:
             return repr(interpolation.written)
+        written = self.written.get(path)
+        if written is not None and not isinstance(value, str):
+            return written
         return repr(value)
 
     def provenance(self, path: KeyPath) -> str | None:
@@ -513,6 +518,7 @@ class _Builder:
             return self._string(node, text, path)
         if tag == _NULL:
             return None
+        self.source_map.written[path] = text
         if tag == _BOOL:
             lowered = text.lower()
             if lowered in ("true", "false"):

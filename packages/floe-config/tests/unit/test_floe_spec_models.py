@@ -226,7 +226,8 @@ def test_static_partition_keys_unique(lines_of):
 
 def test_static_partition_keys_not_empty(lines_of):
     assert lines_of(spec("  partitions:\n    r: {type: static, partition_keys: []}\n")) == [
-        "floe.yaml:4:39: orchestration.partitions.r.partition_keys: must not be empty"
+        "floe.yaml:4:39: orchestration.partitions.r.partition_keys: must not be empty; list at least one, "
+        "e.g. partition_keys: [us, eu]"
     ]
 
 
@@ -309,7 +310,8 @@ def test_job_type_typo(lines_of):
 
 def test_batch_job_needs_a_selection(lines_of):
     assert lines_of(spec("  jobs:\n    j: {type: batch, selection: []}\n")) == [
-        "floe.yaml:4:33: orchestration.jobs.j.selection: must not be empty"
+        "floe.yaml:4:33: orchestration.jobs.j.selection: must not be empty; list at least one, "
+        'e.g. selection: ["group:bronze"]'
     ]
 
 
@@ -489,3 +491,13 @@ def test_floe_spec_defaults():
     empty = FloeSpec(name="x")
     assert empty.orchestration.jobs == {}
     assert empty.observability.traces is True
+
+
+def test_error_at_the_end_of_a_very_long_single_line_is_located_by_column(lines_of):
+    jobs = ", ".join(f"j{index}: {{type: batch, selection: [a]}}" for index in range(3000))
+    line = "orchestration: {jobs: {" + jobs + ", bad: {type: batch, selection: []}}}"
+    (reported,) = lines_of(f"name: shop\n{line}\n")
+    assert reported == (
+        f"floe.yaml:2:{line.index('[]}') + 1}: orchestration.jobs.bad.selection: must not be empty; list at least "
+        'one, e.g. selection: ["group:bronze"]'
+    )
