@@ -101,11 +101,25 @@ def test_daemon_restart_loses_and_repeats_no_file(dagster_dev: Any) -> None:
 
 def test_asset_sensor_starts_transform_after_bronze_materializes(dagster_dev: Any) -> None:
     dev = dagster_dev
-    runs = dev.wait_until(
-        lambda: dev.runs("transform", tags={"dagster/sensor_name": "on_bronze"}),
-        timeout=RUN_TIMEOUT,
-        what="the asset sensor never requested transform",
+    # A fresh materialization of bronze/landed, and a transform run the sensor requests after it: earlier
+    # transform runs may have been cut off by the restart above (stopping dagster dev ends its run workers).
+    _drop(dev, "for_transform.csv")
+    ingest = dev.wait_until(
+        lambda: dev.runs_by_file().get("for_transform.csv"), timeout=RUN_TIMEOUT, what="no run for for_transform.csv"
     )
+    assert _succeeded(dev.wait_for_runs_to_finish(ingest, RUN_TIMEOUT))
+    materialized = dev.instance.get_run_record_by_id(ingest[0].run_id)
+    assert materialized is not None
+    assert materialized.end_time is not None
+
+    def transform_after_it() -> list[Any]:
+        return [
+            run
+            for run in dev.runs("transform", tags={"dagster/sensor_name": "on_bronze"})
+            if dev.created_seconds_after(run, materialized.end_time) > 0
+        ]
+
+    runs = dev.wait_until(transform_after_it, timeout=RUN_TIMEOUT, what="the asset sensor never requested transform")
     finished = dev.wait_for_runs_to_finish(runs, RUN_TIMEOUT)
     assert _succeeded(finished), [(run.run_id[:8], run.status) for run in finished]
 
