@@ -29,7 +29,8 @@ DEFAULT_LINEAGE_DIR = ".floe/lineage"
 
 _STANDARD_VARS = ("OPENLINEAGE_URL", "OPENLINEAGE_CONFIG")
 _DYNAMIC_PREFIX = "OPENLINEAGE__TRANSPORT__"
-# One retry: events are sent from a background thread and a run waits at most a second for them at its end.
+# One retry: events are sent from a background thread, and once a send has failed or been slow no flush of the
+# process waits for the backend (floe_dbt_observe.DeliveryHealth), so retries never hold a run up.
 _RETRY = {"total": 1, "connect": 1, "read": 1, "backoff_factor": 0.2}
 
 
