@@ -1,7 +1,7 @@
 """What a process knows about its lineage backend: healthy, or slow / failing and not worth waiting for.
 
 Every :class:`~floe_dbt_observe.lineage_emitter.LineageEmitter` of a process that sends through the same
-``OpenLineageClient`` shares one :class:`DeliveryHealth` (attached to the client on first use), so once any send
+``OpenLineageClient`` shares one :class:`DeliveryHealth` (kept per client while it lives), so once any send
 has failed or been slow, no later end-of-step or end-of-run flush waits for that backend: a dead or slow endpoint
 costs a run at most one ``slow_send_seconds`` wait, however many steps and emitters the run has. A send that
 succeeds quickly marks the backend healthy again.
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -19,7 +20,8 @@ if TYPE_CHECKING:
 SLOW_SEND_SECONDS = 1.0
 """A send taking longer than this (or still in flight after this long) marks the backend slow."""
 
-_CLIENT_ATTRIBUTE = "_floe_delivery_health"
+_RECORDS: weakref.WeakKeyDictionary[OpenLineageClient, DeliveryHealth] = weakref.WeakKeyDictionary()
+_RECORDS_LOCK = threading.Lock()
 
 
 class DeliveryHealth:
@@ -83,9 +85,8 @@ def delivery_health(client: OpenLineageClient) -> DeliveryHealth:
     Returns:
         The client's health record, created on first use.
     """
-    attributes = getattr(client, "__dict__", None)
-    if attributes is None:  # a client without instance attributes: track this emitter on its own
-        return DeliveryHealth()
-    found = attributes.setdefault(_CLIENT_ATTRIBUTE, DeliveryHealth())  # setdefault is atomic: one record per client
-    assert isinstance(found, DeliveryHealth)
-    return found
+    with _RECORDS_LOCK:
+        try:
+            return _RECORDS.setdefault(client, DeliveryHealth())
+        except TypeError:  # a client that cannot be weakly referenced: track this emitter on its own
+            return DeliveryHealth()
