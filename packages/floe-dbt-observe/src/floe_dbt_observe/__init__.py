@@ -30,6 +30,13 @@ from floe_dbt_observe.link_metadata import (
     NodeLink,
 )
 from floe_dbt_observe.partition_vars import partition_vars
+from floe_dbt_observe.span_delivery import (
+    SpanDelivery,
+    SpanFlushReport,
+    flush_spans,
+    span_delivery,
+    track_span_delivery,
+)
 from floe_dbt_observe.tracing import dagster_run_span_context
 
 if TYPE_CHECKING:
@@ -74,9 +81,14 @@ __all__ = [
     "LineageEmitter",
     "ManifestNotFoundError",
     "NodeLink",
+    "SpanDelivery",
+    "SpanFlushReport",
     "build_dbt_assets",
     "dagster_run_span_context",
     "delivery_health",
     "find_dbt_executable",
+    "flush_spans",
     "partition_vars",
+    "span_delivery",
+    "track_span_delivery",
 ]

@@ -22,6 +22,7 @@ from opentelemetry.trace import Status, StatusCode, TracerProvider
 
 from floe_dbt_observe.lineage_emitter import EmissionReport, LineageEmitter
 from floe_dbt_observe.link_metadata import NodeLink
+from floe_dbt_observe.span_delivery import SpanFlushReport, flush_spans
 from floe_dbt_observe.tracing import format_span_id, format_trace_id, get_tracer, ns_to_iso, step_parent_context
 from floe_dbt_observe.warehouse_namespace import fallback_namespace, namespace_from_credentials, profile_credentials
 
@@ -67,7 +68,7 @@ class RunnerConfig:
         dataset_namespace: Warehouse namespace, None to derive it from the dbt profile.
         column_lineage: Compute column lineage with sqlglot.
         max_queue: Most lineage events held in memory.
-        flush_timeout_seconds: Longest wait for lineage and span export at the end of the step (lineage is not
+        flush_timeout_seconds: Longest wait for lineage and span export at the end of the step (neither is
             waited for at all once its backend is known to be failing or slow).
         asset_keys: dbt unique id -> asset key string for the whole selection.
     """
@@ -331,22 +332,11 @@ class DbtStepRunner:
         finally:
             step_span.end()
         report = emitter.close(config.flush_timeout_seconds) if emitter is not None else None
-        flushed = self._flush_spans()
-        self._report(context, report, flushed)
-
-    def _flush_spans(self) -> bool:
-        provider = self.config.tracer_provider
-        flush = getattr(provider, "force_flush", None) if provider is not None else None
-        if flush is None:
-            return True
-        try:
-            return bool(flush(int(self.config.flush_timeout_seconds * 1000)))
-        except Exception:  # an exporter's failure is reported, not raised
-            logger.debug("span flush failed", exc_info=True)
-            return False
+        spans = flush_spans(config.tracer_provider, config.flush_timeout_seconds)
+        self._report(context, report, spans)
 
     @staticmethod
-    def _report(context: AssetExecutionContext, report: EmissionReport | None, spans_flushed: bool) -> None:
+    def _report(context: AssetExecutionContext, report: EmissionReport | None, spans: SpanFlushReport) -> None:
         problems: list[str] = []
         if report is not None and report.problems:
             why = f", not waited for: {report.gave_up}" if report.gave_up else ""
@@ -355,7 +345,8 @@ class DbtStepRunner:
                 f"(failed={report.failed}, dropped={report.dropped}, still pending at flush timeout={report.pending}; "
                 f"sent={report.sent}{why})"
             )
-        if not spans_flushed:
-            problems.append("span export did not finish within the flush timeout")
+        span_problem = spans.problem()
+        if span_problem is not None:
+            problems.append(span_problem)
         if problems:
             context.log.warning("floe-dbt-observe: " + "; ".join(problems) + ". The dbt run itself is unaffected.")

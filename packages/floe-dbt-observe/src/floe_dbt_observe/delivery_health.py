@@ -30,10 +30,12 @@ class DeliveryHealth:
     Args:
         slow_send_seconds: A send that fails, takes longer than this, or is still in flight after this long marks
             the backend unhealthy; flushes then stop waiting for it until a send succeeds within this time.
+        backend: What the sends go to, as the reasons name it (``lineage backend``, ``span collector``).
     """
 
-    def __init__(self, slow_send_seconds: float = SLOW_SEND_SECONDS) -> None:
+    def __init__(self, slow_send_seconds: float = SLOW_SEND_SECONDS, *, backend: str = "lineage backend") -> None:
         self.slow_send_seconds = max(slow_send_seconds, 0.0)
+        self.backend = backend
         self._lock = threading.Lock()
         self._in_flight: dict[int, float] = {}
         self._problem: str | None = None
@@ -50,9 +52,9 @@ class DeliveryHealth:
             started = self._in_flight.pop(token, now)
             took = now - started
             if not ok:
-                self._problem = "a send to the lineage backend failed"
+                self._problem = f"a send to the {self.backend} failed"
             elif took > self.slow_send_seconds:
-                self._problem = f"a send to the lineage backend took {took:.1f} s"
+                self._problem = f"a send to the {self.backend} took {took:.1f} s"
             else:
                 self._problem = None
 
@@ -64,7 +66,7 @@ class DeliveryHealth:
                 return self._problem
             oldest = min(self._in_flight.values(), default=now)
             if now - oldest > self.slow_send_seconds:
-                self._problem = f"a send to the lineage backend got no answer within {self.slow_send_seconds:g} s"
+                self._problem = f"a send to the {self.backend} got no answer within {self.slow_send_seconds:g} s"
             return self._problem
 
     @property

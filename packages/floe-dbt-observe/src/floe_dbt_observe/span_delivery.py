@@ -1,0 +1,229 @@
+"""Bounded span flushes, and a count of the spans a process ended, exported and failed to export.
+
+The OpenTelemetry SDK's ``BatchSpanProcessor.force_flush(timeout_millis)`` ignores its timeout (SDK 1.45: it
+exports everything synchronously), and the OTLP exporters retry with backoff until their own timeout (10 s by
+default), so a dead or slow collector would cost every end-of-step and end-of-run flush that long.
+:func:`flush_spans` instead runs the flush on a daemon thread and waits at most the flush timeout, and not at
+all once the collector is known to be failing or slow. What it knows comes from :func:`track_span_delivery`,
+which wraps the exporter a provider's batch processor uses and counts the spans the provider ended: one
+:class:`SpanDelivery` per provider, kept in a weak-keyed registry (nothing is written onto SDK objects).
+
+Only the OpenTelemetry API is imported here; the SDK is imported when a provider is tracked.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import weakref
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from floe_dbt_observe.delivery_health import SLOW_SEND_SECONDS, DeliveryHealth
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
+    from opentelemetry.sdk.trace.export import SpanExporter
+
+_POLL_SECONDS = 0.05
+
+_DELIVERIES: weakref.WeakKeyDictionary[object, SpanDelivery] = weakref.WeakKeyDictionary()
+_FLUSHES: weakref.WeakKeyDictionary[object, threading.Thread] = weakref.WeakKeyDictionary()
+_REGISTRY_LOCK = threading.Lock()
+
+
+class SpanDelivery:
+    """Thread-safe counts of one provider's spans (ended, exported, failed) and its collector's health.
+
+    Args:
+        slow_send_seconds: An export that fails, raises, takes longer than this or is still in flight after this
+            long marks the collector unhealthy; flushes then stop waiting for it until an export succeeds quickly.
+    """
+
+    def __init__(self, slow_send_seconds: float = SLOW_SEND_SECONDS) -> None:
+        self.health = DeliveryHealth(slow_send_seconds, backend="span collector")
+        self._lock = threading.Lock()
+        self._ended = 0
+        self._exported = 0
+        self._failed = 0
+
+    def span_ended(self) -> None:
+        """Count one sampled span the provider ended (and handed to its batch processor)."""
+        with self._lock:
+            self._ended += 1
+
+    def export_started(self, token: int) -> None:
+        """Record that the export identified by ``token`` started now."""
+        self.health.send_started(token)
+
+    def export_finished(self, token: int, spans: int, *, ok: bool) -> None:
+        """Record the outcome of an export of ``spans`` spans: a quick success heals, anything else marks unhealthy."""
+        with self._lock:
+            if ok:
+                self._exported += spans
+            else:
+                self._failed += spans
+        self.health.send_finished(token, ok=ok)
+
+    def counts(self) -> tuple[int, int, int]:
+        """Return ``(ended, exported, failed)`` so far."""
+        with self._lock:
+            return self._ended, self._exported, self._failed
+
+
+@dataclass(frozen=True)
+class SpanFlushReport:
+    """What one bounded flush saw.
+
+    Attributes:
+        completed: The provider's ``force_flush`` returned ``True`` within the wait.
+        gave_up: Why the flush was not waited for (collector failing or slow, flush timeout), or ``None``.
+        ended: Spans the provider ended so far (``None`` for a provider not tracked by floe).
+        exported: Spans the collector accepted so far (``None`` when not tracked).
+        failed: Spans whose export failed so far (``None`` when not tracked).
+    """
+
+    completed: bool
+    gave_up: str | None = None
+    ended: int | None = None
+    exported: int | None = None
+    failed: int | None = None
+
+    @property
+    def counted(self) -> bool:
+        """Whether the provider's spans are counted (it was built with :func:`track_span_delivery`)."""
+        return self.ended is not None
+
+    @property
+    def undelivered(self) -> int:
+        """Spans ended but not (yet) accepted by the collector."""
+        if self.ended is None or self.exported is None:
+            return 0
+        return max(self.ended - self.exported, 0)
+
+    @property
+    def queued(self) -> int:
+        """Spans ended and neither exported nor failed: waiting in the batch queue or in an export in flight."""
+        if self.ended is None or self.exported is None or self.failed is None:
+            return 0
+        return max(self.ended - self.exported - self.failed, 0)
+
+    def problem(self) -> str | None:
+        """Return the warning text for undelivered spans, or ``None`` when every span was delivered.
+
+        With a tracked provider: ``N span(s) not delivered (failed=F, still queued=Q; ...)`` once an export failed
+        or the flush did not complete; with an untracked one: that the flush did not finish.
+        """
+        why = f", not waited for: {self.gave_up}" if self.gave_up else ""
+        if not self.counted:
+            return None if self.completed else f"span export did not finish within the flush{why}"
+        if self.undelivered == 0 or (self.completed and not self.failed):
+            return None
+        return (
+            f"{self.undelivered} span(s) not delivered (failed={self.failed}, still queued={self.queued}; "
+            f"ended={self.ended}, exported={self.exported} in this process{why})"
+        )
+
+
+def track_span_delivery(provider: SdkTracerProvider, exporter: SpanExporter) -> SpanExporter:
+    """Count ``provider``'s spans and wrap ``exporter`` to record each export's outcome.
+
+    Call it before adding the batch processor, and give the processor the returned exporter::
+
+        provider.add_span_processor(BatchSpanProcessor(track_span_delivery(provider, exporter)))
+
+    Args:
+        provider: The SDK tracer provider whose ended spans are counted.
+        exporter: The exporter the batch processor would use.
+
+    Returns:
+        An exporter delegating to ``exporter`` that records every export in the provider's :class:`SpanDelivery`.
+    """
+    from floe_dbt_observe.span_export import DeliveryCountingExporter, EndedSpanCounter
+
+    delivery = SpanDelivery()
+    with _REGISTRY_LOCK:
+        _DELIVERIES[provider] = delivery
+    provider.add_span_processor(EndedSpanCounter(delivery))
+    return DeliveryCountingExporter(exporter, delivery)
+
+
+def span_delivery(provider: object) -> SpanDelivery | None:
+    """Return the :class:`SpanDelivery` of ``provider``, or ``None`` when it is not tracked."""
+    with _REGISTRY_LOCK:
+        try:
+            return _DELIVERIES.get(provider)
+        except TypeError:  # not weakly referenceable: never tracked
+            return None
+
+
+def _flush_thread(provider: object, timeout_millis: int) -> threading.Thread | None:
+    """Return the provider's flush still running, or start one; ``None`` if it has no ``force_flush``."""
+    force_flush = getattr(provider, "force_flush", None)
+    if force_flush is None:
+        return None
+    with _REGISTRY_LOCK:
+        try:
+            running = _FLUSHES.get(provider)
+        except TypeError:
+            running = None
+        if running is not None and running.is_alive():
+            return running
+
+        def flush() -> None:
+            try:
+                force_flush(timeout_millis)
+            except Exception:  # an exporter's failure shows in the counts, never in the run
+                return
+
+        thread = threading.Thread(target=flush, name="floe-span-flush", daemon=True)
+        thread.start()
+        try:
+            _FLUSHES[provider] = thread
+        except TypeError:
+            pass
+        return thread
+
+
+def flush_spans(provider: object | None, timeout_seconds: float) -> SpanFlushReport:
+    """Flush ``provider``'s spans, waiting at most ``timeout_seconds`` and not at all for a failing collector.
+
+    The SDK's ``force_flush`` runs on a daemon thread (it ignores its own timeout); this waits for it while the
+    collector looks healthy, at most ``timeout_seconds``. A provider tracked with :func:`track_span_delivery` is
+    not waited for at all once an export failed, raised, took longer than ``SLOW_SEND_SECONDS`` or has been in
+    flight that long (until an export succeeds quickly), and its report carries the span counts. A provider
+    floe did not build still gets the bounded wait, without counts.
+
+    Args:
+        provider: A tracer provider (anything with ``force_flush(timeout_millis)``); ``None`` does nothing.
+        timeout_seconds: Longest wait for the flush.
+
+    Returns:
+        Whether the flush completed, why it was not waited for, and the provider's span counts when tracked.
+    """
+    delivery = span_delivery(provider) if provider is not None else None
+    gave_up: str | None = None
+    completed = False
+    timeout_seconds = max(timeout_seconds, 0.0)
+    if provider is None or getattr(provider, "force_flush", None) is None:
+        completed = True
+    elif delivery is not None and (gave_up := delivery.health.reason_not_to_wait()) is not None:
+        pass
+    else:
+        thread = _flush_thread(provider, int(timeout_seconds * 1000))
+        deadline = time.monotonic() + timeout_seconds
+        while thread is not None and thread.is_alive():
+            if delivery is not None and (gave_up := delivery.health.reason_not_to_wait()) is not None:
+                break
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                gave_up = f"the flush timeout ({timeout_seconds:g} s) passed"
+                break
+            thread.join(min(remaining, _POLL_SECONDS))
+        completed = thread is None or not thread.is_alive()
+        if completed:
+            gave_up = None
+    if delivery is None:
+        return SpanFlushReport(completed=completed, gave_up=gave_up)
+    ended, exported, failed = delivery.counts()
+    return SpanFlushReport(completed=completed, gave_up=gave_up, ended=ended, exported=exported, failed=failed)

@@ -1,0 +1,71 @@
+"""The SDK side of span delivery counting: an exporter wrapper and an ended-span counter.
+
+Imported only by :func:`floe_dbt_observe.span_delivery.track_span_delivery`, i.e. by an application that has the
+OpenTelemetry SDK (floe-dbt-observe itself depends on the API only).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+from floe_dbt_observe.span_delivery import SpanDelivery
+
+_tokens = itertools.count(1)
+
+
+class EndedSpanCounter(SpanProcessor):
+    """Count every sampled span the provider ends (what a ``BatchSpanProcessor`` would queue).
+
+    Args:
+        delivery: Where the count goes.
+    """
+
+    def __init__(self, delivery: SpanDelivery) -> None:
+        self._delivery = delivery
+
+    def on_end(self, span: ReadableSpan) -> None:
+        """Count ``span`` if it is sampled."""
+        if span.context is not None and span.context.trace_flags.sampled:
+            self._delivery.span_ended()
+
+
+class DeliveryCountingExporter(SpanExporter):
+    """Delegate to an exporter, recording each export's outcome and duration.
+
+    Args:
+        inner: The exporter that actually sends the spans.
+        delivery: Where outcomes are recorded.
+    """
+
+    def __init__(self, inner: SpanExporter, delivery: SpanDelivery) -> None:
+        self._inner = inner
+        self._delivery = delivery
+
+    @property
+    def inner(self) -> SpanExporter:
+        """The wrapped exporter."""
+        return self._inner
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        """Export ``spans`` with the wrapped exporter; a raised error counts as a failed export and is re-raised."""
+        token = next(_tokens)
+        self._delivery.export_started(token)
+        ok = False
+        try:
+            result = self._inner.export(spans)
+            ok = result == SpanExportResult.SUCCESS
+            return result
+        finally:
+            self._delivery.export_finished(token, len(spans), ok=ok)
+
+    def shutdown(self) -> None:
+        """Shut the wrapped exporter down."""
+        self._inner.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        """Flush the wrapped exporter."""
+        return bool(self._inner.force_flush(timeout_millis))
