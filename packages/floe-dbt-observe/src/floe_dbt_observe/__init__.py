@@ -34,6 +34,7 @@ from floe_dbt_observe.span_delivery import (
     SpanDelivery,
     SpanFlushReport,
     flush_spans,
+    shutdown_spans,
     span_delivery,
     track_span_delivery,
 )
@@ -89,6 +90,7 @@ __all__ = [
     "find_dbt_executable",
     "flush_spans",
     "partition_vars",
+    "shutdown_spans",
     "span_delivery",
     "track_span_delivery",
 ]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -169,20 +170,61 @@ def _flush_thread(provider: object, timeout_millis: int) -> threading.Thread | N
             running = None
         if running is not None and running.is_alive():
             return running
-
-        def flush() -> None:
-            try:
-                force_flush(timeout_millis)
-            except Exception:  # an exporter's failure shows in the counts, never in the run
-                return
-
-        thread = threading.Thread(target=flush, name="floe-span-flush", daemon=True)
-        thread.start()
+        thread = _start_daemon(lambda: force_flush(timeout_millis), "floe-span-flush")
         try:
             _FLUSHES[provider] = thread
         except TypeError:
             pass
         return thread
+
+
+def _start_daemon(call: Callable[[], object], name: str) -> threading.Thread:
+    def run() -> None:
+        try:
+            call()
+        except Exception:  # an exporter's failure shows in the counts, never in the run
+            return
+
+    thread = threading.Thread(target=run, name=name, daemon=True)
+    thread.start()
+    return thread
+
+
+def _wait(thread: threading.Thread | None, delivery: SpanDelivery | None, timeout_seconds: float) -> str | None:
+    """Wait for ``thread`` while the collector looks healthy, at most ``timeout_seconds``; return why it stopped."""
+    deadline = time.monotonic() + timeout_seconds
+    while thread is not None and thread.is_alive():
+        if delivery is not None and (gave_up := delivery.health.reason_not_to_wait()) is not None:
+            return gave_up
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return f"the flush timeout ({timeout_seconds:g} s) passed"
+        thread.join(min(remaining, _POLL_SECONDS))
+    return None
+
+
+def shutdown_spans(provider: object, timeout_seconds: float) -> bool:
+    """Shut ``provider`` down (exporting what is queued), waiting at most ``timeout_seconds`` for it.
+
+    The SDK's own exit handler waits up to 30 s for the batch worker, and the worker for the exporter; this runs
+    ``shutdown`` on a daemon thread instead and stops waiting at the timeout, or at once if the collector is known
+    to be failing or slow. For an exit handler (``TracerProvider(shutdown_on_exit=False)`` plus ``atexit``).
+
+    Args:
+        provider: A tracer provider (anything with ``shutdown()``).
+        timeout_seconds: Longest wait for a healthy collector.
+
+    Returns:
+        Whether the shutdown finished within the wait.
+    """
+    shutdown = getattr(provider, "shutdown", None)
+    if shutdown is None:
+        return True
+    delivery = span_delivery(provider)
+    if delivery is not None and delivery.health.reason_not_to_wait() is not None:
+        return False
+    thread = _start_daemon(shutdown, "floe-span-shutdown")
+    return _wait(thread, delivery, max(timeout_seconds, 0.0)) is None and not thread.is_alive()
 
 
 def flush_spans(provider: object | None, timeout_seconds: float) -> SpanFlushReport:
@@ -211,15 +253,7 @@ def flush_spans(provider: object | None, timeout_seconds: float) -> SpanFlushRep
         pass
     else:
         thread = _flush_thread(provider, int(timeout_seconds * 1000))
-        deadline = time.monotonic() + timeout_seconds
-        while thread is not None and thread.is_alive():
-            if delivery is not None and (gave_up := delivery.health.reason_not_to_wait()) is not None:
-                break
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                gave_up = f"the flush timeout ({timeout_seconds:g} s) passed"
-                break
-            thread.join(min(remaining, _POLL_SECONDS))
+        gave_up = _wait(thread, delivery, timeout_seconds)
         completed = thread is None or not thread.is_alive()
         if completed:
             gave_up = None

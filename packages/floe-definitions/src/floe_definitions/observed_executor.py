@@ -36,7 +36,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import Span, Status, StatusCode, TracerProvider
 
-from floe_dbt_observe import LineageEmitter
+from floe_dbt_observe import LineageEmitter, flush_spans
 from floe_definitions.run_trace import run_span_ids
 from floe_definitions.step_assets import StepAssets, step_assets
 from floe_definitions.step_lineage import DagsterRunRef, DatasetNaming, lineage_job_name, step_event
@@ -56,8 +56,8 @@ class RunTelemetry:
         lineage_client: The OpenLineage client, or ``None`` for no lineage.
         lineage_namespace: OpenLineage job namespace.
         naming: How assets become datasets.
-        flush_timeout_seconds: Longest wait for span export, and for lineage delivery to a healthy backend, when a
-            run ends.
+        flush_timeout_seconds: Longest wait for span export to a healthy collector, and for lineage delivery to a
+            healthy backend, when a run ends.
     """
 
     tracer_provider: TracerProvider | None
@@ -318,11 +318,27 @@ class RunObserver:
             else:
                 self._run_span.set_status(Status(StatusCode.OK))
             self._run_span.end()
-        provider = self._telemetry.tracer_provider
-        force_flush = getattr(provider, "force_flush", None)
-        if force_flush is not None:
-            force_flush(int(self._telemetry.flush_timeout_seconds * 1000))
+        self._report_undelivered_spans()
         self._report_undelivered_lineage()
+
+    def _report_undelivered_spans(self) -> None:
+        """Flush spans (bounded; not waited for once the collector failed or was slow) and warn with the count lost.
+
+        The SDK's ``force_flush`` ignores its timeout; ``flush_spans`` runs it on a daemon thread and waits at most
+        the flush timeout, and not at all once an export failed or was slow (in any flush of the process).
+        """
+        provider = self._telemetry.tracer_provider
+        if provider is None:
+            return
+        problem = flush_spans(provider, self._telemetry.flush_timeout_seconds).problem()
+        if problem is None:
+            return
+        message = f"floe: {problem} for run {self._run_id}; the run itself is not affected"
+        logger.warning(message)
+        try:
+            self._plan_context.log.warning(message)
+        except Exception:  # the log manager is Dagster's; never let it fail the run
+            logger.debug("could not log the span warning to Dagster", exc_info=True)
 
     def _report_undelivered_lineage(self) -> None:
         """Wait briefly for queued lineage events, then warn with the count of those not delivered.

@@ -4,14 +4,18 @@ Where spans go, in order: ``observability.traces: false`` in floe.yaml -> no pro
 platform.yaml (``otlp``, ``file``, ``console``, ``none``); the standard ``OTEL_EXPORTER_OTLP_*`` variables ->
 OTLP; else JSON lines under ``.floe/traces/``. Only the SDK's own exporters are used; spans are batched on a
 background thread so exporting never blocks a step, and a failing exporter is logged by the SDK, never raised.
+The chosen exporter is wrapped by floe-dbt-observe's ``track_span_delivery``: flushes (``flush_spans``) wait at
+most their timeout and not at all for a failing or slow collector, and undelivered spans are counted.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
 import multiprocessing.util
 import os
 from collections.abc import Mapping
+from functools import partial
 from pathlib import Path
 from typing import IO
 from urllib.parse import urlsplit
@@ -21,6 +25,7 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
 
 from floe_config import FileTracing, FloeSpec, OtlpTracing, PlatformSpec
+from floe_dbt_observe import flush_spans, shutdown_spans, track_span_delivery
 from floe_definitions.errors import TelemetryConfigError
 from floe_definitions.run_trace import RunIdGenerator
 
@@ -28,6 +33,9 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_TRACES_DIR = ".floe/traces"
 """Where spans go when nothing else is configured, relative to floe.yaml's directory."""
+
+EXIT_FLUSH_SECONDS = 5.0
+"""Longest wait for a healthy collector when a process exits (a failing or slow one is not waited for)."""
 
 _OTLP_ENDPOINT_VARS = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
 _OTLP_PROTOCOL_VARS = ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL")
@@ -98,11 +106,17 @@ def build_tracer_provider(
     chosen = exporter if exporter is not None else _configured_exporter(spec, platform, base_dir, environ)
     if chosen is None:
         return None
-    provider = TracerProvider(resource=build_resource(spec, platform), id_generator=RunIdGenerator())
-    provider.add_span_processor(BatchSpanProcessor(chosen))
+    # The SDK's exit handler would wait up to 30 s (then the exporter's own timeout) for a dead collector.
+    provider = TracerProvider(
+        resource=build_resource(spec, platform), id_generator=RunIdGenerator(), shutdown_on_exit=False
+    )
+    atexit.register(shutdown_spans, provider, EXIT_FLUSH_SECONDS)
+    # Counts ended / exported / failed spans and tracks the collector's health, so flushes are bounded (the SDK's
+    # force_flush ignores its timeout) and skip a failing or slow collector, and warnings can count what was lost.
+    provider.add_span_processor(BatchSpanProcessor(track_span_delivery(provider, chosen)))
     # multiprocessing children started by fork/forkserver leave through os._exit, which skips atexit; flush
-    # the batch there too so spans of step subprocesses are never lost.
-    multiprocessing.util.Finalize(None, provider.force_flush, exitpriority=10)
+    # the batch there too (bounded) so spans of step subprocesses are not lost to a healthy collector.
+    multiprocessing.util.Finalize(None, partial(flush_spans, provider, EXIT_FLUSH_SECONDS), exitpriority=10)
     return provider
 
 

@@ -1,13 +1,19 @@
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from floe_config import FloeSpec, PlatformSpec
+from floe_dbt_observe import flush_spans, shutdown_spans
 from floe_definitions import build_tracer_provider, traces_file
+
+GENEROUS_FLUSH_SECONDS = 60.0
 
 
 def _spec(**observability: object) -> FloeSpec:
@@ -118,3 +124,67 @@ def test_otlp_grpc_reaches_a_local_grpc_collector(tmp_path: Path) -> None:
     finally:
         server.stop(None)
     assert received == ["grpc-span"]
+
+
+@contextlib.contextmanager
+def _silent_collector() -> Iterator[str]:
+    """A port on 127.0.0.1 that accepts connections (kernel backlog) and never answers: a collector hung for good."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(64)
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+
+
+def _refused_url() -> str:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+def _otlp_provider(tmp_path: Path, url: str) -> Any:
+    """floe's provider for an OTLP/HTTP collector at ``url`` with the default (10 s) export timeout."""
+    provider = build_tracer_provider(_spec(), _platform(tracing={"type": "otlp", "endpoint": url}), tmp_path, env={})
+    assert provider is not None
+    return provider
+
+
+def _assert_not_waited_for_and_counted(provider: Any) -> None:
+    tracer = provider.get_tracer("t")
+    for name in ("a", "b"):
+        tracer.start_span(name).end()
+    first = flush_spans(provider, GENEROUS_FLUSH_SECONDS)
+    # Stopped by the collector's health (an export failed or has been in flight over 1 s), not by the timeout.
+    assert not first.completed
+    assert first.gave_up is not None
+    assert first.gave_up.startswith("a send to the span collector")
+    assert (first.ended, first.exported) == (2, 0)
+    assert "2 span(s) not delivered" in (first.problem() or "")
+    tracer.start_span("c").end()
+    second = flush_spans(provider, GENEROUS_FLUSH_SECONDS)
+    assert second.gave_up is not None
+    assert second.gave_up.startswith("a send to the span collector")
+    assert "3 span(s) not delivered" in (second.problem() or "")
+    # The process exit does not wait for the collector either (the SDK's own handler would, up to 30 s).
+    assert not shutdown_spans(provider, GENEROUS_FLUSH_SECONDS)
+
+
+def test_otlp_collector_down_is_not_waited_for_and_undelivered_spans_are_counted(tmp_path: Path) -> None:
+    _assert_not_waited_for_and_counted(_otlp_provider(tmp_path, _refused_url()))
+
+
+def test_otlp_collector_that_never_answers_is_not_waited_for(tmp_path: Path) -> None:
+    with _silent_collector() as url:
+        _assert_not_waited_for_and_counted(_otlp_provider(tmp_path, url))
+
+
+def test_otlp_live_collector_gets_every_span_and_no_warning(tmp_path: Path, http_server: Any) -> None:
+    provider = _otlp_provider(tmp_path, http_server.url)
+    tracer = provider.get_tracer("t")
+    for name in ("a", "b", "c"):
+        tracer.start_span(name).end()
+    report = flush_spans(provider, GENEROUS_FLUSH_SECONDS)
+    assert report.completed
+    assert (report.ended, report.exported, report.failed) == (3, 3, 0)
+    assert report.problem() is None
+    assert shutdown_spans(provider, GENEROUS_FLUSH_SECONDS)
