@@ -1,4 +1,4 @@
-"""Inputs of the ``lineage`` benchmark: the fault tests' small project and real OpenLineage endpoints on 127.0.0.1.
+"""Inputs of the ``lineage`` and ``otlp`` benchmarks: the fault tests' small project and real endpoints on 127.0.0.1.
 
 The project is ``packages/floe-definitions/tests/integration/faults/project`` (a Python asset -> a dbt staging
 view with a ``not_null`` test -> a dbt mart table: 8 OpenLineage events per run), copied once under
@@ -7,6 +7,9 @@ answering HTTP 500, one answering 200 after 10 s, one answering 200 after 0.3 s 
 port where nothing listens (connection refused). A file-transport case is the reference for what lineage itself
 costs (building events, column lineage) with no network involved. Every case gets its own ``platform.yaml``; the
 OpenLineage HTTP transport is the client's own, with platform.yaml's default 5 s request timeout.
+
+The ``otlp`` cases send spans with the SDK's OTLP/HTTP exporter (platform.yaml's default 10 s export timeout) to
+a port where nothing listens, a server answering 200 after 10 s, and a live one answering at once; lineage is off.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ LINEAGE_WORK = WORK_DIR / "lineage"
 PLATFORM_BASE = "environment: bench\nexecution:\n  executor: {type: in_process}\ntracing: {type: none}\n"
 LINEAGE_OFF = "lineage: {transport: {type: none}}\n"
 EVENTS_PER_RUN = 8
+OTLP_BASE = "environment: bench\nexecution:\n  executor: {type: in_process}\nlineage: {transport: {type: none}}\n"
 
 
 @dataclass(frozen=True)
@@ -115,6 +119,39 @@ def lineage_cases(directory: Path) -> Iterator[list[LineageCase]]:
             LineageCase("HTTP 500", _platform(directory / "http500.yaml", url("500"))),
             LineageCase("answers after 10 s", _platform(directory / "slow.yaml", url("slow"))),
             LineageCase("healthy, answers after 0.3 s", _platform(directory / "healthy.yaml", url("healthy"))),
+        ]
+    finally:
+        stop.set()
+        for server in servers.values():
+            server.shutdown()
+            server.server_close()
+
+
+def _otlp_platform(path: Path, url: str | None) -> Path:
+    tracing = "tracing: {type: none}\n" if url is None else f"tracing: {{type: otlp, endpoint: '{url}'}}\n"
+    path.write_text(OTLP_BASE + tracing, encoding="utf-8")
+    return path
+
+
+@contextmanager
+def otlp_cases(directory: Path) -> Iterator[list[LineageCase]]:
+    """Start the OTLP/HTTP endpoints and write one platform file per case under ``directory``; stop them on exit."""
+    directory.mkdir(parents=True, exist_ok=True)
+    stop = threading.Event()
+    servers = {"slow": _server(200, 10.0, stop), "live": _server(200, 0.0, stop)}
+
+    def url(name: str) -> str:
+        return f"http://127.0.0.1:{servers[name].server_address[1]}"
+
+    try:
+        yield [
+            LineageCase("tracing off", _otlp_platform(directory / "off.yaml", None)),
+            LineageCase("OTLP live collector", _otlp_platform(directory / "live.yaml", url("live"))),
+            LineageCase(
+                "OTLP connection refused",
+                _otlp_platform(directory / "refused.yaml", f"http://127.0.0.1:{_free_port()}"),
+            ),
+            LineageCase("OTLP answers after 10 s", _otlp_platform(directory / "slow.yaml", url("slow"))),
         ]
     finally:
         stop.set()

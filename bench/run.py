@@ -1,6 +1,6 @@
 """floe benchmarks: whole processes timed from outside, medians over repeats, ratios against baselines in the same run.
 
-Usage: ``python bench/run.py [load] [run] [scale] [config] [file_watcher] [lineage] [--repeat K] [--sizes N,...]
+Usage: ``python bench/run.py [load] [run] [scale] [config] [file_watcher] [lineage] [otlp] [--repeat K] [--sizes N,...]
 [--large]`` (no name = all). ``nox -s bench -- load`` runs one. Generated inputs are cached under bench/.work/
 (dbt projects parsed once per size, the 100,000-file directory); logs of every measured process go to
 bench/.work/logs/<stamp>/ and a JSON record of the session to bench/.work/results/.
@@ -26,15 +26,15 @@ from typing import Any
 from file_watcher_fixture import ensure_fixture
 from generate_dbt_project import WORK_DIR, BenchProject, dbt_executable, ensure_project
 from generate_floe_yaml import generate_floe_yaml
-from lineage_endpoints import EVENTS_PER_RUN, LINEAGE_WORK, lineage_cases
+from lineage_endpoints import EVENTS_PER_RUN, LINEAGE_WORK, lineage_cases, otlp_cases
 from lineage_endpoints import ensure_project as ensure_lineage_project
 from measure import Measurement, Series, print_table, ratio, run_measured, seconds, spread_text
 from workloads import FILE_WATCHER_BUILDER_NAMES
 
 BENCH_DIR = Path(__file__).resolve().parent
 WORKLOADS = BENCH_DIR / "workloads.py"
-BENCHMARKS = ("load", "run", "scale", "config", "file_watcher", "lineage")
-DEFAULT_REPEAT = {"load": 3, "run": 3, "scale": 1, "config": 5, "file_watcher": 5, "lineage": 3}
+BENCHMARKS = ("load", "run", "scale", "config", "file_watcher", "lineage", "otlp")
+DEFAULT_REPEAT = {"load": 3, "run": 3, "scale": 1, "config": 5, "file_watcher": 5, "lineage": 3, "otlp": 3}
 DEFAULT_SIZES = {"load": [1000, 5000], "run": [500], "scale": [100, 1000, 2000]}
 # Running every benchmark stops scale at 1,000 so the whole session stays near 20 minutes on 2 cores.
 ALL_SESSION_SCALE_SIZES = [100, 1000]
@@ -615,6 +615,66 @@ def bench_lineage(ctx: Context) -> None:
     ctx.record["lineage"] = {"series": [series_json(one) for one in series]}
 
 
+# --- otlp ----------------------------------------------------------------------------------------------------------
+
+
+def bench_otlp(ctx: Context) -> None:
+    repeats = ctx.repeats("otlp")
+    project = ensure_lineage_project()
+    warehouse = LINEAGE_WORK / "warehouse.duckdb"
+    cmd = [ctx.python(), str(WORKLOADS), "lineage-run", str(project), "--runs", str(LINEAGE_RUNS_PER_PROCESS)]
+    with otlp_cases(LINEAGE_WORK / "otlp-platforms") as cases:
+
+        def env(platform: Path) -> dict[str, str]:
+            return child_env({"FLOE_TEST_WAREHOUSE": str(warehouse), "FLOE_PLATFORM_FILE": str(platform)})
+
+        warm = ctx.measure("otlp", "warm-up (not measured)", 0, cmd, env=env(cases[0].platform), cwd=project)
+        if not warm.ok:
+            ctx.baseline_failures.append("otlp: warm-up run with tracing off")
+            return
+        series = [Series(case.label) for case in cases]
+        measured: list[tuple[Series, Callable[[int], Measurement]]] = []
+        for case, one in zip(cases, series, strict=True):
+
+            def once(index: int, label: str = case.label, platform: Path = case.platform) -> Measurement:
+                return ctx.measure("otlp", label, index, cmd, env=env(platform), cwd=project)
+
+            measured.append((one, once))
+        print(f"  {len(cases)} cases, {repeats} repeat(s), {LINEAGE_RUNS_PER_PROCESS} runs per process:")
+        repeat_interleaved(ctx, "otlp", measured, repeats)
+    off = series[0]
+    if not off.ok_runs:
+        ctx.baseline_failures.append("otlp: tracing off")
+    rows = [
+        [
+            one.label,
+            seconds(one.result_median("run1_seconds")),
+            _added(one, off, "run1_seconds"),
+            seconds(one.result_median("run2_seconds")),
+            _added(one, off, "run2_seconds"),
+            seconds(one.median()),
+            _added_wall(one, off),
+            "/".join(_fmt_count(one.result_median(f"run{r}_spans_undelivered")) for r in (1, 2)),
+            _lineage_notes(one),
+        ]
+        for one in series
+    ]
+    print_table(
+        f"otlp: a 3-asset run (>= 6 spans) against each OTLP/HTTP collector (10 s export timeout), median of {repeats}",
+        ["collector", "run 1 s", "added s", "run 2 s", "added s", "process s", "added s", "spans lost 1/2", "notes"],
+        rows,
+        [
+            "run 1 = the first run of a fresh process, timed in process after the code location loaded; run 2 = a "
+            "second run in the same process, which already knows the collector.",
+            "process s = the whole process from outside (load, both runs, exit): a collector holding exit shows here.",
+            "added s is against tracing off; spans lost = the largest 'N span(s) not delivered' of a run's warnings "
+            "(counted per process, so run 2 includes run 1's).",
+            "target (issue 6): a down or slow collector adds < 2 s to a run; the live collector loses none.",
+        ],
+    )
+    ctx.record["otlp"] = {"series": [series_json(one) for one in series]}
+
+
 # --- main ----------------------------------------------------------------------------------------------------------
 
 RUNNERS: dict[str, Callable[[Context], None]] = {
@@ -624,6 +684,7 @@ RUNNERS: dict[str, Callable[[Context], None]] = {
     "config": bench_config,
     "file_watcher": bench_file_watcher,
     "lineage": bench_lineage,
+    "otlp": bench_otlp,
 }
 
 

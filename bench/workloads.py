@@ -269,6 +269,7 @@ def lineage_run(project_root: Path, runs: int) -> None:
     from dagster._core.definitions.reconstruct import ReconstructableRepository
 
     undelivered = re.compile(r"(\d+) OpenLineage event\(s\) not delivered")
+    spans_lost = re.compile(r"(\d+) span\(s\) not delivered")
     recon = ReconstructableRepository.for_file(str(project_root / "definitions.py"), "defs", str(project_root))
     job = recon.get_reconstructable_job("everything")
     started = time.perf_counter()
@@ -285,6 +286,15 @@ def lineage_run(project_root: Path, runs: int) -> None:
                 int(match.group(1))
                 for record in logs
                 if record.level >= 30 and (match := undelivered.search(record.message or ""))
+            )
+            # Span counts are per process (cumulative): the largest count a run's warnings gave.
+            result[f"run{index + 1}_spans_undelivered"] = max(
+                (
+                    int(match.group(1))
+                    for record in logs
+                    if record.level >= 30 and (match := spans_lost.search(record.message or ""))
+                ),
+                default=0,
             )
             result[f"run{index + 1}_seconds"] = seconds
             result[f"run{index + 1}_success"] = bool(run.success)
