@@ -547,35 +547,40 @@ def _lineage_notes(series: Series) -> str:
     return "; ".join(sorted(problems) + ([series.note] if series.note else []))
 
 
-def bench_lineage(ctx: Context) -> None:
-    repeats = ctx.repeats("lineage")
+def _measure_backends(ctx: Context, name: str, cases: Sequence[Any], baseline: str) -> list[Series] | None:
+    """Run the fault project against each backend case (the first is the baseline), interleaved, ``repeats`` times."""
+    repeats = ctx.repeats(name)
     project = ensure_lineage_project()
     warehouse = LINEAGE_WORK / "warehouse.duckdb"
     cmd = [ctx.python(), str(WORKLOADS), "lineage-run", str(project), "--runs", str(LINEAGE_RUNS_PER_PROCESS)]
-    with lineage_cases(LINEAGE_WORK / "platforms") as cases:
 
-        def env(platform: Path) -> dict[str, str]:
-            return child_env({"FLOE_TEST_WAREHOUSE": str(warehouse), "FLOE_PLATFORM_FILE": str(platform)})
+    def env(platform: Path) -> dict[str, str]:
+        return child_env({"FLOE_TEST_WAREHOUSE": str(warehouse), "FLOE_PLATFORM_FILE": str(platform)})
 
-        # Not measured: parses the dbt project (manifest) once and warms the page cache.
-        warm = ctx.measure("lineage", "warm-up (not measured)", 0, cmd, env=env(cases[0].platform), cwd=project)
-        if not warm.ok:
-            ctx.baseline_failures.append("lineage: warm-up run with lineage off")
-            return
-        series = [Series(case.label) for case in cases]
-        measured: list[tuple[Series, Callable[[int], Measurement]]] = []
-        for case, one in zip(cases, series, strict=True):
+    # Not measured: parses the dbt project (manifest) once and warms the page cache.
+    warm = ctx.measure(name, "warm-up (not measured)", 0, cmd, env=env(cases[0].platform), cwd=project)
+    if not warm.ok:
+        ctx.baseline_failures.append(f"{name}: warm-up run with {baseline}")
+        return None
+    series = [Series(case.label) for case in cases]
+    measured: list[tuple[Series, Callable[[int], Measurement]]] = []
+    for case, one in zip(cases, series, strict=True):
 
-            def once(index: int, label: str = case.label, platform: Path = case.platform) -> Measurement:
-                return ctx.measure("lineage", label, index, cmd, env=env(platform), cwd=project)
+        def once(index: int, label: str = case.label, platform: Path = case.platform) -> Measurement:
+            return ctx.measure(name, label, index, cmd, env=env(platform), cwd=project)
 
-            measured.append((one, once))
-        print(f"  {len(cases)} cases, {repeats} repeat(s), {LINEAGE_RUNS_PER_PROCESS} runs per process:")
-        repeat_interleaved(ctx, "lineage", measured, repeats)
+        measured.append((one, once))
+    print(f"  {len(cases)} cases, {repeats} repeat(s), {LINEAGE_RUNS_PER_PROCESS} runs per process:")
+    repeat_interleaved(ctx, name, measured, repeats)
+    if not series[0].ok_runs:
+        ctx.baseline_failures.append(f"{name}: {baseline}")
+    return series
+
+
+def _backend_rows(series: list[Series], undelivered_key: str) -> list[list[str]]:
+    """One table row per backend: run 1, run 2 and whole-process seconds, each with its added time vs the first."""
     off = series[0]
-    if not off.ok_runs:
-        ctx.baseline_failures.append("lineage: lineage off")
-    rows = [
+    return [
         [
             one.label,
             seconds(one.result_median("run1_seconds")),
@@ -584,11 +589,19 @@ def bench_lineage(ctx: Context) -> None:
             _added(one, off, "run2_seconds"),
             seconds(one.median()),
             _added_wall(one, off),
-            "/".join(_fmt_count(one.result_median(f"run{r}_undelivered")) for r in (1, 2)),
+            "/".join(_fmt_count(one.result_median(f"run{r}_{undelivered_key}")) for r in (1, 2)),
             _lineage_notes(one),
         ]
         for one in series
     ]
+
+
+def bench_lineage(ctx: Context) -> None:
+    with lineage_cases(LINEAGE_WORK / "platforms") as cases:
+        series = _measure_backends(ctx, "lineage", cases, "lineage off")
+    if series is None:
+        return
+    repeats = ctx.repeats("lineage")
     print_table(
         f"lineage: a 3-asset run (8 OpenLineage events) against each lineage backend, median of {repeats}",
         [
@@ -602,7 +615,7 @@ def bench_lineage(ctx: Context) -> None:
             "undelivered 1/2",
             "notes",
         ],
-        rows,
+        _backend_rows(series, "undelivered"),
         [
             "run 1 = the first run of a fresh process, timed in process after the code location loaded (what a "
             "Dagster run worker does); run 2 = a second run in the same process, which already knows the backend.",
@@ -619,50 +632,15 @@ def bench_lineage(ctx: Context) -> None:
 
 
 def bench_otlp(ctx: Context) -> None:
-    repeats = ctx.repeats("otlp")
-    project = ensure_lineage_project()
-    warehouse = LINEAGE_WORK / "warehouse.duckdb"
-    cmd = [ctx.python(), str(WORKLOADS), "lineage-run", str(project), "--runs", str(LINEAGE_RUNS_PER_PROCESS)]
     with otlp_cases(LINEAGE_WORK / "otlp-platforms") as cases:
-
-        def env(platform: Path) -> dict[str, str]:
-            return child_env({"FLOE_TEST_WAREHOUSE": str(warehouse), "FLOE_PLATFORM_FILE": str(platform)})
-
-        warm = ctx.measure("otlp", "warm-up (not measured)", 0, cmd, env=env(cases[0].platform), cwd=project)
-        if not warm.ok:
-            ctx.baseline_failures.append("otlp: warm-up run with tracing off")
-            return
-        series = [Series(case.label) for case in cases]
-        measured: list[tuple[Series, Callable[[int], Measurement]]] = []
-        for case, one in zip(cases, series, strict=True):
-
-            def once(index: int, label: str = case.label, platform: Path = case.platform) -> Measurement:
-                return ctx.measure("otlp", label, index, cmd, env=env(platform), cwd=project)
-
-            measured.append((one, once))
-        print(f"  {len(cases)} cases, {repeats} repeat(s), {LINEAGE_RUNS_PER_PROCESS} runs per process:")
-        repeat_interleaved(ctx, "otlp", measured, repeats)
-    off = series[0]
-    if not off.ok_runs:
-        ctx.baseline_failures.append("otlp: tracing off")
-    rows = [
-        [
-            one.label,
-            seconds(one.result_median("run1_seconds")),
-            _added(one, off, "run1_seconds"),
-            seconds(one.result_median("run2_seconds")),
-            _added(one, off, "run2_seconds"),
-            seconds(one.median()),
-            _added_wall(one, off),
-            "/".join(_fmt_count(one.result_median(f"run{r}_spans_undelivered")) for r in (1, 2)),
-            _lineage_notes(one),
-        ]
-        for one in series
-    ]
+        series = _measure_backends(ctx, "otlp", cases, "tracing off")
+    if series is None:
+        return
+    repeats = ctx.repeats("otlp")
     print_table(
         f"otlp: a 3-asset run (>= 6 spans) against each OTLP/HTTP collector (10 s export timeout), median of {repeats}",
         ["collector", "run 1 s", "added s", "run 2 s", "added s", "process s", "added s", "spans lost 1/2", "notes"],
-        rows,
+        _backend_rows(series, "spans_undelivered"),
         [
             "run 1 = the first run of a fresh process, timed in process after the code location loaded; run 2 = a "
             "second run in the same process, which already knows the collector.",
