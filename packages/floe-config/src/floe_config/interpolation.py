@@ -26,12 +26,15 @@ class Interpolated:
     """The string with every reference replaced."""
     variables: tuple[str, ...]
     """Names of the variables referenced, in order of appearance."""
-    from_environment: bool
-    """Whether at least one reference took its value from the environment (not from its default)."""
     environment_variables: tuple[str, ...] = ()
     """Names of the variables whose value came from the environment, in order of appearance."""
     defaulted_variables: tuple[str, ...] = ()
     """Names of the variables that were unset (or empty) and took their default, in order of appearance."""
+
+    @property
+    def from_environment(self) -> bool:
+        """Whether at least one reference took its value from the environment (not from its default)."""
+        return bool(self.environment_variables)
 
 
 def has_reference(text: str) -> bool:
@@ -108,7 +111,6 @@ def interpolate(text: str, environ: Mapping[str, str]) -> Interpolated:
     return Interpolated(
         value="".join(out),
         variables=tuple(names),
-        from_environment=bool(from_env),
         environment_variables=tuple(dict.fromkeys(from_env)),
         defaulted_variables=tuple(dict.fromkeys(defaulted)),
     )

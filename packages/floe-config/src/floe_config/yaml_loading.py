@@ -51,12 +51,16 @@ class Interpolation:
     """A value written with ``${...}``: the text as written and whether the environment supplied any part of it."""
 
     written: str
-    from_environment: bool
     value: str
     environment_variables: tuple[str, ...] = ()
     """Variables whose value came from the environment."""
     defaulted_variables: tuple[str, ...] = ()
     """Variables that were unset and took the default written in the file."""
+
+    @property
+    def from_environment(self) -> bool:
+        """Whether the environment supplied any part of the value."""
+        return bool(self.environment_variables)
 
     def provenance(self) -> str:
         """Say where the value came from and what to change: the environment, or the defaults in the file."""
@@ -552,7 +556,6 @@ class _Builder:
         if result.variables:
             self.source_map.interpolations[path] = Interpolation(
                 text,
-                result.from_environment,
                 result.value,
                 result.environment_variables,
                 result.defaulted_variables,
