@@ -333,12 +333,7 @@ class RunObserver:
         problem = flush_spans(provider, self._telemetry.flush_timeout_seconds).problem()
         if problem is None:
             return
-        message = f"floe: {problem} for run {self._run_id}; the run itself is not affected"
-        logger.warning(message)
-        try:
-            self._plan_context.log.warning(message)
-        except Exception:  # the log manager is Dagster's; never let it fail the run
-            logger.debug("could not log the span warning to Dagster", exc_info=True)
+        self._warn(f"floe: {problem} for run {self._run_id}; the run itself is not affected")
 
     def _report_undelivered_lineage(self) -> None:
         """Wait briefly for queued lineage events, then warn with the count of those not delivered.
@@ -357,11 +352,15 @@ class RunObserver:
                 f"({report.failed} failed, {report.dropped} dropped, {report.pending} still pending when the run "
                 f"ended{why}); the run itself is not affected"
             )
-            logger.warning(message)
-            try:
-                self._plan_context.log.warning(message)
-            except Exception:  # the log manager is Dagster's; never let it fail the run
-                logger.debug("could not log the lineage warning to Dagster", exc_info=True)
+            self._warn(message)
+
+    def _warn(self, message: str) -> None:
+        """Log ``message`` as a warning to Python logging and to the Dagster run's log."""
+        logger.warning(message)
+        try:
+            self._plan_context.log.warning(message)
+        except Exception:  # the log manager is Dagster's; never let it fail the run
+            logger.debug("could not log a warning to the Dagster run", exc_info=True)
 
 
 def _failure(event: DagsterEvent, default: str = "step failed") -> tuple[str, str | None]:
