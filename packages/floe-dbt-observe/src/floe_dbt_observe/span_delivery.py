@@ -77,7 +77,7 @@ class SpanFlushReport:
     """What one bounded flush saw.
 
     Attributes:
-        completed: The provider's ``force_flush`` returned ``True`` within the wait.
+        completed: The provider's ``force_flush`` finished within the wait (or it has none).
         gave_up: Why the flush was not waited for (collector failing or slow, flush timeout), or ``None``.
         ended: Spans the provider ended so far (``None`` for a provider not tracked by floe).
         exported: Spans the collector accepted so far (``None`` when not tracked).
