@@ -18,7 +18,7 @@ import http.server
 import shutil
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,20 +96,24 @@ def _file_platform(path: Path, directory: Path) -> Path:
 
 
 @contextmanager
+def _serving(answers: dict[str, tuple[int, float]]) -> Iterator[Callable[[str], str]]:
+    """Start one endpoint per name (HTTP status, seconds before answering); yield name -> URL; stop them on exit."""
+    stop = threading.Event()
+    servers = {name: _server(status, delay, stop) for name, (status, delay) in answers.items()}
+    try:
+        yield lambda name: f"http://127.0.0.1:{servers[name].server_address[1]}"
+    finally:
+        stop.set()
+        for server in servers.values():
+            server.shutdown()
+            server.server_close()
+
+
+@contextmanager
 def lineage_cases(directory: Path) -> Iterator[list[LineageCase]]:
     """Start the endpoints and write one platform file per case under ``directory``; stop them on exit."""
     directory.mkdir(parents=True, exist_ok=True)
-    stop = threading.Event()
-    servers = {
-        "500": _server(500, 0.0, stop),
-        "slow": _server(200, 10.0, stop),
-        "healthy": _server(200, 0.3, stop),
-    }
-
-    def url(name: str) -> str:
-        return f"http://127.0.0.1:{servers[name].server_address[1]}"
-
-    try:
+    with _serving({"500": (500, 0.0), "slow": (200, 10.0), "healthy": (200, 0.3)}) as url:
         yield [
             LineageCase("lineage off", _platform(directory / "off.yaml", None)),
             LineageCase("file transport", _file_platform(directory / "file.yaml", directory / "events")),
@@ -120,11 +124,6 @@ def lineage_cases(directory: Path) -> Iterator[list[LineageCase]]:
             LineageCase("answers after 10 s", _platform(directory / "slow.yaml", url("slow"))),
             LineageCase("healthy, answers after 0.3 s", _platform(directory / "healthy.yaml", url("healthy"))),
         ]
-    finally:
-        stop.set()
-        for server in servers.values():
-            server.shutdown()
-            server.server_close()
 
 
 def _otlp_platform(path: Path, url: str | None) -> Path:
@@ -137,13 +136,7 @@ def _otlp_platform(path: Path, url: str | None) -> Path:
 def otlp_cases(directory: Path) -> Iterator[list[LineageCase]]:
     """Start the OTLP/HTTP endpoints and write one platform file per case under ``directory``; stop them on exit."""
     directory.mkdir(parents=True, exist_ok=True)
-    stop = threading.Event()
-    servers = {"slow": _server(200, 10.0, stop), "live": _server(200, 0.0, stop)}
-
-    def url(name: str) -> str:
-        return f"http://127.0.0.1:{servers[name].server_address[1]}"
-
-    try:
+    with _serving({"slow": (200, 10.0), "live": (200, 0.0)}) as url:
         yield [
             LineageCase("tracing off", _otlp_platform(directory / "off.yaml", None)),
             LineageCase("OTLP live collector", _otlp_platform(directory / "live.yaml", url("live"))),
@@ -153,8 +146,3 @@ def otlp_cases(directory: Path) -> Iterator[list[LineageCase]]:
             ),
             LineageCase("OTLP answers after 10 s", _otlp_platform(directory / "slow.yaml", url("slow"))),
         ]
-    finally:
-        stop.set()
-        for server in servers.values():
-            server.shutdown()
-            server.server_close()
