@@ -354,19 +354,19 @@ class DagsterDev:
         """Wait until every run in ``runs`` has finished; return their final records."""
         ids = [run.run_id for run in runs]
 
-        def finished() -> list[DagsterRun] | None:
+        def finished() -> tuple[list[DagsterRun]] | None:
             latest = [self.instance.get_run_by_id(run_id) for run_id in ids]
             done = [run for run in latest if run is not None and run.is_finished]
-            return done if len(done) == len(ids) else None
+            # A one-element tuple, so that "no runs to wait for" ([]) counts as finished rather than as falsy.
+            return (done,) if len(done) == len(ids) else None
 
-        return list(
-            wait_until(
-                finished,
-                timeout=timeout,
-                interval=2,
-                message=lambda: f"runs still unfinished: {self._unfinished(ids)}\n{self.log_tail()}",
-            )
+        (done,) = wait_until(
+            finished,
+            timeout=timeout,
+            interval=2,
+            message=lambda: f"runs still unfinished: {self._unfinished(ids)}\n{self.log_tail()}",
         )
+        return done
 
     def _unfinished(self, ids: list[str]) -> list[tuple[str, str]]:
         runs = [self.instance.get_run_by_id(run_id) for run_id in ids]
