@@ -8,8 +8,10 @@ port where nothing listens (connection refused). A file-transport case is the re
 costs (building events, column lineage) with no network involved. Every case gets its own ``platform.yaml``; the
 OpenLineage HTTP transport is the client's own, with platform.yaml's default 5 s request timeout.
 
-The ``otlp`` cases send spans with the SDK's OTLP/HTTP exporter (platform.yaml's default 10 s export timeout) to
-a port where nothing listens, a server answering 200 after 10 s, and a live one answering at once; lineage is off.
+The ``otlp`` cases send spans with the SDK's OTLP exporters (platform.yaml's default 10 s export timeout) to a
+port where nothing listens, a collector answering after 10 s, and a live one answering at once; lineage is off.
+Each runs once over OTLP/HTTP (``http.server`` endpoints) and once over OTLP/gRPC (grpcio servers serving
+opentelemetry-proto's ``TraceService``).
 """
 
 from __future__ import annotations
@@ -19,11 +21,14 @@ import shutil
 import socket
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import grpc
 from generate_dbt_project import WORK_DIR
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 
 REPO = Path(__file__).resolve().parent.parent
 FAULT_PROJECT = REPO / "packages" / "floe-definitions" / "tests" / "integration" / "faults" / "project"
@@ -126,23 +131,75 @@ def lineage_cases(directory: Path) -> Iterator[list[LineageCase]]:
         ]
 
 
-def _otlp_platform(path: Path, url: str | None) -> Path:
-    tracing = "tracing: {type: none}\n" if url is None else f"tracing: {{type: otlp, endpoint: '{url}'}}\n"
+class _TraceService(trace_service_pb2_grpc.TraceServiceServicer):
+    """Accepts every OTLP/gRPC export, answering after ``delay_seconds``."""
+
+    def __init__(self, delay_seconds: float, stop: threading.Event) -> None:
+        self.delay_seconds = delay_seconds
+        self.stop = stop
+
+    def Export(  # the gRPC method's name
+        self, request: trace_service_pb2.ExportTraceServiceRequest, context: grpc.ServicerContext
+    ) -> trace_service_pb2.ExportTraceServiceResponse:
+        if self.delay_seconds:
+            self.stop.wait(self.delay_seconds)
+        return trace_service_pb2.ExportTraceServiceResponse()
+
+
+@contextmanager
+def _grpc_collectors(delays: dict[str, float]) -> Iterator[Callable[[str], str]]:
+    """Start one OTLP/gRPC collector per name (seconds before answering); yield name -> URL; stop them on exit."""
+    stop = threading.Event()
+    servers: dict[str, tuple[grpc.Server, int]] = {}
+    try:
+        for name, delay in delays.items():
+            server = grpc.server(ThreadPoolExecutor(max_workers=8, thread_name_prefix=f"otlp-grpc-{name}"))
+            trace_service_pb2_grpc.add_TraceServiceServicer_to_server(  # type: ignore[no-untyped-call]
+                _TraceService(delay, stop), server
+            )
+            servers[name] = (server, server.add_insecure_port("127.0.0.1:0"))
+            server.start()
+        yield lambda name: f"http://127.0.0.1:{servers[name][1]}"
+    finally:
+        stop.set()
+        for server, _ in servers.values():
+            server.stop(grace=None)
+
+
+def _otlp_platform(path: Path, url: str | None, protocol: str = "http/protobuf") -> Path:
+    tracing = (
+        "tracing: {type: none}\n"
+        if url is None
+        else f"tracing: {{type: otlp, endpoint: '{url}', protocol: {protocol}}}\n"
+    )
     path.write_text(OTLP_BASE + tracing, encoding="utf-8")
     return path
 
 
 @contextmanager
 def otlp_cases(directory: Path) -> Iterator[list[LineageCase]]:
-    """Start the OTLP/HTTP endpoints and write one platform file per case under ``directory``; stop them on exit."""
+    """Start the OTLP collectors and write one platform file per case under ``directory``; stop them on exit."""
     directory.mkdir(parents=True, exist_ok=True)
-    with _serving({"slow": (200, 10.0), "live": (200, 0.0)}) as url:
-        yield [
-            LineageCase("tracing off", _otlp_platform(directory / "off.yaml", None)),
-            LineageCase("OTLP live collector", _otlp_platform(directory / "live.yaml", url("live"))),
-            LineageCase(
-                "OTLP connection refused",
-                _otlp_platform(directory / "refused.yaml", f"http://127.0.0.1:{_free_port()}"),
-            ),
-            LineageCase("OTLP answers after 10 s", _otlp_platform(directory / "slow.yaml", url("slow"))),
-        ]
+    delays = {"slow": 10.0, "live": 0.0}
+    with (
+        _serving({name: (200, delay) for name, delay in delays.items()}) as http_url,
+        _grpc_collectors(delays) as grpc_url,
+    ):
+        cases = [LineageCase("tracing off", _otlp_platform(directory / "off.yaml", None))]
+        for protocol, label, url in (("http/protobuf", "HTTP", http_url), ("grpc", "gRPC", grpc_url)):
+            stem = label.lower()
+            cases += [
+                LineageCase(
+                    f"OTLP/{label} live collector",
+                    _otlp_platform(directory / f"{stem}-live.yaml", url("live"), protocol),
+                ),
+                LineageCase(
+                    f"OTLP/{label} connection refused",
+                    _otlp_platform(directory / f"{stem}-refused.yaml", f"http://127.0.0.1:{_free_port()}", protocol),
+                ),
+                LineageCase(
+                    f"OTLP/{label} answers after 10 s",
+                    _otlp_platform(directory / f"{stem}-slow.yaml", url("slow"), protocol),
+                ),
+            ]
+        yield cases

@@ -638,7 +638,7 @@ def bench_otlp(ctx: Context) -> None:
         return
     repeats = ctx.repeats("otlp")
     print_table(
-        f"otlp: a 3-asset run (>= 6 spans) against each OTLP/HTTP collector (10 s export timeout), median of {repeats}",
+        f"otlp: a 3-asset run (>= 6 spans) against each OTLP collector (10 s export timeout), median of {repeats}",
         ["collector", "run 1 s", "added s", "run 2 s", "added s", "process s", "added s", "spans lost 1/2", "notes"],
         _backend_rows(series, "spans_undelivered"),
         [

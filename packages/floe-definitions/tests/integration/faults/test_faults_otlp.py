@@ -1,7 +1,9 @@
-"""Spans over the real OTLP/HTTP wire: a dead or slow collector costs the run nothing, a live one gets every span.
+"""Spans over the real OTLP wire: a dead or slow collector costs the run nothing, a live one gets every span.
 
-The receiver is a real HTTP server on 127.0.0.1 that decodes what the SDK's OTLP/HTTP exporter posts to
-``/v1/traces`` with opentelemetry-proto's ``ExportTraceServiceRequest`` — what Jaeger or a collector would get.
+Each test runs once per OTLP protocol platform.yaml offers. For ``http/protobuf`` the receiver is a real HTTP
+server on 127.0.0.1 that decodes what the SDK's OTLP/HTTP exporter posts to ``/v1/traces``; for ``grpc`` it is a
+real grpcio server serving opentelemetry-proto's ``TraceService``. Both decode ``ExportTraceServiceRequest`` —
+what Jaeger or a collector would get.
 The dead (connection refused) and slow (answering after 10 s) collectors use platform.yaml's default OTLP timeout
 (10 s), where one blocking flush would cost 7-10 s per dbt step plus once per run: the run must succeed, keep every
 materialization, and warn with the count of spans not delivered. The added time is printed and bounded
@@ -28,9 +30,28 @@ UNDELIVERED = re.compile(r"(\d+) span\(s\) not delivered \(failed=(\d+), still q
 MIN_SPANS_PER_RUN = 6
 
 
-def _otlp(url: str) -> str:
-    """platform.yaml sending spans to ``url`` with the default OTLP timeout (10 s)."""
-    return f"lineage: {{transport: {{type: none}}}}\ntracing: {{type: otlp, endpoint: '{url}'}}\n"
+def _otlp(url: str, protocol: str) -> str:
+    """platform.yaml sending spans to ``url`` over ``protocol`` with the default OTLP timeout (10 s)."""
+    return f"lineage: {{transport: {{type: none}}}}\ntracing: {{type: otlp, endpoint: '{url}', protocol: {protocol}}}\n"
+
+
+@dataclass(frozen=True)
+class Collectors:
+    """Starts local span collectors speaking one OTLP protocol."""
+
+    protocol: str
+    start: Callable[..., Any]  # start(delay_seconds=0.0)
+
+
+@pytest.fixture(params=["http/protobuf", "grpc"])
+def collectors(
+    request: pytest.FixtureRequest,
+    endpoint_factory: Callable[..., Any],
+    grpc_collector_factory: Callable[..., Any],
+) -> Collectors:
+    if request.param == "grpc":
+        return Collectors("grpc", grpc_collector_factory)
+    return Collectors("http/protobuf", lambda delay_seconds=0.0: endpoint_factory(200, delay_seconds))
 
 
 def _undelivered(outcome: Any) -> list[int]:
@@ -90,11 +111,17 @@ def tracing_off(
 
 
 def _run_against(
-    url: str, *, fault_project: Callable[..., Any], tracing_off: Baseline, run_floe_job: Callable[..., Any], label: str
+    url: str,
+    protocol: str,
+    *,
+    fault_project: Callable[..., Any],
+    tracing_off: Baseline,
+    run_floe_job: Callable[..., Any],
+    label: str,
 ) -> Any:
     """Run the project against ``url`` (after a warm-up run); return the last outcome and print the added time."""
     project = fault_project()
-    project.write_platform(_otlp(url))
+    project.write_platform(_otlp(url, protocol))
     assert run_floe_job(project).success  # warm-up: load the code location, parse dbt
     durations: list[float] = []
     outcome = None
@@ -107,16 +134,28 @@ def _run_against(
             break
         tracing_off.seconds.append(run_floe_job(tracing_off.project).seconds)
     fastest, off = min(durations), min(tracing_off.seconds)
-    print(f"OTLP {label}: fastest run {fastest:.2f} s vs {off:.2f} s with tracing off ({fastest - off:+.2f} s)")
+    print(
+        f"OTLP {protocol} {label}: fastest run {fastest:.2f} s vs {off:.2f} s with tracing off ({fastest - off:+.2f} s)"
+    )
     assert fastest - off < MAX_ADDED_SECONDS
     return outcome
 
 
+@pytest.mark.parametrize("protocol", ["http/protobuf", "grpc"])
 def test_otlp_collector_down_neither_fails_nor_slows_the_run_and_counts_lost_spans(
-    fault_project: Callable[..., Any], tracing_off: Baseline, refused_url: str, run_floe_job: Callable[..., Any]
+    protocol: str,
+    fault_project: Callable[..., Any],
+    tracing_off: Baseline,
+    refused_url: str,
+    run_floe_job: Callable[..., Any],
 ) -> None:
     outcome = _run_against(
-        refused_url, fault_project=fault_project, tracing_off=tracing_off, run_floe_job=run_floe_job, label="down"
+        refused_url,
+        protocol,
+        fault_project=fault_project,
+        tracing_off=tracing_off,
+        run_floe_job=run_floe_job,
+        label="down",
     )
     counts = _undelivered(outcome)
     assert counts, f"no undelivered-span warning: {outcome.warnings()}"
@@ -128,12 +167,17 @@ def test_otlp_collector_down_neither_fails_nor_slows_the_run_and_counts_lost_spa
 def test_otlp_collector_answering_after_10_s_neither_fails_nor_slows_the_run(
     fault_project: Callable[..., Any],
     tracing_off: Baseline,
-    endpoint_factory: Callable[..., Any],
+    collectors: Collectors,
     run_floe_job: Callable[..., Any],
 ) -> None:
-    collector = endpoint_factory(status=200, delay_seconds=10.0)
+    collector = collectors.start(delay_seconds=10.0)
     outcome = _run_against(
-        collector.url, fault_project=fault_project, tracing_off=tracing_off, run_floe_job=run_floe_job, label="slow"
+        collector.url,
+        collectors.protocol,
+        fault_project=fault_project,
+        tracing_off=tracing_off,
+        run_floe_job=run_floe_job,
+        label="slow",
     )
     counts = _undelivered(outcome)
     assert counts, f"no undelivered-span warning: {outcome.warnings()}"
@@ -141,23 +185,23 @@ def test_otlp_collector_answering_after_10_s_neither_fails_nor_slows_the_run(
 
 
 def test_otlp_collector_receives_per_model_spans_linked_to_the_run(
-    fault_project: Callable[..., Any], endpoint_factory: Callable[..., Any], run_floe_job: Callable[..., Any]
+    fault_project: Callable[..., Any], collectors: Collectors, run_floe_job: Callable[..., Any]
 ) -> None:
-    collector = endpoint_factory(status=200)
+    collector = collectors.start()
     project = fault_project()
-    project.write_platform(_otlp(collector.url))
+    project.write_platform(_otlp(collector.url, collectors.protocol))
     outcome = run_floe_job(project)
     assert outcome.success
     assert outcome.materialized == ALL_ASSETS
     assert not [w for w in outcome.warnings() if "span(s) not delivered" in w or "span export" in w]
 
     def model_spans() -> list[dict[str, Any]]:
-        spans = _decode(collector.recorded.bodies("/v1/traces"))
+        spans = _decode(collector.recorded.bodies())
         ids = {span["attributes"].get("dbt.node.unique_id") for span in spans}
         return spans if {"model.faulty.stg_numbers", "model.faulty.total"} <= ids else []
 
     spans = _wait_for(model_spans)
-    assert spans, f"per-model spans never reached the collector: {_decode(collector.recorded.bodies('/v1/traces'))}"
+    assert spans, f"per-model spans never reached the collector: {_decode(collector.recorded.bodies())}"
     by_id = {span["span_id"]: span for span in spans}
     assert {span["service"] for span in spans} == {"faulty"}
     run_spans = [
