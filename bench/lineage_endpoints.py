@@ -19,6 +19,7 @@ from __future__ import annotations
 import http.server
 import shutil
 import socket
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -57,6 +58,14 @@ def ensure_project() -> Path:
     return root
 
 
+class _QuietServer(http.server.ThreadingHTTPServer):
+    """Does not print a traceback when a benchmark process exits with a keep-alive connection still open."""
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
+
+
 def _server(status: int, delay_seconds: float, stop: threading.Event) -> http.server.ThreadingHTTPServer:
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -76,7 +85,7 @@ def _server(status: int, delay_seconds: float, stop: threading.Event) -> http.se
         def log_message(self, format: str, *args: object) -> None:
             return None
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = _QuietServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, name=f"lineage-endpoint-{status}", daemon=True).start()
     return server
