@@ -646,7 +646,7 @@ def bench_otlp(ctx: Context) -> None:
             "second run in the same process, which already knows the collector.",
             "process s = the whole process from outside (load, both runs, exit): a collector holding exit shows here.",
             "added s is against tracing off; spans lost = the largest 'N span(s) not delivered' of a run's warnings "
-            "(counted per process, so run 2 includes run 1's).",
+            "(counted per run: the spans of the run's trace).",
             "target (issue 6): a down or slow collector adds < 2 s to a run; the live collector loses none.",
         ],
     )

@@ -287,7 +287,7 @@ def lineage_run(project_root: Path, runs: int) -> None:
                 for record in logs
                 if record.level >= 30 and (match := undelivered.search(record.message or ""))
             )
-            # Span counts are per process (cumulative): the largest count a run's warnings gave.
+            # Span counts are per run (its trace); the dbt step's and the run end's overlap: take the largest.
             result[f"run{index + 1}_spans_undelivered"] = max(
                 (
                     int(match.group(1))

@@ -332,7 +332,9 @@ class DbtStepRunner:
         finally:
             step_span.end()
         report = emitter.close(config.flush_timeout_seconds) if emitter is not None else None
-        spans = flush_spans(config.tracer_provider, config.flush_timeout_seconds)
+        spans = flush_spans(
+            config.tracer_provider, config.flush_timeout_seconds, trace_id=step_span.get_span_context().trace_id
+        )
         self._report(context, report, spans)
 
     @staticmethod

@@ -1,4 +1,4 @@
-"""Bounded span flushes, and a count of the spans a process ended, exported and failed to export.
+"""Bounded span flushes, and a count of the spans a process ended, exported and failed to export, per trace.
 
 The OpenTelemetry SDK's ``BatchSpanProcessor.force_flush(timeout_millis)`` ignores its timeout (SDK 1.45: it
 exports everything synchronously), and the OTLP exporters retry with backoff until their own timeout (10 s by
@@ -6,7 +6,9 @@ default), so a dead or slow collector would cost every end-of-step and end-of-ru
 :func:`flush_spans` instead runs the flush on a daemon thread and waits at most the flush timeout, and not at
 all once the collector is known to be failing or slow. What it knows comes from :func:`track_span_delivery`,
 which wraps the exporter a provider's batch processor uses and counts the spans the provider ended: one
-:class:`SpanDelivery` per provider, kept in a weak-keyed registry (nothing is written onto SDK objects).
+:class:`SpanDelivery` per provider, kept in a weak-keyed registry (nothing is written onto SDK objects). Counts are
+kept per trace as well, so a run's warning counts that run's spans (a floe run is one trace), not every run the
+process has made.
 
 Only the OpenTelemetry API is imported here; the SDK is imported when a provider is tracked.
 """
@@ -16,7 +18,8 @@ from __future__ import annotations
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -27,6 +30,8 @@ if TYPE_CHECKING:
     from opentelemetry.sdk.trace.export import SpanExporter
 
 _POLL_SECONDS = 0.05
+# Traces whose counts are kept (oldest dropped first): far more than the runs one process makes at once.
+MAX_COUNTED_TRACES = 1024
 
 _DELIVERIES: weakref.WeakKeyDictionary[object, SpanDelivery] = weakref.WeakKeyDictionary()
 _FLUSHES: weakref.WeakKeyDictionary[object, threading.Thread] = weakref.WeakKeyDictionary()
@@ -34,7 +39,7 @@ _REGISTRY_LOCK = threading.Lock()
 
 
 class SpanDelivery:
-    """Thread-safe counts of one provider's spans (ended, exported, failed) and its collector's health.
+    """Thread-safe counts of a provider's spans (ended, exported, failed), in all and per trace; its health.
 
     Args:
         slow_send_seconds: An export that fails, raises, takes longer than this or is still in flight after this
@@ -44,32 +49,42 @@ class SpanDelivery:
     def __init__(self, slow_send_seconds: float = SLOW_SEND_SECONDS) -> None:
         self.health = DeliveryHealth(slow_send_seconds, backend="span collector")
         self._lock = threading.Lock()
-        self._ended = 0
-        self._exported = 0
-        self._failed = 0
+        self._total = [0, 0, 0]  # ended, exported, failed
+        self._traces: OrderedDict[int, list[int]] = OrderedDict()
 
-    def span_ended(self) -> None:
-        """Count one sampled span the provider ended (and handed to its batch processor)."""
+    def _of_trace(self, trace_id: int) -> list[int]:
+        """The trace's counts (created, and the oldest trace dropped past ``MAX_COUNTED_TRACES``); hold the lock."""
+        counts = self._traces.get(trace_id)
+        if counts is None:
+            counts = self._traces[trace_id] = [0, 0, 0]
+            if len(self._traces) > MAX_COUNTED_TRACES:
+                self._traces.popitem(last=False)
+        return counts
+
+    def span_ended(self, trace_id: int) -> None:
+        """Count one sampled span of trace ``trace_id`` the provider ended (and handed to its batch processor)."""
         with self._lock:
-            self._ended += 1
+            self._total[0] += 1
+            self._of_trace(trace_id)[0] += 1
 
     def export_started(self, token: int) -> None:
         """Record that the export identified by ``token`` started now."""
         self.health.send_started(token)
 
-    def export_finished(self, token: int, spans: int, *, ok: bool) -> None:
-        """Record the outcome of an export of ``spans`` spans: a quick success heals, anything else marks unhealthy."""
+    def export_finished(self, token: int, trace_ids: Iterable[int], *, ok: bool) -> None:
+        """Record an export's outcome (``trace_ids``: each span's trace): a quick success heals, else unhealthy."""
+        column = 1 if ok else 2
         with self._lock:
-            if ok:
-                self._exported += spans
-            else:
-                self._failed += spans
+            for trace_id in trace_ids:
+                self._total[column] += 1
+                self._of_trace(trace_id)[column] += 1
         self.health.send_finished(token, ok=ok)
 
-    def counts(self) -> tuple[int, int, int]:
-        """Return ``(ended, exported, failed)`` so far."""
+    def counts(self, trace_id: int | None = None) -> tuple[int, int, int]:
+        """Return ``(ended, exported, failed)`` so far: of trace ``trace_id``, or of every trace when ``None``."""
         with self._lock:
-            return self._ended, self._exported, self._failed
+            ended, exported, failed = self._total if trace_id is None else self._traces.get(trace_id, [0, 0, 0])
+            return ended, exported, failed
 
 
 @dataclass(frozen=True)
@@ -82,6 +97,7 @@ class SpanFlushReport:
         ended: Spans the provider ended so far (``None`` for a provider not tracked by floe).
         exported: Spans the collector accepted so far (``None`` when not tracked).
         failed: Spans whose export failed so far (``None`` when not tracked).
+        trace_id: The trace the counts are of, or ``None`` when they cover every span of the process.
     """
 
     completed: bool
@@ -89,6 +105,7 @@ class SpanFlushReport:
     ended: int | None = None
     exported: int | None = None
     failed: int | None = None
+    trace_id: int | None = None
 
     @property
     def counted(self) -> bool:
@@ -113,16 +130,18 @@ class SpanFlushReport:
         """Return the warning text for undelivered spans, or ``None`` when every span was delivered.
 
         With a tracked provider: ``N span(s) not delivered (failed=F, still queued=Q; ...)`` once an export failed
-        or the flush did not complete; with an untracked one: that the flush did not finish.
+        or the flush did not complete, naming the trace counted (its id as a trace backend shows it) or saying the
+        counts are the whole process's; with an untracked one: that the flush did not finish.
         """
         why = f", not waited for: {self.gave_up}" if self.gave_up else ""
         if not self.counted:
             return None if self.completed else f"span export did not finish within the flush{why}"
         if self.undelivered == 0 or (self.completed and not self.failed):
             return None
+        scope = "in this process" if self.trace_id is None else f"in trace {self.trace_id:032x}"
         return (
             f"{self.undelivered} span(s) not delivered (failed={self.failed}, still queued={self.queued}; "
-            f"ended={self.ended}, exported={self.exported} in this process{why})"
+            f"ended={self.ended}, exported={self.exported} {scope}{why})"
         )
 
 
@@ -227,7 +246,7 @@ def shutdown_spans(provider: object, timeout_seconds: float) -> bool:
     return _wait(thread, delivery, max(timeout_seconds, 0.0)) is None and not thread.is_alive()
 
 
-def flush_spans(provider: object | None, timeout_seconds: float) -> SpanFlushReport:
+def flush_spans(provider: object | None, timeout_seconds: float, *, trace_id: int | None = None) -> SpanFlushReport:
     """Flush ``provider``'s spans, waiting at most ``timeout_seconds`` and not at all for a failing collector.
 
     The SDK's ``force_flush`` runs on a daemon thread (it ignores its own timeout); this waits for it while the
@@ -239,6 +258,8 @@ def flush_spans(provider: object | None, timeout_seconds: float) -> SpanFlushRep
     Args:
         provider: A tracer provider (anything with ``force_flush(timeout_millis)``); ``None`` does nothing.
         timeout_seconds: Longest wait for the flush.
+        trace_id: Report the counts of this trace only (a run's: the flush itself is of every span); ``None``
+            reports those of the whole process.
 
     Returns:
         Whether the flush completed, why it was not waited for, and the provider's span counts when tracked.
@@ -259,5 +280,7 @@ def flush_spans(provider: object | None, timeout_seconds: float) -> SpanFlushRep
             gave_up = None
     if delivery is None:
         return SpanFlushReport(completed=completed, gave_up=gave_up)
-    ended, exported, failed = delivery.counts()
-    return SpanFlushReport(completed=completed, gave_up=gave_up, ended=ended, exported=exported, failed=failed)
+    ended, exported, failed = delivery.counts(trace_id)
+    return SpanFlushReport(
+        completed=completed, gave_up=gave_up, ended=ended, exported=exported, failed=failed, trace_id=trace_id
+    )

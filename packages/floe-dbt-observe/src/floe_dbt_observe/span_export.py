@@ -30,7 +30,7 @@ class EndedSpanCounter(SpanProcessor):
     def on_end(self, span: ReadableSpan) -> None:
         """Count ``span`` if it is sampled."""
         if span.context is not None and span.context.trace_flags.sampled:
-            self._delivery.span_ended()
+            self._delivery.span_ended(span.context.trace_id)
 
 
 class DeliveryCountingExporter(SpanExporter):
@@ -53,6 +53,7 @@ class DeliveryCountingExporter(SpanExporter):
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         """Export ``spans`` with the wrapped exporter; a raised error counts as a failed export and is re-raised."""
         token = next(_tokens)
+        trace_ids = [span.context.trace_id if span.context is not None else 0 for span in spans]
         self._delivery.export_started(token)
         ok = False
         try:
@@ -60,7 +61,7 @@ class DeliveryCountingExporter(SpanExporter):
             ok = result == SpanExportResult.SUCCESS
             return result
         finally:
-            self._delivery.export_finished(token, len(spans), ok=ok)
+            self._delivery.export_finished(token, trace_ids, ok=ok)
 
     def shutdown(self) -> None:
         """Shut the wrapped exporter down."""

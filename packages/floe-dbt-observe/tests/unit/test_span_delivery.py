@@ -13,11 +13,13 @@ import threading
 from collections.abc import Iterator, Sequence
 
 import pytest
+from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from floe_dbt_observe import SpanFlushReport, flush_spans, span_delivery, track_span_delivery
+from floe_dbt_observe.span_delivery import MAX_COUNTED_TRACES
 
 GENEROUS_FLUSH_SECONDS = 60.0
 
@@ -161,3 +163,40 @@ def test_untracked_provider_gets_a_bounded_flush_without_counts(providers: list[
 
 def test_no_provider_is_a_completed_flush() -> None:
     assert flush_spans(None, 1.0) == SpanFlushReport(completed=True)
+
+
+def test_counts_are_kept_per_trace_so_a_run_reports_its_own_spans(providers: list[TracerProvider]) -> None:
+    provider = _provider(providers, _Failing())
+    tracer = provider.get_tracer("test")
+    first_run = tracer.start_span("first run")
+    first_run.end()
+    with trace.use_span(tracer.start_span("second run"), end_on_exit=True) as second_run:
+        for name in ("model a", "model b"):
+            tracer.start_span(name).end()  # children: the second run's trace
+    second_trace = second_run.get_span_context().trace_id
+
+    of_second = flush_spans(provider, GENEROUS_FLUSH_SECONDS, trace_id=second_trace)
+    assert (of_second.ended, of_second.exported, of_second.failed, of_second.trace_id) == (3, 0, 3, second_trace)
+    assert (of_second.problem() or "").startswith(
+        f"3 span(s) not delivered (failed=3, still queued=0; ended=3, exported=0 in trace {second_trace:032x}"
+    )
+    of_first = flush_spans(provider, GENEROUS_FLUSH_SECONDS, trace_id=first_run.get_span_context().trace_id)
+    assert (of_first.ended, of_first.failed) == (1, 1)
+    of_process = flush_spans(provider, GENEROUS_FLUSH_SECONDS)
+    assert (of_process.ended, of_process.failed, of_process.trace_id) == (4, 4, None)
+    assert "ended=4, exported=0 in this process" in (of_process.problem() or "")
+    assert flush_spans(provider, GENEROUS_FLUSH_SECONDS, trace_id=12345).ended == 0  # a trace never seen
+
+
+def test_only_the_latest_traces_keep_counts(providers: list[TracerProvider]) -> None:
+    provider = _provider(providers, InMemorySpanExporter())
+    tracer = provider.get_tracer("test")
+    spans = [tracer.start_span(f"run {index}") for index in range(MAX_COUNTED_TRACES + 1)]
+    for span in spans:
+        span.end()
+    oldest, newest = (span.get_span_context().trace_id for span in (spans[0], spans[-1]))
+    delivery = span_delivery(provider)
+    assert delivery is not None
+    assert delivery.counts(oldest) == (0, 0, 0)  # dropped: counts stay bounded in a long-lived process
+    assert delivery.counts(newest) == (1, 0, 0)
+    assert delivery.counts() == (MAX_COUNTED_TRACES + 1, 0, 0)

@@ -37,7 +37,7 @@ from opentelemetry import trace
 from opentelemetry.trace import Span, Status, StatusCode, TracerProvider
 
 from floe_dbt_observe import LineageEmitter, flush_spans
-from floe_definitions.run_trace import run_span_ids
+from floe_definitions.run_trace import run_span_ids, run_trace_id
 from floe_definitions.step_assets import StepAssets, step_assets
 from floe_definitions.step_lineage import DagsterRunRef, DatasetNaming, lineage_job_name, step_event
 
@@ -330,7 +330,8 @@ class RunObserver:
         provider = self._telemetry.tracer_provider
         if provider is None:
             return
-        problem = flush_spans(provider, self._telemetry.flush_timeout_seconds).problem()
+        trace_id = run_trace_id(self._run_id)  # the run's trace: what its spans were counted under
+        problem = flush_spans(provider, self._telemetry.flush_timeout_seconds, trace_id=trace_id).problem()
         if problem is None:
             return
         self._warn(f"floe: {problem} for run {self._run_id}; the run itself is not affected")
