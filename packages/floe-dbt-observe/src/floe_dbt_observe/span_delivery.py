@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 _POLL_SECONDS = 0.05
 # Traces whose counts are kept (oldest dropped first): far more than the runs one process makes at once.
 MAX_COUNTED_TRACES = 1024
+# Positions in a ``[ended, exported, failed]`` count list.
+_ENDED, _EXPORTED, _FAILED = range(3)
 
 _DELIVERIES: weakref.WeakKeyDictionary[object, SpanDelivery] = weakref.WeakKeyDictionary()
 _FLUSHES: weakref.WeakKeyDictionary[object, threading.Thread] = weakref.WeakKeyDictionary()
@@ -49,7 +51,7 @@ class SpanDelivery:
     def __init__(self, slow_send_seconds: float = SLOW_SEND_SECONDS) -> None:
         self.health = DeliveryHealth(slow_send_seconds, backend="span collector")
         self._lock = threading.Lock()
-        self._total = [0, 0, 0]  # ended, exported, failed
+        self._total = [0, 0, 0]  # indexed by _ENDED, _EXPORTED, _FAILED
         self._traces: OrderedDict[int, list[int]] = OrderedDict()
 
     def _of_trace(self, trace_id: int) -> list[int]:
@@ -64,8 +66,8 @@ class SpanDelivery:
     def span_ended(self, trace_id: int) -> None:
         """Count one sampled span of trace ``trace_id`` the provider ended (and handed to its batch processor)."""
         with self._lock:
-            self._total[0] += 1
-            self._of_trace(trace_id)[0] += 1
+            self._total[_ENDED] += 1
+            self._of_trace(trace_id)[_ENDED] += 1
 
     def export_started(self, token: int) -> None:
         """Record that the export identified by ``token`` started now."""
@@ -73,7 +75,7 @@ class SpanDelivery:
 
     def export_finished(self, token: int, trace_ids: Iterable[int], *, ok: bool) -> None:
         """Record an export's outcome (``trace_ids``: each span's trace): a quick success heals, else unhealthy."""
-        column = 1 if ok else 2
+        column = _EXPORTED if ok else _FAILED
         with self._lock:
             for trace_id in trace_ids:
                 self._total[column] += 1
