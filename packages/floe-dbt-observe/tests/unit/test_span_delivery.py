@@ -3,8 +3,8 @@
 Real SDK objects throughout: a ``TracerProvider`` with a ``BatchSpanProcessor`` around exporters that really
 export (in memory), really fail, really raise, or really block until released. No assertion is on elapsed time:
 "did not wait" is shown by why the flush stopped (the exporter's health, not the generous timeout it was given).
-The OTLP/HTTP wire (closed port, slow collector) is covered in floe-definitions' ``test_tracing.py`` and its fault
-tests, where the OTLP exporter is a dependency.
+The OTLP wire (closed port, slow collector; HTTP, and gRPC in the fault tests) is covered in floe-definitions'
+``test_tracing.py`` and its fault tests, where the OTLP exporters are dependencies.
 """
 
 from __future__ import annotations
