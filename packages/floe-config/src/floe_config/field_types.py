@@ -137,3 +137,23 @@ NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
 Name = Annotated[str, Field(min_length=1, pattern=NAME_PATTERN)]
 """A Dagster-safe name: letters, digits and underscores, not starting with a digit."""
+
+PIPELINE_NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$"
+"""What a pipeline name may be: what OpenTelemetry's ``service.name`` and a file name both accept."""
+
+PipelineName = Annotated[str, Field(min_length=1, max_length=200, pattern=PIPELINE_NAME_PATTERN)]
+"""floe.yaml ``name``: letters, digits, ``-``, ``_`` and ``.``, not starting with ``-`` or ``.``."""
+
+_NOT_DAGSTER = re.compile(r"[^A-Za-z0-9_]")
+
+
+def dagster_name(name: str) -> str:
+    """Return the Dagster-safe form of a pipeline name: ``my-pipeline`` -> ``my_pipeline``.
+
+    Args:
+        name: A pipeline name (floe.yaml ``name``).
+
+    Returns:
+        A name Dagster accepts for a code location, job, tag or resource (letters, digits and underscores).
+    """
+    return _NOT_DAGSTER.sub("_", name)

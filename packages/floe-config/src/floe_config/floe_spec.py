@@ -8,7 +8,7 @@ from floe_config.asset_patterns import AssetPattern
 from floe_config.backfills import BackfillConfig
 from floe_config.base import FloeModel
 from floe_config.dbt import DbtConfig
-from floe_config.field_types import ModulePath, Name
+from floe_config.field_types import ModulePath, Name, PipelineName, dagster_name
 from floe_config.jobs import JobConfig
 from floe_config.observability import ObservabilityConfig
 from floe_config.partitions import PartitionsConfig
@@ -42,8 +42,11 @@ class OrchestrationConfig(FloeModel):
 class FloeSpec(FloeModel):
     """A floe.yaml file: one pipeline, the same in every environment."""
 
-    name: Name
-    """Pipeline name; the OpenTelemetry ``service.name``."""
+    name: PipelineName
+    """Pipeline name: the OpenTelemetry ``service.name`` and the trace and lineage file names.
+
+    Letters, digits, ``-``, ``_`` and ``.``; where Dagster needs a name, floe uses :attr:`dagster_name`.
+    """
     version: str = "0.1.0"
     """Pipeline version."""
     description: str | None = None
@@ -52,3 +55,8 @@ class FloeSpec(FloeModel):
     """What Dagster runs."""
     observability: ObservabilityConfig = Field(default_factory=ObservabilityConfig)
     """What floe observes."""
+
+    @property
+    def dagster_name(self) -> str:
+        """The pipeline name as Dagster accepts it: ``my-pipeline`` -> ``my_pipeline``."""
+        return dagster_name(self.name)

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from floe_config.errors import ConfigError, ConfigIssue
-from floe_config.field_types import NAME_PATTERN
+from floe_config.field_types import NAME_PATTERN, PIPELINE_NAME_PATTERN
 from floe_config.yaml_loading import KeyPath, SourceMap, dotted
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -273,6 +273,8 @@ def _value_message(kind: str, error: ErrorDetails, shown: str, value: Any, ctx: 
     }
     if kind == "string_pattern_mismatch" and ctx.get("pattern") == NAME_PATTERN and isinstance(value, str):
         return _name_message(value, shown)
+    if kind == "string_pattern_mismatch" and ctx.get("pattern") == PIPELINE_NAME_PATTERN and isinstance(value, str):
+        return _pipeline_name_message(value, shown)
     if kind in messages:
         return messages[kind]
     if kind == "literal_error":
@@ -314,6 +316,25 @@ def _name_message(name: str, shown: str | None = None) -> str:
         example = f"{example[digits.end() :]}_{digits.group().rstrip('_')}".strip("_") or f"n{example}"
     if example[:1].isdigit():
         example = f"n{example}"
+    return f"name {name!r} {', and '.join(problems)}; {rule}: write e.g. {example!r}"
+
+
+def _pipeline_name_message(name: str, shown: str | None = None) -> str:
+    """Say what makes ``name`` unusable as a pipeline name (service.name, file name) and suggest one that works."""
+    rule = "a pipeline name uses only letters, digits, '-', '_' and '.', and does not start with '-' or '.'"
+    if shown is not None and shown != repr(name):
+        return f"{shown} is not a valid pipeline name; {rule}"
+    odd = list(dict.fromkeys(char for char in name if not (char.isascii() and (char.isalnum() or char in "_.-"))))
+    problems = []
+    if odd:
+        shown_chars = ["a space" if char == " " else repr(char) for char in odd]
+        listed = ", ".join(shown_chars[:-1]) + " and " + shown_chars[-1] if len(shown_chars) > 1 else shown_chars[0]
+        problems.append(f"contains {listed}")
+    if name[:1] in ("-", "."):
+        problems.append(f"starts with {name[:1]!r}")
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    words = [word for word in re.split(r"[^A-Za-z0-9_.-]+", ascii_name) if word]
+    example = "-".join(words).lstrip(".-") or "my-pipeline"
     return f"name {name!r} {', and '.join(problems)}; {rule}: write e.g. {example!r}"
 
 

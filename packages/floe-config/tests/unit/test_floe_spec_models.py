@@ -100,18 +100,35 @@ def test_number_where_text_is_expected_suggests_quoting(lines_of):
     ]
 
 
+@pytest.mark.parametrize(
+    ("name", "safe"), [("my-pipeline", "my_pipeline"), ("shop.eu-1", "shop_eu_1"), ("2024_shop", "2024_shop")]
+)
+def test_pipeline_name_accepts_dashes_dots_and_digits_and_derives_a_dagster_name(parse, name, safe):
+    spec = parse(f"name: {name}\n").spec
+    assert spec.name == name
+    assert spec.dagster_name == safe
+
+
 def test_invalid_pipeline_name_says_which_characters_and_suggests_one(lines_of):
-    assert lines_of("name: my-shop\n") == [
-        "floe.yaml:1:7: name: name 'my-shop' contains '-'; names use only letters, digits and underscores, "
-        "and do not start with a digit: write e.g. 'my_shop'"
+    assert lines_of("name: my shop/eu\n") == [
+        "floe.yaml:1:7: name: name 'my shop/eu' contains a space and '/'; a pipeline name uses only letters, digits, "
+        "'-', '_' and '.', and does not start with '-' or '.': write e.g. 'my-shop-eu'"
+    ]
+
+
+def test_pipeline_name_starting_with_a_dot_is_refused(lines_of):
+    assert lines_of("name: .shop\n") == [
+        "floe.yaml:1:7: name: name '.shop' starts with '.'; a pipeline name uses only letters, digits, "
+        "'-', '_' and '.', and does not start with '-' or '.': write e.g. 'shop'"
     ]
 
 
 def test_pipeline_name_from_the_environment_is_not_shown(lines_of):
-    lines = lines_of("name: ${PIPELINE}\n", {"PIPELINE": "secret-name"})
+    lines = lines_of("name: ${PIPELINE}\n", {"PIPELINE": "secret name"})
     assert lines == [
-        "floe.yaml:1:7: name: '${PIPELINE}' is not a valid name; names use only letters, digits and underscores, "
-        "and do not start with a digit; it came from environment variable PIPELINE: change its value"
+        "floe.yaml:1:7: name: '${PIPELINE}' is not a valid pipeline name; a pipeline name uses only letters, "
+        "digits, '-', '_' and '.', and does not start with '-' or '.'; it came from environment variable PIPELINE: "
+        "change its value"
     ]
     assert "secret" not in lines[0]
 

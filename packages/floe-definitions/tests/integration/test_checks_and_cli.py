@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from floe_definitions import FloeProject
+from floe_definitions import FloeProject, load_project, traces_file
 from floe_definitions.checks import check_floe_yaml, check_project
 from floe_definitions.cli import main
 
@@ -101,3 +101,19 @@ def test_cli_backfill_of_unknown_name_exits_1(
     err = capsys.readouterr().err
     assert "unknown backfill 'nope'" in err
     assert "Traceback" not in err
+
+
+def test_hyphenated_pipeline_name_loads_and_names_service_and_files_as_written(
+    project_copy: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _env(project_copy, monkeypatch)
+    path = _edited(project_copy, tmp_path, "name: tiny\n", "name: tiny-shop.eu\n")
+    report = check_floe_yaml(path)
+    assert report.ok, [str(issue) for issue in report.errors]
+    project = load_project(path)
+    assert project.spec.dagster_name == "tiny_shop_eu"
+    provider = project.telemetry.tracer_provider
+    assert provider is not None
+    assert provider.resource.attributes["service.name"] == "tiny-shop.eu"
+    assert traces_file(project.spec, project.base_dir).name == "tiny-shop.eu.jsonl"
+    assert project.telemetry.naming.pipeline == "tiny-shop.eu"
