@@ -228,6 +228,32 @@ def test_time_window_bad_date(lines_of):
     ]
 
 
+def test_time_window_start_and_end_are_read_with_fmt_as_dagster_does(parse):
+    text = spec(
+        "  partitions:\n    h: {type: time_window, start: '2023-06-01-00:00', end: '2023-06-02-06:00', "
+        "fmt: '%Y-%m-%d-%H:%M', cron_schedule: '0 * * * *'}\n"
+    )
+    partitions = parse(text).spec.orchestration.partitions["h"]
+    assert partitions.start == dt.datetime(2023, 6, 1, 0, 0)
+    assert partitions.end == dt.datetime(2023, 6, 2, 6, 0)
+
+
+def test_cadence_start_is_read_with_its_fmt(parse):
+    text = spec("  partitions:\n    d: {type: daily, start: '20240105', fmt: '%Y%m%d'}\n")
+    assert parse(text).spec.orchestration.partitions["d"].start == dt.datetime(2024, 1, 5)
+
+
+def test_time_window_start_not_matching_fmt_is_located_and_quotes_the_fmt(lines_of):
+    text = spec(
+        "  partitions:\n"
+        "    h: {type: time_window, start: 'June 1', fmt: '%Y-%m-%d-%H:%M', cron_schedule: '0 * * * *'}\n"
+    )
+    assert lines_of(text) == [
+        "floe.yaml:4:35: orchestration.partitions.h.start: start 'June 1' does not match fmt '%Y-%m-%d-%H:%M'; "
+        "write e.g. '2024-01-01-00:00'"
+    ]
+
+
 def test_unknown_timezone_suggests_a_close_one(lines_of):
     assert lines_of(spec("  partitions:\n    d: {type: daily, start: '2024-01-01', timezone: Europe/Pari}\n")) == [
         "floe.yaml:4:53: orchestration.partitions.d.timezone: unknown timezone 'Europe/Pari' "

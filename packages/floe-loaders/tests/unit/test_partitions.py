@@ -44,8 +44,8 @@ def test_time_window_hourly_cron_defaults_to_minute_keys_and_honours_fmt() -> No
             },
             "custom": {
                 "type": "time_window",
-                "start": "2024-01-01",
-                "end": "2024-01-03",
+                "start": "20240101",
+                "end": "20240103",
                 "cron_schedule": "0 0 * * *",
                 "fmt": "%Y%m%d",
             },
@@ -53,6 +53,22 @@ def test_time_window_hourly_cron_defaults_to_minute_keys_and_honours_fmt() -> No
     )
     assert built["hourly"].get_partition_keys() == ["2024-01-01-00:00", "2024-01-01-01:00", "2024-01-01-02:00"]
     assert built["custom"].get_partition_keys() == ["20240101", "20240102"]
+
+
+def test_time_window_start_written_in_its_fmt_gives_the_same_keys_as_dagster() -> None:
+    config = {
+        "type": "time_window",
+        "start": "2023-06-01-00:00",
+        "end": "2023-06-01-03:00",
+        "fmt": "%Y-%m-%d-%H:%M",
+        "cron_schedule": "0 * * * *",
+    }
+    built = _build({"hourly": config})["hourly"]
+    dagster_own = dg.TimeWindowPartitionsDefinition(
+        start="2023-06-01-00:00", end="2023-06-01-03:00", fmt="%Y-%m-%d-%H:%M", cron_schedule="0 * * * *"
+    )
+    assert built.get_partition_keys() == dagster_own.get_partition_keys()
+    assert built.get_partition_keys() == ["2023-06-01-00:00", "2023-06-01-01:00", "2023-06-01-02:00"]
 
 
 def test_time_window_end_offset_includes_the_current_window() -> None:
