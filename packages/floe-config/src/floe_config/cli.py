@@ -1,5 +1,9 @@
 """The ``floe-config`` command: ``validate``, ``schema`` and ``compile`` floe.yaml without Dagster.
 
+``validate`` also takes a platform file on its own: a file without ``name`` or ``orchestration`` whose top-level
+keys are platform keys (``environment``, ``tracing``, ``lineage``, ``dbt``, ``execution``, ``instance``), or whose
+``yaml-language-server`` modeline names ``platform.schema.json``, is validated as a platform file.
+
 Exit codes: 0 valid, 1 invalid, 2 usage error or unreadable file. No traceback reaches the user: every failure
 ends as one line on standard error (or the list of located problems).
 """
@@ -8,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -41,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
         "path",
         nargs="?",
         default=DEFAULT_FLOE_FILE,
-        help="floe.yaml to check (default: %(default)s)",
+        help="floe.yaml to check, or a platform file on its own (detected by its keys; default: %(default)s)",
     )
     validate.add_argument(
         "--platform",
@@ -50,7 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     validate.add_argument("--format", choices=("text", "json"), default="text", help="output format")
 
-    schema = commands.add_parser("schema", help="print the JSON Schema of floe.yaml")
+    schema = commands.add_parser("schema", help="print the JSON Schema of floe.yaml (or of platform.yaml)")
+    schema.add_argument("--platform", action="store_true", help="the platform file's schema instead of floe.yaml's")
     schema.add_argument(
         "-o",
         "--output",
@@ -93,7 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "validate":
             return _validate(args.path, args.platform, args.format, sys.stdout)
         if args.command == "schema":
-            return _schema(args.output)
+            return _schema(args.output, platform=args.platform)
         return _compile(args.path, args.platform, args.output)
     except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
@@ -132,6 +138,8 @@ def _load(path: str, platform: str | None) -> tuple[FloeDocument | None, Platfor
 
 
 def _validate(path: str, platform: str | None, output_format: str, out: TextIO) -> int:
+    if platform is None and is_platform_file(path):
+        return _validate_platform(path, output_format, out)
     try:
         document, platform_document, issues = _load(path, platform)
     except ConfigFileError as exc:
@@ -139,6 +147,63 @@ def _validate(path: str, platform: str | None, output_format: str, out: TextIO) 
         return EXIT_USAGE
     _report(issues, output_format, out, path, document, platform_document)
     return EXIT_INVALID if any(issue.severity == "error" for issue in issues) else EXIT_VALID
+
+
+_PLATFORM_KEYS = frozenset({"environment", "tracing", "lineage", "dbt", "execution", "instance"})
+_PLATFORM_MODELINE = re.compile(r"^#\s*yaml-language-server:\s*\$schema=\S*platform\.schema\.json\s*$", re.MULTILINE)
+
+
+def is_platform_file(path: str) -> bool:
+    """Tell whether ``path`` holds a platform file rather than a floe.yaml.
+
+    A file is a platform file when its modeline points at ``platform.schema.json``, or when its top level is a
+    mapping without ``name`` or ``orchestration`` and with at least one platform key. Anything unreadable or not
+    YAML is not (the floe.yaml path reports it).
+    """
+    import yaml
+
+    try:
+        with open(path, "rb") as file:
+            head = file.read(_DETECTION_BYTES)
+    except OSError:
+        return False
+    text = head.decode("utf-8", errors="replace")
+    if _PLATFORM_MODELINE.search(text):
+        return True
+    try:
+        root = yaml.compose(text) if len(head) < _DETECTION_BYTES else None
+    except (yaml.YAMLError, RecursionError):
+        return False
+    if not isinstance(root, yaml.MappingNode):
+        return False
+    keys = {key.value for key, _ in root.value if isinstance(key, yaml.ScalarNode)}
+    return not keys & {"name", "orchestration"} and bool(keys & _PLATFORM_KEYS)
+
+
+_DETECTION_BYTES = 256 * 1024
+"""Platform files are small; a bigger file is read as a floe.yaml (which reports it)."""
+
+
+def _validate_platform(path: str, output_format: str, out: TextIO) -> int:
+    from floe_config.platform_loading import load_platform_document
+
+    try:
+        platform_document = load_platform_document(path)
+    except ConfigFileError as exc:
+        _report(exc.issues, output_format, out, path)
+        return EXIT_USAGE
+    except ConfigError as exc:
+        _report(exc.issues, output_format, out, path)
+        return EXIT_INVALID
+    if output_format == "json":
+        _report([], output_format, out, path, platform_document=platform_document)
+        return EXIT_VALID
+    spec = platform_document.spec
+    out.write(
+        f"{path}: valid platform file (environment {spec.environment!r}, executor {spec.execution.executor.type}, "
+        f"{spec.instance.storage} instance)\n"
+    )
+    return EXIT_VALID
 
 
 def _report(
@@ -188,10 +253,10 @@ def _summary(document: FloeDocument) -> str:
     return ", ".join(f"{count} {noun}{'s' if count != 1 else ''}" for count, noun in counts)
 
 
-def _schema(output: str | None) -> int:
-    from floe_config.json_schema import render_floe_json_schema
+def _schema(output: str | None, *, platform: bool = False) -> int:
+    from floe_config.json_schema import render_floe_json_schema, render_platform_json_schema
 
-    text = render_floe_json_schema()
+    text = render_platform_json_schema() if platform else render_floe_json_schema()
     if output is None:
         sys.stdout.write(text)
         return EXIT_VALID

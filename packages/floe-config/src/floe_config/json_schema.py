@@ -1,7 +1,8 @@
-"""The JSON Schema of floe.yaml, for editors' YAML language servers and CI checks.
+"""The JSON Schemas of floe.yaml and platform.yaml, for editors' YAML language servers and CI checks.
 
-It is pydantic's schema of ``FloeSpec`` with one change: wherever a boolean, number or choice is expected, a string
-holding ``${...}`` is accepted too, since interpolation happens before validation (``enabled: ${SCHEDULES_ON:true}``).
+Each is pydantic's schema of ``FloeSpec`` (``PlatformSpec``) with one change: wherever a boolean, number or choice
+is expected, a string holding ``${...}`` is accepted too, since interpolation happens before validation
+(``enabled: ${SCHEDULES_ON:true}``).
 """
 
 from __future__ import annotations
@@ -29,14 +30,30 @@ _INTERPOLATED = {
 
 def floe_json_schema() -> dict[str, Any]:
     """Return the JSON Schema of floe.yaml as a dict."""
-    schema = FloeSpec.model_json_schema()
-    _add_field_docstrings(schema, FloeSpec)
-    return {"$schema": JSON_SCHEMA_DIALECT, **_allow_interpolation(schema)}
+    return _model_json_schema(FloeSpec)
 
 
 def render_floe_json_schema() -> str:
     """Return the JSON Schema of floe.yaml as the text committed in ``floe.schema.json``."""
     return json.dumps(floe_json_schema(), indent=2, ensure_ascii=False) + "\n"
+
+
+def platform_json_schema() -> dict[str, Any]:
+    """Return the JSON Schema of platform.yaml as a dict."""
+    from floe_config.platform_spec import PlatformSpec
+
+    return _model_json_schema(PlatformSpec)
+
+
+def render_platform_json_schema() -> str:
+    """Return the JSON Schema of platform.yaml as the text committed in ``platform.schema.json``."""
+    return json.dumps(platform_json_schema(), indent=2, ensure_ascii=False) + "\n"
+
+
+def _model_json_schema(model: type[BaseModel]) -> dict[str, Any]:
+    schema = model.model_json_schema()
+    _add_field_docstrings(schema, model)
+    return {"$schema": JSON_SCHEMA_DIALECT, **_allow_interpolation(schema)}
 
 
 def _allow_interpolation(node: Any, property_name: str = "") -> Any:

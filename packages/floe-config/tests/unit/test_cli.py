@@ -7,6 +7,7 @@ import pytest
 
 from floe_config import render_floe_json_schema
 from floe_config.cli import main
+from floe_config.json_schema import render_platform_json_schema
 
 
 @pytest.fixture
@@ -102,6 +103,38 @@ def test_schema_to_stdout(capsys: pytest.CaptureFixture[str]):
 def test_schema_to_file(tmp_path: Path):
     assert main(["schema", "-o", str(tmp_path / "s.json")]) == 0
     assert (tmp_path / "s.json").read_text() == render_floe_json_schema()
+
+
+def test_schema_platform_to_stdout(capsys: pytest.CaptureFixture[str]):
+    assert main(["schema", "--platform"]) == 0
+    assert capsys.readouterr().out == render_platform_json_schema()
+
+
+def test_validate_takes_a_platform_file_on_its_own(project: Path, capsys: pytest.CaptureFixture[str]):
+    (project / "prod.yaml").write_text("environment: prod\nexecution:\n  executor: {type: in_process}\n")
+    assert main(["validate", "prod.yaml"]) == 0
+    assert capsys.readouterr().out == (
+        "prod.yaml: valid platform file (environment 'prod', executor in_process, sqlite instance)\n"
+    )
+
+
+def test_validate_reports_a_platform_files_own_problems_located(project: Path, capsys: pytest.CaptureFixture[str]):
+    (project / "prod.yaml").write_text("environment: prod\ntracng: {type: file}\n")
+    assert main(["validate", "prod.yaml"]) == 1
+    assert capsys.readouterr().out == "prod.yaml:2:1: tracng: unknown key 'tracng' (did you mean 'tracing'?)\n"
+
+
+def test_validate_detects_a_platform_file_by_its_modeline(project: Path, capsys: pytest.CaptureFixture[str]):
+    modeline = "# yaml-language-server: $schema=../floe-config/platform.schema.json\n"
+    (project / "empty-platform.yaml").write_text(modeline + "{}\n")
+    assert main(["validate", "empty-platform.yaml"]) == 0
+    assert "valid platform file (environment 'local'" in capsys.readouterr().out
+
+
+def test_validate_still_reads_a_file_with_name_as_floe_yaml(project: Path, capsys: pytest.CaptureFixture[str]):
+    (project / "mixed.yaml").write_text("name: shop\nenvironment: prod\n")
+    assert main(["validate", "mixed.yaml"]) == 1
+    assert "mixed.yaml:2:1: environment: unknown key 'environment'" in capsys.readouterr().out
 
 
 def test_compile_to_file(project: Path):
