@@ -43,14 +43,31 @@ class FloeDocument:
         return self.path.parent if self.path is not None else Path.cwd()
 
     def locate(self, path: KeyPath | str) -> Location:
-        """Return the line and column of the entry at ``path`` (a key tuple or ``"orchestration.jobs.x"``)."""
-        key_path = tuple(path.split(".")) if isinstance(path, str) else path
-        return self.source_map.key_location(key_path)
+        """Return the line and column of the entry at ``path`` (a key tuple or ``"orchestration.jobs.x.selection.1"``).
+
+        A dotted part made of digits is a list index when the file has a list there.
+        """
+        return self.source_map.key_location(self._key_path(path))
 
     def issue(self, path: KeyPath | str, message: str) -> ConfigIssue:
         """Build an issue located at the entry at ``path``, for errors found after validation."""
-        key_path = tuple(path.split(".")) if isinstance(path, str) else path
-        return self.source_map.issue(key_path, message, at_key=True)
+        return self.source_map.issue(self._key_path(path), message, at_key=True)
+
+    def _key_path(self, path: KeyPath | str) -> KeyPath:
+        if not isinstance(path, str):
+            return path
+        key_path: tuple[str | int, ...] = ()
+        for part in path.split("."):
+            as_index = (*key_path, int(part)) if part.isdigit() else None
+            if (
+                as_index is not None
+                and as_index in self.source_map.values
+                and (*key_path, part) not in (self.source_map.values)
+            ):
+                key_path = as_index
+            else:
+                key_path = (*key_path, part)
+        return key_path
 
 
 def parse_floe_document(

@@ -544,3 +544,9 @@ def test_error_at_the_end_of_a_very_long_single_line_is_located_by_column(lines_
         f"floe.yaml:2:{line.index('[]}') + 1}: orchestration.jobs.bad.selection: must not be empty; list at least "
         'one, e.g. selection: ["group:bronze"]'
     )
+
+
+def test_document_locates_a_list_item_by_its_dotted_index(parse):
+    document = parse('name: s\norchestration:\n  jobs:\n    t: {type: batch, selection: ["a", "b"]}\n')
+    assert document.locate("orchestration.jobs.t.selection.1") == (4, 39)
+    assert document.locate("orchestration.jobs.t.selection") == (4, 22)

@@ -1,9 +1,9 @@
 """Deep check of a floe project against its real asset graph, aggregated in one located report.
 
 Beyond floe-config's validation: the definitions must build (modules import, manifest loads, functions import),
-every job selection must resolve to at least one asset, watched assets must exist, asset patterns should match
-something (warning), the asset graph must have no cycle, and partitioned jobs and backfills must agree with
-their assets' partitions. Dagster's own validation of the code location runs last.
+every term of a job's selection union must resolve to at least one asset, watched assets must exist, asset
+patterns should match something (warning), the asset graph must have no cycle, and partitioned jobs and backfills
+must agree with their assets' partitions. Dagster's own validation of the code location runs last.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from floe_definitions.errors import ExecutorConfigError, FloeDefinitionsError, L
 from floe_definitions.executors import dagster_executor
 from floe_definitions.project import FloeProject, load_project
 from floe_loaders import FloeLoaderError, parse_selection
+from floe_loaders.selection_terms import unmatched_terms
 
 Severity = Literal["error", "warning"]
 Report = Callable[[Severity, str, str], None]
@@ -156,8 +157,13 @@ def check_project(project: FloeProject) -> CheckReport:
             add("error", key, f"selection {job.selection} cannot be resolved: {exc}")
             continue
         selected_by_job[name] = selected
-        if not selected:
-            add("error", key, f"selection {job.selection} matches no asset; check it with `floe list`")
+        for term in unmatched_terms(job.selection, asset_graph):
+            add(
+                "error",
+                f"{key}.{term.index}",
+                f"selection term {term.text!r} matches no asset{term.hint}; every term of the union must select "
+                "at least one asset (`floe list` shows the assets, their groups and tags)",
+            )
         _check_job_partitions(name, job, selected, asset_graph, project, add)
     for name, sensor in orchestration.sensors.items():
         if not isinstance(sensor, AssetSensor):

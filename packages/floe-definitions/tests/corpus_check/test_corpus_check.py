@@ -35,9 +35,9 @@ def clean_env() -> dict[str, str]:
     return {key: value for key, value in os.environ.items() if not key.startswith(("FLOE_", "DAGSTER_HOME"))}
 
 
-def test_graph_corpus_has_a_cycle_and_an_empty_selection():
+def test_graph_corpus_has_a_cycle_empty_selections_and_a_misspelled_function():
     names = {path.name for path in PROJECTS}
-    assert {"asset_cycle", "selection_matches_nothing"} <= names
+    assert {"asset_cycle", "selection_matches_nothing", "selection_term_typo", "target_function_typo"} <= names
 
 
 @pytest.mark.parametrize("project", PROJECTS, ids=[path.name for path in PROJECTS])

@@ -45,6 +45,20 @@ def test_selection_matching_nothing_is_a_located_error(
     assert ":12:" in error.location or "matches no asset" in error.message
 
 
+def test_one_misspelled_term_of_a_selection_union_is_an_error_located_at_the_term(
+    project_copy: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _env(project_copy, monkeypatch)
+    path = _edited(project_copy, tmp_path, '["group:silver", "group:gold"]', '["group:silver", "group:glod"]')
+    report = check_floe_yaml(path)
+    assert [(issue.key, issue.location.rsplit(":", 2)[-2:]) for issue in report.errors] == [
+        ("orchestration.jobs.transform.selection.1", ["13", "58"])
+    ]
+    assert report.errors[0].message.startswith(
+        "selection term 'group:glod' matches no asset (did you mean 'group:gold'?); every term of the union"
+    )
+
+
 def test_missing_watched_asset_is_a_located_error(
     project_copy: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

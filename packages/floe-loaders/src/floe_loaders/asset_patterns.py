@@ -24,6 +24,7 @@ from floe_config import (
     OnCronCondition,
     OrchestrationConfig,
 )
+from floe_config.validation_issues import did_you_mean
 from floe_loaders.asset_settings import (
     ResolvedAssetSettings,
     asset_key_string,
@@ -106,11 +107,12 @@ def apply_asset_patterns(
             result.append(obj)
             continue
         result.append(_apply(obj, settings, partitions, locate))
+    known_keys = sorted({asset_key_string(key) for obj in assets for key in asset_keys_of(obj)})
     warnings = [
         make_warning(
             config_path("orchestration", "assets", pattern),
-            f"asset pattern {pattern!r} matches no asset; check the key (written a/b/c; '*' stays within one "
-            "segment, '**' crosses segments)",
+            f"asset pattern {pattern!r} matches no asset{did_you_mean(pattern, known_keys)}; check the key "
+            "(written a/b/c; '*' stays within one segment, '**' crosses segments)",
             locate,
         )
         for pattern in orchestration.assets

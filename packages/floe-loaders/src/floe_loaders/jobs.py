@@ -29,6 +29,7 @@ from floe_loaders.errors import (
 from floe_loaders.locations import Locate, config_path, default_locate
 from floe_loaders.ops_jobs import build_ops_job, ops_op_name
 from floe_loaders.partitions import partitions_name
+from floe_loaders.selection_terms import unmatched_terms
 from floe_loaders.target_functions import import_target_function
 
 
@@ -175,9 +176,10 @@ def build_batch_job(
         ) from exc
     keys = frozenset(key for key in resolved if asset_graph.get(key).is_materializable)
     if not keys:
+        term = unmatched_terms(config.selection, asset_graph)[0]
         raise SelectionError(
-            selection_path,
-            f"job {name!r}: selection {config.selection!r} matches no asset",
+            config_path(selection_path, term.index),
+            f"job {name!r}: selection {term.text!r} matches no asset{term.hint}",
             "Check the group, key, tag or kind names it uses (`floe list` shows the assets and their groups)",
             locate=locate,
         )

@@ -13,11 +13,13 @@ belong to an allowed package, so ``.assets.ops:system`` does not reach ``os.syst
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from floe_config import OrchestrationConfig
+from floe_config.validation_issues import did_you_mean
 from floe_loaders.errors import AssetModuleImportError, AssetModuleNotFoundError, TargetFunctionError
 from floe_loaders.locations import Locate, default_locate
 from floe_loaders.project_imports import import_project_module, is_relative, top_level_package
@@ -81,9 +83,17 @@ def import_target_function(
         ) from exc
     function = getattr(module, function_name, None)
     if function is None or not callable(function):
+        functions = sorted(
+            name
+            for name, value in vars(module).items()
+            if inspect.isfunction(value) and value.__module__ == module.__name__ and not name.startswith("_")
+        )
+        hint = did_you_mean(function_name, functions) or (
+            f" (its functions: {', '.join(functions)})" if functions else " (it defines no function)"
+        )
         raise TargetFunctionError(
             path,
-            f"module {module.__name__!r} has no function {function_name!r}",
+            f"module {module.__name__!r} has no function {function_name!r}{hint}",
             "Define the function there or correct the name after the colon",
             locate=locate,
         )

@@ -124,6 +124,12 @@ def test_pattern_matching_nothing_is_a_located_warning(sample_dir: Path, locate)
     assert "matches no asset" in str(warnings[0])
 
 
+def test_pattern_matching_nothing_suggests_the_key_meant(sample_dir: Path) -> None:
+    _, warnings = _apply(sample_dir, {"bronze/raw_orderz": {"group_name": "b"}})
+    assert [w.path for w in warnings] == ["orchestration.assets.bronze/raw_orderz"]
+    assert "asset pattern 'bronze/raw_orderz' matches no asset (did you mean 'bronze/raw_orders'?)" in str(warnings[0])
+
+
 def test_unknown_partitions_name_is_an_error(sample_dir: Path) -> None:
     with pytest.raises(AssetPatternError, match="unknown partitions 'dayly'") as info:
         _apply(sample_dir, {"bronze/*": {"partitions": "dayly"}})

@@ -73,11 +73,19 @@ def test_selection_parse_error_is_located(make_spec, sample_dir: Path, locate) -
     assert "not valid Dagster selection syntax" in str(info.value)
 
 
-def test_selection_matching_nothing_names_the_job(make_spec, sample_dir: Path, locate) -> None:
+def test_selection_matching_nothing_names_the_job_and_lists_the_groups(make_spec, sample_dir: Path, locate) -> None:
     spec = make_spec(jobs={"empty": {"type": "batch", "selection": ["group:platinum"]}})
     with pytest.raises(SelectionError, match=r"job 'empty'.*matches no asset") as info:
         build_orchestration(spec, sample_dir, locate=locate)
-    assert info.value.location == locate("orchestration.jobs.empty.selection")
+    assert info.value.location == locate("orchestration.jobs.empty.selection.0")
+    assert info.value.what.endswith("matches no asset; known groups: bronze, gold, silver")
+
+
+def test_selection_matching_nothing_suggests_the_group_meant(make_spec, sample_dir: Path, locate) -> None:
+    spec = make_spec(jobs={"empty": {"type": "batch", "selection": ["group:glod"]}})
+    with pytest.raises(SelectionError) as info:
+        build_orchestration(spec, sample_dir, locate=locate)
+    assert info.value.what == "job 'empty': selection 'group:glod' matches no asset (did you mean 'group:gold'?)"
 
 
 def test_mixed_partitions_is_a_clear_error(make_spec, sample_dir: Path) -> None:
@@ -161,6 +169,22 @@ def test_missing_target_function_is_an_error(make_spec, sample_dir: Path) -> Non
     spec = make_spec(jobs={"x": {"type": "ops", "target_function": ".shop_assets.ops:nope"}})
     with pytest.raises(TargetFunctionError, match="no function 'nope'"):
         build_orchestration(spec, sample_dir)
+
+
+def test_misspelled_target_function_suggests_the_modules_function(make_spec, sample_dir: Path) -> None:
+    spec = make_spec(jobs={"x": {"type": "ops", "target_function": ".shop_assets.ops:vacum"}})
+    with pytest.raises(TargetFunctionError) as info:
+        build_orchestration(spec, sample_dir)
+    assert info.value.what.endswith("has no function 'vacum' (did you mean 'vacuum'?)")
+
+
+def test_unknown_target_function_lists_the_modules_functions(make_spec, sample_dir: Path) -> None:
+    spec = make_spec(jobs={"x": {"type": "ops", "target_function": ".shop_assets.ops:nope"}})
+    with pytest.raises(TargetFunctionError) as info:
+        build_orchestration(spec, sample_dir)
+    assert "(its functions: fail_loudly, flag_sensor, ingest_file, keyed_sensor, notify_failure, vacuum)" in (
+        info.value.what
+    )
 
 
 def test_module_jobs_are_kept_beside_yaml_jobs(make_spec, sample_dir: Path) -> None:
