@@ -10,10 +10,15 @@ before every dbt invocation:
   the project's whole partial-parse manifest (1-3 s per step at 1,000 models, growing with the
   project). floe reads the warehouse namespace for lineage from the dbt profile instead
   (``warehouse_namespace.profile_credentials``), on the emitter thread.
+
+dbt colours its result lines by default, and dagster-dbt echoes them to stdout; when stdout is not a
+terminal (CI logs, captured output, log files) the resource passes ``--no-use-colors``, so no ANSI codes
+land there. ``DBT_USE_COLORS`` set in the environment still decides, as dbt documents.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -38,6 +43,13 @@ class FloeDbtCliResource(DbtCliResource):
         return None
 
 
+def colour_flags() -> list[str]:
+    """Return dbt's global flags that keep ANSI colour codes out of output that is not a terminal."""
+    if "DBT_USE_COLORS" in os.environ or sys.stdout.isatty():
+        return []
+    return ["--no-use-colors"]
+
+
 def build_dbt_resource(
     project_dir: Path,
     *,
@@ -52,6 +64,7 @@ def build_dbt_resource(
         profiles_dir=str(profiles_dir) if profiles_dir is not None else None,
         target=target,
         dbt_executable=executable,
+        global_config_flags=colour_flags(),
     )
     if Path(executable).parent == Path(sys.executable).parent:
         try:
