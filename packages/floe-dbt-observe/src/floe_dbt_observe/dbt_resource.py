@@ -27,6 +27,7 @@ from typing import Any
 from dagster_dbt import DbtCliResource
 from packaging import version
 
+from floe_dbt_observe import _compat
 from floe_dbt_observe.dbt_executable import find_dbt_executable
 
 
@@ -57,20 +58,26 @@ def build_dbt_resource(
     target: str | None,
     dbt_executable: str | None,
 ) -> DbtCliResource:
-    """Return a ``FloeDbtCliResource`` for the project using the environment's dbt executable."""
+    """Return a ``FloeDbtCliResource`` for the project using the environment's dbt executable.
+
+    When the ``dbt_adapter_skip`` probe fails (see ``_compat``), a plain ``DbtCliResource`` with the same
+    settings is returned instead, and one WARNING says so.
+    """
     executable = find_dbt_executable(dbt_executable)
-    resource = FloeDbtCliResource(
+    skip = _compat.dbt_adapter_skip_available()
+    resource_class = FloeDbtCliResource if skip else DbtCliResource
+    resource = resource_class(
         project_dir=str(project_dir),
         profiles_dir=str(profiles_dir) if profiles_dir is not None else None,
         target=target,
         dbt_executable=executable,
         global_config_flags=colour_flags(),
     )
-    if Path(executable).parent == Path(sys.executable).parent:
+    if skip and Path(executable).parent == Path(sys.executable).parent:
         try:
             from importlib.metadata import version as dist_version
 
-            resource.__dict__["_cli_version"] = version.parse(dist_version("dbt-core"))
+            _compat.preset_cli_version(resource, version.parse(dist_version("dbt-core")))
         except Exception:  # fall back to dagster-dbt asking the executable
-            resource.__dict__.pop("_cli_version", None)
+            resource.__dict__.pop(_compat.CLI_VERSION_ATTRIBUTE, None)
     return resource
