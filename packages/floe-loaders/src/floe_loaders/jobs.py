@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster._core.definitions.assets.graph.base_asset_graph import BaseAssetGraph
 
 from floe_config import BatchJob, OrchestrationConfig
+from floe_loaders import _compat
 from floe_loaders.discovery import JobObject
 from floe_loaders.errors import (
     DuplicateDefinitionError,
@@ -49,7 +49,7 @@ class BuiltJobs:
 
 def build_jobs(
     orchestration: OrchestrationConfig,
-    asset_graph: BaseAssetGraph[Any],
+    asset_graph: _compat.BaseAssetGraph[Any],
     partitions: Mapping[str, dg.PartitionsDefinition],
     base_dir: Path,
     *,
@@ -152,7 +152,7 @@ def parse_selection(strings: Sequence[str], *, path: str, locate: Locate = defau
 def build_batch_job(
     name: str,
     config: BatchJob,
-    asset_graph: BaseAssetGraph[Any],
+    asset_graph: _compat.BaseAssetGraph[Any],
     partitions: Mapping[str, dg.PartitionsDefinition],
     *,
     path: str,
@@ -220,7 +220,7 @@ def _job_partitions(
     name: str,
     config: BatchJob,
     keys: frozenset[dg.AssetKey],
-    asset_graph: BaseAssetGraph[Any],
+    asset_graph: _compat.BaseAssetGraph[Any],
     partitions: Mapping[str, dg.PartitionsDefinition],
     *,
     path: str,

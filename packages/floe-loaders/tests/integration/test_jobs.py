@@ -42,9 +42,7 @@ def test_batch_job_graph_and_boolean_selection(make_spec, sample_dir: Path, inst
 
 
 def test_selection_strings_raise_no_beta_warning(make_spec, sample_dir: Path) -> None:
-    spec = make_spec(
-        jobs={"seed": {"type": "batch", "selection": ["group:bronze", "tag:team=data or kind:python"]}}
-    )
+    spec = make_spec(jobs={"seed": {"type": "batch", "selection": ["group:bronze", "tag:team=data or kind:python"]}})
     with warnings.catch_warnings():
         for category in (dg.BetaWarning, dg.PreviewWarning, dg.SupersessionWarning):
             warnings.simplefilter("error", category)
