@@ -4,25 +4,31 @@
 (absolute ``--project-dir``), materializes bronze for the latest daily partition, then silver and gold, on the
 persistent Dagster instance under ``demo/.floe/dagster`` (``DAGSTER_HOME`` wins when set), with the executor of
 the platform file (``platform/local.yaml`` unless ``FLOE_PLATFORM_FILE`` / ``FLOE_PLATFORM_ENV`` say otherwise).
-It then prints, per asset, status, rows, duration, span and lineage run; the lineage graph bronze -> silver ->
-gold; and where the trace and lineage files are. It exits 1 with the list of what failed when any check fails:
-every dbt model ran as its own asset, each asset execution has exactly one span and one START plus one COMPLETE
-lineage event, every span of a run shares the run's trace id, and lineage connects bronze to gold per model.
+While the jobs run it shows a progress view (one line per finished step); Dagster's event log (its DEBUG events),
+dbt's output and anything else the runs print go to ``.floe/logs/<job>.log``, and ``--verbose`` shows them on the
+terminal instead. It then prints, per asset, status, rows, duration, span and lineage run; the lineage graph
+bronze -> silver -> gold; and where the trace and lineage files are. It exits 1 with the list of what failed
+when any check fails: every dbt model ran as its own asset, each asset execution has exactly one span and one
+START plus one COMPLETE lineage event, every span of a run shares the run's trace id, and lineage connects
+bronze to gold per model.
 Running it again works (partitions are replaced, dbt rebuilds).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 DEMO_DIR = Path(__file__).resolve().parent
 REPO_ROOT = DEMO_DIR.parent
@@ -33,6 +39,7 @@ from dagster import (  # noqa: E402
     AssetKey,
     DagsterEventType,
     DagsterInstance,
+    RunsFilter,
     execute_job,
 )
 from dagster._core.definitions.reconstruct import ReconstructableRepository  # noqa: E402
@@ -44,6 +51,7 @@ from floe_definitions.instance import dagster_home, open_instance  # noqa: E402
 BRONZE_JOB = "seed_bronze"
 TRANSFORM_JOB = "transform"
 DEFINITIONS_MODULE = "demo.definitions"
+PROGRESS_EVENTS = {DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE, DagsterEventType.STEP_SKIPPED}
 
 
 @dataclass
@@ -72,7 +80,11 @@ class DemoRun:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run, summarize and verify the demo; return the exit code."""
-    del argv
+    parser = argparse.ArgumentParser(prog="run_demo", description="Run the floe demo and verify its observability.")
+    parser.add_argument(
+        "--verbose", action="store_true", help="show Dagster's events and dbt's output instead of writing them to logs"
+    )
+    options = parser.parse_args(argv)
     started = time.monotonic()
     environ = _environment()
     _parse_dbt_project(environ)
@@ -80,7 +92,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         project = load_project(DEMO_DIR / "floe.yaml", environ=environ)
         instance = open_instance(project.base_dir, project.platform, environ)
         with instance:
-            runs = materialize(project, instance)
+            log_dir = None if options.verbose else project.base_dir / ".floe" / "logs"
+            runs = materialize(project, instance, log_dir=log_dir)
             rows = collect(project, instance, runs)
     failures = verify(project, runs, rows)
     _print_summary(project, runs, rows, time.monotonic() - started)
@@ -132,7 +145,12 @@ def _parse_dbt_project(environ: Mapping[str, str]) -> None:
 
 
 def materialize(
-    project: FloeProject, instance: DagsterInstance, recon: ReconstructableRepository | None = None
+    project: FloeProject,
+    instance: DagsterInstance,
+    recon: ReconstructableRepository | None = None,
+    *,
+    log_dir: Path | None = None,
+    progress: TextIO | None = None,
 ) -> list[DemoRun]:
     """Bronze for the latest daily partition, then silver and gold, through Dagster with floe's executor.
 
@@ -140,6 +158,9 @@ def materialize(
         project: The loaded demo project.
         instance: The Dagster instance.
         recon: The reconstructable code location; ``demo.definitions`` when omitted.
+        log_dir: Where each job's output (Dagster's events, dbt's lines, warnings) goes, as ``<job>.log``;
+            None shows it on the terminal.
+        progress: Where the progress view goes; the terminal when omitted.
 
     Returns:
         The runs, stopping after the first failed one.
@@ -153,16 +174,91 @@ def materialize(
         if latest is not None:
             tags["dagster/partition"] = latest
     runs = []
-    for job, job_tags in ((BRONZE_JOB, tags), (TRANSFORM_JOB, {})):
-        label = f" (partition {job_tags['dagster/partition']})" if job_tags else ""
-        print(f"Running job {job!r}{label} ...", flush=True)
-        began = time.monotonic()
-        result = execute_job(recon.get_reconstructable_job(job), instance=instance, tags=job_tags, raise_on_error=False)
-        runs.append(DemoRun(job, result.run_id, result.success, time.monotonic() - began))
-        print(f"  run {result.run_id}: {'SUCCESS' if result.success else 'FAILURE'} in {runs[-1].seconds:.1f} s")
-        if not result.success:
-            break
+    with _terminal(progress) as out:
+        for job, job_tags in ((BRONZE_JOB, tags), (TRANSFORM_JOB, {})):
+            label = f" (partition {job_tags['dagster/partition']})" if job_tags else ""
+            print(f"Running job {job!r}{label} ...", file=out, flush=True)
+            began = time.monotonic()
+            log_file = None if log_dir is None else log_dir / f"{job}.log"
+            with _job_output(log_file), _progress_view(instance, job, out):
+                result = execute_job(
+                    recon.get_reconstructable_job(job), instance=instance, tags=job_tags, raise_on_error=False
+                )
+            runs.append(DemoRun(job, result.run_id, result.success, time.monotonic() - began))
+            status = "SUCCESS" if result.success else "FAILURE"
+            where = "" if log_file is None else f" (log: {log_file})"
+            print(f"  run {result.run_id}: {status} in {runs[-1].seconds:.1f} s{where}", file=out, flush=True)
+            if not result.success:
+                break
     return runs
+
+
+@contextmanager
+def _terminal(progress: TextIO | None) -> Iterator[TextIO]:
+    """The progress view's stream: ``progress``, or a copy of the terminal that survives redirecting fd 1."""
+    if progress is not None:
+        yield progress
+        return
+    sys.stdout.flush()
+    with os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8") as terminal:
+        yield terminal
+
+
+@contextmanager
+def _job_output(log_file: Path | None) -> Iterator[None]:
+    """Send everything the job prints (this process and its step processes) to ``log_file``; None: leave it."""
+    if log_file is None:
+        yield
+        return
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = {fd: os.dup(fd) for fd in (1, 2)}
+    with log_file.open("a", encoding="utf-8") as sink:
+        try:
+            for fd in saved:
+                os.dup2(sink.fileno(), fd)
+            with redirect_stdout(sink), redirect_stderr(sink):
+                yield
+        finally:
+            sink.flush()
+            for fd, copy in saved.items():
+                os.dup2(copy, fd)
+                os.close(copy)
+
+
+@contextmanager
+def _progress_view(instance: DagsterInstance, job: str, out: TextIO) -> Iterator[None]:
+    """Print one line per finished step of the job's newest run while the job runs."""
+    created_after = datetime.now(UTC)
+    done = threading.Event()
+
+    def poll() -> None:
+        run_id: str | None = None
+        cursor: str | None = None
+        marks = {"STEP_SUCCESS": "ok", "STEP_FAILURE": "FAILED", "STEP_SKIPPED": "skipped"}
+        while True:
+            finished = done.wait(0.5)
+            if run_id is None:
+                found = instance.get_run_records(RunsFilter(job_name=job, created_after=created_after), limit=1)
+                run_id = found[0].dagster_run.run_id if found else None
+            if run_id is not None:
+                connection = instance.get_records_for_run(run_id, cursor=cursor, of_type=PROGRESS_EVENTS)
+                cursor = connection.cursor
+                for record in connection.records:
+                    entry = record.event_log_entry
+                    mark = marks[entry.dagster_event_type.value] if entry.dagster_event_type else "-"
+                    print(f"    {mark:<8} {entry.step_key}", file=out, flush=True)
+            if finished:
+                return
+
+    watcher = threading.Thread(target=poll, name="demo-progress", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        done.set()
+        watcher.join()
 
 
 def _read_json_lines(path: Path) -> list[dict[str, Any]]:

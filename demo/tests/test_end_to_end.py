@@ -7,6 +7,7 @@ Runs use the in-process executor (the multiprocess one is exercised by ``nox -s 
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import subprocess
@@ -50,6 +51,7 @@ class Outcome:
     runs: list[DemoRun]
     rows: dict[str, AssetRow]
     materialized: dict[str, set[str]]
+    progress: str
 
 
 def _copy_demo(base: Path, package: str, *, break_model: str | None = None) -> DemoCopy:
@@ -85,10 +87,13 @@ def _run(copy: DemoCopy) -> Outcome:
         home.mkdir(parents=True, exist_ok=True)
         with instance_for_test(temp_dir=str(home), set_dagster_home=False) as instance:
             recon = ReconstructableRepository.for_file(str(copy.root / "definitions.py"), "defs", str(copy.root))
-            runs = materialize(project, instance, recon)
+            progress = io.StringIO()
+            runs = materialize(project, instance, recon, log_dir=copy.root / ".floe" / "logs", progress=progress)
             rows = collect(project, instance, runs)
             materialized = {run.run_id: _materialized_keys(instance, run.run_id) for run in runs}
-    return Outcome(copy=copy, project=project, runs=runs, rows=rows, materialized=materialized)
+    return Outcome(
+        copy=copy, project=project, runs=runs, rows=rows, materialized=materialized, progress=progress.getvalue()
+    )
 
 
 def _materialized_keys(instance: DagsterInstance, run_id: str) -> set[str]:
@@ -109,6 +114,26 @@ def broken_run(tmp_path_factory: pytest.TempPathFactory) -> Outcome:
 def test_demo_runs_and_passes_every_verification(demo_run: Outcome) -> None:
     assert [run.success for run in demo_run.runs] == [True, True]
     assert verify(demo_run.project, demo_run.runs, demo_run.rows) == []
+
+
+def test_the_progress_view_shows_each_step_and_no_warning(demo_run: Outcome) -> None:
+    lines = demo_run.progress.splitlines()
+    assert lines[0].startswith("Running job 'seed_bronze'")
+    assert any(line.split()[:1] == ["ok"] and "raw_orders" in line for line in lines)
+    assert sum("SUCCESS" in line for line in lines) == 2
+    assert "Warning" not in demo_run.progress
+    assert "DEBUG" not in demo_run.progress
+
+
+def test_dagster_events_go_to_the_log_files_without_beta_preview_or_supersession_warnings(demo_run: Outcome) -> None:
+    logs = {path.name: path.read_text() for path in (demo_run.copy.root / ".floe" / "logs").glob("*.log")}
+    assert set(logs) == {"seed_bronze.log", "transform.log"}
+    assert all(" - DEBUG - " in text and "STEP_START" in text for text in logs.values())
+    for text in logs.values():
+        for category in ("BetaWarning", "PreviewWarning", "SupersessionWarning"):
+            assert category not in text
+    assert "OK created" in logs["transform.log"]  # dbt's own lines, without colour codes
+    assert "\x1b[" not in logs["transform.log"]
 
 
 def test_every_dbt_model_is_materialized_as_its_own_asset(demo_run: Outcome) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
-from pydantic_settings.sources.utils import parse_env_vars
 
 
 class FloePlatformSettings(BaseSettings):
@@ -33,5 +32,6 @@ class FloePlatformSettings(BaseSettings):
             The settings.
         """
         source = EnvSettingsSource(cls)
-        source.env_vars = parse_env_vars(dict(environ), False, True, None)
+        # what pydantic-settings' own (private) parse_env_vars does here: keys case-insensitive, empty values unset
+        source.env_vars = {key.lower(): value for key, value in environ.items() if value != ""}
         return cls.model_validate(source())

@@ -32,7 +32,6 @@ from floe_dbt_observe.dbt_runner import DbtStepRunner, Observability, PartitionV
 from floe_dbt_observe.errors import DbtObserveError, EmptySelectionError
 from floe_dbt_observe.manifest import check_project_dir, load_or_parse_manifest
 from floe_dbt_observe.output_keys_cache import cached_output_asset_keys
-from floe_dbt_observe.output_keys_cache import supported as output_keys_supported
 from floe_dbt_observe.partition_vars import partition_vars as default_partition_vars
 from floe_dbt_observe.splitting import ResolvedSpec, SplitBy, split_specs
 from floe_dbt_observe.translator import FloeDbtTranslator
@@ -41,10 +40,10 @@ if TYPE_CHECKING:
     from openlineage.client import OpenLineageClient
 
 _OBSERVABILITY = ("per_model", "job_level", "off")
-LARGE_DEFINITION = 10_000
-"""Default assets per definition when floe caches the step's output keys (bookkeeping linear)."""
-SMALL_DEFINITION = 400
-"""Default assets per definition on a Dagster where it cannot (bookkeeping ~N^3 per definition)."""
+MAX_ASSETS_PER_DEFINITION = 10_000
+"""Default assets per definition, whatever the ``output_keys_cache`` probe says: the asset graph's shape
+(definitions, op names, step keys) never depends on a probe. Where the probe fails, the step's bookkeeping is
+slower and one WARNING suggests a smaller ``max_assets_per_definition``."""
 
 
 def _safe_name(text: str) -> str:
@@ -124,8 +123,8 @@ def build_dbt_assets(
         build_args: Extra flags for ``dbt build`` (e.g. ``["--full-refresh"]``).
         partition_vars: Returns the ``--vars`` for a step's partitions; default ``dagster_partition_*`` vars.
         split_by: ``auto`` (split by group only above ``max_assets_per_definition`` assets), ``group`` or ``none``.
-        max_assets_per_definition: Largest number of assets per definition. Default: 10,000 when floe
-            can keep Dagster's per-output bookkeeping linear (see ``output_keys_cache``), else 400.
+        max_assets_per_definition: Largest number of assets per definition. Default 10,000 on every Dagster
+            (floe keeps Dagster's per-output bookkeeping linear where it can, see ``output_keys_cache``).
             Every definition run is its own dbt invocation (~10 s of dbt start-up each), so a full
             build is fastest with as few definitions as possible.
         column_lineage: Compute OpenLineage column lineage from the compiled SQL with sqlglot.
@@ -144,7 +143,7 @@ def build_dbt_assets(
     if observability not in _OBSERVABILITY:
         raise DbtObserveError(f"observability must be one of {', '.join(_OBSERVABILITY)}, got {observability!r}")
     if max_assets_per_definition is None:
-        max_assets_per_definition = LARGE_DEFINITION if output_keys_supported() else SMALL_DEFINITION
+        max_assets_per_definition = MAX_ASSETS_PER_DEFINITION
     if max_assets_per_definition < 1:
         raise DbtObserveError(f"max_assets_per_definition must be >= 1, got {max_assets_per_definition}")
     project_path = Path(project_dir).absolute()

@@ -10,10 +10,15 @@ before every dbt invocation:
   the project's whole partial-parse manifest (1-3 s per step at 1,000 models, growing with the
   project). floe reads the warehouse namespace for lineage from the dbt profile instead
   (``warehouse_namespace.profile_credentials``), on the emitter thread.
+
+dbt colours its result lines by default, and dagster-dbt echoes them to stdout; when stdout is not a
+terminal (CI logs, captured output, log files) the resource passes ``--no-use-colors``, so no ANSI codes
+land there. ``DBT_USE_COLORS`` set in the environment still decides, as dbt documents.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,6 +27,7 @@ from typing import Any
 from dagster_dbt import DbtCliResource
 from packaging import version
 
+from floe_dbt_observe import _compat
 from floe_dbt_observe.dbt_executable import find_dbt_executable
 
 
@@ -38,6 +44,13 @@ class FloeDbtCliResource(DbtCliResource):
         return None
 
 
+def colour_flags() -> list[str]:
+    """Return dbt's global flags that keep ANSI colour codes out of output that is not a terminal."""
+    if "DBT_USE_COLORS" in os.environ or sys.stdout.isatty():
+        return []
+    return ["--no-use-colors"]
+
+
 def build_dbt_resource(
     project_dir: Path,
     *,
@@ -45,19 +58,26 @@ def build_dbt_resource(
     target: str | None,
     dbt_executable: str | None,
 ) -> DbtCliResource:
-    """Return a ``FloeDbtCliResource`` for the project using the environment's dbt executable."""
+    """Return a ``FloeDbtCliResource`` for the project using the environment's dbt executable.
+
+    When the ``dbt_adapter_skip`` probe fails (see ``_compat``), a plain ``DbtCliResource`` with the same
+    settings is returned instead, and one WARNING says so.
+    """
     executable = find_dbt_executable(dbt_executable)
-    resource = FloeDbtCliResource(
+    skip = _compat.dbt_adapter_skip_available()
+    resource_class = FloeDbtCliResource if skip else DbtCliResource
+    resource = resource_class(
         project_dir=str(project_dir),
         profiles_dir=str(profiles_dir) if profiles_dir is not None else None,
         target=target,
         dbt_executable=executable,
+        global_config_flags=colour_flags(),
     )
-    if Path(executable).parent == Path(sys.executable).parent:
+    if skip and Path(executable).parent == Path(sys.executable).parent:
         try:
             from importlib.metadata import version as dist_version
 
-            resource.__dict__["_cli_version"] = version.parse(dist_version("dbt-core"))
+            _compat.preset_cli_version(resource, version.parse(dist_version("dbt-core")))
         except Exception:  # fall back to dagster-dbt asking the executable
-            resource.__dict__.pop("_cli_version", None)
+            resource.__dict__.pop(_compat.CLI_VERSION_ATTRIBUTE, None)
     return resource

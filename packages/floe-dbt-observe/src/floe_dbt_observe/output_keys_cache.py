@@ -10,39 +10,24 @@ no-dbt loop, 11.6 s with the keys cached, and linear beyond (23.1 s at 2,000).
 The answer depends only on the step's outputs and the job's asset layer, both fixed for the
 step's lifetime, so computing it once per step is exact. ``cached_output_asset_keys`` installs
 that cache on the step's own context object for the duration of the step (nothing global is
-patched) and does nothing when Dagster's internals differ from what it expects.
+patched) and does nothing when Dagster's internals differ from what it expects (the private access lives in
+``_compat``, capability ``output_keys_cache``, which warns once when it is unavailable).
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-logger = logging.getLogger(__name__)
+from floe_dbt_observe import _compat
 
-_ATTRIBUTE = "get_output_asset_keys"
+_ATTRIBUTE = _compat.OUTPUT_KEYS_METHOD
 
 
 def supported() -> bool:
     """Return whether this Dagster has the internals the cache relies on (checked without running a step)."""
-    try:
-        from dagster._core.execution.context.op_execution_context import OpExecutionContext
-        from dagster._core.execution.context.system import StepExecutionContext
-    except ImportError:
-        return False
-    slots = getattr(OpExecutionContext, "__slots__", ())
-    return callable(getattr(StepExecutionContext, _ATTRIBUTE, None)) and "_step_execution_context" in slots
-
-
-def _step_context(context: Any) -> Any | None:
-    op_context = getattr(context, "op_execution_context", context)
-    step_context = getattr(op_context, "_step_execution_context", None)
-    method = getattr(type(step_context), _ATTRIBUTE, None) if step_context is not None else None
-    if method is None or not callable(method) or not hasattr(step_context, "__dict__"):
-        return None
-    return step_context
+    return _compat.output_keys_cache_available()
 
 
 @contextmanager
@@ -53,10 +38,10 @@ def cached_output_asset_keys(context: Any) -> Iterator[bool]:
         context: The ``AssetExecutionContext`` (or ``OpExecutionContext``) of the running step.
 
     Yields:
-        Whether the cache is installed (False on a Dagster whose internals differ; the step then
-        runs exactly as without floe, only slower for very large steps).
+        Whether the cache is installed (False when the ``output_keys_cache`` probe fails: the step then
+        runs exactly as without floe, only slower for very large steps, and one WARNING says so).
     """
-    step_context = _step_context(context)
+    step_context = _compat.step_execution_context(context)
     installed = False
     if step_context is not None and _ATTRIBUTE not in vars(step_context):
         try:
@@ -64,7 +49,7 @@ def cached_output_asset_keys(context: Any) -> Iterator[bool]:
             setattr(step_context, _ATTRIBUTE, lambda: keys)
             installed = True
         except Exception:  # an internal API changed: fall back to Dagster's own path
-            logger.debug("cannot cache the step's output asset keys", exc_info=True)
+            _compat.warn_unavailable(_compat.OUTPUT_KEYS_CACHE)
     try:
         yield installed
     finally:

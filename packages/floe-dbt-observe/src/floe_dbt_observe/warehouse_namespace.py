@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import logging
 import os
-from argparse import Namespace
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from floe_dbt_observe import _compat
 
 logger = logging.getLogger(__name__)
 
@@ -67,30 +68,24 @@ def profile_credentials(
     context (environment for ``env_var``) is a context variable, so setting it here stays in this thread.
     """
     try:
-        from dbt.config.profile import Profile, read_profile
-        from dbt.config.project import load_raw_project
-        from dbt.config.renderer import ProfileRenderer
-        from dbt.flags import get_flags, set_from_args
-        from dbt_common.context import set_invocation_context
-
-        if not hasattr(get_flags(), "LOG_CACHE_EVENTS"):  # type: ignore[no-untyped-call]
-            # dbt's profile reads process-wide flags; dagster-dbt sets the same ones before each step
-            set_from_args(Namespace(profiles_dir=str(profiles_dir or project_dir)), None)
-        set_invocation_context(os.environ.copy())
-        renderer = ProfileRenderer(dict(cli_vars))
-        raw_name = profile or load_raw_project(str(project_dir)).get("profile")
-        profile_name = renderer.render_value(raw_name)
-        raw_profiles = read_profile(str(profiles_dir or project_dir))
-        loaded = Profile.from_raw_profiles(raw_profiles, profile_name, renderer, target_override=target)
+        loaded = _compat.read_dbt_profile(
+            str(project_dir),
+            profiles_dir=str(profiles_dir or project_dir),
+            profile=profile,
+            target=target,
+            cli_vars=dict(cli_vars),
+        )
     except Exception:  # any profile problem: dbt itself reports it; lineage falls back to the manifest
         logger.debug("cannot read the dbt profile of %s", project_dir, exc_info=True)
         return None
-    credentials = loaded.credentials
+    if loaded is None:
+        return None
+    credentials: object = loaded.credentials
     path = getattr(credentials, "path", None)
     if isinstance(path, str) and path not in ("", ":memory:") and not Path(path).is_absolute():
         # dbt runs from the project directory, so a relative DuckDB path is relative to it
         try:
-            credentials.path = str(project_dir / path)  # type: ignore[attr-defined]
+            setattr(credentials, "path", str(project_dir / path))  # noqa: B010 - a dbt Credentials field
         except Exception:
             logger.debug("cannot absolutise the DuckDB path %s", path, exc_info=True)
     return credentials

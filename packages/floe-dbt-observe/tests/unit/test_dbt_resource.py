@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from dagster_dbt import DbtCliResource
-from dbt_harness import DUCKDB_ENV, FIXTURE_PROJECT
+from dbt_harness import DUCKDB_ENV, FIXTURE_PROJECT, copy_project
 
 from floe_dbt_observe.dbt_resource import FloeDbtCliResource, build_dbt_resource
 from floe_dbt_observe.warehouse_namespace import namespace_from_credentials, profile_credentials
@@ -37,3 +37,23 @@ def test_a_relative_duckdb_path_is_relative_to_the_project(monkeypatch: pytest.M
 
 def test_an_unreadable_profile_gives_none(tmp_path: Path) -> None:
     assert profile_credentials(FIXTURE_PROJECT, profiles_dir=tmp_path, profile=None, target=None, cli_vars={}) is None
+
+
+def test_dbt_output_carries_no_ansi_colour_codes_when_stdout_is_not_a_terminal(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("DBT_USE_COLORS", raising=False)
+    monkeypatch.setenv(DUCKDB_ENV, str(tmp_path / "wh.duckdb"))
+    project = copy_project(tmp_path / "project")
+    resource = build_dbt_resource(project, profiles_dir=None, target=None, dbt_executable=None)
+    assert "--no-use-colors" in resource.global_config_flags
+    messages = [event.raw_event["info"]["msg"] for event in resource.cli(["seed"]).stream_raw_events()]
+    assert any("OK loaded seed file" in message for message in messages)
+    assert not [message for message in messages if "\x1b[" in message]
+    assert "\x1b[" not in capfd.readouterr().out
+
+
+def test_dbt_use_colors_in_the_environment_still_decides(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DBT_USE_COLORS", "true")
+    resource = build_dbt_resource(FIXTURE_PROJECT, profiles_dir=None, target=None, dbt_executable=None)
+    assert "--no-use-colors" not in resource.global_config_flags

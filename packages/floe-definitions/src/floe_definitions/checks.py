@@ -11,10 +11,9 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import dagster as dg
-from dagster._core.definitions.assets.graph.asset_graph import AssetGraph
 
 from floe_config import AssetSensor, BatchJob, ConfigError
 from floe_definitions.errors import ExecutorConfigError, FloeDefinitionsError, LocatedError
@@ -22,6 +21,9 @@ from floe_definitions.executors import dagster_executor
 from floe_definitions.project import FloeProject, load_project
 from floe_loaders import FloeLoaderError, parse_selection
 from floe_loaders.selection_terms import unmatched_terms
+
+if TYPE_CHECKING:
+    from floe_definitions._compat import AssetGraph
 
 Severity = Literal["error", "warning"]
 Report = Callable[[Severity, str, str], None]

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from dagster import ExecutorDefinition, in_process_executor, multiprocess_executor
-from dagster._core.executor.base import Executor
-from dagster._core.executor.init import InitExecutorContext
+from dagster import Executor, ExecutorDefinition, InitExecutorContext, in_process_executor, multiprocess_executor
 
 from floe_config import CeleryExecutor, ExecutorConfig, InProcessExecutor, K8sExecutor, MultiprocessExecutor
 from floe_definitions.errors import ExecutorConfigError
@@ -77,7 +75,14 @@ def build_executor(
     def create(init_context: InitExecutorContext) -> Executor:
         creation_fn = inner.executor_creation_fn
         assert creation_fn is not None
-        inner_executor = creation_fn(init_context._replace(executor_def=inner))
+        inner_executor = creation_fn(
+            InitExecutorContext(
+                job=init_context.job,
+                executor_def=inner,
+                executor_config=init_context.executor_config,
+                instance=init_context.instance,
+            )
+        )
         return ObservedExecutor(inner_executor, telemetry)
 
     return ExecutorDefinition(

@@ -22,6 +22,7 @@ from openlineage.client.transport.file import FileConfig, FileTransport
 from openlineage.client.transport.http import HttpConfig, HttpTransport
 
 from floe_config import FileLineage, FloeSpec, HttpLineage, PlatformSpec
+from floe_definitions import _compat
 from floe_definitions.errors import TelemetryConfigError
 
 DEFAULT_LINEAGE_DIR = ".floe/lineage"
@@ -41,7 +42,7 @@ class _FloeLineageClient(OpenLineageClient):
     change the process environment.
     """
 
-    def _alias_env_vars(self) -> None:
+    def _alias_env_vars(self) -> None:  # the hook probed by _compat.openlineage_alias_hook_available
         return None
 
 
@@ -86,6 +87,7 @@ def build_lineage_client(
     """
     if not spec.observability.lineage:
         return None
+    _compat.openlineage_alias_hook_available()  # warns once if the override below no longer applies
     environ = os.environ if env is None else env
     if transport is not None:
         return _FloeLineageClient(transport=transport)

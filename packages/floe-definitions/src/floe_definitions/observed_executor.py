@@ -20,15 +20,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from dagster import AssetKey, DagsterEvent, DagsterEventType, JobDefinition
+from dagster import AssetKey, DagsterEvent, DagsterEventType, Executor, JobDefinition
 from dagster import __version__ as dagster_version
-from dagster._core.execution.context.system import PlanOrchestrationContext
-from dagster._core.execution.plan.plan import ExecutionPlan
-from dagster._core.execution.retries import RetryMode
-from dagster._core.execution.step_dependency_config import StepDependencyConfig
-from dagster._core.executor.base import Executor
 from openlineage.client import OpenLineageClient
 from openlineage.client.event_v2 import RunState
 from openlineage.client.uuid import generate_new_uuid
@@ -40,6 +35,9 @@ from floe_dbt_observe import LineageEmitter, flush_spans
 from floe_definitions.run_trace import run_span_ids, run_trace_id
 from floe_definitions.step_assets import StepAssets, step_assets
 from floe_definitions.step_lineage import DagsterRunRef, DatasetNaming, lineage_job_name, step_event
+
+if TYPE_CHECKING:
+    from floe_definitions._compat import ExecutionPlan, PlanOrchestrationContext, RetryMode, StepDependencyConfig
 
 logger = logging.getLogger(__name__)
 

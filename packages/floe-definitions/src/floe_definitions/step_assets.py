@@ -9,10 +9,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dagster import AssetKey, AssetsDefinition, JobDefinition
-from dagster._core.execution.plan.plan import ExecutionPlan
+
+if TYPE_CHECKING:
+    from floe_definitions._compat import ExecutionPlan
 
 _MAPPED_SUFFIX = re.compile(r"\[[^\]]*\]$")
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +80,17 @@ def test_cli_check_exits_0_and_prints_a_summary(
     out = capsys.readouterr().out
     assert "floe check: OK" in out
     assert "2 dbt models" in out
+
+
+def test_cli_check_and_list_output_holds_no_warning(project_copy: Any) -> None:
+    floe = str(Path(sys.executable).with_name("floe"))
+    env = {**os.environ, **project_copy.env}
+    for command in ("check", "list"):
+        completed = subprocess.run(
+            [floe, command, str(project_copy.floe_yaml)], env=env, capture_output=True, text=True, check=False
+        )
+        assert completed.returncode == 0, completed.stderr[-3000:]
+        assert "Warning" not in completed.stdout + completed.stderr, completed.stderr[-3000:]
 
 
 def test_cli_check_reports_invalid_config_without_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

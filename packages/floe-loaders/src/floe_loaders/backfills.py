@@ -12,10 +12,9 @@ import time
 from collections.abc import Mapping
 
 import dagster as dg
-from dagster._core.execution.backfill import PartitionBackfill
-from dagster._core.utils import make_new_backfill_id
 
 from floe_config import OrchestrationConfig
+from floe_loaders import _compat
 from floe_loaders.errors import BackfillError, UnknownReferenceError
 from floe_loaders.locations import Locate, config_path, default_locate
 
@@ -48,9 +47,7 @@ def backfill_partition_keys(
     Raises:
         BackfillError: A bound is not a partition key, or start comes after end.
     """
-    from dagster._core.definitions.partitions.context import partition_loading_context
-
-    with partition_loading_context(dynamic_partitions_store=instance):
+    with dg.partition_loading_context(dynamic_partitions_store=instance):
         keys = list(partitions_def.get_partition_keys())
     index = {key: position for position, key in enumerate(keys)}
     bounds = (keys[0], keys[-1]) if keys else ("none", "none")
@@ -130,10 +127,16 @@ def launch_backfill(
         path=path,
         locate=locate,
     )
+    if not _compat.asset_backfill_available():
+        raise BackfillError(
+            path,
+            "this Dagster has no asset-backfill API floe can call (capability asset_backfill)",
+            f"Launch it with `dagster job backfill -j {config.job}`, or use a Dagster version floe supports",
+            locate=locate,
+        )
     asset_graph = defs.resolve_asset_graph()
     selected = sorted(job.asset_layer.selected_asset_keys)
-    backfill = PartitionBackfill.from_asset_partitions(
-        backfill_id=make_new_backfill_id(),
+    backfill = _compat.new_asset_backfill(
         asset_graph=asset_graph,
         partition_names=keys,
         asset_selection=selected,
@@ -146,4 +149,4 @@ def launch_backfill(
         run_config=None,
     )
     instance.add_backfill(backfill)
-    return backfill.backfill_id
+    return str(backfill.backfill_id)

@@ -11,23 +11,20 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import TypeAlias
+from typing import TypeAlias, TypeGuard
 
 import dagster as dg
-from dagster._core.definitions.partitions.partitioned_schedule import (
-    UnresolvedPartitionedAssetScheduleDefinition,
-)
-from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
+from floe_loaders import _compat
 from floe_loaders.errors import DuplicateDefinitionError
 from floe_loaders.locations import Locate, config_path, default_locate
 from floe_loaders.project_imports import import_project_module
 
 AssetObject: TypeAlias = dg.AssetsDefinition | dg.AssetSpec | dg.SourceAsset
 """Anything that defines asset keys."""
-JobObject: TypeAlias = dg.JobDefinition | UnresolvedAssetJobDefinition
+JobObject: TypeAlias = "dg.JobDefinition | _compat.UnresolvedAssetJobDefinition"
 """A job as Dagster's ``Definitions`` accepts it."""
-ScheduleObject: TypeAlias = dg.ScheduleDefinition | UnresolvedPartitionedAssetScheduleDefinition
+ScheduleObject: TypeAlias = "dg.ScheduleDefinition | _compat.UnresolvedPartitionedAssetScheduleDefinition"
 """A schedule as Dagster's ``Definitions`` accepts it."""
 
 _LOADABLE = (
@@ -35,9 +32,7 @@ _LOADABLE = (
     dg.AssetSpec,
     dg.SourceAsset,
     dg.JobDefinition,
-    UnresolvedAssetJobDefinition,
     dg.ScheduleDefinition,
-    UnresolvedPartitionedAssetScheduleDefinition,
     dg.SensorDefinition,
 )
 
@@ -122,9 +117,9 @@ def load_asset_modules(
                 locate=locate,
             )
         names[(kind, name)] = (module_name, entry)
-        if isinstance(obj, dg.JobDefinition | UnresolvedAssetJobDefinition):
+        if _is_job(obj):
             jobs.append(obj)
-        elif isinstance(obj, dg.ScheduleDefinition | UnresolvedPartitionedAssetScheduleDefinition):
+        elif _is_schedule(obj):
             schedules.append(obj)
         elif isinstance(obj, dg.SensorDefinition):
             sensors.append(obj)
@@ -153,12 +148,24 @@ def asset_keys_of(obj: AssetObject) -> Iterable[dg.AssetKey]:
     return [obj.key]
 
 
+def _is_job(obj: object) -> TypeGuard[JobObject]:
+    return isinstance(obj, dg.JobDefinition) or _compat.is_unresolved(obj, "job")
+
+
+def _is_schedule(obj: object) -> TypeGuard[ScheduleObject]:
+    return isinstance(obj, dg.ScheduleDefinition) or _compat.is_unresolved(obj, "schedule")
+
+
+def _loadable(value: object) -> bool:
+    return isinstance(value, _LOADABLE) or _is_job(value) or _is_schedule(value)
+
+
 def _module_objects(module: ModuleType) -> Iterable[object]:
     for value in list(vars(module).values()):
-        if isinstance(value, _LOADABLE):
+        if _loadable(value):
             yield value
         # exact types: Dagster records such as a partitions definition subclass tuple but refuse iteration
-        elif type(value) in (list, tuple) and value and all(isinstance(item, _LOADABLE) for item in value):
+        elif type(value) in (list, tuple) and value and all(_loadable(item) for item in value):
             yield from value
 
 
@@ -190,9 +197,9 @@ def _register_keys(
 
 
 def _kind_and_name(obj: object) -> tuple[str, str]:
-    if isinstance(obj, dg.JobDefinition | UnresolvedAssetJobDefinition):
+    if _is_job(obj):
         return "job", obj.name
-    if isinstance(obj, dg.ScheduleDefinition | UnresolvedPartitionedAssetScheduleDefinition):
+    if _is_schedule(obj):
         return "schedule", obj.name
     assert isinstance(obj, dg.SensorDefinition)
     return "sensor", obj.name

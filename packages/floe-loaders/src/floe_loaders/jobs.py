@@ -8,6 +8,7 @@ any of them from the launchpad; the function's return value is recorded as outpu
 from __future__ import annotations
 
 import difflib
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import reduce
@@ -15,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster._core.definitions.assets.graph.base_asset_graph import BaseAssetGraph
 
 from floe_config import BatchJob, OrchestrationConfig
+from floe_loaders import _compat
 from floe_loaders.discovery import JobObject
 from floe_loaders.errors import (
     DuplicateDefinitionError,
@@ -49,7 +50,7 @@ class BuiltJobs:
 
 def build_jobs(
     orchestration: OrchestrationConfig,
-    asset_graph: BaseAssetGraph[Any],
+    asset_graph: _compat.BaseAssetGraph[Any],
     partitions: Mapping[str, dg.PartitionsDefinition],
     base_dir: Path,
     *,
@@ -108,6 +109,19 @@ def build_jobs(
     return built
 
 
+def _from_string(text: str) -> dg.AssetSelection:
+    """Parse one selection string without the BetaWarning Dagster's own parser raises against itself.
+
+    ``AssetSelection.from_string`` is public and stable, but its visitor passes the beta ``include_sources``
+    parameter to ``AssetSelection.groups``/``tag``/``kind`` on every call, so each ``group:x`` prints a
+    BetaWarning that floe's user can neither act on nor avoid. Only that warning is silenced; floe never
+    passes ``include_sources`` itself.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Parameter `include_sources`", category=dg.BetaWarning)
+        return dg.AssetSelection.from_string(text)
+
+
 def parse_selection(strings: Sequence[str], *, path: str, locate: Locate = default_locate) -> dg.AssetSelection:
     """Parse selection strings with Dagster's grammar and union them.
 
@@ -125,7 +139,7 @@ def parse_selection(strings: Sequence[str], *, path: str, locate: Locate = defau
     selections = []
     for index, text in enumerate(strings):
         try:
-            selections.append(dg.AssetSelection.from_string(text))
+            selections.append(_from_string(text))
         except Exception as exc:
             raise SelectionError(
                 config_path(path, index),
@@ -139,7 +153,7 @@ def parse_selection(strings: Sequence[str], *, path: str, locate: Locate = defau
 def build_batch_job(
     name: str,
     config: BatchJob,
-    asset_graph: BaseAssetGraph[Any],
+    asset_graph: _compat.BaseAssetGraph[Any],
     partitions: Mapping[str, dg.PartitionsDefinition],
     *,
     path: str,
@@ -208,7 +222,7 @@ def _job_partitions(
     name: str,
     config: BatchJob,
     keys: frozenset[dg.AssetKey],
-    asset_graph: BaseAssetGraph[Any],
+    asset_graph: _compat.BaseAssetGraph[Any],
     partitions: Mapping[str, dg.PartitionsDefinition],
     *,
     path: str,

@@ -15,7 +15,6 @@ from collections.abc import Iterator, Mapping
 from typing import Literal
 
 import dagster as dg
-from dagster._core.definitions.partitions.context import partition_loading_context
 
 from floe_config import OrchestrationConfig, ScheduleConfig
 from floe_loaders.discovery import JobObject
@@ -110,7 +109,7 @@ def build_schedule(
     selector: Selector = config.partition_selector
 
     def _evaluate(context: dg.ScheduleEvaluationContext) -> Iterator[dg.RunRequest | dg.SkipReason]:
-        with partition_loading_context(
+        with dg.partition_loading_context(
             effective_dt=context.scheduled_execution_time,
             dynamic_partitions_store=context.instance if context.instance_ref is not None else None,
         ):

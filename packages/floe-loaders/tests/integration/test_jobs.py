@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import dagster as dg
@@ -38,6 +39,15 @@ def test_batch_job_graph_and_boolean_selection(make_spec, sample_dir: Path, inst
     defs = _defs(build_orchestration(spec, sample_dir))
     result = defs.resolve_job_def("down").execute_in_process(instance=instance)
     assert _materialized(result) == {"gold/revenue", "gold/weekly_revenue"}
+
+
+def test_selection_strings_raise_no_beta_warning(make_spec, sample_dir: Path) -> None:
+    spec = make_spec(jobs={"seed": {"type": "batch", "selection": ["group:bronze", "tag:team=data or kind:python"]}})
+    with warnings.catch_warnings():
+        for category in (dg.BetaWarning, dg.PreviewWarning, dg.SupersessionWarning):
+            warnings.simplefilter("error", category)
+        objects = build_orchestration(spec, sample_dir)
+    assert "seed" in {job.name for job in objects.definitions_args()["jobs"]}
 
 
 def test_batch_job_tags_and_description(make_spec, sample_dir: Path, instance) -> None:

@@ -1,0 +1,45 @@
+"""Private APIs live in one ``_compat.py`` per package; the rest of floe imports public names only."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import floe_definitions
+from floe_definitions import _compat
+
+PACKAGES_DIR = Path(floe_definitions.__file__).resolve().parents[3]
+PRIVATE_PREFIXES = ("dagster._", "dagster_dbt._", "dbt.", "pydantic_settings.sources")
+
+
+def _private_imports(path: Path) -> list[tuple[int, str, bool]]:
+    """(line, module, at run time) for every private import in a module."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    type_only: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING":
+            type_only |= {id(child) for child in ast.walk(node)}
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith(PRIVATE_PREFIXES):
+            found.append((node.lineno, node.module, id(node) not in type_only))
+    return found
+
+
+def test_only_the_compat_modules_import_private_apis() -> None:
+    offenders = {
+        f"{path.relative_to(PACKAGES_DIR)}:{line}: {module}"
+        for path in PACKAGES_DIR.glob("*/src/*/*.py")
+        if path.name != "_compat.py"
+        for line, module, _ in _private_imports(path)
+    }
+    assert offenders == set()
+
+
+def test_floe_definitions_loads_without_dagsters_private_executor_types() -> None:
+    at_run_time = [module for _, module, run_time in _private_imports(Path(_compat.__file__)) if run_time]
+    assert at_run_time == []  # StepDependencyConfig & co. are annotations only: an older Dagster still loads
+
+
+def test_the_openlineage_alias_hook_probe_passes_on_the_locked_client() -> None:
+    assert _compat.openlineage_alias_hook_available()
