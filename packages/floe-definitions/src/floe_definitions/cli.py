@@ -15,10 +15,12 @@ from typing import TextIO
 
 from floe_config import BatchJob, ConfigError
 from floe_definitions.checks import check_floe_yaml
+from floe_definitions.dev_command import register as register_dev
 from floe_definitions.errors import FloeDefinitionsError, LocatedError
 from floe_definitions.instance import open_instance
 from floe_definitions.instance_command import register as register_instance
 from floe_definitions.project import FloeProject, load_project
+from floe_definitions.run_command import register as register_run
 from floe_loaders import FloeLoaderError, launch_backfill, resolve_asset_settings
 
 EXIT_OK = 0
@@ -81,7 +83,7 @@ def _parser() -> argparse.ArgumentParser:
     for sub in (check, listing, backfill):
         sub.add_argument("path", nargs="?", default=None, help="floe.yaml or its directory (default: FLOE_CONFIG, ./)")
         sub.add_argument("--platform", default=None, help="platform file (default: FLOE_PLATFORM_FILE / _ENV)")
-    for register in (register_instance,):
+    for register in (register_instance, register_run, register_dev):
         register(commands)
     return parser
 

@@ -122,7 +122,7 @@ def test_floe_instance_prints_the_rendered_yaml_and_its_home_and_writes_it(
     assert "max_concurrent_runs: 4" in printed
     assert not (home / "dagster.yaml").exists()
     assert main(["instance", str(tmp_path), "--platform", str(platform_file), "--write"]) == 0
-    assert capsys.readouterr().out.strip().endswith(f"# wrote {home / 'dagster.yaml'}")
+    assert capsys.readouterr().out.strip().endswith(f"# wrote {home / 'dagster.yaml'} and {home / 'workspace.yaml'}")
     assert yaml.safe_load((home / "dagster.yaml").read_text())["run_queue"]["max_concurrent_runs"] == 4
 
 
