@@ -15,6 +15,7 @@ from dagster._core.executor.base import Executor
 from dagster._core.executor.init import InitExecutorContext
 
 from floe_config import CeleryExecutor, ExecutorConfig, InProcessExecutor, K8sExecutor, MultiprocessExecutor
+from floe_definitions.celery_broker import check_celery_broker
 from floe_definitions.errors import ExecutorConfigError
 from floe_definitions.observed_executor import ObservedExecutor, RunTelemetry
 
@@ -78,6 +79,8 @@ def build_executor(
         creation_fn = inner.executor_creation_fn
         assert creation_fn is not None
         inner_executor = creation_fn(init_context._replace(executor_def=inner))
+        if isinstance(config, CeleryExecutor):
+            check_celery_broker(inner_executor.app_args()["broker"])  # type: ignore[attr-defined]
         return ObservedExecutor(inner_executor, telemetry)
 
     return ExecutorDefinition(
