@@ -47,6 +47,7 @@ from dagster._core.definitions.reconstruct import ReconstructableRepository  # n
 from floe_dbt_observe import find_dbt_executable  # noqa: E402
 from floe_definitions import FloeProject, lineage_file, load_project, run_trace_id, traces_file  # noqa: E402
 from floe_definitions.instance import dagster_home, open_instance  # noqa: E402
+from floe_definitions.project import display_path  # noqa: E402
 
 BRONZE_JOB = "seed_bronze"
 TRANSFORM_JOB = "transform"
@@ -90,7 +91,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     _parse_dbt_project(environ)
     with _patched_environ(environ):
         project = load_project(DEMO_DIR / "floe.yaml", environ=environ)
-        instance = open_instance(project.base_dir, project.platform, environ)
+        instance = open_instance(
+            project.base_dir,
+            project.platform,
+            environ,
+            platform_file=project.platform_file,
+            locate=project.platform_locate,
+        )
         with instance:
             log_dir = None if options.verbose else project.base_dir / ".floe" / "logs"
             runs = materialize(project, instance, log_dir=log_dir)
@@ -463,6 +470,10 @@ def _print_summary(project: FloeProject, runs: list[DemoRun], rows: Mapping[str,
     print(f"  lineage:  {lineage_file(project.spec, project.base_dir, _lineage_dir(project))}")
     print(f"  instance: {dagster_home(project.base_dir)}")
     print(f"  total:    {seconds:.1f} s")
+    platform_file = os.fspath(project.platform_file) if project.platform_file else None
+    platform = f" --platform {display_path(Path(platform_file))}" if platform_file else ""
+    print("\nOpen these runs in Dagster's UI (webserver + daemon on this instance, 127.0.0.1):")
+    print(f"  floe dev {display_path(project.base_dir)}{platform}")
 
 
 def _main_or_located_error() -> int:

@@ -161,13 +161,67 @@ class ExecutionConfig(_PlatformModel):
     """The Dagster executor."""
 
 
+class TagConcurrencyLimit(_PlatformModel):
+    """At most ``limit`` runs in progress with tag ``key`` (equal to ``value`` when given)."""
+
+    key: str = Field(min_length=1)
+    """Run tag key, e.g. ``dagster/backfill`` or ``team``."""
+    value: str | None = None
+    """Only runs whose tag has this value count; every value of the key when omitted."""
+    limit: int = Field(ge=0)
+    """Most runs in progress at once."""
+
+
+class RunCoordinatorConfig(_PlatformModel):
+    """Dagster's queued run coordinator: runs wait in a queue the daemon drains within these limits."""
+
+    max_concurrent_runs: int = Field(default=10, ge=-1)
+    """Most runs in progress at once (``-1``: no limit, ``0``: launch nothing)."""
+    tag_concurrency_limits: list[TagConcurrencyLimit] = Field(default=[])
+    """Per-tag limits on runs in progress."""
+
+
+class RunMonitoringConfig(_PlatformModel):
+    """The daemon's run monitoring: a run stuck starting or cancelling is failed after a timeout."""
+
+    enabled: bool = True
+    """Watch runs (on by default: a run whose worker died is failed instead of staying STARTING for ever)."""
+    start_timeout_seconds: int = Field(default=180, gt=0)
+    """A run still STARTING after this long is failed."""
+    cancel_timeout_seconds: int = Field(default=180, gt=0)
+    """A run still CANCELING after this long is marked canceled."""
+
+
+class RunRetriesConfig(_PlatformModel):
+    """Dagster's run retries: a failed run is launched again, by the daemon."""
+
+    enabled: bool = False
+    """Retry failed runs."""
+    max_retries: int = Field(default=0, ge=0)
+    """Retries per run (a run's ``dagster/max_retries`` tag overrides it)."""
+
+
 class InstanceConfig(_PlatformModel):
-    """Dagster instance storage."""
+    """The Dagster instance of a deployment, rendered into Dagster's own ``dagster.yaml`` (``floe instance``)."""
 
     storage: Literal["sqlite", "postgres"] = "sqlite"
-    """``sqlite`` under ``DAGSTER_HOME`` (default ``.floe/dagster``) or ``postgres``."""
+    """``sqlite`` in ``sqlite_dir`` (default: ``DAGSTER_HOME``, itself ``.floe/dagster`` when unset) or ``postgres``."""
+    sqlite_dir: str | None = None
+    """Directory of the SQLite storage, relative to the platform file's directory; ``DAGSTER_HOME`` when omitted."""
+    postgres_url_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    """Name of the environment variable holding the Postgres URL (the URL never sits in a file or a log)."""
     postgres_url: str | None = None
-    """Postgres URL for ``postgres`` storage (use ``${VAR}``)."""
+    """Postgres URL for ``postgres`` storage (prefer ``postgres_url_env``; written as is into ``dagster.yaml``)."""
+    run_coordinator: RunCoordinatorConfig = Field(default_factory=RunCoordinatorConfig)
+    """The queued run coordinator's limits."""
+    run_monitoring: RunMonitoringConfig = Field(default_factory=RunMonitoringConfig)
+    """Run monitoring (on by default)."""
+    run_retries: RunRetriesConfig = Field(default_factory=RunRetriesConfig)
+    """Run retries (off by default)."""
+    compute_logs_dir: str | None = None
+    """Where steps' stdout/stderr go, relative to the platform file's directory (default ``DAGSTER_HOME/storage``)."""
+    telemetry: bool = False
+    """Dagster's usage telemetry (off)."""
 
 
 class PlatformSpec(_PlatformModel):
@@ -184,4 +238,4 @@ class PlatformSpec(_PlatformModel):
     execution: ExecutionConfig = Field(default_factory=ExecutionConfig)
     """How runs execute."""
     instance: InstanceConfig = Field(default_factory=InstanceConfig)
-    """Dagster instance storage."""
+    """The Dagster instance: storage, run queue, monitoring, retries, compute logs."""

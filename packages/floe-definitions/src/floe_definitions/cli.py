@@ -15,9 +15,12 @@ from typing import TextIO
 
 from floe_config import BatchJob, ConfigError
 from floe_definitions.checks import check_floe_yaml
+from floe_definitions.dev_command import register as register_dev
 from floe_definitions.errors import FloeDefinitionsError, LocatedError
 from floe_definitions.instance import open_instance
+from floe_definitions.instance_command import register as register_instance
 from floe_definitions.project import FloeProject, load_project
+from floe_definitions.run_command import register as register_run
 from floe_loaders import FloeLoaderError, launch_backfill, resolve_asset_settings
 
 EXIT_OK = 0
@@ -41,6 +44,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
     out: TextIO = sys.stdout
     try:
+        if getattr(args, "handler", None) is not None:  # instance, run, dev: registered by their own modules
+            return int(args.handler(args, out))
         if args.command == "check":
             return _check(args, out)
         if args.command == "list":
@@ -78,6 +83,8 @@ def _parser() -> argparse.ArgumentParser:
     for sub in (check, listing, backfill):
         sub.add_argument("path", nargs="?", default=None, help="floe.yaml or its directory (default: FLOE_CONFIG, ./)")
         sub.add_argument("--platform", default=None, help="platform file (default: FLOE_PLATFORM_FILE / _ENV)")
+    for register in (register_instance, register_run, register_dev):
+        register(commands)
     return parser
 
 
@@ -138,7 +145,9 @@ def render_listing(project: FloeProject) -> str:
 
 def _backfill(args: argparse.Namespace, out: TextIO) -> int:
     project = load_project(args.path, platform=args.platform)
-    instance = open_instance(project.base_dir, project.platform)
+    instance = open_instance(
+        project.base_dir, project.platform, platform_file=project.platform_file, locate=project.platform_locate
+    )
     with instance:
         backfill_id = launch_backfill(
             project.definitions, instance, args.name, project.spec.orchestration, locate=project.locate

@@ -63,3 +63,11 @@ class ExecutorConfigError(LocatedError):
 
 class BackfillError(FloeDefinitionsError):
     """A configured backfill cannot be launched."""
+
+
+class InstanceConfigError(LocatedError):
+    """The Dagster instance platform.yaml describes cannot be rendered, written or opened."""
+
+
+class RunCommandError(LocatedError):
+    """``floe run`` cannot start the run it was asked for (unknown job, partition outside the job's partitions)."""

@@ -13,6 +13,7 @@ from typing import Any, cast
 from dagster import Executor, ExecutorDefinition, InitExecutorContext, in_process_executor, multiprocess_executor
 
 from floe_config import CeleryExecutor, ExecutorConfig, InProcessExecutor, K8sExecutor, MultiprocessExecutor
+from floe_definitions.celery_broker import check_celery_broker
 from floe_definitions.errors import ExecutorConfigError
 from floe_definitions.observed_executor import ObservedExecutor, RunTelemetry
 
@@ -83,6 +84,8 @@ def build_executor(
                 instance=init_context.instance,
             )
         )
+        if isinstance(config, CeleryExecutor):
+            check_celery_broker(inner_executor.app_args()["broker"])  # type: ignore[attr-defined]
         return ObservedExecutor(inner_executor, telemetry)
 
     return ExecutorDefinition(

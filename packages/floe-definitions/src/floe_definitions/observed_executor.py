@@ -92,6 +92,18 @@ class ObservedExecutor(Executor):
         """The inner executor's step dependency config."""
         return self._inner.step_dependency_config
 
+    def __getattr__(self, name: str) -> Any:
+        """Expose the inner executor's own attributes.
+
+        Dagster's executors read their settings back from the run's context (``plan_context.executor``), which
+        is this wrapper: dagster-celery's execution loop calls ``executor.app_args()`` (broker, backend, config),
+        so hiding them failed every Celery run with ``AttributeError``. Only names this class does not define
+        get here; private names stay private.
+        """
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._inner, name)
+
     def execute(self, plan_context: PlanOrchestrationContext, execution_plan: ExecutionPlan) -> Iterator[DagsterEvent]:
         """Run the plan with the inner executor, observing its events.
 

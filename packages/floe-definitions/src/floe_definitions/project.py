@@ -54,6 +54,7 @@ class FloeProject:
         telemetry: Where runs' spans and lineage go.
         dbt_asset_keys: Keys of the dbt assets.
         locate: Dotted floe.yaml path -> ``file:line:column``.
+        platform_locate: Dotted platform-file path -> ``file:line:column``.
     """
 
     spec: FloeSpec
@@ -66,6 +67,7 @@ class FloeProject:
     telemetry: RunTelemetry
     dbt_asset_keys: frozenset[dg.AssetKey] = field(default_factory=frozenset)
     locate: Locate = field(default=lambda path: FLOE_YAML)
+    platform_locate: Locate = field(default=lambda path: "platform defaults")
 
 
 def find_floe_yaml(
@@ -267,6 +269,7 @@ def build_project(
         telemetry=telemetry,
         dbt_asset_keys=frozenset(key for definition in dbt_assets for key in definition.keys),
         locate=locate,
+        platform_locate=platform_locate,
     )
 
 

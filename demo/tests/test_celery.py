@@ -1,0 +1,260 @@
+"""The demo on a real distributed executor: two Celery workers (separate processes), Redis, ``floe run``.
+
+One partition of ``seed_bronze`` and then ``transform`` run through ``floe run`` with
+``execution.executor: {type: celery, ...}`` on the project's rendered instance; the same truths as the in-process
+tests are checked with the demo's own ``collect`` / ``verify`` (one span and one OpenLineage START + COMPLETE per
+asset, trace ids, stored materializations, lineage back to bronze), plus span parents and the pids steps ran in.
+Redis is ``FLOE_TEST_REDIS_URL`` (``.ci/redis.sh``), else a server this module starts with ``.ci/redis.sh``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from dagster import DagsterEventType, DagsterInstance
+from demo.run_demo import DemoRun, collect, verify
+
+from floe_definitions import load_project, run_trace_id
+
+DEMO_DIR = Path(__file__).resolve().parents[1]
+REPO = DEMO_DIR.parent
+BIN = Path(sys.executable).parent
+REDIS_URL_ENV = "FLOE_TEST_REDIS_URL"
+PARTITION = "2024-01-01"
+WORKERS = ("floe-w1", "floe-w2")
+READY_TIMEOUT_SECONDS = 300
+
+
+@pytest.fixture(scope="module")
+def redis_url() -> Iterator[str]:
+    """``FLOE_TEST_REDIS_URL``, else a throwaway server from ``.ci/redis.sh`` (skip when neither is possible)."""
+    configured = os.environ.get(REDIS_URL_ENV)
+    if configured:
+        yield configured
+        return
+    started = subprocess.run(
+        ["bash", str(REPO / ".ci" / "redis.sh")], capture_output=True, text=True, check=False, timeout=600
+    )
+    if started.returncode != 0:
+        pytest.skip(f"no Redis for the Celery test: {started.stderr.strip()[-300:]}")
+    exports = dict(line.removeprefix("export ").split("=", 1) for line in started.stdout.splitlines() if "=" in line)
+    try:
+        yield exports[REDIS_URL_ENV]
+    finally:
+        subprocess.run(
+            ["bash", str(REPO / ".ci" / "redis.sh"), "stop", exports["FLOE_TEST_REDIS_DIR"]],
+            capture_output=True,
+            check=False,
+            timeout=120,
+        )
+
+
+@dataclass(frozen=True)
+class CeleryDemo:
+    root: Path
+    env: dict[str, str]
+    runs: list[tuple[str, subprocess.CompletedProcess[str]]]
+
+    @property
+    def home(self) -> Path:
+        return self.root / ".floe" / "dagster"
+
+
+def _copy_demo(base: Path, broker: str) -> tuple[Path, dict[str, str]]:
+    root = base / "demo"
+    root.mkdir(parents=True)
+    for name in ("floe.yaml", "definitions.py"):
+        shutil.copy(DEMO_DIR / name, root / name)
+    ignore = shutil.ignore_patterns("target", "logs", "dbt_packages", "__pycache__", ".floe", "*.duckdb")
+    shutil.copytree(DEMO_DIR / "assets", root / "celery_shop_assets", ignore=ignore)
+    shutil.copytree(DEMO_DIR / "dbt", root / "dbt", ignore=ignore)
+    floe_yaml = root / "floe.yaml"
+    floe_yaml.write_text(floe_yaml.read_text().replace(".assets.", ".celery_shop_assets."))
+    (root / "celery.yaml").write_text(
+        "environment: test\n"
+        "tracing: {type: file, path: .floe/traces}\n"
+        "lineage: {transport: {type: file, path: .floe/lineage}}\n"
+        f"execution:\n  executor: {{type: celery, broker: '{broker}', backend: '{broker}'}}\n"
+    )
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("FLOE_", "DAGSTER_", "OTEL_", "OPENLINEAGE"))
+    }
+    env.update(
+        {
+            "FLOE_DEMO_WAREHOUSE": str(base / "warehouse.duckdb"),
+            "FLOE_PLATFORM_FILE": str(root / "celery.yaml"),
+            "FLOE_DEMO_ALERTS_LOG": str(base / "alerts.jsonl"),
+            "DAGSTER_HOME": str(root / ".floe" / "dagster"),
+            "PYTHONUNBUFFERED": "1",
+            # dagster-celery starts the `celery` command by name: the venv's, whether or not it is activated.
+            "PATH": os.pathsep.join([str(BIN), env.get("PATH", "")]),
+        }
+    )
+    return root, env
+
+
+def _start_worker(name: str, root: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """Start dagster-celery's worker with the config ``floe instance --write`` rendered from the platform file."""
+    config = root / ".floe" / "dagster" / "celery-worker.yaml"
+    log = (root / f"{name}.log").open("wb")
+    command = ["dagster-celery", "worker", "start", "-A", "dagster_celery.app", "-y", str(config), "-n", name]
+    return subprocess.Popen(
+        [str(BIN / command[0]), *command[1:], "-q", "dagster", "--", "--concurrency=1"],
+        cwd=root,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        pass
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+def _floe(root: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(BIN / "floe"), *args], cwd=root, env=env, capture_output=True, text=True, timeout=1800, check=False
+    )
+
+
+@pytest.fixture(scope="module")
+def celery_demo(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[CeleryDemo]:
+    root, env = _copy_demo(tmp_path_factory.mktemp("celery"), redis_url)
+    written = _floe(root, env, "instance", str(root), "--write")
+    assert written.returncode == 0, written.stderr
+    assert "celery-worker.yaml" in written.stdout
+    with DagsterInstance.from_config(str(root / ".floe" / "dagster")) as instance:
+        instance.get_runs_count()  # create the SQLite storage once, before two workers race to migrate it
+    workers = [_start_worker(name, root, env) for name in WORKERS]
+    try:
+        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+        while not all("ready." in (root / f"{name}.log").read_text(errors="replace") for name in WORKERS):
+            assert all(worker.poll() is None for worker in workers), "a Celery worker exited before it was ready"
+            assert time.monotonic() < deadline, "the Celery workers did not become ready"
+            time.sleep(1)
+        runs = []
+        for job, args in (("seed_bronze", ("--partition", PARTITION)), ("transform", ())):
+            began = time.monotonic()
+            completed = _floe(root, env, "run", job, str(root), *args)
+            print(f"celery: floe run {job} exit {completed.returncode} in {time.monotonic() - began:.1f} s")
+            runs.append((job, completed))
+            if completed.returncode != 0:
+                break
+        yield CeleryDemo(root=root, env=env, runs=runs)
+    finally:
+        for worker in workers:
+            _stop(worker)
+
+
+def _run_id(completed: subprocess.CompletedProcess[str]) -> str:
+    return completed.stdout.strip().splitlines()[-1].rsplit("(run ", 1)[1].rstrip(")")
+
+
+def test_demo_runs_on_two_celery_workers_with_the_same_truths_as_in_process(celery_demo: CeleryDemo) -> None:
+    for job, completed in celery_demo.runs:
+        assert completed.returncode == 0, f"{job}: {completed.stdout[-2000:]}\n{completed.stderr[-3000:]}"
+    assert [job for job, _ in celery_demo.runs] == ["seed_bronze", "transform"]
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        for key, value in celery_demo.env.items():
+            monkeypatch.setenv(key, value)
+        project = load_project(celery_demo.root / "floe.yaml")
+    runs = [DemoRun(job, _run_id(completed), True, 0.0) for job, completed in celery_demo.runs]
+    with DagsterInstance.from_config(str(celery_demo.home)) as instance:
+        rows = collect(project, instance, runs)
+        assert verify(project, runs, rows) == []
+
+
+def test_each_asset_span_has_the_right_parent_in_the_runs_trace(celery_demo: CeleryDemo) -> None:
+    traces = celery_demo.root / ".floe" / "traces" / "shop.jsonl"
+    spans = [json.loads(line) for line in traces.read_text().splitlines() if line.strip()]
+    for job, completed in celery_demo.runs:
+        run_id = _run_id(completed)
+        trace = f"0x{run_trace_id(run_id):032x}"
+        mine = [span for span in spans if span["context"]["trace_id"] == trace]
+        by_id = {span["context"]["span_id"]: span for span in mine}
+        (run_span,) = [span for span in mine if span["name"] == f"dagster run {job}"]
+        assert run_span["parent_id"] is None
+        for span in mine:
+            attributes = span["attributes"]
+            if span is run_span:
+                continue
+            parent = by_id.get(span["parent_id"])
+            assert parent is not None, f"{span['name']}: parent {span['parent_id']} is not in the run's trace"
+            if "dagster.step_key" in attributes:  # a step span (opened in the run worker): child of the run span
+                assert parent is run_span, span["name"]
+            else:  # a dbt node span (opened in the Celery worker): child of its step's span
+                assert "dagster.step_key" in parent["attributes"], (span["name"], parent["name"])
+                assert parent["attributes"]["floe.step_kind"] == "dbt"
+
+
+def test_steps_ran_in_the_celery_workers_not_in_the_run_worker(celery_demo: CeleryDemo) -> None:
+    with DagsterInstance.from_config(str(celery_demo.home)) as instance:
+        for job, completed in celery_demo.runs:
+            run_id = _run_id(completed)
+            records = instance.get_records_for_run(run_id).records
+            entries = [record.event_log_entry for record in records]
+            run_pids = {
+                entry.pid
+                for entry in entries
+                if entry.dagster_event is not None and entry.dagster_event.event_type == DagsterEventType.RUN_START
+            }
+            step_pids = {
+                entry.pid
+                for entry in entries
+                if entry.dagster_event is not None and entry.dagster_event.event_type == DagsterEventType.STEP_START
+            }
+            assert len(run_pids) == 1, job
+            assert step_pids, job
+            assert not step_pids & run_pids, f"{job}: a step ran in the run worker (pid {run_pids})"
+            hosts = {
+                str(entry.dagster_event.engine_event_data.metadata["Celery worker"].value)  # type: ignore[union-attr]
+                for entry in entries
+                if entry.dagster_event is not None
+                and entry.dagster_event.event_type == DagsterEventType.ENGINE_EVENT
+                and "Celery worker" in (entry.dagster_event.engine_event_data.metadata or {})  # type: ignore[union-attr]
+            }
+            assert hosts, f"{job}: no step was executed by a Celery worker"
+            assert {host.split("@")[0] for host in hosts} <= set(WORKERS)
+
+
+def test_unreachable_broker_fails_the_run_naming_the_broker_with_credentials_masked(
+    tmp_path_factory: pytest.TempPathFactory, celery_demo: CeleryDemo
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    broker = f"redis://floe:s3cret@127.0.0.1:{port}/0"
+    platform = celery_demo.root / "dead-broker.yaml"
+    platform.write_text(
+        "environment: test\ntracing: {type: none}\nlineage: {transport: {type: none}}\n"
+        f"execution:\n  executor: {{type: celery, broker: '{broker}', backend: '{broker}'}}\n"
+    )
+    env = {**celery_demo.env, "FLOE_PLATFORM_FILE": str(platform)}
+    completed = _floe(celery_demo.root, env, "run", "transform", str(celery_demo.root))
+    assert completed.returncode == 1, completed.stdout[-2000:] + completed.stderr[-2000:]
+    assert f"redis://floe:***@127.0.0.1:{port}/0" in completed.stdout
+    assert "unreachable" in completed.stdout
+    assert "s3cret" not in completed.stdout + completed.stderr
+    assert "Traceback" not in completed.stderr

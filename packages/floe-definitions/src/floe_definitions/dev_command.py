@@ -1,0 +1,101 @@
+"""``floe dev [PATH] [--platform FILE] [--port N]``: Dagster's webserver and daemon on the project's instance.
+
+``dagster dev`` runs underneath, on 127.0.0.1, with ``DAGSTER_HOME`` holding the ``dagster.yaml`` rendered from
+platform.yaml and a ``workspace.yaml`` that loads :mod:`floe_definitions.code_location` for this floe.yaml. Ctrl-C
+or SIGTERM stops it and everything it started (its process group).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from types import FrameType
+from typing import Any, TextIO
+
+from floe_config import load_floe_document
+from floe_definitions.instance import write_instance
+from floe_definitions.instance_command import ProjectInstance, project_instance, write_workspace
+from floe_definitions.project import FLOE_CONFIG_ENV, find_floe_yaml
+
+HOST = "127.0.0.1"
+DEFAULT_PORT = 3000
+STOP_GRACE_SECONDS = 30.0
+
+
+def register(commands: Any) -> None:
+    """Add the ``dev`` subcommand to the ``floe`` parser's subcommands."""
+    parser = commands.add_parser("dev", help="start Dagster's webserver and daemon on the project's instance")
+    parser.add_argument("path", nargs="?", default=None, help="floe.yaml or its directory (default: FLOE_CONFIG, ./)")
+    parser.add_argument("--platform", default=None, help="platform file (default: FLOE_PLATFORM_FILE / _ENV)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"webserver port (default {DEFAULT_PORT})")
+    parser.set_defaults(handler=run_dev_command)
+
+
+def dev_command(instance: ProjectInstance, floe_yaml: Path, location_name: str, port: int) -> list[str]:
+    """Write the workspace file into ``DAGSTER_HOME`` and return the ``dagster dev`` command line."""
+    workspace = write_workspace(instance.rendered.home, floe_yaml, location_name)
+    return [sys.executable, "-m", "dagster", "dev", "-w", os.fspath(workspace), "-h", HOST, "-p", str(port)]
+
+
+def dev_environment(instance: ProjectInstance, floe_yaml: Path) -> dict[str, str]:
+    """Return the environment of ``dagster dev``: this one, plus the instance's home, floe.yaml and platform file."""
+    env = dict(os.environ)
+    env["DAGSTER_HOME"] = os.fspath(instance.rendered.home)
+    env[FLOE_CONFIG_ENV] = os.fspath(floe_yaml)
+    if instance.platform_file is not None:
+        env["FLOE_PLATFORM_FILE"] = os.fspath(instance.platform_file.resolve())
+    return env
+
+
+def run_dev_command(args: argparse.Namespace, out: TextIO) -> int:
+    """Run ``dagster dev`` in the foreground until it exits or this process is asked to stop."""
+    floe_yaml = find_floe_yaml(args.path).resolve()
+    name = load_floe_document(floe_yaml).spec.name
+    instance = project_instance(os.fspath(floe_yaml), args.platform)
+    write_instance(instance.rendered)
+    command = dev_command(instance, floe_yaml, name, args.port)
+    process = subprocess.Popen(command, env=dev_environment(instance, floe_yaml), start_new_session=True)
+    print(f"floe dev: Dagster UI at http://{HOST}:{args.port} (location {name!r})", file=out)
+    print(f"floe dev: instance DAGSTER_HOME={instance.rendered.home} ({instance.rendered.source})", file=out)
+    print("floe dev: Ctrl-C stops the webserver and the daemon", file=out, flush=True)
+    stopping: list[int] = []
+
+    def forward(signum: int, _frame: FrameType | None) -> None:
+        stopping.append(signum)
+        _signal_group(process, signal.SIGINT)  # dagster dev shuts its services down on SIGINT
+
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
+    code: int | None = None
+    try:
+        while code is None and not stopping:
+            try:
+                code = process.wait(timeout=1.0)
+            except subprocess.TimeoutExpired:
+                continue
+        if code is None:
+            try:
+                code = process.wait(timeout=STOP_GRACE_SECONDS)
+            except subprocess.TimeoutExpired:
+                print("floe dev: dagster dev did not stop in time; killing it", file=sys.stderr)
+                _signal_group(process, signal.SIGKILL)
+                code = process.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        _signal_group(process, signal.SIGKILL)  # whatever is left of the group (code server, run workers)
+    if stopping:
+        print("floe dev: stopped", file=out)
+        return 0
+    print(f"floe dev: dagster dev exited with {code}", file=sys.stderr)
+    return 1 if code else 0
+
+
+def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
+    try:
+        os.killpg(process.pid, signum)
+    except (ProcessLookupError, PermissionError):
+        pass

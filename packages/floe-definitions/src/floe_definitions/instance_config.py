@@ -1,0 +1,155 @@
+"""platform.yaml's ``instance:`` section rendered into Dagster's own ``dagster.yaml``.
+
+The rendered file is the one definition of a deployment's Dagster instance: floe's commands open it, and the
+webserver, the daemon, the ``dagster`` CLI and a Helm values file read the same text. A Postgres URL named by
+``postgres_url_env`` is written as Dagster's ``{env: NAME}`` reference, so it never sits in the file or a log.
+"""
+
+from __future__ import annotations
+
+import os
+import urllib.parse
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from floe_config import PlatformSpec
+from floe_definitions.errors import InstanceConfigError
+
+DAGSTER_YAML = "dagster.yaml"
+HEADER_PREFIX = "# Rendered by floe from "
+"""First line of a ``dagster.yaml`` floe wrote; floe rewrites such a file whenever platform.yaml changes."""
+LEGACY_HEADER = "# SQLite storage in this directory (floe's default instance)"
+"""What earlier floe versions wrote into a default home: also floe's, so also rewritten."""
+COMPUTE_LOGS_MODULE = "dagster.core.storage.local_compute_log_manager"
+
+
+@dataclass(frozen=True)
+class RenderedInstance:
+    """A Dagster instance as rendered from platform.yaml.
+
+    Attributes:
+        home: The ``DAGSTER_HOME`` the file belongs to.
+        config: The ``dagster.yaml`` content.
+        source: The platform file it was rendered from (``platform defaults`` when there is none).
+        postgres_url_env: The variable Dagster reads the Postgres URL from, when storage is Postgres.
+    """
+
+    home: Path
+    config: Mapping[str, Any]
+    source: str
+    postgres_url_env: str | None = None
+
+    @property
+    def path(self) -> Path:
+        """``<home>/dagster.yaml``."""
+        return self.home / DAGSTER_YAML
+
+    def text(self) -> str:
+        """The ``dagster.yaml`` text, headed by the file it was rendered from."""
+        header = f"{HEADER_PREFIX}{self.source}; edit that file, then run `floe instance --write`.\n"
+        return header + yaml.safe_dump(dict(self.config), sort_keys=False, default_flow_style=False)
+
+    def display_text(self) -> str:
+        """The text with any password in a literal Postgres URL masked (for printing)."""
+        text = self.text()
+        storage = self.config.get("storage", {})
+        url = storage.get("postgres", {}).get("postgres_url") if isinstance(storage, Mapping) else None
+        if isinstance(url, str):
+            text = text.replace(url, mask_url(url))
+        return text
+
+
+def mask_url(url: str) -> str:
+    """Return ``url`` with its password (if any) replaced by ``***``."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return urllib.parse.urlunsplit(parts._replace(netloc=f"{user}:***@{host}{port}"))
+
+
+def render_instance(
+    platform: PlatformSpec,
+    home: Path,
+    *,
+    platform_file: Path | None = None,
+    base_dir: Path | None = None,
+    locate: Callable[[str], str] | None = None,
+) -> RenderedInstance:
+    """Render platform.yaml's ``instance:`` section into ``dagster.yaml`` content for ``home``.
+
+    Args:
+        platform: The validated platform spec.
+        home: The ``DAGSTER_HOME`` the file is for.
+        platform_file: The platform file (relative directories resolve against its directory).
+        base_dir: floe.yaml's directory, for relative directories when there is no platform file.
+        locate: Dotted platform key -> ``file:line:column``, for errors.
+
+    Returns:
+        The rendered instance.
+
+    Raises:
+        InstanceConfigError: ``postgres`` storage with neither ``postgres_url_env`` nor ``postgres_url``.
+    """
+    settings = platform.instance
+    where = locate or (lambda _key: os.fspath(platform_file) if platform_file else "platform defaults")
+    relative_to = platform_file.parent if platform_file is not None else (base_dir or home)
+    config: dict[str, Any] = {}
+    url_env = None
+    if settings.storage == "postgres":
+        if settings.postgres_url_env:
+            url_env = settings.postgres_url_env
+            config["storage"] = {"postgres": {"postgres_url": {"env": url_env}}}
+        elif settings.postgres_url:
+            config["storage"] = {"postgres": {"postgres_url": settings.postgres_url}}
+        else:
+            raise InstanceConfigError(
+                "instance.storage is 'postgres' but neither postgres_url_env nor postgres_url is set; add "
+                "'postgres_url_env: DAGSTER_POSTGRES_URL' (the variable holding the URL)",
+                location=where("instance.storage"),
+                key="instance.storage",
+            )
+    else:
+        sqlite_dir = _resolve(settings.sqlite_dir, relative_to) if settings.sqlite_dir else home
+        config["storage"] = {"sqlite": {"base_dir": os.fspath(sqlite_dir)}}
+    coordinator = settings.run_coordinator
+    run_queue: dict[str, Any] = {"max_concurrent_runs": coordinator.max_concurrent_runs}
+    if coordinator.tag_concurrency_limits:
+        run_queue["tag_concurrency_limits"] = [
+            {"key": limit.key, **({"value": limit.value} if limit.value is not None else {}), "limit": limit.limit}
+            for limit in coordinator.tag_concurrency_limits
+        ]
+    config["run_queue"] = run_queue
+    monitoring = settings.run_monitoring
+    config["run_monitoring"] = {
+        "enabled": monitoring.enabled,
+        "start_timeout_seconds": monitoring.start_timeout_seconds,
+        "cancel_timeout_seconds": monitoring.cancel_timeout_seconds,
+    }
+    config["run_retries"] = {"enabled": settings.run_retries.enabled, "max_retries": settings.run_retries.max_retries}
+    compute_logs = _resolve(settings.compute_logs_dir, relative_to) if settings.compute_logs_dir else home / "storage"
+    config["compute_logs"] = {
+        "module": COMPUTE_LOGS_MODULE,
+        "class": "LocalComputeLogManager",
+        "config": {"base_dir": os.fspath(compute_logs)},
+    }
+    config["telemetry"] = {"enabled": settings.telemetry}
+    source = os.fspath(platform_file) if platform_file is not None else "platform defaults"
+    return RenderedInstance(home=home, config=config, source=source, postgres_url_env=url_env)
+
+
+def written_by_floe(text: str) -> bool:
+    """Tell whether a ``dagster.yaml``'s text is one floe wrote (and may rewrite)."""
+    first = text.lstrip().splitlines()[0] if text.strip() else ""
+    return first.startswith(HEADER_PREFIX) or first == LEGACY_HEADER
+
+
+def _resolve(path: str, relative_to: Path) -> Path:
+    candidate = Path(path).expanduser()
+    return (candidate if candidate.is_absolute() else relative_to / candidate).resolve()

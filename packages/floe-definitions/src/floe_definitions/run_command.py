@@ -1,0 +1,378 @@
+"""``floe run JOB``: execute one floe job in the foreground, on the project's instance, through the platform's executor.
+
+The job runs with Dagster's public ``execute_job`` on a reconstructable job (:func:`reconstruct_job`, importable in
+every step process and Celery worker). Instead of Dagster's DEBUG event stream, a thread reads the run's events
+from the instance and prints one line per step and per materialized asset; ``--verbose`` prints every event.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+import time
+import uuid
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import dagster as dg
+from dagster import DagsterEventType, DagsterInstance, RunsFilter
+
+from floe_config.validation_issues import did_you_mean
+from floe_definitions.errors import RunCommandError
+from floe_definitions.instance import open_instance
+from floe_definitions.lineage_client import DEFAULT_LINEAGE_DIR, lineage_file
+from floe_definitions.project import FloeProject, load_project
+from floe_definitions.run_trace import run_trace_id
+from floe_definitions.tracing import DEFAULT_TRACES_DIR, traces_file
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+INVOCATION_TAG = "floe/invocation"
+"""Tag naming one ``floe run`` invocation (how the progress thread finds the run ``execute_job`` creates)."""
+POLL_SECONDS = 0.5
+QUIET_LOGGERS = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+"""Dagster's console logger, raised to errors: the progress view replaces its DEBUG stream."""
+
+
+def reconstruct_job(floe_yaml: str, platform_file: str | None, job_name: str) -> dg.JobDefinition:
+    """Load the project and return one of its jobs (the reconstructor every step process calls).
+
+    Args:
+        floe_yaml: floe.yaml's absolute path.
+        platform_file: The platform file's absolute path, or ``None`` for the environment's choice.
+        job_name: The job.
+
+    Returns:
+        The job definition, with the platform's (observed) executor.
+    """
+    project = load_project(floe_yaml, platform=platform_file)
+    return project.definitions.resolve_job_def(job_name)
+
+
+def register(commands: Any) -> None:
+    """Add the ``run`` subcommand to the ``floe`` parser's subcommands."""
+    parser = commands.add_parser("run", help="execute a job in the foreground on the project's instance")
+    parser.add_argument("job", help="name of an orchestration.jobs entry")
+    parser.add_argument("path", nargs="?", default=None, help="floe.yaml or its directory (default: FLOE_CONFIG, ./)")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--partition", default=None, help="the partition key to run")
+    which.add_argument("--partition-range", default=None, metavar="START...END", help="a range of partition keys")
+    parser.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE", help="a run tag (repeatable)")
+    parser.add_argument("--platform", default=None, help="platform file (default: FLOE_PLATFORM_FILE / _ENV)")
+    parser.add_argument("--verbose", action="store_true", help="print every Dagster event instead of the summary")
+    parser.set_defaults(handler=run_run_command)
+
+
+def run_run_command(args: argparse.Namespace, out: TextIO) -> int:
+    """Run ``floe run``; return its exit code (0 success, 1 run failed, 2 usage error)."""
+    if not args.verbose:
+        # Dagster's Beta/Supersession warnings from this process and every step process would bury the progress
+        # view; this is the command's own process (an application, not a library), so its environment is its own.
+        os.environ.setdefault("PYTHONWARNINGS", "ignore")
+        warnings.filterwarnings("ignore", module="dagster")
+    try:
+        tags = _parse_tags(args.tag)
+    except RunCommandError as exc:
+        print(f"error: {exc.located_message}", file=sys.stderr)
+        return EXIT_USAGE
+    project = load_project(args.path, platform=args.platform)
+    try:
+        job = _job(project, args.job)
+    except RunCommandError as exc:
+        print(f"error: {exc.located_message}", file=sys.stderr)
+        return EXIT_USAGE
+    instance = open_instance(
+        project.base_dir, project.platform, platform_file=project.platform_file, locate=project.platform_locate
+    )
+    with instance:
+        try:
+            tags.update(_partition_tags(project, job, instance, args.partition, args.partition_range))
+        except RunCommandError as exc:
+            print(f"error: {exc.located_message}", file=sys.stderr)
+            return EXIT_USAGE
+        return _execute(project, job, instance, tags, verbose=args.verbose, out=out)
+
+
+def _parse_tags(values: Sequence[str]) -> dict[str, str]:
+    tags: dict[str, str] = {}
+    for value in values:
+        key, sep, tag_value = value.partition("=")
+        if not sep or not key:
+            raise RunCommandError(f"--tag {value!r} is not KEY=VALUE; write e.g. --tag team=data", key="--tag")
+        tags[key] = tag_value
+    return tags
+
+
+def _job(project: FloeProject, name: str) -> dg.JobDefinition:
+    jobs = list(project.spec.orchestration.jobs)
+    if name not in jobs:
+        known = ", ".join(jobs) or "(none)"
+        raise RunCommandError(
+            f"unknown job {name!r}{did_you_mean(name, jobs)}; the jobs of {project.floe_yaml or 'floe.yaml'}: {known}",
+            location=project.locate("orchestration.jobs"),
+            key="orchestration.jobs",
+        )
+    return project.definitions.resolve_job_def(name)
+
+
+def _partition_tags(
+    project: FloeProject,
+    job: dg.JobDefinition,
+    instance: DagsterInstance,
+    partition: str | None,
+    partition_range: str | None,
+) -> dict[str, str]:
+    """Return the run tags selecting ``partition`` or ``partition_range``, checked against the job's partitions."""
+    if partition is None and partition_range is None:
+        return {}
+    partitions_def = job.partitions_def
+    flag = "--partition" if partition is not None else "--partition-range"
+    if partitions_def is None:
+        raise RunCommandError(
+            f"job {job.name!r} is not partitioned, so {flag} does not apply; run it without {flag}",
+            location=project.locate(f"orchestration.jobs.{job.name}"),
+            key=f"orchestration.jobs.{job.name}",
+        )
+    keys = list(partitions_def.get_partition_keys(dynamic_partitions_store=instance))
+    name = {str(definition): name for name, definition in project.orchestration.partitions.items()}.get(
+        str(partitions_def)
+    )
+    key = f"orchestration.partitions.{name}" if name else f"orchestration.jobs.{job.name}"
+
+    def check(value: str) -> None:
+        if value in keys:
+            return
+        span = f"keys {keys[0]} ... {keys[-1]}, {len(keys)} in all" if keys else "no keys yet"
+        label = f"partitions {name!r}" if name else f"the partitions of job {job.name!r}"
+        raise RunCommandError(
+            f"partition {value!r} is not in {label} ({str(partitions_def).rstrip('.')}; {span}); "
+            "pass a key in that range",
+            location=project.locate(key),
+            key=key,
+        )
+
+    if partition is not None:
+        check(partition)
+        return {"dagster/partition": partition}
+    assert partition_range is not None
+    start, sep, end = partition_range.partition("...")
+    if not sep or not start or not end:
+        raise RunCommandError(
+            f"--partition-range {partition_range!r} is not START...END; write e.g. 2024-01-01...2024-01-31",
+            key="--partition-range",
+        )
+    check(start)
+    check(end)
+    if keys.index(start) > keys.index(end):
+        raise RunCommandError(
+            f"--partition-range {partition_range!r}: {start!r} comes after {end!r}; swap them", key="--partition-range"
+        )
+    return {"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end}
+
+
+@dataclass
+class _Progress:
+    """The progress view: reads the run's events from the instance and prints them as they arrive."""
+
+    instance: DagsterInstance
+    invocation: str
+    verbose: bool
+    out: TextIO
+    run_id: str | None = None
+    cursor: str | None = None
+    started: dict[str, float] = field(default_factory=dict)
+    steps: dict[str, tuple[str, float]] = field(default_factory=dict)
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def follow(self) -> None:
+        """Print events until :meth:`finish`; never raises (the run matters, the view does not)."""
+        while not self.stop.wait(POLL_SECONDS):
+            self.drain()
+
+    def drain(self) -> None:
+        """Print the events stored since the last call."""
+        try:
+            if self.run_id is None:
+                runs = self.instance.get_runs(RunsFilter(tags={INVOCATION_TAG: self.invocation}), limit=1)
+                if not runs:
+                    return
+                self.run_id = runs[0].run_id
+                print(f"run {self.run_id} ({runs[0].job_name})", file=self.out, flush=True)
+            while True:
+                connection = self.instance.get_records_for_run(self.run_id, cursor=self.cursor, limit=500)
+                for record in connection.records:
+                    self._show(record.event_log_entry)
+                self.cursor = connection.cursor
+                if not connection.has_more:
+                    break
+        except Exception as exc:  # e.g. a storage being torn down: the view skips a beat, the run is unaffected
+            if self.verbose:
+                print(f"(progress view: {type(exc).__name__}: {exc})", file=self.out, flush=True)
+
+    def _show(self, entry: dg.EventLogEntry) -> None:
+        event = entry.dagster_event
+        if self.verbose:
+            text = entry.user_message or (event.message if event is not None else "") or ""
+            kind = event.event_type.name if event is not None else str(entry.level)
+            print(f"  {kind:<24} {entry.step_key or '':<28} {text}", file=self.out, flush=True)
+        if event is None or entry.step_key is None:
+            return
+        step = entry.step_key
+        kind = event.event_type
+        if kind == DagsterEventType.STEP_START:
+            self.started[step] = entry.timestamp
+            return
+        if kind == DagsterEventType.ASSET_MATERIALIZATION and not self.verbose:
+            asset = event.asset_key.to_user_string() if event.asset_key else "?"
+            print(f"  {'materialized':<12} {asset}", file=self.out, flush=True)
+            return
+        status = {
+            DagsterEventType.STEP_SUCCESS: "ok",
+            DagsterEventType.STEP_FAILURE: "FAILED",
+            DagsterEventType.STEP_SKIPPED: "skipped",
+            DagsterEventType.STEP_UP_FOR_RETRY: "retrying",
+        }.get(kind)
+        if status is None:
+            return
+        seconds = entry.timestamp - self.started.get(step, entry.timestamp)
+        self.steps[step] = (status, seconds)
+        if not self.verbose:
+            print(f"  {status:<12} {step}  {seconds:.1f} s", file=self.out, flush=True)
+
+    def finish(self) -> None:
+        """Stop following and print what is left."""
+        self.stop.set()
+        self.drain()
+
+
+def _execute(
+    project: FloeProject,
+    job: dg.JobDefinition,
+    instance: DagsterInstance,
+    tags: Mapping[str, str],
+    *,
+    verbose: bool,
+    out: TextIO,
+) -> int:
+    assert project.floe_yaml is not None
+    invocation = uuid.uuid4().hex
+    recon = dg.build_reconstructable_job(
+        "floe_definitions.run_command",
+        "reconstruct_job",
+        reconstructable_args=(  # type: ignore[arg-type]  # Dagster types the tuple as one element
+            os.fspath(project.floe_yaml.resolve()),
+            os.fspath(project.platform_file.resolve()) if project.platform_file else None,
+            job.name,
+        ),
+    )
+    progress = _Progress(instance=instance, invocation=invocation, verbose=verbose, out=out)
+    follower = threading.Thread(target=progress.follow, name="floe-run-progress", daemon=True)
+    follower.start()
+    started = time.monotonic()
+    try:
+        result = dg.execute_job(
+            recon,
+            instance=instance,
+            run_config=None if verbose else QUIET_LOGGERS,
+            tags={**tags, INVOCATION_TAG: invocation},
+            raise_on_error=False,
+        )
+    finally:
+        progress.finish()
+        follower.join(timeout=10)
+    seconds = time.monotonic() - started
+    if result.success:
+        print(f"floe run: {job.name} succeeded in {seconds:.1f} s (run {result.run_id})", file=out)
+        return EXIT_OK
+    failed = [step for step, (status, _) in progress.steps.items() if status == "FAILED"]
+    failed_assets = sorted(_failed_assets(project, result, failed))
+    print(f"floe run: {job.name} FAILED in {seconds:.1f} s (run {result.run_id})", file=out)
+    print(f"  failed steps: {', '.join(failed) or '(none: the run itself failed)'}", file=out)
+    for reason in _run_errors(result):
+        print(f"  error: {reason}", file=out)
+    if failed_assets:
+        print(f"  failed assets: {', '.join(failed_assets)}", file=out)
+    spans, lineage = telemetry_destinations(project)
+    print(f"  spans: trace {run_trace_id(result.run_id):032x} in {spans}", file=out)
+    print(
+        f"  lineage: parent run {result.run_id} (namespace {project.platform.lineage.namespace}) in {lineage}", file=out
+    )
+    print(f"  logs: floe dev, then the run's page; compute logs under {_compute_logs(instance)}", file=out)
+    return EXIT_FAILED
+
+
+def _failed_assets(project: FloeProject, result: dg.ExecuteJobResult, failed_steps: Sequence[str]) -> set[str]:
+    """The assets of failed steps that did not materialize (a dbt step fails for its failing models only)."""
+    planned: set[str] = set()
+    for definition in project.definitions.assets or ():
+        if isinstance(definition, dg.AssetsDefinition) and definition.node_def.name in failed_steps:
+            planned.update(key.to_user_string() for key in definition.keys)
+    materialized = {
+        event.asset_key.to_user_string()
+        for event in result.all_events
+        if event.event_type == DagsterEventType.ASSET_MATERIALIZATION and event.asset_key is not None
+    }
+    return planned - materialized
+
+
+def _run_errors(result: dg.ExecuteJobResult) -> list[str]:
+    """The innermost error messages of the run-level failures (executor creation, run worker), deduplicated."""
+    reasons: list[str] = []
+    for event in result.all_events:
+        if event.step_key is not None or event.event_type not in (
+            DagsterEventType.RUN_FAILURE,
+            DagsterEventType.ENGINE_EVENT,
+        ):
+            continue
+        error = getattr(event.event_specific_data, "error", None)
+        while error is not None and error.cause is not None:
+            error = error.cause
+        if error is not None:
+            text = error.message.strip().splitlines()[0] if error.message.strip() else error.cls_name or "error"
+            if text not in reasons:
+                reasons.append(text)
+    return reasons
+
+
+def telemetry_destinations(project: FloeProject) -> tuple[str, str]:
+    """Say where the project's spans and lineage events go (for messages)."""
+    tracing = project.platform.tracing
+    environ = os.environ
+    if tracing is None:
+        if any(environ.get(name) for name in ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")):
+            spans = "the OTLP collector of OTEL_EXPORTER_OTLP_*"
+        else:
+            spans = os.fspath(traces_file(project.spec, project.base_dir, DEFAULT_TRACES_DIR))
+    elif tracing.type == "file":
+        spans = os.fspath(traces_file(project.spec, project.base_dir, tracing.path))
+    elif tracing.type == "otlp":
+        spans = f"the OTLP collector {tracing.endpoint or '(OTEL_EXPORTER_OTLP_* endpoint)'}"
+    else:
+        spans = f"tracing '{tracing.type}'"
+    transport = project.platform.lineage.transport
+    if transport is None:
+        if environ.get("OPENLINEAGE_URL"):
+            lineage = f"the OpenLineage backend {environ['OPENLINEAGE_URL']}"
+        elif environ.get("OPENLINEAGE_CONFIG"):
+            lineage = f"the transport of {environ['OPENLINEAGE_CONFIG']}"
+        else:
+            lineage = os.fspath(lineage_file(project.spec, project.base_dir, DEFAULT_LINEAGE_DIR))
+    elif transport.type == "file":
+        lineage = os.fspath(lineage_file(project.spec, project.base_dir, transport.path))
+    elif transport.type == "http":
+        lineage = f"the OpenLineage backend {transport.url}"
+    else:
+        lineage = f"lineage transport '{transport.type}'"
+    return spans, lineage
+
+
+def _compute_logs(instance: DagsterInstance) -> str:
+    data = getattr(instance.compute_log_manager, "inst_data", None)  # configurable managers carry their config
+    base = data.config_dict.get("base_dir") if data is not None else None
+    return os.fspath(Path(base)) if base else "the instance's compute log storage"

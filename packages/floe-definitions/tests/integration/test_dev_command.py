@@ -1,0 +1,122 @@
+"""``floe dev``: starts Dagster's webserver and daemon on 127.0.0.1, serves the project's location, stops cleanly."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+FLOE = str(Path(sys.executable).with_name("floe"))
+STARTUP_TIMEOUT_SECONDS = 300
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _graphql(port: int, query: str) -> dict[str, Any]:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql",
+        data=json.dumps({"query": query}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return dict(json.load(response)["data"])
+
+
+LOCATIONS = (
+    "{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus locationOrLoadError { __typename "
+    "... on RepositoryLocation { repositories { name jobs { name } } } ... on PythonError { message } } } } } }"
+)
+
+
+def _loaded_location(port: int, process: subprocess.Popen[str]) -> dict[str, Any] | None:
+    if process.poll() is not None:
+        pytest.fail(f"floe dev exited with {process.returncode}")
+    try:
+        entries = _graphql(port, LOCATIONS)["workspaceOrError"]["locationEntries"]
+    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError, KeyError):
+        return None
+    for entry in entries:
+        if entry["loadStatus"] == "LOADED":
+            return dict(entry)
+    return None
+
+
+def _processes_with(marker: str) -> list[int]:
+    """Pids of live processes whose environment mentions ``marker`` (the test's private DAGSTER_HOME)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            if marker.encode() in (proc / "environ").read_bytes():
+                status = (proc / "status").read_text()
+                if "\nState:\tZ" not in status:
+                    found.append(int(proc.name))
+    return found
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_floe_dev_serves_the_location_on_127_0_0_1_and_stops_cleanly(
+    tmp_path_factory: pytest.TempPathFactory, copy_project: Any, stop_signal: signal.Signals
+) -> None:
+    copy = copy_project(tmp_path_factory.mktemp(f"dev_{stop_signal.name}"), package=f"dev_{stop_signal.name}_assets")
+    home = copy.root / ".floe" / "dagster"
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("FLOE_", "DAGSTER_", "OTEL_", "OPENLINEAGE"))
+    }
+    env.update({**copy.env, "PYTHONUNBUFFERED": "1"})
+    port = _free_port()
+    log = (copy.root / "floe-dev.log").open("w")
+    process = subprocess.Popen(
+        [FLOE, "dev", str(copy.root), "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+        entry = None
+        while entry is None and time.monotonic() < deadline:
+            entry = _loaded_location(port, process)
+            if entry is None:
+                time.sleep(2)
+        assert entry is not None, (copy.root / "floe-dev.log").read_text()[-3000:]
+        assert entry["name"] == "tiny"
+        (repository,) = entry["locationOrLoadError"]["repositories"]
+        assert {"everything", "transform"} <= {job["name"] for job in repository["jobs"]}
+        printed = (copy.root / "floe-dev.log").read_text()
+        assert f"Dagster UI at http://127.0.0.1:{port}" in printed
+        assert (home / "dagster.yaml").read_text().startswith("# Rendered by floe from")
+        assert _processes_with(str(home))  # webserver, daemon, code server: all on this DAGSTER_HOME
+        process.send_signal(stop_signal)
+        assert process.wait(timeout=120) == 0
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        log.close()
+    assert "floe dev: stopped" in (copy.root / "floe-dev.log").read_text()
+    deadline = time.monotonic() + 30  # SIGKILLed children vanish asynchronously
+    while _processes_with(str(home)) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert _processes_with(str(home)) == []
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", port)) != 0  # nothing listens any more

@@ -1,0 +1,158 @@
+"""``floe run`` as a user runs it: a subprocess on copies of the fixture project, on the project's own instance."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus
+
+FLOE = str(Path(sys.executable).with_name("floe"))
+PARTITIONED = """\
+  partitions:
+    daily: {type: time_window, start: "2024-01-01", end: "2024-02-01", cron_schedule: "0 0 * * *"}
+"""
+
+
+def floe_run(copy: Any, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``floe run ARGS PROJECT`` in a clean environment with the copy's variables."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("FLOE_", "DAGSTER_", "OTEL_", "OPENLINEAGE"))
+    }
+    env.update(copy.env)
+    return subprocess.run(
+        [FLOE, "run", *args], cwd=copy.root, env=env, capture_output=True, text=True, timeout=900, check=False
+    )
+
+
+def _instance(copy: Any) -> DagsterInstance:
+    return DagsterInstance.from_config(os.fspath(copy.root / ".floe" / "dagster"))
+
+
+@pytest.fixture(scope="module")
+def ok_copy(tmp_path_factory: pytest.TempPathFactory, copy_project: Any) -> Any:
+    return copy_project(tmp_path_factory.mktemp("run_ok"), package="run_ok_assets")
+
+
+@pytest.fixture(scope="module")
+def ok_run(ok_copy: Any) -> subprocess.CompletedProcess[str]:
+    return floe_run(ok_copy, "everything", str(ok_copy.root))
+
+
+def test_floe_run_exits_0_with_one_line_per_step_and_asset(ok_run: subprocess.CompletedProcess[str]) -> None:
+    assert ok_run.returncode == 0, ok_run.stderr[-3000:]
+    lines = ok_run.stdout.splitlines()
+    assert any(line.split()[:1] == ["ok"] and "raw__numbers" in line and line.endswith(" s") for line in lines)
+    assert any(line.split()[:1] == ["ok"] and "tiny_dbt" in line for line in lines)
+    assert "  materialized raw/numbers" in lines
+    assert "  materialized total" in lines
+    assert "floe run: everything succeeded" in lines[-1]
+    assert "STEP_START" not in ok_run.stdout + ok_run.stderr  # Dagster's event stream is not shown
+    assert "Traceback" not in ok_run.stderr
+
+
+def test_floe_run_stores_the_run_and_its_materializations_in_the_project_instance(
+    ok_copy: Any, ok_run: subprocess.CompletedProcess[str]
+) -> None:
+    run_id = ok_run.stdout.splitlines()[-1].rsplit("(run ", 1)[1].rstrip(")")
+    with _instance(ok_copy) as instance:
+        run = instance.get_run_by_id(run_id)
+        assert run is not None
+        assert run.status == DagsterRunStatus.SUCCESS
+        records = instance.get_records_for_run(run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION).records
+        keys = {record.event_log_entry.dagster_event.asset_key.to_user_string() for record in records}  # type: ignore[union-attr]
+    assert keys == {"raw/numbers", "stg_numbers", "total"}
+    assert (ok_copy.root / ".floe" / "dagster" / "dagster.yaml").read_text().startswith("# Rendered by floe from")
+    spans = ok_copy.spans()
+    assert {span["name"] for span in spans} >= {"dagster run everything", "raw/numbers"}
+
+
+def test_floe_run_verbose_shows_dagster_events(ok_copy: Any, ok_run: subprocess.CompletedProcess[str]) -> None:
+    assert ok_run.returncode == 0  # transform reads what `everything` wrote
+    completed = floe_run(ok_copy, "transform", str(ok_copy.root), "--verbose", "--tag", "team=data")
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "STEP_START" in completed.stdout
+    assert "RUN_SUCCESS" in completed.stdout
+    run_id = completed.stdout.splitlines()[-1].rsplit("(run ", 1)[1].rstrip(")")
+    with _instance(ok_copy) as instance:
+        run = instance.get_run_by_id(run_id)
+        assert run is not None
+        assert run.tags["team"] == "data"
+
+
+def test_failing_model_exits_1_naming_the_failed_asset_and_where_its_telemetry_is(
+    tmp_path_factory: pytest.TempPathFactory, copy_project: Any
+) -> None:
+    copy = copy_project(tmp_path_factory.mktemp("run_broken"), break_staging=True, package="run_broken_assets")
+    completed = floe_run(copy, "everything", str(copy.root))
+    assert completed.returncode == 1, completed.stdout[-3000:]
+    out = completed.stdout
+    assert "FAILED" in out
+    assert "failed steps: tiny_dbt" in out
+    failed_line = next(line for line in out.splitlines() if "failed assets:" in line)
+    assert "stg_numbers" in failed_line
+    assert "raw/numbers" not in failed_line
+    assert f"in {copy.root / '.floe' / 'traces' / 'tiny.jsonl'}" in out
+    assert f"in {copy.root / '.floe' / 'lineage' / 'tiny.jsonl'}" in out
+    assert "Traceback" not in completed.stderr
+
+
+def test_unknown_job_exits_2_with_did_you_mean(ok_copy: Any) -> None:
+    completed = floe_run(ok_copy, "transfrom", str(ok_copy.root))
+    assert completed.returncode == 2
+    assert "unknown job 'transfrom'" in completed.stderr
+    assert "did you mean 'transform'" in completed.stderr
+    assert "floe.yaml:" in completed.stderr
+    assert "Traceback" not in completed.stderr
+
+
+def test_bad_tag_is_a_usage_error(ok_copy: Any) -> None:
+    completed = floe_run(ok_copy, "transform", str(ok_copy.root), "--tag", "novalue")
+    assert completed.returncode == 2
+    assert "--tag 'novalue' is not KEY=VALUE" in completed.stderr
+
+
+@pytest.fixture(scope="module")
+def partitioned_copy(tmp_path_factory: pytest.TempPathFactory, copy_project: Any) -> Any:
+    copy = copy_project(tmp_path_factory.mktemp("run_partitioned"), package="run_partitioned_assets")
+    text = copy.floe_yaml.read_text()
+    text = text.replace("  assets:\n", PARTITIONED + '  assets:\n    "raw/*": {partitions: daily}\n', 1)
+    text = text.replace(
+        'everything: {type: batch, selection: ["*"]}',
+        'daily_raw: {type: batch, selection: ["group:raw"], partitions: daily}',
+    )
+    copy.floe_yaml.write_text(text)
+    return copy
+
+
+def test_partition_outside_the_jobs_partitions_is_a_located_error_naming_its_range(
+    partitioned_copy: Any,
+) -> None:
+    completed = floe_run(partitioned_copy, "daily_raw", str(partitioned_copy.root), "--partition", "2023-12-31")
+    assert completed.returncode == 2, completed.stdout + completed.stderr
+    error = completed.stderr
+    assert "floe.yaml:9:5: " in error  # where `daily` is defined
+    assert "orchestration.partitions.daily" in error
+    assert "partition '2023-12-31' is not in partitions 'daily'" in error
+    assert "keys 2024-01-01 ... 2024-01-31, 31 in all" in error
+    assert "Traceback" not in error
+
+
+def test_partition_range_must_be_start_dots_end(partitioned_copy: Any) -> None:
+    completed = floe_run(
+        partitioned_copy, "daily_raw", str(partitioned_copy.root), "--partition-range", "2024-01-03..2024-01-05"
+    )
+    assert completed.returncode == 2
+    assert "is not START...END" in completed.stderr
+
+
+def test_partition_on_an_unpartitioned_job_is_a_usage_error(partitioned_copy: Any) -> None:
+    completed = floe_run(partitioned_copy, "transform", str(partitioned_copy.root), "--partition", "2024-01-02")
+    assert completed.returncode == 2
+    assert "job 'transform' is not partitioned" in completed.stderr
