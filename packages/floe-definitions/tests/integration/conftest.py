@@ -93,3 +93,9 @@ def successful_run(project_copy: ProjectCopy, loaded_project: FloeProject) -> Ru
 @pytest.fixture(scope="session")
 def failed_run(tmp_path_factory: pytest.TempPathFactory) -> RunOutcome:
     return run_everything(make_copy(tmp_path_factory.mktemp("broken"), break_staging=True, package="broken_assets"))
+
+
+@pytest.fixture(scope="session")
+def copy_project() -> Any:
+    """``make_copy`` for tests that need a fresh copy of their own (no ``.floe``, no dbt target yet)."""
+    return make_copy
