@@ -20,7 +20,24 @@ class InvalidManifestError(DbtObserveError):
 
 
 class DbtParseError(DbtObserveError):
-    """``dbt parse`` failed while producing a missing manifest."""
+    """``dbt parse`` failed while producing a missing manifest.
+
+    Attributes:
+        returncode: dbt's exit code (``None`` when dbt could not be started).
+        dbt_error: dbt's own error text, without colour codes and timestamps (empty when unknown).
+    """
+
+    def __init__(self, message: str, *, returncode: int | None = None, dbt_error: str = "") -> None:
+        super().__init__(message)
+        self.returncode = returncode
+        self.dbt_error = dbt_error
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild_parse_error, (str(self), self.returncode, self.dbt_error))
+
+
+def _rebuild_parse_error(message: str, returncode: int | None, dbt_error: str) -> DbtParseError:
+    return DbtParseError(message, returncode=returncode, dbt_error=dbt_error)
 
 
 class DbtExecutableNotFoundError(DbtObserveError):

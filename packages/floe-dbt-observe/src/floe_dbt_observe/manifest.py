@@ -7,6 +7,7 @@ one breaks seeds once dagster-dbt runs dbt from inside the project.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -160,8 +161,28 @@ def run_parse(command: Sequence[str], project_dir: Path, manifest_path: Path, en
         output = (completed.stdout + completed.stderr).strip().splitlines()
         tail = "\n".join(output[-20:])
         raise DbtParseError(
-            f"{manifest_path}: manifest missing and `{' '.join(command)}` failed (exit {completed.returncode}):\n{tail}"
+            f"{manifest_path}: manifest missing and `{' '.join(command)}` failed "
+            f"(exit {completed.returncode}):\n{tail}",
+            returncode=completed.returncode,
+            dbt_error=dbt_error_text(output),
         )
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_TIMESTAMP = re.compile(r"^\d{2}:\d{2}:\d{2}(?:\.\d+)?\s+")
+
+
+def dbt_error_text(output: Sequence[str]) -> str:
+    """Return dbt's error from its console output: the lines after ``Encountered an error:``, else the last ones.
+
+    Colour codes and the leading ``HH:MM:SS`` timestamps are removed; blank lines are dropped.
+    """
+    lines = [_TIMESTAMP.sub("", _ANSI.sub("", line)).rstrip() for line in output]
+    lines = [line for line in lines if line.strip()]
+    for index, line in enumerate(lines):
+        if line.strip() == "Encountered an error:":
+            return "\n".join(lines[index + 1 :][:20])
+    return "\n".join(lines[-10:])
 
 
 def check_project_dir(project_dir: Path, manifest_given: bool) -> None:

@@ -9,14 +9,17 @@ must agree with their assets' partitions. Dagster's own validation of the code l
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import dagster as dg
 
 from floe_config import AssetSensor, BatchJob, ConfigError
-from floe_definitions.errors import ExecutorConfigError, FloeDefinitionsError, LocatedError
+from floe_config.errors import ConfigFileError
+from floe_definitions.dry_run import check_configured_sinks, dry_run_telemetry
+from floe_definitions.errors import ConfigNotFoundError, ExecutorConfigError, FloeDefinitionsError, LocatedError
 from floe_definitions.executors import dagster_executor
 from floe_definitions.project import FloeProject, load_project
 from floe_loaders import FloeLoaderError, parse_selection
@@ -78,12 +81,24 @@ class CheckReport:
         """The warnings."""
         return tuple(issue for issue in self.issues if issue.severity == "warning")
 
+    def to_dict(self) -> dict[str, Any]:
+        """Return the report as JSON-ready data (``floe check --format json``)."""
+        return {
+            "ok": self.ok,
+            "summary": dict(self.summary),
+            "issues": [
+                {"severity": i.severity, "location": i.location, "key": i.key, "message": i.message}
+                for i in self.issues
+            ],
+        }
+
 
 def check_floe_yaml(
     path: str | os.PathLike[str] | None = None,
     *,
     platform: str | os.PathLike[str] | None = None,
     environ: Mapping[str, str] | None = None,
+    dry: bool = False,
 ) -> CheckReport:
     """Load and deep-check a floe.yaml; never raises for a problem of the project itself.
 
@@ -91,12 +106,24 @@ def check_floe_yaml(
         path: floe.yaml or its directory; else ``FLOE_CONFIG``, else the current directory.
         platform: The platform file; else ``FLOE_PLATFORM_FILE`` / ``FLOE_PLATFORM_ENV`` / defaults.
         environ: Environment for interpolation; ``os.environ`` when omitted.
+        dry: Write nothing: telemetry sinks discard, and only the sinks that can fail are built to check them
+            (``floe check`` passes true; dbt still writes ``target/`` when it has to parse a missing manifest).
 
     Returns:
         The report; ``report.ok`` is false when anything prevents the project from running.
+
+    Raises:
+        ConfigNotFoundError: No floe.yaml where it was looked for.
+        floe_config.errors.ConfigFileError: floe.yaml or the chosen platform file cannot be read.
     """
     try:
-        project = load_project(path, platform=platform, environ=environ)
+        if dry:
+            project = load_project(path, platform=platform, environ=environ, **dry_run_telemetry())
+            check_configured_sinks(project.spec, project.platform, project.base_dir, environ)
+        else:
+            project = load_project(path, platform=platform, environ=environ)
+    except ConfigFileError:
+        raise
     except ConfigError as exc:
         return CheckReport(
             tuple(
@@ -106,6 +133,8 @@ def check_floe_yaml(
         )
     except LocatedError as exc:
         return CheckReport((CheckIssue("error", exc.location or "floe.yaml", exc.key or "", exc.message),))
+    except ConfigNotFoundError:
+        raise
     except FloeDefinitionsError as exc:
         return CheckReport((CheckIssue("error", os.fspath(path or "floe.yaml"), "", str(exc)),))
     return check_project(project)
@@ -186,15 +215,27 @@ def check_project(project: FloeProject) -> CheckReport:
     except Exception as exc:
         if not has_cycle:  # Dagster's cycle message repeats the one reported above, in a random order
             add("error", "orchestration", f"Dagster rejects the code location: {exc}")
+    dbt_types = Counter(dbt_resource_type(asset_graph.get(key).metadata) for key in project.dbt_asset_keys)
     summary = {
         "assets": sum(1 for k in all_keys if asset_graph.get(k).is_materializable),
-        "dbt models": len(project.dbt_asset_keys),
+        "dbt models": dbt_types.pop("model", 0),
+        **{f"dbt {kind}s": count for kind, count in sorted(dbt_types.items())},
         "jobs": len(orchestration.jobs),
         "schedules": len(orchestration.schedules),
         "sensors": len(orchestration.sensors),
         "backfills": len(orchestration.backfills),
     }
     return CheckReport(tuple(issues), summary)
+
+
+def dbt_resource_type(metadata: Mapping[str, Any]) -> str:
+    """Return a dbt asset's resource type (``model``, ``seed``, ``snapshot``) from dagster-dbt's metadata."""
+    unique_id = str(metadata.get(_DBT_UNIQUE_ID_METADATA_KEY) or "")
+    return unique_id.split(".", 1)[0] if "." in unique_id else "dbt"
+
+
+_DBT_UNIQUE_ID_METADATA_KEY = "dagster_dbt/unique_id"
+"""The metadata key dagster-dbt sets on every dbt asset (``model.shop.orders``, ``seed.shop.raw``)."""
 
 
 def _check_cycles(asset_graph: AssetGraph, add: Report) -> bool:

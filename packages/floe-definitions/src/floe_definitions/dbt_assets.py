@@ -19,10 +19,12 @@ from openlineage.client import OpenLineageClient
 from opentelemetry.trace import TracerProvider
 
 from floe_config import DbtConfig, OrchestrationConfig, PlatformSpec
+from floe_config.validation_issues import did_you_mean
 from floe_dbt_observe import DbtAssetSettings, FloeDbtTranslator, build_dbt_assets, find_dbt_executable
 from floe_dbt_observe.dbt_resource import build_dbt_resource
 from floe_dbt_observe.manifest import load_or_parse_manifest
 from floe_dbt_observe.warehouse_namespace import fallback_namespace
+from floe_definitions.errors import DefinitionsLoadError
 from floe_loaders import build_automation_condition, build_backfill_policy, resolve_asset_settings
 
 DBT_RESOURCE_KEY = "dbt"
@@ -59,17 +61,65 @@ def resolve_dbt_project(
 
     Returns:
         The resolved project.
+
+    Raises:
+        DefinitionsLoadError: A directory does not exist, or ``project_dir`` has no ``dbt_project.yml`` (the
+            error carries the key; the caller adds the file location).
     """
     project_dir = _absolute(base_dir, config.project_dir)
+    _require_directory(project_dir, config.project_dir, "orchestration.dbt.project_dir")
+    if not (project_dir / "dbt_project.yml").is_file():
+        raise DefinitionsLoadError(
+            f"directory {config.project_dir!r} is not a dbt project: it has no dbt_project.yml"
+            f"{_sibling_hint(project_dir, config.project_dir, dbt_projects_only=True)}; point project_dir at the "
+            "directory holding dbt_project.yml",
+            key="orchestration.dbt.project_dir",
+        )
     manifest = _absolute(base_dir, config.resolved_manifest_path)
     profiles_dir: Path | None = None
     if platform.dbt.profiles_dir is not None:
         profiles_dir = _absolute(platform_dir or base_dir, platform.dbt.profiles_dir)
+        _require_directory(profiles_dir, platform.dbt.profiles_dir, "dbt.profiles_dir")
     elif config.profiles_dir is not None:
         profiles_dir = _absolute(base_dir, config.profiles_dir)
+        _require_directory(profiles_dir, config.profiles_dir, "orchestration.dbt.profiles_dir")
     elif (project_dir / "profiles.yml").is_file():
         profiles_dir = project_dir
     return DbtProject(project_dir, manifest, profiles_dir, platform.dbt.target or config.target)
+
+
+def _require_directory(path: Path, written: str, key: str) -> None:
+    """Raise a located-by-key error when a configured directory does not exist (or is a file)."""
+    if path.is_dir():
+        return
+    what = "is a file, not a directory" if path.exists() else "does not exist"
+    raise DefinitionsLoadError(
+        f"directory {written!r} {what}{_sibling_hint(path, written)}; a relative path starts from the directory "
+        "of the file that sets it",
+        key=key,
+    )
+
+
+def _sibling_hint(path: Path, written: str, *, dbt_projects_only: bool = False) -> str:
+    """Suggest the sibling directory the user probably meant, written the way they wrote the path."""
+    parent = path.parent
+    if not parent.is_dir():
+        return ""
+    siblings = sorted(
+        entry.name
+        for entry in parent.iterdir()
+        if entry.is_dir()
+        and not entry.name.startswith(".")
+        and entry != path
+        and (not dbt_projects_only or (entry / "dbt_project.yml").is_file())
+    )
+    hint = did_you_mean(path.name, siblings)
+    if not hint and dbt_projects_only and len(siblings) == 1:
+        hint = f" (did you mean {siblings[0]!r}?)"
+    if not hint:
+        return ""
+    prefix = written.rstrip("/\\")[: -len(path.name)] if written.rstrip("/\\").endswith(path.name) else ""
+    return hint.replace(" (did you mean '", f" (did you mean '{prefix}", 1)
 
 
 def load_manifest(project: DbtProject) -> dict[str, Any]:

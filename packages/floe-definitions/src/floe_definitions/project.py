@@ -14,12 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import pydantic
 from openlineage.client.transport import Transport
 from opentelemetry.sdk.trace.export import SpanExporter
 
-from floe_config import FloeDocument, FloeSpec, PlatformSpec, load_floe_document
+from floe_config import DbtConfig, FloeDocument, FloeSpec, PlatformSpec, load_floe_document
 from floe_config.platform_loading import PlatformDocument, load_platform_document
 from floe_dbt_observe import DbtObserveError
+from floe_dbt_observe.errors import DbtParseError
 from floe_definitions.errors import (
     ConfigNotFoundError,
     DefinitionsLoadError,
@@ -241,8 +243,22 @@ def build_project(
             )
         except FloeLoaderError as exc:
             raise DefinitionsLoadError(f"{exc.what}. {exc.fix}", location=exc.location, key=exc.path) from exc
+        except DbtParseError as exc:
+            raise DefinitionsLoadError(
+                _parse_failure_message(exc, orchestration.dbt), location=locate(key), key=key
+            ) from exc
         except DbtObserveError as exc:
             raise DefinitionsLoadError(str(exc), location=locate(key), key=key) from exc
+        except LocatedError as exc:
+            in_floe_yaml = exc.key is None or exc.key.startswith("orchestration.")
+            raise _relocated(exc, locate if in_floe_yaml else platform_locate) from exc
+        except pydantic.ValidationError as exc:  # dagster-dbt's resource refuses a setting floe did not foresee
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            raise DefinitionsLoadError(
+                f"dagster-dbt refuses the dbt settings ({problems}); check project_dir, profiles_dir and target",
+                location=locate(key),
+                key=key,
+            ) from exc
     telemetry = RunTelemetry(
         tracer_provider=tracer_provider,
         lineage_client=lineage_client,
@@ -270,6 +286,19 @@ def build_project(
         dbt_asset_keys=frozenset(key for definition in dbt_assets for key in definition.keys),
         locate=locate,
         platform_locate=platform_locate,
+    )
+
+
+def _parse_failure_message(exc: DbtParseError, config: DbtConfig) -> str:
+    """Say that the manifest was missing, that ``dbt parse`` failed, and what dbt said (without colour codes)."""
+    if exc.returncode is None:
+        return str(exc)
+    detail = exc.dbt_error or "dbt printed no error"
+    first, _, rest = detail.partition("\n")
+    return (
+        f"the manifest {config.resolved_manifest_path!r} is missing and `dbt parse` failed (exit {exc.returncode}): "
+        f"{first}" + (f"\n{rest}" if rest else "") + f"\nFix the dbt project, then run `dbt parse` in "
+        f"{config.project_dir!r} to check it"
     )
 
 

@@ -1,10 +1,12 @@
 """``floe check`` on broken projects: located errors, exit 1, never a traceback, never a hang.
 
-Two corpora: the projects here, broken in ways only the real asset graph shows (a selection matching nothing, an
-asset dependency cycle, a watched asset that does not exist), each checked by the installed ``floe`` console
-script in a subprocess with a timeout; and every broken floe.yaml of floe-config's corpus, which ``floe check``
-must report at the same line and column as ``floe-config validate`` (run in-process here: one Dagster import
-for sixty files instead of sixty).
+Two corpora: the projects here, broken in ways only loading them shows (a selection or one term of it matching
+nothing, an asset dependency cycle, a watched asset that does not exist, a misspelled or ill-fitting ops
+function, a wrong dbt project_dir, a dbt project that does not parse, a model referencing a missing model, a
+module raising at import), each checked by the installed ``floe`` console script in a subprocess with a
+timeout; and every broken floe.yaml of floe-config's corpus, which ``floe check`` must report at the same line
+and column as ``floe-config validate`` (run in-process here: one Dagster import for sixty files instead of
+sixty).
 """
 
 from __future__ import annotations

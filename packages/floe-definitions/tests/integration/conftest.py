@@ -97,5 +97,5 @@ def failed_run(tmp_path_factory: pytest.TempPathFactory) -> RunOutcome:
 
 @pytest.fixture(scope="session")
 def copy_project() -> Any:
-    """``make_copy`` for tests in other modules (under importlib import mode a conftest is not importable)."""
+    """``make_copy`` for tests that need a fresh copy of their own (no ``.floe``, no dbt target yet)."""
     return make_copy

@@ -28,7 +28,7 @@ from floe_loaders.errors import (
     UnknownReferenceError,
 )
 from floe_loaders.locations import Locate, config_path, default_locate
-from floe_loaders.ops_jobs import build_ops_job, ops_op_name
+from floe_loaders.ops_jobs import build_ops_job, check_ops_signature, ops_op_name
 from floe_loaders.partitions import partitions_name
 from floe_loaders.selection_terms import unmatched_terms
 from floe_loaders.target_functions import import_target_function
@@ -103,6 +103,7 @@ def build_jobs(
                 path=config_path(path, "target_function"),
                 locate=locate,
             )
+            check_ops_signature(config, function, path=path, locate=locate)
             job = build_ops_job(name, config, function)
             built.ops_op_names[name] = ops_op_name(name)
         built.jobs[name] = job

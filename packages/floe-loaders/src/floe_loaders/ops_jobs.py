@@ -12,6 +12,9 @@ from typing import Any
 import dagster as dg
 
 from floe_config import OpsJob
+from floe_config.validation_issues import did_you_mean
+from floe_loaders.errors import TargetFunctionError
+from floe_loaders.locations import Locate, config_path, default_locate
 
 
 def ops_op_name(job_name: str) -> str:
@@ -28,6 +31,58 @@ def ops_op_name(job_name: str) -> str:
 
 FILE_PATH_ARG = "file_path"
 """Config key a file-watcher sensor fills in for ops jobs (passed only if the function accepts it)."""
+
+
+def check_ops_signature(
+    config: OpsJob, function: Callable[..., Any], *, path: str, locate: Locate = default_locate
+) -> None:
+    """Check that ``function`` can be called with the job's ``args`` before any run tries.
+
+    A parameter without a default must get a value from ``args`` (``context`` comes from Dagster, ``file_path``
+    from a file-watcher sensor); an ``args`` key must be a parameter, unless the function takes ``**kwargs``.
+
+    Args:
+        config: The ops job entry.
+        function: The target function.
+        path: Dotted floe.yaml path of the job.
+        locate: Dotted floe.yaml path -> location prefix.
+
+    Raises:
+        TargetFunctionError: The function cannot be called with these args.
+    """
+    try:
+        signature = inspect.signature(function)
+    except (TypeError, ValueError):
+        return  # a builtin or C function without a signature: the run will tell
+    parameters = signature.parameters
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+    named = [
+        name
+        for name, p in parameters.items()
+        if name != "context" and p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    ]
+    problems = []
+    if not takes_any:
+        for key in config.args:
+            if key not in named:
+                problems.append(f"args {key!r} is not one of its parameters{did_you_mean(key, named)}")
+    for name, parameter in parameters.items():
+        required = parameter.default is inspect.Parameter.empty and parameter.kind in (
+            inspect.Parameter.POSITIONAL_OR_KEYWORD,
+            inspect.Parameter.KEYWORD_ONLY,
+            inspect.Parameter.POSITIONAL_ONLY,
+        )
+        if required and name not in ("context", FILE_PATH_ARG) and name not in config.args:
+            problems.append(f"its parameter {name!r} has no default and no value in args")
+    if problems:
+        shown = ", ".join(named) or "none"
+        raise TargetFunctionError(
+            config_path(path, "args") if config.args else config_path(path, "target_function"),
+            f"{config.target_function} cannot be called with these args: {'; '.join(problems)} "
+            f"(its parameters: {shown})",
+            "Make args match the function's parameters, or give the parameter a default",
+            locate=locate,
+        )
 
 
 def build_ops_job(name: str, config: OpsJob, function: Callable[..., Any]) -> dg.JobDefinition:

@@ -121,7 +121,7 @@ def import_project_module(
             ) from exc
         raise _import_error(module_path, exc, base_dir, path, locate) from exc
     except SyntaxError as exc:
-        where = f"{exc.filename}:{exc.lineno}" if exc.filename else "<unknown file>"
+        where = f"{_shown(exc.filename, base_dir)}:{exc.lineno}" if exc.filename else "<unknown file>"
         raise AssetModuleImportError(
             path,
             f"module {module_path!r} has a syntax error at {where}: {exc.msg}",
@@ -158,13 +158,21 @@ def _import_error(
     user_frames = [frame for frame in frames if not frame.filename.startswith("<frozen ")]
     preferred = [frame for frame in user_frames if _is_under(Path(frame.filename), base_dir)]
     chosen = preferred or user_frames or list(frames)
-    where = f" at {chosen[-1].filename}:{chosen[-1].lineno}" if chosen else ""
+    where = f" at {_shown(chosen[-1].filename, base_dir)}:{chosen[-1].lineno}" if chosen else ""
     return AssetModuleImportError(
         path,
         f"importing module {module_path!r} raised {type(exc).__name__}: {exc}{where}",
         "Fix the code at that line; module-level code runs whenever the project is loaded",
         locate=locate,
     )
+
+
+def _shown(filename: str, base_dir: Path) -> str:
+    """Show a file of the project relative to floe.yaml's directory (as the user sees it), others as they are."""
+    try:
+        return Path(filename).resolve().relative_to(base_dir.resolve()).as_posix()
+    except ValueError:
+        return filename
 
 
 def _is_under(file: Path, directory: Path) -> bool:

@@ -127,3 +127,18 @@ def test_120_daily_partitions_in_batches_of_10_all_materialize(fast_tmp: Path) -
         )
         assert ranges[0] == ("2024-01-01", "2024-01-10")
         assert ranges[-1] == ("2024-04-20", "2024-04-29")
+
+
+def test_plan_splits_the_range_by_the_assets_backfill_policy_without_an_instance() -> None:
+    from floe_loaders.backfill_plan import plan_backfill
+
+    module = _load_defs_module()
+    name = next(iter(module.SPEC.orchestration.backfills))
+    config = module.SPEC.orchestration.backfills[name]
+    plan = plan_backfill(module.defs, name, module.SPEC.orchestration)
+    assert plan.job == config.job
+    assert plan.partition_keys[0] == config.partition_range.start
+    assert plan.partition_keys[-1] == config.partition_range.end
+    assert all(len(run) <= 10 for run in plan.runs)
+    assert [key for run in plan.runs for key in run] == list(plan.partition_keys)
+    assert plan.policy == "multi_run, at most 10 per run"

@@ -197,6 +197,27 @@ def test_unknown_target_function_lists_the_modules_functions(make_spec, sample_d
     )
 
 
+def test_ops_args_the_function_does_not_take_are_a_located_error(make_spec, sample_dir: Path, locate) -> None:
+    spec = make_spec(
+        jobs={"x": {"type": "ops", "target_function": ".shop_assets.ops:vacuum", "args": {"retention_dayz": 7}}}
+    )
+    with pytest.raises(TargetFunctionError) as info:
+        build_orchestration(spec, sample_dir, locate=locate)
+    assert info.value.path == "orchestration.jobs.x.args"
+    assert info.value.what == (
+        ".shop_assets.ops:vacuum cannot be called with these args: args 'retention_dayz' is not one of its "
+        "parameters (did you mean 'retention_days'?); its parameter 'retention_days' has no default and no value "
+        "in args (its parameters: retention_days, table)"
+    )
+
+
+def test_ops_function_parameter_without_value_is_an_error_at_the_target(make_spec, sample_dir: Path) -> None:
+    spec = make_spec(jobs={"x": {"type": "ops", "target_function": ".shop_assets.ops:vacuum"}})
+    with pytest.raises(TargetFunctionError, match="'retention_days' has no default and no value in args") as info:
+        build_orchestration(spec, sample_dir)
+    assert info.value.path == "orchestration.jobs.x.target_function"
+
+
 def test_module_jobs_are_kept_beside_yaml_jobs(make_spec, sample_dir: Path) -> None:
     spec = make_spec(jobs={"seed": {"type": "batch", "selection": ["group:bronze"]}})
     names = {job.name for job in build_orchestration(spec, sample_dir).jobs}
