@@ -63,3 +63,11 @@ class ExecutorConfigError(LocatedError):
 
 class BackfillError(FloeDefinitionsError):
     """A configured backfill cannot be launched."""
+
+
+class ComponentConfigError(FloeDefinitionsError):
+    """A ``FloeComponent`` in a dg project cannot be loaded: a missing path in defs.yaml, or floe.yaml's issues."""
+
+
+class DuplicateComponentAssetError(FloeDefinitionsError):
+    """Two ``FloeComponent`` folders of one dg project define the same asset key."""
