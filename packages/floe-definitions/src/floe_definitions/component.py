@@ -34,7 +34,7 @@ from floe_definitions.errors import (
     FloeDefinitionsError,
     LocatedError,
 )
-from floe_definitions.project import FloeProject, load_project
+from floe_definitions.project import FloeProject, display_path, load_project
 
 DEFS_YAML = "defs.yaml"
 _LOGGER = logging.getLogger(__name__)
@@ -97,7 +97,7 @@ class FloeComponent(Component, Resolvable, Model):
         """
         component = super().load(attributes, context)
         folder = Path(context.path)
-        component._defs_yaml = _display(folder / DEFS_YAML)
+        component._defs_yaml = display_path(folder / DEFS_YAML)
         component._floe_yaml_path = component._existing(folder, "floe_yaml", component.floe_yaml, context)
         if component.platform is not None:
             component._platform_path = component._existing(folder, "platform", component.platform, context)
@@ -119,11 +119,13 @@ class FloeComponent(Component, Resolvable, Model):
             if shared:
                 first, second = sorted([self._defs_yaml, other._defs_yaml])
                 names = ", ".join(sorted(key.to_user_string() for key in shared))
-                raise DuplicateComponentAssetError(
+                error = DuplicateComponentAssetError(
                     f"{first} and {second} both define asset key(s) {names}; an asset key may come from one "
                     "component only: remove one of the components or point them at floe.yaml files with distinct "
                     "assets"
                 )
+                _LOGGER.error("%s", error)
+                raise error
         return project.definitions
 
     def project(self) -> FloeProject:
@@ -137,7 +139,7 @@ class FloeComponent(Component, Resolvable, Model):
         return self._project
 
     def _load_project(self) -> FloeProject:
-        environ: Mapping[str, str] = {**os.environ, **self.env}
+        environ: Mapping[str, str] | None = {**os.environ, **self.env} if self.env else None
         try:
             return load_project(self._floe_yaml_path, platform=self._platform_path, environ=environ)
         except ConfigError as exc:
@@ -161,10 +163,12 @@ class FloeComponent(Component, Resolvable, Model):
         if path.exists():
             return path
         position = _attribute_position(context, attribute)
-        raise ComponentConfigError(
+        error = ComponentConfigError(
             f"{self._defs_yaml}:{position}: attributes.{attribute}: {value!r} does not exist; looked for "
-            f"{_display(path)}. Write the path relative to {_display(folder)}, or create the file."
+            f"{display_path(path)}. Write the path relative to {display_path(folder)}, or create the file."
         )
+        _LOGGER.error("%s", error)
+        raise error
 
 
 def _attribute_position(context: ComponentLoadContext, attribute: str) -> str:
@@ -185,10 +189,3 @@ def _asset_keys(definitions: dg.Definitions) -> set[dg.AssetKey]:
         elif isinstance(asset, dg.AssetSpec):
             keys.add(asset.key)
     return keys
-
-
-def _display(path: Path) -> str:
-    try:
-        return os.fspath(path.resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return os.fspath(path)
