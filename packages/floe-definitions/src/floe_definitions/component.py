@@ -112,7 +112,11 @@ class FloeComponent(Component, Resolvable, Model):
         """
         project = self.project()
         keys = _asset_keys(project.definitions)
-        for other in context.component_tree.get_all_components(of_type=FloeComponent):
+        # Dagster 1.11.0 has no component tree on the context: there, Dagster's own duplicate-key error (which names
+        # no defs.yaml) is what the user sees.
+        tree = getattr(context, "component_tree", None)
+        others = tree.get_all_components(of_type=FloeComponent) if tree is not None else []
+        for other in others:
             if other is self or other._project is None:
                 continue
             shared = keys & _asset_keys(other._project.definitions)
