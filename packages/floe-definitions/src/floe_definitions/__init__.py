@@ -4,10 +4,13 @@
 telemetry (an OpenTelemetry SDK tracer provider, an OpenLineage client) and executor.
 """
 
+from floe_definitions.component import FloeComponent
 from floe_definitions.errors import (
     BackfillError,
+    ComponentConfigError,
     ConfigNotFoundError,
     DefinitionsLoadError,
+    DuplicateComponentAssetError,
     ExecutorConfigError,
     FloeDefinitionsError,
     LocatedError,
@@ -34,10 +37,13 @@ __all__ = [
     "DEFAULT_TRACES_DIR",
     "FLOE_CONFIG_ENV",
     "BackfillError",
+    "ComponentConfigError",
     "ConfigNotFoundError",
     "DatasetNaming",
     "DefinitionsLoadError",
+    "DuplicateComponentAssetError",
     "ExecutorConfigError",
+    "FloeComponent",
     "FloeDefinitions",
     "FloeDefinitionsError",
     "FloeProject",

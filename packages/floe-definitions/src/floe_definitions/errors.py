@@ -71,3 +71,11 @@ class InstanceConfigError(LocatedError):
 
 class RunCommandError(LocatedError):
     """``floe run`` cannot start the run it was asked for (unknown job, partition outside the job's partitions)."""
+
+
+class ComponentConfigError(FloeDefinitionsError):
+    """A ``FloeComponent`` in a dg project cannot be loaded: a missing path in defs.yaml, or floe.yaml's issues."""
+
+
+class DuplicateComponentAssetError(FloeDefinitionsError):
+    """Two ``FloeComponent`` folders of one dg project define the same asset key."""

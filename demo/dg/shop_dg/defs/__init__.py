@@ -1,0 +1,1 @@
+"""Components of the dg demo project, one folder each."""
