@@ -108,7 +108,7 @@ class LineageContext:
         project_dir: dbt project directory (for source code location).
         column_lineage: Whether to compute column lineage.
         asset_keys: dbt unique id -> Dagster asset key string.
-        dagster_run_id: Dagster run id for the ``dbt_node`` facet.
+        dagster_run_id: Dagster run id for the ``floe_dbt_node`` facet.
     """
 
     manifest: Mapping[str, Any]
@@ -355,7 +355,7 @@ def _run_facets(ctx: LineageContext, unique_id: str, outcome: NodeOutcome | None
             traceId=outcome.trace_id, spanId=outcome.span_id, producer=FLOE_PRODUCER
         )
     node = ctx.node(unique_id)
-    facets["dbt_node"] = DbtNodeRunFacet(
+    facets["floe_dbt_node"] = DbtNodeRunFacet(
         uniqueId=unique_id,
         resourceType=str(node.get("resource_type") or unique_id.split(".", 1)[0]),
         status=outcome.status,

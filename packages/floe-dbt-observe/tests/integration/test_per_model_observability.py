@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
-import jsonschema
 import pytest
 from dbt_harness import DbtRun
+from openlineage_conformance import validate_events
 
 from floe_dbt_observe import OPENLINEAGE_RUN_ID_KEY, SPAN_ID_KEY, TRACE_ID_KEY, dagster_run_span_context
-from floe_dbt_observe.facets import facet_schema
+from floe_dbt_observe.facets import facet_schemas
 
 EXECUTED_NODES = 17  # 6 models, 1 seed, 1 snapshot, 9 tests
 
@@ -87,13 +85,14 @@ def test_one_start_and_one_terminal_event_per_node(success_run: DbtRun) -> None:
         assert uuid.UUID(run_id).version == 7
 
 
-def test_events_validate_against_the_openlineage_schema(success_run: DbtRun) -> None:
-    schema = json.loads((Path(__file__).parents[1] / "openlineage_run_event.schema.json").read_text())
-    validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
-    floe = jsonschema.Draft202012Validator(facet_schema(), format_checker=jsonschema.FormatChecker())
-    for event in success_run.events:
-        validator.validate(event)
-        floe.validate({k: v for k, v in event["run"]["facets"].items() if k in ("floe_trace", "dbt_node")})
+@pytest.mark.parametrize("run", ["success_run", "broken_model_run", "failing_test_run"])
+def test_every_event_validates_against_the_official_openlineage_schemas(
+    run: str, request: pytest.FixtureRequest
+) -> None:
+    dbt_run: DbtRun = request.getfixturevalue(run)
+    events, facets = validate_events(dbt_run.events)
+    print(f"{run}: {events} events, {facets} facets valid")
+    assert events == len(dbt_run.events)
 
 
 def _complete(run: DbtRun, job: str) -> dict[str, Any]:
@@ -117,7 +116,7 @@ def test_model_events_carry_dbt_ol_facets(success_run: DbtRun) -> None:
     assert run_facets["parent"]["run"]["runId"] == success_run.result.run_id
     assert run_facets["processing_engine"]["name"] == "dbt"
     assert run_facets["dbt_version"]["version"] == run_facets["processing_engine"]["version"]
-    assert run_facets["dbt_node"]["status"] == "success"
+    assert run_facets["floe_dbt_node"]["status"] == "success"
     inputs = {dataset["name"] for dataset in event["inputs"]}
     assert inputs == {"success.main.stg_orders", "success.main.stg_payments", "success.main.stg_customers"}
     (output,) = event["outputs"]
@@ -189,7 +188,14 @@ def test_check_results_are_reported_and_linked(success_run: DbtRun) -> None:
     assert all(TRACE_ID_KEY in check.metadata for check in checks)
 
 
-@pytest.mark.parametrize("key", ["floe_trace", "dbt_node"])
-def test_custom_facets_declare_their_schema(success_run: DbtRun, key: str) -> None:
-    event = _complete(success_run, "stg_orders")
-    assert event["run"]["facets"][key]["_schemaURL"].startswith("urn:floe:openlineage:facets:")
+@pytest.mark.parametrize("key", ["floe_trace", "floe_dbt_node", "dbt_version"])
+def test_custom_facets_point_at_a_versioned_https_schema(success_run: DbtRun, key: str) -> None:
+    url = _complete(success_run, "stg_orders")["run"]["facets"][key]["_schemaURL"]
+    assert url.startswith("https://floe.dev/spec/facets/1-0-0/")
+    assert url.split("#")[0] in facet_schemas()
+
+
+def test_no_facet_reuses_dbt_ols_dbt_node_name(success_run: DbtRun) -> None:
+    for event in success_run.events:
+        assert "dbt_node" not in event["run"]["facets"]
+        assert "dbt_node" not in event["job"]["facets"]
