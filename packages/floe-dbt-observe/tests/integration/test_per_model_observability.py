@@ -60,7 +60,7 @@ def test_node_span_attributes_and_status(success_run: DbtRun) -> None:
     spans = {span.attributes["dbt.node.unique_id"]: span for span in success_run.node_spans()}
     model = spans["model.floe_fixture.customer_orders"]
     assert model.name == "dbt.model customer_orders"
-    assert model.status.status_code.name == "OK"
+    assert model.status.status_code.name == "UNSET"  # OpenTelemetry: instrumentation leaves success UNSET
     assert model.attributes["dbt.node.status"] == "success"
     assert model.attributes["dbt.node.materialization"] == "table"
     assert model.attributes["dbt.node.relation"].endswith('"main"."customer_orders"')
@@ -73,6 +73,28 @@ def test_node_span_attributes_and_status(success_run: DbtRun) -> None:
     test = next(s for uid, s in spans.items() if uid.startswith("test.floe_fixture.unique_stg_orders"))
     assert test.name.startswith("dbt.test ")
     assert test.attributes["dbt.node.status"] == "pass"
+    assert test.status.status_code.name == "UNSET"
+
+
+def test_node_spans_carry_db_semantic_convention_attributes(success_run: DbtRun) -> None:
+    spans = {span.attributes["dbt.node.unique_id"]: span for span in success_run.node_spans()}
+    model = spans["model.floe_fixture.customer_orders"]
+    assert model.attributes["db.system.name"] == "duckdb"
+    assert model.attributes["db.namespace"] == "success|main"
+    assert model.attributes["db.collection.name"] == "customer_orders"
+    assert spans["seed.floe_fixture.country_codes"].attributes["db.collection.name"] == "country_codes"
+
+
+def test_test_spans_carry_the_asset_key_and_check_name(success_run: DbtRun) -> None:
+    tests = [s for s in success_run.node_spans() if s.attributes["dbt.node.resource_type"] == "test"]
+    checked = {(s.attributes.get("dagster.asset_key"), s.attributes.get("dagster.check_name")) for s in tests}
+    evaluations = {
+        (c.asset_key.to_user_string(), c.check_name) for c in success_run.result.get_asset_check_evaluations()
+    }
+    assert evaluations <= checked
+    unique = next(s for s in tests if s.attributes["dbt.node.name"] == "unique_stg_orders_order_id")
+    assert unique.attributes["dagster.asset_key"] == "stg_orders"
+    assert unique.attributes["dagster.check_name"] == "unique_stg_orders_order_id"
 
 
 def test_one_start_and_one_terminal_event_per_node(success_run: DbtRun) -> None:
