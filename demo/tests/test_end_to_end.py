@@ -8,12 +8,14 @@ Runs use the in-process executor (the multiprocess one is exercised by ``nox -s 
 from __future__ import annotations
 
 import io
+import json
 import os
 import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -152,6 +154,21 @@ def test_each_asset_execution_has_one_span_and_one_start_and_complete(demo_run: 
     for key, row in demo_run.rows.items():
         assert len(row.span_ids) == 1, key
         assert sorted(row.lineage_states) == ["COMPLETE", "START"], key
+
+
+@pytest.mark.parametrize("outcome", ["demo_run", "broken_run"])
+def test_every_lineage_event_validates_against_the_official_openlineage_schemas(
+    outcome: str, request: pytest.FixtureRequest, openlineage_conformance: ModuleType
+) -> None:
+    ran: Outcome = request.getfixturevalue(outcome)
+    events = [
+        json.loads(line)
+        for path in sorted((ran.copy.root / ".floe" / "lineage").glob("*.jsonl"))
+        for line in path.read_text().splitlines()
+    ]
+    counted, facets = openlineage_conformance.validate_events(events)
+    print(f"demo {outcome}: {counted} events, {facets} facets valid")
+    assert counted == len(events) > 0
 
 
 def test_broken_staging_model_fails_the_run_but_keeps_bronze(broken_run: Outcome) -> None:

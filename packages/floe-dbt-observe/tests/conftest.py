@@ -69,7 +69,7 @@ def _failing_test(project: Path) -> None:
     text = path.read_text().replace(
         "      - name: order_count\n",
         "      - name: order_count\n        data_tests:\n          - accepted_values:\n"
-        "              arguments:\n                values: [0, 1]\n",
+        "              arguments:\n                values: [0, 1, 10, 100, 1000, 10000]\n",
     )
     path.write_text(text)
 
@@ -85,7 +85,10 @@ def broken_model_run(tmp_path_factory: pytest.TempPathFactory, session_monkeypat
 
 @pytest.fixture(scope="session")
 def failing_test_run(tmp_path_factory: pytest.TempPathFactory, session_monkeypatch: pytest.MonkeyPatch) -> DbtRun:
-    """A build where a test on ``customer_orders.order_count`` fails (customer 2 has 2 orders)."""
+    """A build where a test on ``customer_orders.order_count`` fails (customer 2 has 2 orders).
+
+    Its name is long enough (64+ characters) for dbt to write it to a hashed file name.
+    """
     root = tmp_path_factory.mktemp("failing")
     project = copy_project(root / "dbt_project", _failing_test)
     warehouse = make_warehouse(root / "failing.duckdb")

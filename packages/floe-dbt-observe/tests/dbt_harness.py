@@ -16,6 +16,7 @@ import pytest
 from openlineage.client import OpenLineageClient
 from openlineage.client.serde import Serde
 from openlineage.client.transport import Transport
+from openlineage_conformance import validate_events
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -151,6 +152,9 @@ def run_dbt(
     )
     seconds = time.monotonic() - started
     provider.force_flush()
+    events = list(getattr(transport, "events", []))
+    if events:  # every event any test captures conforms to the official schemas
+        validate_events(events)
     return DbtRun(
         project_dir=project_dir,
         warehouse=warehouse,
@@ -158,7 +162,7 @@ def run_dbt(
         result=result,
         instance=instance,
         spans=list(exporter.get_finished_spans()),
-        events=list(getattr(transport, "events", [])),
+        events=events,
         seconds=seconds,
         transport=transport,
     )

@@ -1,11 +1,34 @@
 from __future__ import annotations
 
 import http.server
+import importlib.util
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
 
 import pytest
+
+CONFORMANCE = Path(__file__).resolve().parents[2] / "floe-dbt-observe" / "tests" / "openlineage_conformance.py"
+
+
+@pytest.fixture(scope="session")
+def openlineage_conformance() -> ModuleType:
+    """floe-dbt-observe's conformance helper: the official OpenLineage schemas (vendored there) + floe's facets.
+
+    ``validate_events(events)`` validates each event and each facet and returns ``(events, facets)`` checked.
+    """
+    name = "openlineage_conformance"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, CONFORMANCE)
+        assert spec is not None
+        assert spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
 
 
 @dataclass

@@ -83,6 +83,7 @@ def build_dbt_assets(
     op_tags: Mapping[str, Any] | None = None,
     retry_policy: RetryPolicy | None = None,
     pool: str | None = None,
+    executor_step_spans: bool = False,
 ) -> list[AssetsDefinition]:
     """Build Dagster assets for a dbt project, each dbt node observed with its own span and lineage run.
 
@@ -133,6 +134,10 @@ def build_dbt_assets(
         op_tags: Extra op tags.
         retry_policy: Retry policy of the ops.
         pool: Concurrency pool of the ops.
+        executor_step_spans: The executor opens one span per step with the ids of
+            ``dagster_step_span_context(run_id, step_key, retry_number)`` (floe-definitions' executor does):
+            dbt node spans become its children and no ``dbt.build`` span of its own is opened. Leave False
+            with any other executor.
 
     Returns:
         The dbt assets definitions.
@@ -226,6 +231,7 @@ def build_dbt_assets(
             max_queue=lineage_queue_size,
             flush_timeout_seconds=flush_timeout_seconds,
             asset_keys=asset_keys,
+            executor_step_spans=executor_step_spans,
         )
     )
     base = _safe_name(name or f"{manifest_dict.get('metadata', {}).get('project_name') or 'dbt'}_dbt")

@@ -15,15 +15,28 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from dagster import AssetCheckResult, AssetExecutionContext, AssetMaterialization, AssetObservation, Output
+from dagster import AssetCheckResult, AssetExecutionContext, AssetKey, AssetMaterialization, AssetObservation, Output
 from dagster_dbt import DbtCliResource
 from opentelemetry import trace
 from opentelemetry.trace import Status, StatusCode, TracerProvider
 
 from floe_dbt_observe.lineage_emitter import EmissionReport, LineageEmitter
-from floe_dbt_observe.link_metadata import NodeLink
+from floe_dbt_observe.link_metadata import (
+    CHECK_NAME_KEY,
+    DBT_MESSAGE_KEY,
+    DBT_STATUS_KEY,
+    DBT_UNIQUE_ID_KEY,
+    NodeLink,
+)
 from floe_dbt_observe.span_delivery import SpanFlushReport, flush_spans
-from floe_dbt_observe.tracing import format_span_id, format_trace_id, get_tracer, ns_to_iso, step_parent_context
+from floe_dbt_observe.tracing import (
+    dagster_step_span_context,
+    format_span_id,
+    format_trace_id,
+    get_tracer,
+    ns_to_iso,
+    step_parent_context,
+)
 from floe_dbt_observe.warehouse_namespace import fallback_namespace, namespace_from_credentials, profile_credentials
 
 if TYPE_CHECKING:
@@ -71,6 +84,8 @@ class RunnerConfig:
         flush_timeout_seconds: Longest wait for lineage and span export at the end of the step (neither is
             waited for at all once its backend is known to be failing or slow).
         asset_keys: dbt unique id -> asset key string for the whole selection.
+        executor_step_spans: The executor opens the step span (ids from ``dagster_step_span_context``); node
+            spans are its children and the step opens no ``dbt.build`` span.
     """
 
     dbt: DbtCliResource | None
@@ -88,6 +103,7 @@ class RunnerConfig:
     max_queue: int
     flush_timeout_seconds: float
     asset_keys: Mapping[str, str]
+    executor_step_spans: bool = False
 
 
 def _decorate(event: Any, link: NodeLink | None) -> Any:
@@ -128,6 +144,29 @@ def _dataset_namespace_source(
     return from_profile
 
 
+def unreported_node_records(observer: NodeObserver) -> Iterator[AssetObservation]:
+    """Yield an observation for each node that ended without a Dagster record of its own.
+
+    dagster-dbt reports a materialization for a model that succeeded and a check evaluation for a test that ran;
+    a model that failed or was skipped, and a test that was skipped, get neither. Each gets an
+    ``AssetObservation`` on its asset (a test: on the asset it checks, with ``floe/check_name``) carrying its
+    span and lineage ids, dbt's status and message, so the Dagster UI reaches its telemetry too.
+    """
+    for unique_id, status in observer.unreported():
+        record = observer.record_target(unique_id)
+        link = observer.links.get(unique_id)
+        if record is None or link is None:
+            continue
+        asset_key, check_name = record
+        metadata: dict[str, str] = {**link.as_metadata(), DBT_STATUS_KEY: status, DBT_UNIQUE_ID_KEY: unique_id}
+        if check_name is not None:
+            metadata[CHECK_NAME_KEY] = check_name
+        message = observer.message(unique_id)
+        if message:
+            metadata[DBT_MESSAGE_KEY] = message[:4000]
+        yield AssetObservation(asset_key=AssetKey.from_user_string(asset_key), metadata=metadata)
+
+
 class DbtStepRunner:
     """Run one dbt invocation for a step of a dbt ``AssetsDefinition``."""
 
@@ -165,17 +204,25 @@ class DbtStepRunner:
 
         tracer = get_tracer(config.tracer_provider, PACKAGE_VERSION)
         op_name = context.op_execution_context.op.name
-        step_span = tracer.start_span(
-            f"dbt.build {op_name}",
-            context=step_parent_context(context.run.run_id),
-            attributes={
-                "dagster.run_id": context.run.run_id,
-                "dagster.job": context.run.job_name or "",
-                "dagster.op": op_name,
-                "dbt.command": " ".join(args),
-                "floe.observability": config.observability,
-            },
-        )
+        step_span: trace.Span
+        if config.executor_step_spans:
+            # the executor's step span (same ids in its process) is the one step span: nodes hang under it
+            step_key = context.op_execution_context.get_step_execution_context().step.key
+            step_span = trace.NonRecordingSpan(
+                dagster_step_span_context(context.run.run_id, step_key, context.retry_number)
+            )
+        else:
+            step_span = tracer.start_span(
+                f"dbt.build {op_name}",
+                context=step_parent_context(context.run.run_id),
+                attributes={
+                    "dagster.run_id": context.run.run_id,
+                    "dagster.job": context.run.job_name or "",
+                    "dagster.op": op_name,
+                    "dbt.command": " ".join(args),
+                    "floe.observability": config.observability,
+                },
+            )
         step_context = trace.set_span_in_context(step_span)
         emitter = LineageEmitter(config.lineage, config.max_queue) if config.lineage is not None else None
         observer: NodeObserver | None = None
@@ -211,7 +258,7 @@ class DbtStepRunner:
             span_context = step_span.get_span_context()
             if config.observability == "per_model":
                 observer = NodeObserver(
-                    tracer, step_context, emitter, lineage_ctx, config.asset_keys, context.run.run_id
+                    tracer, step_context, emitter, lineage_ctx, config.asset_keys, context.run.run_id, manifest=manifest
                 )
             else:
                 job_name = f"{lineage_ctx.project_name}.{op_name}" if lineage_ctx is not None else None
@@ -238,6 +285,13 @@ class DbtStepRunner:
                     project=invocation.project,
                 ):
                     yield _decorate(event, link)
+            if observer is not None:
+                yield from unreported_node_records(observer)
+        except Exception as exc:
+            error = exc
+            if observer is not None:  # before the step fails: the failed and skipped nodes' ids reach Dagster
+                yield from unreported_node_records(observer)
+            raise
         except BaseException as exc:
             error = exc
             raise
@@ -323,10 +377,10 @@ class DbtStepRunner:
                     message=str(error) if error is not None else None,
                 )
             if error is not None and not isinstance(error, GeneratorExit):
+                # OpenTelemetry's conventions: ERROR with error.type and an exception event; success stays UNSET
                 step_span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"[:2000]))
+                step_span.set_attribute("error.type", type(error).__qualname__)
                 step_span.record_exception(error)
-            else:
-                step_span.set_status(Status(StatusCode.OK))
         except Exception:  # observability must never replace the step's own outcome
             logger.warning("floe-dbt-observe: closing spans/lineage failed", exc_info=True)
         finally:

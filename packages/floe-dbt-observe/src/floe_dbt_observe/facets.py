@@ -1,8 +1,10 @@
 """floe's custom OpenLineage run facets.
 
-``floe_trace`` links a lineage run to its OpenTelemetry span; ``dbt_node`` carries what dbt said
-about the node; ``dbt_version`` matches the facet OpenLineage's own dbt integration emits. Their
-JSON schema ships in this package (``schemas/FloeRunFacets.json``).
+``floe_trace`` links a lineage run to its OpenTelemetry span; ``floe_dbt_node`` carries what dbt said
+about the node; ``dbt_version`` has the name and shape of the facet OpenLineage's own dbt integration
+(``dbt-ol``) emits. Following the spec's custom-facet rules, floe's own facets are prefixed ``floe_`` and
+every ``_schemaURL`` is ``https://floe.dev/spec/facets/<facet version>/<Facet>.json#/$defs/<Facet>``: the
+schema at that URL ships in this package as ``facet_schemas/<Facet>.json`` (its ``$id`` is the URL).
 """
 
 from __future__ import annotations
@@ -15,15 +17,20 @@ from openlineage.client.facet_v2 import RunFacet
 FLOE_PRODUCER = "urn:floe:floe-dbt-observe"
 """Producer URI put on every event and facet floe emits."""
 
-FLOE_FACETS_SCHEMA_BASE = "urn:floe:openlineage:facets:1-0-0:FloeRunFacets.json"
-"""Base of the ``_schemaURL`` of floe's facets; the schema itself is ``schemas/FloeRunFacets.json``."""
+FLOE_FACETS_URL_BASE = "https://floe.dev/spec/facets/"
+"""Base of the ``_schemaURL`` of the facets floe defines: ``<base><facet version>/<Facet>.json``."""
 
-DBT_OL_SCHEMA_BASE = "https://github.com/OpenLineage/OpenLineage/tree/main/integration/common/openlineage/schema/"
+FACET_SCHEMA_DIR = "facet_schemas"
+"""Package folder holding the JSON schema of each facet floe defines, one ``<Facet>.json`` per facet."""
+
+
+def _schema_url(facet: str, facet_version: str = "1-0-0") -> str:
+    return f"{FLOE_FACETS_URL_BASE}{facet_version}/{facet}.json#/$defs/{facet}"
 
 
 @attr.define
 class OtelTraceRunFacet(RunFacet):
-    """The OpenTelemetry trace and span that recorded this run.
+    """The OpenTelemetry trace and span that recorded this run (run facet ``floe_trace``).
 
     Attributes:
         traceId: 32 hex digits (W3C trace-context form).
@@ -35,12 +42,14 @@ class OtelTraceRunFacet(RunFacet):
 
     @staticmethod
     def _get_schema() -> str:
-        return f"{FLOE_FACETS_SCHEMA_BASE}#/$defs/OtelTraceRunFacet"
+        return _schema_url("FloeTraceRunFacet")
 
 
 @attr.define
 class DbtNodeRunFacet(RunFacet):
-    """What dbt reported about one node execution.
+    """What dbt reported about one node execution (run facet ``floe_dbt_node``).
+
+    Not ``dbt_node``: dbt-ol uses that name for a job facet of another shape.
 
     Attributes:
         uniqueId: dbt unique id.
@@ -70,25 +79,36 @@ class DbtNodeRunFacet(RunFacet):
 
     @staticmethod
     def _get_schema() -> str:
-        return f"{FLOE_FACETS_SCHEMA_BASE}#/$defs/DbtNodeRunFacet"
+        return _schema_url("FloeDbtNodeRunFacet")
 
 
 @attr.define
 class DbtVersionRunFacet(RunFacet):
-    """The dbt version, as OpenLineage's dbt integration (``dbt-ol``) reports it."""
+    """The dbt version (run facet ``dbt_version``), with the name and shape ``dbt-ol`` gives it.
+
+    dbt-ol's own ``_schemaURL`` points at a branch path of its repository that has moved; floe's points at a
+    versioned copy of the same shape that ships in this package.
+    """
 
     version: str
 
     @staticmethod
     def _get_schema() -> str:
-        return DBT_OL_SCHEMA_BASE + "dbt-version-run-facet.json"
+        return _schema_url("DbtVersionRunFacet")
 
 
-def facet_schema() -> dict[str, Any]:
-    """Return the JSON schema of floe's facets (as shipped in ``schemas/FloeRunFacets.json``)."""
+def facet_schemas() -> dict[str, dict[str, Any]]:
+    """Return the JSON schema of each facet floe defines, keyed by its ``$id`` (the ``_schemaURL`` before ``#``).
+
+    Returns:
+        ``{schema URL: schema}`` for every ``facet_schemas/*.json`` shipped in this package.
+    """
     import json
     from importlib import resources
 
-    text = resources.files("floe_dbt_observe").joinpath("schemas/FloeRunFacets.json").read_text(encoding="utf-8")
-    loaded: dict[str, Any] = json.loads(text)
-    return loaded
+    schemas: dict[str, dict[str, Any]] = {}
+    for entry in resources.files("floe_dbt_observe").joinpath(FACET_SCHEMA_DIR).iterdir():
+        if entry.name.endswith(".json"):
+            loaded: dict[str, Any] = json.loads(entry.read_text(encoding="utf-8"))
+            schemas[str(loaded["$id"])] = loaded
+    return schemas

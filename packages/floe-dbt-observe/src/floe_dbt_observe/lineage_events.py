@@ -108,7 +108,7 @@ class LineageContext:
         project_dir: dbt project directory (for source code location).
         column_lineage: Whether to compute column lineage.
         asset_keys: dbt unique id -> Dagster asset key string.
-        dagster_run_id: Dagster run id for the ``dbt_node`` facet.
+        dagster_run_id: Dagster run id for the ``floe_dbt_node`` facet.
     """
 
     manifest: Mapping[str, Any]
@@ -281,7 +281,7 @@ def _job_facets(ctx: LineageContext, unique_id: str, with_sql: bool) -> dict[str
         static = ctx._static_facets.setdefault(("job", unique_id), _static_job_facets(ctx, unique_id))
     facets: dict[str, JobFacet] = dict(static)
     if with_sql:
-        sql = compiled_sql(ctx, unique_id)
+        sql = compiled_sql(ctx, unique_id) or executed_sql(ctx, unique_id)
         if sql:
             dialect = sqlglot_dialect(ctx.adapter_type)
             facets["sql"] = sql_job.SQLJobFacet(query=sql, dialect=dialect, producer=FLOE_PRODUCER)
@@ -328,19 +328,50 @@ def compiled_sql(ctx: LineageContext, unique_id: str) -> str | None:
 
 def _read_compiled_sql(ctx: LineageContext, unique_id: str) -> str | None:
     node = ctx.node(unique_id)
-    if ctx.target_path is not None and node.get("original_file_path") and node.get("package_name"):
-        original = Path(str(node["original_file_path"]))
-        if node.get("resource_type") == "snapshot":
-            original = original / f"{node['name']}.sql"
-        elif node.get("resource_type") == "test" and node.get("test_metadata"):
-            original = original / f"{node['name']}.sql"
-        path = ctx.target_path / "compiled" / str(node["package_name"]) / original
+    path = dbt_write_path(node, ctx.target_path, "compiled")
+    if path is not None:
         try:
             return path.read_text(encoding="utf-8")
         except OSError:
             pass
     code = node.get("compiled_code")
     return str(code) if code else None
+
+
+def executed_sql(ctx: LineageContext, unique_id: str) -> str | None:
+    """Return the SQL dbt ran for a node that dbt writes no compiled file for (a snapshot), else None."""
+    path = dbt_write_path(ctx.node(unique_id), ctx.target_path, "run")
+    if path is None:
+        return None
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        return None
+
+
+def dbt_write_path(node: Mapping[str, Any], target_path: Path | None, subdirectory: str) -> Path | None:
+    """Return where dbt writes a node's ``compiled`` or ``run`` SQL, by dbt's own rule.
+
+    A file holding one node (a model) is written to ``<subdirectory>/<package>/<original_file_path>``; a file
+    holding many (generic tests in a schema.yml, snapshots in a .yml) to ``.../<original_file_path>/<path>``,
+    where ``path`` is the node's own file path from the manifest -- hashed for long test names
+    (``accepted_values_orders_<hash>.sql``), so it is never rebuilt from the node's name.
+
+    Args:
+        node: The node's manifest entry.
+        target_path: This invocation's target path.
+        subdirectory: ``compiled`` or ``run``.
+
+    Returns:
+        The path, or None when the manifest entry or the target path does not say.
+    """
+    original, own, package = node.get("original_file_path"), node.get("path"), node.get("package_name")
+    if target_path is None or not original or not package:
+        return None
+    relative = Path(str(original))
+    if own and Path(str(own)).name != relative.name:
+        relative = relative / str(own)
+    return target_path / subdirectory / str(package) / relative
 
 
 def _run_facets(ctx: LineageContext, unique_id: str, outcome: NodeOutcome | None) -> dict[str, RunFacet]:
@@ -355,7 +386,7 @@ def _run_facets(ctx: LineageContext, unique_id: str, outcome: NodeOutcome | None
             traceId=outcome.trace_id, spanId=outcome.span_id, producer=FLOE_PRODUCER
         )
     node = ctx.node(unique_id)
-    facets["dbt_node"] = DbtNodeRunFacet(
+    facets["floe_dbt_node"] = DbtNodeRunFacet(
         uniqueId=unique_id,
         resourceType=str(node.get("resource_type") or unique_id.split(".", 1)[0]),
         status=outcome.status,

@@ -8,6 +8,11 @@ TRACE_ID_KEY = "floe/trace_id"
 SPAN_ID_KEY = "floe/span_id"
 OPENLINEAGE_RUN_ID_KEY = "floe/openlineage_run_id"
 OPENLINEAGE_JOB_KEY = "floe/openlineage_job"
+DBT_STATUS_KEY = "floe/dbt_status"
+DBT_UNIQUE_ID_KEY = "floe/dbt_unique_id"
+DBT_MESSAGE_KEY = "floe/dbt_message"
+CHECK_NAME_KEY = "floe/check_name"
+"""Extra keys of the observation recorded for a node that failed or was skipped (no materialization, no check)."""
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,51 @@ SUCCESS_STATUSES = frozenset({"success", "pass", "warn", "no-op", "noop", "reuse
 ERROR_STATUSES = frozenset({"error", "fail", "runtime error"})
 LINEAGE_RESOURCE_TYPES = frozenset({"model", "seed", "snapshot", "test"})
 _ROWS = re.compile(r"(\d+)\s*$")
+_DBT_ERROR_CLASS = re.compile(r"^\s*((?:[A-Z][a-z]+ )*?[A-Z][a-z]+ Error) in ")
+DB_SYSTEM_NAMES: Mapping[str, str] = {
+    "postgres": "postgresql",
+    "redshift": "aws.redshift",
+    "bigquery": "gcp.bigquery",
+    "sqlserver": "microsoft.sql_server",
+    "fabric": "microsoft.sql_server",
+    "synapse": "microsoft.sql_server",
+    "databricks": "databricks",
+    "spark": "spark",
+}
+"""dbt adapter type -> OpenTelemetry ``db.system.name`` where they differ (others keep the adapter's name)."""
+
+
+def error_type(status: str, message: str) -> str:
+    """Return a low-cardinality ``error.type`` for a failed dbt node.
+
+    dbt's message names the error's class (``Database Error in model ...``, ``Compilation Error in ...``);
+    ``DatabaseError`` is then the type. A failing test (no such prefix) is ``dbt.test.fail``; anything else
+    ``dbt.<status>``.
+    """
+    match = _DBT_ERROR_CLASS.match(message)
+    if match:
+        return match.group(1).replace(" ", "")
+    return "dbt.test.fail" if status == "fail" else f"dbt.{status.replace(' ', '_') or 'error'}"
+
+
+def db_attributes(adapter_type: str, node_relation: Mapping[str, Any] | None) -> dict[str, str]:
+    """Return OpenTelemetry ``db.*`` attributes of a node's relation (empty when the relation is unknown).
+
+    ``db.namespace`` joins database and schema with ``|``, from the most general to the most specific,
+    as the conventions ask for systems with several namespace levels.
+    """
+    if not node_relation:
+        return {}
+    attributes: dict[str, str] = {}
+    if adapter_type:
+        attributes["db.system.name"] = DB_SYSTEM_NAMES.get(adapter_type, adapter_type)
+    namespace = "|".join(str(part) for part in (node_relation.get("database"), node_relation.get("schema")) if part)
+    if namespace:
+        attributes["db.namespace"] = namespace
+    collection = node_relation.get("alias") or node_relation.get("identifier")
+    if collection:
+        attributes["db.collection.name"] = str(collection)
+    return attributes
 
 
 @dataclass
@@ -73,6 +118,8 @@ class NodeObserver:
         lineage: Lineage context shared by the invocation's events, or None when lineage is off.
         asset_keys: dbt unique id -> asset key string, for span attributes.
         dagster_run_id: The Dagster run id.
+        manifest: The dbt manifest: the adapter type for ``db.system.name`` and, for a test, the asset it
+            checks (``dagster.asset_key``; its name is ``dagster.check_name``).
     """
 
     def __init__(
@@ -83,6 +130,7 @@ class NodeObserver:
         lineage: LineageContext | None,
         asset_keys: Mapping[str, str],
         dagster_run_id: str,
+        manifest: Mapping[str, Any] | None = None,
     ) -> None:
         self._tracer = tracer
         self._parent = parent
@@ -90,6 +138,8 @@ class NodeObserver:
         self._lineage = lineage
         self._asset_keys = asset_keys
         self._run_id = dagster_run_id
+        self._manifest: Mapping[str, Any] = manifest or {}
+        self._adapter_type = str(self._manifest.get("metadata", {}).get("adapter_type") or "")
         self._open: dict[str, _OpenNode] = {}
         self._pending_errors: dict[str, _OpenNode] = {}
         self._messages: dict[str, str] = {}
@@ -144,6 +194,10 @@ class NodeObserver:
             attributes["dbt.invocation_id"] = str(info["invocation_id"])
         if unique_id in self._asset_keys:
             attributes["dagster.asset_key"] = self._asset_keys[unique_id]
+        elif resource_type == "test":
+            attributes.update(self._check_attributes(unique_id, node_info))
+        if resource_type != "test":
+            attributes.update(db_attributes(self._adapter_type, node_info.get("node_relation")))
         if run_id is not None and self._lineage is not None:
             attributes["openlineage.run_id"] = run_id
             attributes["openlineage.job.namespace"] = self._lineage.job_namespace
@@ -171,6 +225,46 @@ class NodeObserver:
             lineage, event_time = self._lineage, ns_to_iso(start_ns)
             self._emitter.submit(lambda: node_start_event(lineage, unique_id, run_id, event_time))
         return node
+
+    def unreported(self) -> list[tuple[str, str]]:
+        """Return ``(unique id, status)`` of the nodes dagster-dbt records nothing for.
+
+        Those are failed or skipped models, seeds and snapshots, and skipped tests (a test that ran has its
+        check evaluation).
+        """
+        found = []
+        for unique_id, status in self.statuses.items():
+            is_test = unique_id.split(".", 1)[0] == "test"
+            if status == "skipped" or (not is_test and status in ERROR_STATUSES):
+                found.append((unique_id, status))
+        return found
+
+    def record_target(self, unique_id: str) -> tuple[str, str | None] | None:
+        """Return ``(asset key, check name or None)`` a node's Dagster record belongs to, if it has an asset."""
+        if unique_id in self._asset_keys:
+            return self._asset_keys[unique_id], None
+        checked = self._check_attributes(unique_id, {})
+        if not checked:
+            return None
+        return checked["dagster.asset_key"], checked["dagster.check_name"]
+
+    def message(self, unique_id: str) -> str | None:
+        """Return dbt's error message for a node, if it sent one."""
+        return self._messages.get(unique_id)
+
+    def _check_attributes(self, unique_id: str, node_info: Mapping[str, Any]) -> dict[str, str]:
+        """Return the asset key a test checks and its check name (dagster-dbt names a check after its test)."""
+        node = self._manifest.get("nodes", {}).get(unique_id) or {}
+        target = node.get("attached_node")
+        if not target:
+            parents = [p for p in (node.get("depends_on") or {}).get("nodes", []) if p in self._asset_keys]
+            target = parents[-1] if parents else None
+        if not target or target not in self._asset_keys:
+            return {}
+        return {
+            "dagster.asset_key": self._asset_keys[target],
+            "dagster.check_name": str(node.get("name") or node_info.get("node_name") or unique_id.split(".")[-1]),
+        }
 
     def _finish(
         self, unique_id: str, node_info: Mapping[str, Any], data: Mapping[str, Any], info: Mapping[str, Any]
@@ -207,7 +301,7 @@ class NodeObserver:
             else:
                 self._pending_errors[unique_id] = node
             return
-        span.set_status(Status(StatusCode.OK))
+        # success leaves the status UNSET, as OpenTelemetry's conventions ask of instrumentation
         span.end(end_time=node.end_ns)
         self._emit_terminal(node, RunState.COMPLETE, None)
 
@@ -225,8 +319,11 @@ class NodeObserver:
         self._emit_terminal(node, RunState.ABORT, "skipped by dbt because an upstream node failed")
 
     def _close_error(self, node: _OpenNode, message: str) -> None:
+        kind = error_type(node.outcome_status or "", message)
         node.span.set_status(Status(StatusCode.ERROR, message))
         node.span.set_attribute("dbt.node.message", message)
+        node.span.set_attribute("error.type", kind)
+        node.span.add_event("exception", {"exception.type": kind, "exception.message": message})
         node.span.end(end_time=node.end_ns)
         self._emit_terminal(node, RunState.FAIL, message)
 
@@ -266,6 +363,9 @@ class NodeObserver:
             self.statuses[node.unique_id] = "cancelled"
             node.span.set_attribute("dbt.node.status", "cancelled")
             node.span.set_status(Status(StatusCode.ERROR, reason))
+            kind = type(error).__qualname__ if error is not None else "dbt.cancelled"
+            node.span.set_attribute("error.type", kind)
+            node.span.add_event("exception", {"exception.type": kind, "exception.message": reason})
             node.span.end(end_time=now)
             self._emit_terminal(node, RunState.ABORT, reason)
         self._open.clear()

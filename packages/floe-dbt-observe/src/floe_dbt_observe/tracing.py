@@ -41,6 +41,29 @@ def dagster_run_span_context(run_id: str) -> SpanContext:
     )
 
 
+def dagster_step_span_context(run_id: str, step_key: str, attempt: int = 0) -> SpanContext:
+    """Return the span context of the span an executor opens for one attempt of a Dagster step.
+
+    Trace id as :func:`dagster_run_span_context`; span id = the first 64 bits of
+    ``sha256("dagster-step:<run id>:<step key>:<attempt>")``. An executor that gives its step span these ids
+    (floe-definitions' does) lets the dbt node spans of that step, opened in whatever process runs it, be the
+    step span's children without any context propagation (``build_dbt_assets(executor_step_spans=True)``).
+
+    Args:
+        run_id: The Dagster run id.
+        step_key: The step key.
+        attempt: The step's retry number (0 for the first attempt).
+    """
+    run = dagster_run_span_context(run_id)
+    digest = hashlib.sha256(f"dagster-step:{run_id}:{step_key}:{attempt}".encode()).digest()
+    return SpanContext(
+        trace_id=run.trace_id,
+        span_id=int.from_bytes(digest[:8], "big") or 1,
+        is_remote=True,
+        trace_flags=TraceFlags(TraceFlags.SAMPLED),
+    )
+
+
 def step_parent_context(run_id: str) -> Context:
     """Return the parent for a step span: the current span if valid, else the run's derived context."""
     current = trace.get_current_span()

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
-import jsonschema
 import pytest
 from dbt_harness import DbtRun
+from openlineage_conformance import validate_events
 
 from floe_dbt_observe import OPENLINEAGE_RUN_ID_KEY, SPAN_ID_KEY, TRACE_ID_KEY, dagster_run_span_context
-from floe_dbt_observe.facets import facet_schema
+from floe_dbt_observe.facets import facet_schemas
 
 EXECUTED_NODES = 17  # 6 models, 1 seed, 1 snapshot, 9 tests
 
@@ -62,7 +60,7 @@ def test_node_span_attributes_and_status(success_run: DbtRun) -> None:
     spans = {span.attributes["dbt.node.unique_id"]: span for span in success_run.node_spans()}
     model = spans["model.floe_fixture.customer_orders"]
     assert model.name == "dbt.model customer_orders"
-    assert model.status.status_code.name == "OK"
+    assert model.status.status_code.name == "UNSET"  # OpenTelemetry: instrumentation leaves success UNSET
     assert model.attributes["dbt.node.status"] == "success"
     assert model.attributes["dbt.node.materialization"] == "table"
     assert model.attributes["dbt.node.relation"].endswith('"main"."customer_orders"')
@@ -75,6 +73,28 @@ def test_node_span_attributes_and_status(success_run: DbtRun) -> None:
     test = next(s for uid, s in spans.items() if uid.startswith("test.floe_fixture.unique_stg_orders"))
     assert test.name.startswith("dbt.test ")
     assert test.attributes["dbt.node.status"] == "pass"
+    assert test.status.status_code.name == "UNSET"
+
+
+def test_node_spans_carry_db_semantic_convention_attributes(success_run: DbtRun) -> None:
+    spans = {span.attributes["dbt.node.unique_id"]: span for span in success_run.node_spans()}
+    model = spans["model.floe_fixture.customer_orders"]
+    assert model.attributes["db.system.name"] == "duckdb"
+    assert model.attributes["db.namespace"] == "success|main"
+    assert model.attributes["db.collection.name"] == "customer_orders"
+    assert spans["seed.floe_fixture.country_codes"].attributes["db.collection.name"] == "country_codes"
+
+
+def test_test_spans_carry_the_asset_key_and_check_name(success_run: DbtRun) -> None:
+    tests = [s for s in success_run.node_spans() if s.attributes["dbt.node.resource_type"] == "test"]
+    checked = {(s.attributes.get("dagster.asset_key"), s.attributes.get("dagster.check_name")) for s in tests}
+    evaluations = {
+        (c.asset_key.to_user_string(), c.check_name) for c in success_run.result.get_asset_check_evaluations()
+    }
+    assert evaluations <= checked
+    unique = next(s for s in tests if s.attributes["dbt.node.name"] == "unique_stg_orders_order_id")
+    assert unique.attributes["dagster.asset_key"] == "stg_orders"
+    assert unique.attributes["dagster.check_name"] == "unique_stg_orders_order_id"
 
 
 def test_one_start_and_one_terminal_event_per_node(success_run: DbtRun) -> None:
@@ -87,13 +107,14 @@ def test_one_start_and_one_terminal_event_per_node(success_run: DbtRun) -> None:
         assert uuid.UUID(run_id).version == 7
 
 
-def test_events_validate_against_the_openlineage_schema(success_run: DbtRun) -> None:
-    schema = json.loads((Path(__file__).parents[1] / "openlineage_run_event.schema.json").read_text())
-    validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
-    floe = jsonschema.Draft202012Validator(facet_schema(), format_checker=jsonschema.FormatChecker())
-    for event in success_run.events:
-        validator.validate(event)
-        floe.validate({k: v for k, v in event["run"]["facets"].items() if k in ("floe_trace", "dbt_node")})
+@pytest.mark.parametrize("run", ["success_run", "broken_model_run", "failing_test_run"])
+def test_every_event_validates_against_the_official_openlineage_schemas(
+    run: str, request: pytest.FixtureRequest
+) -> None:
+    dbt_run: DbtRun = request.getfixturevalue(run)
+    events, facets = validate_events(dbt_run.events)
+    print(f"{run}: {events} events, {facets} facets valid")
+    assert events == len(dbt_run.events)
 
 
 def _complete(run: DbtRun, job: str) -> dict[str, Any]:
@@ -117,7 +138,7 @@ def test_model_events_carry_dbt_ol_facets(success_run: DbtRun) -> None:
     assert run_facets["parent"]["run"]["runId"] == success_run.result.run_id
     assert run_facets["processing_engine"]["name"] == "dbt"
     assert run_facets["dbt_version"]["version"] == run_facets["processing_engine"]["version"]
-    assert run_facets["dbt_node"]["status"] == "success"
+    assert run_facets["floe_dbt_node"]["status"] == "success"
     inputs = {dataset["name"] for dataset in event["inputs"]}
     assert inputs == {"success.main.stg_orders", "success.main.stg_payments", "success.main.stg_customers"}
     (output,) = event["outputs"]
@@ -189,7 +210,14 @@ def test_check_results_are_reported_and_linked(success_run: DbtRun) -> None:
     assert all(TRACE_ID_KEY in check.metadata for check in checks)
 
 
-@pytest.mark.parametrize("key", ["floe_trace", "dbt_node"])
-def test_custom_facets_declare_their_schema(success_run: DbtRun, key: str) -> None:
-    event = _complete(success_run, "stg_orders")
-    assert event["run"]["facets"][key]["_schemaURL"].startswith("urn:floe:openlineage:facets:")
+@pytest.mark.parametrize("key", ["floe_trace", "floe_dbt_node", "dbt_version"])
+def test_custom_facets_point_at_a_versioned_https_schema(success_run: DbtRun, key: str) -> None:
+    url = _complete(success_run, "stg_orders")["run"]["facets"][key]["_schemaURL"]
+    assert url.startswith("https://floe.dev/spec/facets/1-0-0/")
+    assert url.split("#")[0] in facet_schemas()
+
+
+def test_no_facet_reuses_dbt_ols_dbt_node_name(success_run: DbtRun) -> None:
+    for event in success_run.events:
+        assert "dbt_node" not in event["run"]["facets"]
+        assert "dbt_node" not in event["job"]["facets"]

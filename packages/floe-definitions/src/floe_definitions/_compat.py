@@ -14,13 +14,20 @@ Remaining private uses at run time, each with what happens without it:
 - ``lineage_client``: ``OpenLineageClient._alias_env_vars`` is overridden so the client does not write
   ``OPENLINEAGE__*`` aliases into ``os.environ``. Probe: :func:`openlineage_alias_hook_available`; without the
   hook the client is the standard one (it may alias the variables) and one WARNING says so.
+- ``asset_links``: ``with_wrapped_compute`` rebuilds a Python asset definition around a wrapper of its compute
+  function (``OpDefinition.dagster_internal_init``, ``DecoratedOpFunction``; Dagster has no public API for that),
+  so its materializations carry floe's trace and lineage ids. Probe: any failure keeps the asset unchanged and
+  one WARNING says its materializations lack those ids; keys, op names and step keys never change.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from dagster import AssetsDefinition
 
 logger = logging.getLogger("floe_definitions")
 
@@ -50,3 +57,53 @@ def openlineage_alias_hook_available() -> bool:
         "openlineage_alias_hook", "the standard OpenLineageClient (it may write OPENLINEAGE__* into os.environ)"
     )
     return False
+
+
+ComputeWrapper = Callable[[Callable[..., Any]], Callable[..., Any]]
+
+
+def with_wrapped_compute(assets_def: AssetsDefinition, wrap: ComputeWrapper) -> AssetsDefinition | None:
+    """Return ``assets_def`` with its op's compute function replaced by ``wrap(function)``, or None if unsupported.
+
+    Args:
+        assets_def: An asset definition built by ``@asset`` / ``@multi_asset`` (an op, not a graph).
+        wrap: Returns a function with the same signature and kind (plain, generator, coroutine) as its argument.
+
+    Returns:
+        The rebuilt definition (same keys, op name, specs, checks, resources), or None when the definition is
+        not op-based or this Dagster's internals differ (a warning is logged once).
+    """
+    try:
+        from dagster import OpDefinition
+        from dagster._core.definitions.decorators.op_decorator import DecoratedOpFunction
+        from dagster._core.definitions.input import In
+        from dagster._core.definitions.output import Out
+
+        op = assets_def.node_def
+        if not isinstance(op, OpDefinition) or not isinstance(op.compute_fn, DecoratedOpFunction):
+            return None
+        new_op = OpDefinition.dagster_internal_init(
+            name=op.name,
+            ins={input_def.name: In.from_definition(input_def) for input_def in op.input_defs},
+            outs={output_def.name: Out.from_definition(output_def) for output_def in op.output_defs},
+            compute_fn=DecoratedOpFunction(wrap(op.compute_fn.decorated_fn)),
+            config_schema=op.config_schema,
+            description=op.description,
+            tags=op.tags,
+            required_resource_keys=op.required_resource_keys,
+            code_version=op._version,
+            retry_policy=op.retry_policy,
+            version=None,
+            pool=op.pool,
+        )
+        rebuilt: AssetsDefinition = AssetsDefinition.dagster_internal_init(
+            **{**assets_def.get_attributes_dict(), "node_def": new_op}
+        )
+        return rebuilt
+    except Exception as exc:  # a probe: any internal change falls back to the unchanged asset
+        logger.debug("floe-definitions: cannot wrap %s's compute function: %r", assets_def.node_def.name, exc)
+        warn_unavailable(
+            "wrapping an asset's compute function",
+            "the unchanged asset (its materializations do not carry floe's trace and lineage ids)",
+        )
+        return None

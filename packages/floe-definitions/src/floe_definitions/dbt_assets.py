@@ -201,6 +201,8 @@ def build_floe_dbt_assets(
         translator=translator,
         asset_settings=settings,
         dbt=dbt,
+        # floe's executor opens each step's span with the ids dbt node spans use as their parent
+        executor_step_spans=tracer_provider is not None,
     )
 
 

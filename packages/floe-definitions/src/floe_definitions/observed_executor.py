@@ -8,7 +8,8 @@ executor, whatever process or pod a step runs in, so one wrapper observes them a
 * ``STEP_START`` -> a step span (child of the run span) and, unless the step's assets are dbt models (which
   floe-dbt-observe gives per-model lineage), an OpenLineage run START;
 * ``ASSET_MATERIALIZATION`` -> the table an asset reports is remembered for the COMPLETE event's outputs;
-* ``STEP_SUCCESS`` / ``STEP_FAILURE`` / ``STEP_UP_FOR_RETRY`` -> span OK / ERROR and COMPLETE / FAIL;
+* ``STEP_SUCCESS`` / ``STEP_FAILURE`` / ``STEP_UP_FOR_RETRY`` -> span UNSET / ERROR (with ``error.type`` and an
+  ``exception`` event) and COMPLETE / FAIL;
 * execution ends (or is interrupted) -> open steps end as ERROR / ABORT, the run span ends, spans are flushed.
 
 Telemetry never fails or blocks the run: every emission is guarded, failures are counted, logged once, and
@@ -26,13 +27,12 @@ from dagster import AssetKey, DagsterEvent, DagsterEventType, Executor, JobDefin
 from dagster import __version__ as dagster_version
 from openlineage.client import OpenLineageClient
 from openlineage.client.event_v2 import RunState
-from openlineage.client.uuid import generate_new_uuid
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import Span, Status, StatusCode, TracerProvider
 
 from floe_dbt_observe import LineageEmitter, flush_spans
-from floe_definitions.run_trace import run_span_ids, run_trace_id
+from floe_definitions.run_trace import run_span_ids, run_trace_id, step_lineage_run_id, step_span_ids
 from floe_definitions.step_assets import StepAssets, step_assets
 from floe_definitions.step_lineage import DagsterRunRef, DatasetNaming, lineage_job_name, step_event
 
@@ -159,6 +159,7 @@ class RunObserver:
         self._emitter: LineageEmitter | None = None
         self._job_definition: JobDefinition | None = None
         self._open: dict[str, _OpenStep] = {}
+        self._attempts: dict[str, int] = {}
         self._failed_steps = 0
         self._errors = 0
         self._parent = DagsterRunRef(
@@ -241,8 +242,9 @@ class RunObserver:
 
     def _step_started(self, step_key: str) -> None:
         if step_key in self._open:  # a restart without an end event: close the previous attempt first
-            self._step_ended(step_key, ("step restarted before it finished", None))
+            self._step_ended(step_key, ("step restarted before it finished", None, "dagster.step_restarted"))
         assets = step_assets(self._job_def(), self._plan, step_key)
+        attempt = self._attempts[step_key] = self._attempts.get(step_key, -1) + 1
         span = None
         if self._tracer is not None:
             parent = trace.set_span_in_context(self._run_span) if self._run_span else None
@@ -253,10 +255,14 @@ class RunObserver:
                 "dagster.asset_keys": [key.to_user_string() for key in assets.outputs],
                 "floe.step_kind": "dbt" if assets.is_dbt else ("asset" if assets.outputs else "op"),
             }
-            span = self._tracer.start_span(name, context=parent, attributes=attributes)
+            attributes["dagster.step_attempt"] = attempt
+            # derived ids: a dbt step, in whatever process runs it, parents its node spans on this span
+            with step_span_ids(self._run_id, step_key, attempt):
+                span = self._tracer.start_span(name, context=parent, attributes=attributes)
         lineage_run_id = None
         if self._telemetry.lineage_client is not None and assets.outputs and not assets.is_dbt:
-            lineage_run_id = str(generate_new_uuid())
+            # derived, so the step's own process can put it on the asset's materialization (asset_links)
+            lineage_run_id = step_lineage_run_id(self._run_id, step_key, attempt)
             if span is not None:
                 span.set_attribute("openlineage.run_id", lineage_run_id)
         step = _OpenStep(assets=assets, span=span, lineage_run_id=lineage_run_id)
@@ -275,24 +281,28 @@ class RunObserver:
         )
 
     def _step_ended(
-        self, step_key: str, error: tuple[str, str | None] | None, *, state: RunState | None = None
+        self, step_key: str, error: tuple[str, str | None, str] | None, *, state: RunState | None = None
     ) -> None:
         step = self._open.pop(step_key, None)
         if step is None:
             return
         if step.span is not None:
-            if error is None:
-                step.span.set_status(Status(StatusCode.OK))
-            else:
+            if error is not None:  # success stays UNSET (OpenTelemetry's conventions for instrumentation)
                 step.span.set_status(Status(StatusCode.ERROR, error[0]))
+                step.span.set_attribute("error.type", error[2])
                 step.span.add_event(
-                    "exception", {"exception.message": error[0], "exception.stacktrace": error[1] or ""}
+                    "exception",
+                    {
+                        "exception.type": error[2],
+                        "exception.message": error[0],
+                        "exception.stacktrace": error[1] or "",
+                    },
                 )
             step.span.end()
         if step.lineage_run_id is not None:
             self._emit(step, state or (RunState.COMPLETE if error is None else RunState.FAIL), error)
 
-    def _emit(self, step: _OpenStep, state: RunState, error: tuple[str, str | None] | None) -> None:
+    def _emit(self, step: _OpenStep, state: RunState, error: tuple[str, str | None, str] | None) -> None:
         client = self._telemetry.lineage_client
         assert client is not None
         assert step.lineage_run_id is not None
@@ -307,7 +317,7 @@ class RunObserver:
             parent=self._parent,
             inputs=inputs,
             outputs=outputs,
-            error=error,
+            error=error[:2] if error is not None else None,
             dagster_version=dagster_version,
         )
         if self._emitter is None:
@@ -317,16 +327,17 @@ class RunObserver:
 
     def _finish(self, interrupted: BaseException | None) -> None:
         reason = "run ended before the step finished"
+        kind = "dagster.run_ended"
         if interrupted is not None:
             reason = f"run interrupted ({type(interrupted).__name__}) before the step finished"
+            kind = type(interrupted).__qualname__
         for step_key in list(self._open):
-            self._step_ended(step_key, (reason, None), state=RunState.ABORT)
+            self._step_ended(step_key, (reason, None, kind), state=RunState.ABORT)
         if self._run_span is not None:
             if interrupted is not None or self._failed_steps:
                 detail = f"{self._failed_steps} step(s) failed" if self._failed_steps else reason
                 self._run_span.set_status(Status(StatusCode.ERROR, detail))
-            else:
-                self._run_span.set_status(Status(StatusCode.OK))
+                self._run_span.set_attribute("error.type", "dagster.step_failure" if self._failed_steps else kind)
             self._run_span.end()
         self._report_undelivered_spans()
         self._report_undelivered_lineage()
@@ -374,16 +385,16 @@ class RunObserver:
             logger.debug("could not log a warning to the Dagster run", exc_info=True)
 
 
-def _failure(event: DagsterEvent, default: str = "step failed") -> tuple[str, str | None]:
-    """Return ``(message, stack trace)`` of a failure event; the message is the user's own exception."""
+def _failure(event: DagsterEvent, default: str = "step failed") -> tuple[str, str | None, str]:
+    """Return ``(message, stack trace, error type)`` of a failure event; the message is the user's own exception."""
     data = event.event_specific_data
     error = getattr(data, "error", None)
     if error is None:
-        return (event.message or default, None)
+        return (event.message or default, None, "dagster.step_failure")
     root = error
     # Dagster wraps the user's exception (DagsterExecutionStepExecutionError -> cause); report the innermost one.
     while getattr(root, "cause", None) is not None:
         root = root.cause
     text = root.message.strip()
     message = text if not root.cls_name or text.startswith(root.cls_name) else f"{root.cls_name}: {text}"
-    return (message, error.to_string())
+    return (message, error.to_string(), root.cls_name or "dagster.step_failure")

@@ -22,6 +22,7 @@ from floe_config import DbtConfig, FloeDocument, FloeSpec, PlatformSpec, load_fl
 from floe_config.platform_loading import PlatformDocument, load_platform_document
 from floe_dbt_observe import DbtObserveError
 from floe_dbt_observe.errors import DbtParseError
+from floe_definitions.asset_links import link_python_assets
 from floe_definitions.errors import (
     ConfigNotFoundError,
     DefinitionsLoadError,
@@ -273,7 +274,15 @@ def build_project(
         executor = build_executor(platform.execution.executor, telemetry, defer_missing_extra=True)
     except LocatedError as exc:
         raise _relocated(exc, platform_locate) from exc
-    definitions = dg.Definitions(**objects.definitions_args(), resources=merged, executor=executor)
+    definitions_args = objects.definitions_args()
+    # Python assets put their step's span and lineage ids on their materializations, as dbt assets do
+    definitions_args["assets"] = link_python_assets(
+        definitions_args["assets"],
+        traces=tracer_provider is not None,
+        lineage_namespace=platform.lineage.namespace if lineage_client is not None else None,
+        pipeline=spec.name,
+    )
+    definitions = dg.Definitions(**definitions_args, resources=merged, executor=executor)
     return FloeProject(
         spec=spec,
         platform=platform,

@@ -18,9 +18,15 @@ from contextlib import contextmanager
 from opentelemetry.sdk.trace.id_generator import IdGenerator, RandomIdGenerator
 from opentelemetry.trace import INVALID_SPAN_ID, INVALID_TRACE_ID, SpanContext, TraceFlags
 
+from floe_dbt_observe.tracing import dagster_step_span_context
+
 _SPAN_ID_PREFIX = "dagster-run:"  # the same rule as floe_dbt_observe.tracing.dagster_run_span_context
 
 # (trace id, span id) the next root span must use; set only for the duration of ``run_span_ids``.
+# The span id the next child span must use; set only for the duration of ``step_span_ids``.
+_PENDING_STEP_SPAN_ID: contextvars.ContextVar[int | None] = contextvars.ContextVar(
+    "floe_pending_step_span_id", default=None
+)
 _PENDING_RUN_IDS: contextvars.ContextVar[tuple[int, int] | None] = contextvars.ContextVar(
     "floe_pending_run_span_ids", default=None
 )
@@ -92,11 +98,48 @@ def run_span_ids(run_id: str) -> Iterator[None]:
         _PENDING_RUN_IDS.reset(token)
 
 
+@contextmanager
+def step_span_ids(run_id: str, step_key: str, attempt: int) -> Iterator[None]:
+    """Make the next span started in this context use the step's derived span id.
+
+    The id is floe-dbt-observe's ``dagster_step_span_context(run_id, step_key, attempt)``, which a dbt step
+    computes in its own process to hang its node spans under this step span.
+
+    Args:
+        run_id: The Dagster run id.
+        step_key: The step key.
+        attempt: The step's retry number (0 for the first attempt).
+
+    Yields:
+        Nothing; start the step span (a child of the run span) inside the ``with`` block.
+    """
+    token = _PENDING_STEP_SPAN_ID.set(dagster_step_span_context(run_id, step_key, attempt).span_id)
+    try:
+        yield
+    finally:
+        _PENDING_STEP_SPAN_ID.reset(token)
+
+
+def step_lineage_run_id(run_id: str, step_key: str, attempt: int) -> str:
+    """Return the OpenLineage run id of one attempt of a Python asset step, the same in every process.
+
+    A name-based UUID (version 5) of the run, step and attempt: the executor emits the step's lineage run with
+    it, and the step's own process puts it on the asset's materialization (``floe/openlineage_run_id``).
+
+    Args:
+        run_id: The Dagster run id.
+        step_key: The step key.
+        attempt: The step's retry number (0 for the first attempt).
+    """
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"floe:dagster-step:{run_id}:{step_key}:{attempt}"))
+
+
 class RunIdGenerator(IdGenerator):
-    """Random ids, except for a run span started inside :func:`run_span_ids`.
+    """Random ids, except for a run span inside :func:`run_span_ids` and a step span inside :func:`step_span_ids`.
 
     The SDK asks for a trace id and then a span id when it starts a root span; inside ``run_span_ids`` both
-    come from the run id, once. Every other span gets random ids, exactly as with the SDK's default generator.
+    come from the run id, once; inside ``step_span_ids`` the next span id comes from the run id and step, once.
+    Every other span gets random ids, exactly as with the SDK's default generator.
     """
 
     def __init__(self) -> None:
@@ -113,4 +156,8 @@ class RunIdGenerator(IdGenerator):
         if pending:
             _PENDING_RUN_IDS.set(None)
             return pending[1]
+        step = _PENDING_STEP_SPAN_ID.get()
+        if step is not None:
+            _PENDING_STEP_SPAN_ID.set(None)
+            return step
         return self._random.generate_span_id()

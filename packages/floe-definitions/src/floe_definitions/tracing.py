@@ -60,7 +60,8 @@ def build_resource(spec: FloeSpec, platform: PlatformSpec) -> Resource:
 
     Args:
         spec: The pipeline; ``name`` becomes ``service.name``, ``observability.attributes`` are added.
-        platform: The platform; ``environment`` becomes ``deployment.environment``.
+        platform: The platform; ``environment`` becomes ``deployment.environment.name`` (the current
+            semantic convention; the deprecated ``deployment.environment`` is not set).
 
     Returns:
         The SDK resource, merged with ``OTEL_RESOURCE_ATTRIBUTES`` by the SDK.
@@ -70,7 +71,6 @@ def build_resource(spec: FloeSpec, platform: PlatformSpec) -> Resource:
             **spec.observability.attributes,
             "service.name": spec.name,
             "service.version": spec.version,
-            "deployment.environment": platform.environment,
             "deployment.environment.name": platform.environment,
         }
     )

@@ -3,12 +3,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-from dagster import execute_job, instance_for_test
+from dagster import DagsterEventType, execute_job, instance_for_test
 from dagster._core.definitions.reconstruct import ReconstructableRepository
 
 from floe_definitions import FloeProject, load_project
@@ -42,6 +42,8 @@ class RunOutcome:
     copy: ProjectCopy
     success: bool
     run_id: str
+    materializations: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Asset key -> metadata values of the run's materializations."""
 
 
 def make_copy(base: Path, *, break_staging: bool = False, package: str = "fixture_assets") -> ProjectCopy:
@@ -71,7 +73,20 @@ def run_everything(copy: ProjectCopy, job: str = "everything") -> RunOutcome:
         with instance_for_test(temp_dir=str(home), set_dagster_home=False) as instance:
             recon = ReconstructableRepository.for_file(str(copy.root / "definitions.py"), "defs", str(copy.root))
             result = execute_job(recon.get_reconstructable_job(job), instance=instance, raise_on_error=False)
-            return RunOutcome(copy=copy, success=result.success, run_id=result.run_id)
+            records = instance.get_records_for_run(
+                result.run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION
+            ).records
+            materializations = {
+                record.asset_key.to_user_string(): {
+                    key: value.value
+                    for key, value in record.event_log_entry.asset_materialization.metadata.items()  # type: ignore[union-attr]
+                }
+                for record in records
+                if record.asset_key is not None
+            }
+            return RunOutcome(
+                copy=copy, success=result.success, run_id=result.run_id, materializations=materializations
+            )
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import Any
+
+import pytest
 
 from floe_definitions import run_span_id, run_trace_id
 
@@ -70,3 +73,52 @@ def test_failed_model_fails_its_span_and_lineage_and_skips_downstream(failed_run
     assert by_job["tiny.raw.numbers"] == ["START", "COMPLETE"]
     assert by_job["tiny.stg_numbers"] == ["START", "FAIL"]
     assert "COMPLETE" not in by_job.get("tiny.total", [])
+
+
+def test_a_dbt_step_has_one_step_span_and_its_node_spans_are_children(successful_run: Any) -> None:
+    spans = successful_run.copy.spans()
+    assert not [s["name"] for s in spans if s["name"].startswith("dbt.build")]
+    step_spans = {s["context"]["span_id"]: s for s in spans if "dagster.step_key" in s["attributes"]}
+    for model in ("stg_numbers", "total"):
+        parent = step_spans[_dbt_model_span(spans, model)["parent_id"]]
+        assert parent["attributes"]["floe.step_kind"] == "dbt"
+    tests = [s for s in spans if s["attributes"].get("dbt.node.resource_type") == "test"]
+    assert tests
+    assert all(s["parent_id"] in step_spans for s in tests)
+
+
+def test_dbt_node_spans_follow_the_semantic_conventions(successful_run: Any) -> None:
+    model = _dbt_model_span(successful_run.copy.spans(), "total")
+    assert model["status"]["status_code"] == "UNSET"
+    assert model["attributes"]["db.system.name"] == "duckdb"
+    assert model["attributes"]["db.collection.name"] == "total"
+    assert model["resource"]["attributes"]["deployment.environment.name"] == "test"
+    assert "deployment.environment" not in model["resource"]["attributes"]
+
+
+@pytest.mark.parametrize("outcome", ["successful_run", "failed_run"])
+def test_every_event_validates_against_the_official_openlineage_schemas(
+    outcome: str, request: pytest.FixtureRequest, openlineage_conformance: ModuleType
+) -> None:
+    events = request.getfixturevalue(outcome).copy.lineage()
+    counted, facets = openlineage_conformance.validate_events(events)
+    print(f"{outcome}: {counted} events, {facets} facets valid")
+    assert counted == len(events) > 0
+
+
+def test_python_asset_materialization_carries_its_span_and_lineage_ids(successful_run: Any) -> None:
+    metadata = successful_run.materializations["raw/numbers"]
+    (span,) = [s for s in successful_run.copy.spans() if s["name"] == "raw/numbers"]
+    assert metadata["floe/trace_id"] == span["context"]["trace_id"].removeprefix("0x")
+    assert metadata["floe/span_id"] == span["context"]["span_id"].removeprefix("0x")
+    assert metadata["floe/openlineage_run_id"] == span["attributes"]["openlineage.run_id"]
+    events = [e for e in successful_run.copy.lineage() if e["job"]["name"] == "tiny.raw.numbers"]
+    assert {e["run"]["runId"] for e in events} == {metadata["floe/openlineage_run_id"]}
+    assert metadata["floe/openlineage_job"] == f"{events[0]['job']['namespace']}/tiny.raw.numbers"
+    assert metadata["dagster/row_count"] == 10  # the asset's own metadata is kept
+
+
+def test_dbt_and_python_materializations_carry_the_same_id_keys(successful_run: Any) -> None:
+    keys = {"floe/trace_id", "floe/span_id", "floe/openlineage_run_id"}
+    assert keys <= set(successful_run.materializations["raw/numbers"])
+    assert keys <= set(successful_run.materializations["stg_numbers"])

@@ -4,12 +4,14 @@ import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
 from dagster import execute_job, instance_for_test
 from dagster._core.definitions.reconstruct import ReconstructableRepository
 
+from floe_dbt_observe.tracing import dagster_step_span_context
 from floe_definitions import run_span_id, run_trace_id
 
 PIPELINE = Path(__file__).parent / "pipelines" / "observed_pipeline.py"
@@ -79,7 +81,8 @@ def test_multiprocess_run_is_one_trace_with_a_span_per_step(multiprocess_run: Ra
     assert run_span["parent_id"] is None
     for name in ("bronze/raw", "silver/clean", "gold/report", "silver/modelled"):
         assert spans[name]["parent_id"] == run_span["context"]["span_id"]
-        assert spans[name]["status"]["status_code"] == "OK"
+        assert spans[name]["status"]["status_code"] == "UNSET"  # OpenTelemetry: success stays UNSET
+    assert run_span["status"]["status_code"] == "UNSET"
 
 
 def test_python_assets_get_start_and_complete_and_dbt_steps_get_no_lineage(multiprocess_run: Ran) -> None:
@@ -111,16 +114,43 @@ def test_lineage_datasets_connect_upstream_to_downstream(multiprocess_run: Ran) 
     assert (parent["job"]["namespace"], parent["job"]["name"]) == ("floe-test", "everything")
 
 
+@pytest.mark.parametrize("ran", ["multiprocess_run", "failed_run"])
+def test_every_event_validates_against_the_official_openlineage_schemas(
+    ran: str, request: pytest.FixtureRequest, openlineage_conformance: ModuleType
+) -> None:
+    events = _lineage(request.getfixturevalue(ran).dir)
+    counted, facets = openlineage_conformance.validate_events(events)
+    print(f"{ran}: {counted} events, {facets} facets valid")
+    assert counted == len(events) > 0
+
+
 def test_failed_step_has_error_span_and_fail_event(failed_run: Ran) -> None:
     assert not failed_run.result.success
     spans = _by_name(_spans(failed_run.dir))
     assert spans["gold/report"]["status"]["status_code"] == "ERROR"
     assert "report exploded" in spans["gold/report"]["status"]["description"]
     assert spans["dagster run everything"]["status"]["status_code"] == "ERROR"
-    assert spans["bronze/raw"]["status"]["status_code"] == "OK"
+    assert spans["bronze/raw"]["status"]["status_code"] == "UNSET"
     report_events = [e for e in _lineage(failed_run.dir) if e["job"]["name"] == "obs.gold.report"]
     assert [e["eventType"] for e in report_events] == ["START", "FAIL"]
     assert "report exploded" in report_events[1]["run"]["facets"]["errorMessage"]["message"]
+
+
+def test_failed_step_span_has_error_type_and_an_exception_event(failed_run: Ran) -> None:
+    report = _by_name(_spans(failed_run.dir))["gold/report"]
+    assert report["attributes"]["error.type"] == "ValueError"
+    (event,) = [e for e in report["events"] if e["name"] == "exception"]
+    assert event["attributes"]["exception.type"] == "ValueError"
+    assert "report exploded" in event["attributes"]["exception.message"]
+
+
+def test_step_spans_get_the_ids_a_dbt_step_derives_for_them(multiprocess_run: Ran) -> None:
+    run_id = multiprocess_run.result.run_id
+    for span in _spans(multiprocess_run.dir):
+        step_key = span["attributes"].get("dagster.step_key")
+        if step_key is not None:
+            expected = dagster_step_span_context(run_id, step_key, span["attributes"]["dagster.step_attempt"])
+            assert span["context"]["span_id"] == f"0x{expected.span_id:016x}"
 
 
 def test_in_process_executor_is_observed_too(failed_run: Ran) -> None:

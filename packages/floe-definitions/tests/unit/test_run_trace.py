@@ -9,6 +9,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from floe_definitions import RunIdGenerator, run_parent_span_context, run_span_id, run_span_ids, run_trace_id
+from floe_definitions.run_trace import step_span_ids
 
 RUN_ID = "6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f"
 
@@ -58,6 +59,30 @@ def test_run_span_gets_run_ids_and_children_parented_elsewhere_join_its_trace() 
     assert spans["model"].parent is not None
     assert spans["model"].parent.span_id == spans["run"].context.span_id
     assert spans["model"].context.trace_id == spans["run"].context.trace_id
+
+
+def test_step_span_gets_the_span_id_a_dbt_step_derives_from_run_and_step() -> None:
+    from floe_dbt_observe.tracing import dagster_step_span_context
+
+    provider, exporter = _provider()
+    tracer = provider.get_tracer("test")
+    with run_span_ids(RUN_ID):
+        run_span = tracer.start_span("run", context=otel_context.Context())
+    with step_span_ids(RUN_ID, "dbt_step", 1):
+        step = tracer.start_span("step", context=trace.set_span_in_context(run_span))
+        other = tracer.start_span("other", context=trace.set_span_in_context(run_span))
+    # The dbt step's process only knows the run id, the step key and the attempt:
+    derived = dagster_step_span_context(RUN_ID, "dbt_step", 1)
+    node = tracer.start_span("model", context=trace.set_span_in_context(trace.NonRecordingSpan(derived)))
+    for span in (node, other, step, run_span):
+        span.end()
+    spans = {span.name: span for span in exporter.get_finished_spans()}
+    assert spans["step"].context.span_id == derived.span_id
+    assert spans["step"].context.trace_id == derived.trace_id
+    assert spans["model"].parent is not None
+    assert spans["model"].parent.span_id == spans["step"].context.span_id
+    assert spans["other"].context.span_id != derived.span_id  # only the first span in the block
+    assert dagster_step_span_context(RUN_ID, "dbt_step", 0).span_id != derived.span_id
 
 
 def test_spans_outside_run_span_ids_get_random_ids() -> None:

@@ -46,13 +46,14 @@ def test_default_writes_json_lines_under_dot_floe_traces(tmp_path: Path) -> None
     provider.shutdown()
 
 
-def test_resource_carries_service_environment_and_attributes(tmp_path: Path) -> None:
+def test_resource_carries_service_environment_name_and_attributes(tmp_path: Path) -> None:
     provider = build_tracer_provider(_spec(), _platform(), tmp_path, env={})
     assert provider is not None
     attributes = provider.resource.attributes
     assert attributes["service.name"] == "shop"
     assert attributes["service.version"] == "1.2.3"
-    assert attributes["deployment.environment"] == "ci"
+    assert attributes["deployment.environment.name"] == "ci"
+    assert "deployment.environment" not in attributes  # deprecated by OpenTelemetry's semantic conventions
     assert attributes["team"] == "data"
     provider.shutdown()
 

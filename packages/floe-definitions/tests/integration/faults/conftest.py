@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import grpc
@@ -300,11 +301,19 @@ def project_in_module() -> Callable[..., FaultProject]:
 
 
 @pytest.fixture
-def run_floe_job(monkeypatch: pytest.MonkeyPatch) -> Callable[..., RunOutcome]:
-    """``run_floe_job(project, job="everything")``: one real Dagster run of the project (see :func:`run_job`)."""
+def run_floe_job(monkeypatch: pytest.MonkeyPatch, openlineage_conformance: ModuleType) -> Callable[..., RunOutcome]:
+    """``run_floe_job(project, job="everything")``: one real Dagster run of the project (see :func:`run_job`).
+
+    Every lineage event the project's file transport holds afterwards must validate against the official
+    OpenLineage schemas.
+    """
 
     def run(project: FaultProject, job: str = "everything") -> RunOutcome:
-        return run_job(project, monkeypatch, job)
+        outcome = run_job(project, monkeypatch, job)
+        events = project.lineage()
+        if events:
+            openlineage_conformance.validate_events(events)
+        return outcome
 
     return run
 

@@ -161,7 +161,7 @@ def test_warehouse_locked_by_another_process_fails_clearly_and_keeps_earlier_dat
     assert "lock" in failure.lower()
     assert str(project.warehouse) in failure
     raw_spans = [s for s in project.spans() if s["name"] == "raw/numbers"]
-    assert [s["status"]["status_code"] for s in raw_spans] == ["OK", "ERROR"]
+    assert [s["status"]["status_code"] for s in raw_spans] == ["UNSET", "ERROR"]
     assert _lineage_states(project)["faulty.raw.numbers"] == ["START", "COMPLETE", "START", "FAIL"]
     # dbt never ran against the locked file: the only model span is the first run's.
     assert len([s for s in project.spans() if s["attributes"].get("dbt.node.unique_id") == "model.faulty.total"]) == 1
