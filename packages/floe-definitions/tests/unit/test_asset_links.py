@@ -87,4 +87,6 @@ def test_unsupported_dagster_internals_fall_back_to_the_unchanged_asset_with_one
         second = link_python_assets([yields_output], traces=True, lineage_namespace="ns", pipeline="shop")
     assert first == [returns_result]
     assert second == [yields_output]
-    assert len([r for r in caplog.records if "wrapping an asset's compute function is unavailable" in r.getMessage()]) == 1
+    assert (
+        len([r for r in caplog.records if "wrapping an asset's compute function is unavailable" in r.getMessage()]) == 1
+    )
