@@ -71,11 +71,3 @@ def test_spans_outside_run_span_ids_get_random_ids() -> None:
     spans = {span.name: span for span in exporter.get_finished_spans()}
     assert spans["second"].context.span_id != run_span_id(RUN_ID)
     assert spans["other"].context.trace_id != run_trace_id(RUN_ID)
-
-
-def test_rule_is_the_one_floe_dbt_observe_uses() -> None:
-    from floe_dbt_observe import dagster_run_span_context
-
-    for run_id in (RUN_ID, str(uuid.uuid4()), "not-a-uuid"):
-        theirs = dagster_run_span_context(run_id)
-        assert (theirs.trace_id, theirs.span_id) == (run_trace_id(run_id), run_span_id(run_id))
