@@ -36,12 +36,12 @@ from floe_dbt_observe.span_delivery import (
     flush_spans,
     shutdown_spans,
     span_delivery,
-    track_span_delivery,
 )
 from floe_dbt_observe.tracing import dagster_run_span_context
 
 if TYPE_CHECKING:
     from floe_dbt_observe.assets import build_dbt_assets
+    from floe_dbt_observe.span_export import track_span_delivery
     from floe_dbt_observe.translator import FloeDbtTranslator
 
 # dagster-dbt and dbt load on first use: a code location (or a run worker) with no dbt project, which imports
@@ -49,6 +49,7 @@ if TYPE_CHECKING:
 _LAZY_MODULES: dict[str, str] = {
     "build_dbt_assets": "floe_dbt_observe.assets",
     "FloeDbtTranslator": "floe_dbt_observe.translator",
+    "track_span_delivery": "floe_dbt_observe.span_export",  # imports the OpenTelemetry SDK
 }
 
 
