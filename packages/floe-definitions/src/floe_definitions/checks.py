@@ -19,7 +19,8 @@ from floe_config import AssetSensor, BatchJob, ConfigError
 from floe_definitions.errors import ExecutorConfigError, FloeDefinitionsError, LocatedError
 from floe_definitions.executors import dagster_executor
 from floe_definitions.project import FloeProject, load_project
-from floe_loaders import FloeLoaderError, parse_selection
+from floe_loaders import FloeLoaderError
+from floe_loaders.jobs import parse_selection
 
 if TYPE_CHECKING:
     from floe_definitions._compat import AssetGraph

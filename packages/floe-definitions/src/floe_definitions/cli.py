@@ -18,7 +18,8 @@ from floe_definitions.checks import check_floe_yaml
 from floe_definitions.errors import FloeDefinitionsError, LocatedError
 from floe_definitions.instance import open_instance
 from floe_definitions.project import FloeProject, load_project
-from floe_loaders import FloeLoaderError, launch_backfill, resolve_asset_settings
+from floe_loaders import FloeLoaderError, launch_backfill
+from floe_loaders.asset_settings import resolve_asset_settings
 
 EXIT_OK = 0
 EXIT_FAILED = 1

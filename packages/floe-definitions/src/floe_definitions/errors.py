@@ -59,7 +59,3 @@ class TelemetryConfigError(LocatedError):
 
 class ExecutorConfigError(LocatedError):
     """The platform's executor cannot be built (e.g. its optional extra is not installed)."""
-
-
-class BackfillError(FloeDefinitionsError):
-    """A configured backfill cannot be launched."""

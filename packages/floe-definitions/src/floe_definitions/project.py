@@ -31,7 +31,9 @@ from floe_definitions.lineage_client import build_lineage_client
 from floe_definitions.observed_executor import RunTelemetry
 from floe_definitions.step_lineage import DatasetNaming
 from floe_definitions.tracing import build_tracer_provider
-from floe_loaders import FloeLoaderError, Locate, OrchestrationObjects, build_orchestration, build_partitions
+from floe_loaders import FloeLoaderError, OrchestrationObjects, build_orchestration
+from floe_loaders.locations import Locate
+from floe_loaders.partitions import build_partitions
 
 FLOE_CONFIG_ENV = "FLOE_CONFIG"
 """Environment variable naming the floe.yaml to load when no path is given."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from floe_definitions import run_span_id, run_trace_id
+from floe_definitions.run_trace import run_span_id, run_trace_id
 
 
 def _by_name(spans: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:

@@ -8,7 +8,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from floe_definitions import RunIdGenerator, run_parent_span_context, run_span_id, run_span_ids, run_trace_id
+from floe_definitions.run_trace import RunIdGenerator, run_parent_span_context, run_span_id, run_span_ids, run_trace_id
 
 RUN_ID = "6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f"
 

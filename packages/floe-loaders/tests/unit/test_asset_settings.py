@@ -4,7 +4,7 @@ import dagster as dg
 import pytest
 
 from floe_config import MultiRunBackfill, OnCronCondition, OrchestrationConfig
-from floe_loaders import resolve_asset_settings
+from floe_loaders.asset_settings import resolve_asset_settings
 
 
 def _orchestration(assets: dict) -> OrchestrationConfig:

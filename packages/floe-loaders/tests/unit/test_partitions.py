@@ -6,7 +6,8 @@ import dagster as dg
 import pytest
 
 from floe_config import OrchestrationConfig
-from floe_loaders import PartitionsDefinitionError, build_partitions
+from floe_loaders.errors import PartitionsDefinitionError
+from floe_loaders.partitions import build_partitions
 
 
 def _build(partitions: dict) -> dict[str, dg.PartitionsDefinition]:
