@@ -491,7 +491,7 @@ def bench_file_watcher(ctx: Context) -> None:
     directory = ensure_fixture(100_000)
     series = Series("file_watcher sensor tick, 100,000 files")
     if skip is not None:
-        series.note = f"skipped: floe-loaders file-watcher sensor not built yet (looked for {names} in floe_loaders.file_watcher)"
+        series.note = f"skipped: floe-loaders file-watcher sensor not built yet (looked for {names} in its module)"
     else:
         cmd = [ctx.python(), str(WORKLOADS), "file-watcher-tick", str(directory), "--new-files", "10"]
         repeat_interleaved(
