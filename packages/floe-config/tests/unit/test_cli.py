@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from floe_config import render_floe_json_schema
 from floe_config.cli import main
+from floe_config.json_schema import render_floe_json_schema
 
 
 @pytest.fixture

@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING, Literal
 
 import dagster as dg
 
-from floe_config import AssetSensor, BatchJob, ConfigError
+from floe_config import ConfigError
+from floe_config.jobs import BatchJob
+from floe_config.sensors import AssetSensor
 from floe_definitions.errors import ExecutorConfigError, FloeDefinitionsError, LocatedError
 from floe_definitions.executors import dagster_executor
 from floe_definitions.project import FloeProject, load_project

@@ -13,7 +13,8 @@ import traceback
 from collections.abc import Sequence
 from typing import TextIO
 
-from floe_config import BatchJob, ConfigError
+from floe_config import ConfigError
+from floe_config.jobs import BatchJob
 from floe_definitions.checks import check_floe_yaml
 from floe_definitions.errors import FloeDefinitionsError, LocatedError
 from floe_definitions.instance import open_instance

@@ -18,7 +18,9 @@ from dagster_dbt import DbtCliResource
 from openlineage.client import OpenLineageClient
 from opentelemetry.trace import TracerProvider
 
-from floe_config import DbtConfig, OrchestrationConfig, PlatformSpec
+from floe_config import PlatformSpec
+from floe_config.dbt import DbtConfig
+from floe_config.floe_spec import OrchestrationConfig
 from floe_dbt_observe import DbtAssetSettings, FloeDbtTranslator, build_dbt_assets
 from floe_dbt_observe.dbt_executable import find_dbt_executable
 from floe_dbt_observe.dbt_resource import build_dbt_resource

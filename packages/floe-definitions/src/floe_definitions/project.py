@@ -17,7 +17,8 @@ import dagster as dg
 from openlineage.client.transport import Transport
 from opentelemetry.sdk.trace.export import SpanExporter
 
-from floe_config import FloeDocument, FloeSpec, PlatformSpec, load_floe_document
+from floe_config import FloeSpec, PlatformSpec
+from floe_config.floe_loading import FloeDocument, load_floe_document
 from floe_config.platform_loading import PlatformDocument, load_platform_document
 from floe_dbt_observe import DbtObserveError
 from floe_definitions.errors import (

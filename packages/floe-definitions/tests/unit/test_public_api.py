@@ -13,6 +13,16 @@ import floe_definitions
 SOURCE = Path(floe_definitions.__file__).parent
 SIBLINGS = ("floe_dbt_observe", "floe_loaders")
 EXPORTS = {
+    "floe_config": {
+        "CompiledArtifacts",
+        "ConfigError",
+        "FloeConfigError",
+        "FloeSpec",
+        "PlatformSpec",
+        "compile_artifacts",
+        "load_floe_spec",
+        "load_platform_spec",
+    },
     "floe_definitions": {
         "FloeDefinitions",
         "FloeDefinitionsError",

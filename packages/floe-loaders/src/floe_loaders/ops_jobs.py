@@ -11,7 +11,7 @@ from typing import Any
 
 import dagster as dg
 
-from floe_config import OpsJob
+from floe_config.jobs import OpsJob
 
 
 def ops_op_name(job_name: str) -> str:

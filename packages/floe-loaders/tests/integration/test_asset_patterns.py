@@ -5,7 +5,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from floe_config import OrchestrationConfig
+from floe_config.floe_spec import OrchestrationConfig
 from floe_loaders import load_asset_modules
 from floe_loaders.asset_patterns import apply_asset_patterns
 from floe_loaders.errors import AssetPatternError

@@ -5,7 +5,7 @@ import datetime as dt
 import dagster as dg
 import pytest
 
-from floe_config import OrchestrationConfig
+from floe_config.floe_spec import OrchestrationConfig
 from floe_loaders.errors import PartitionsDefinitionError
 from floe_loaders.partitions import build_partitions
 
