@@ -13,13 +13,15 @@ Remaining private uses at run time, each with what happens without it:
   and lineage run still exist, named by the step key). No graph shape depends on it.
 - ``lineage_client``: ``OpenLineageClient._alias_env_vars`` is overridden so the client does not write
   ``OPENLINEAGE__*`` aliases into ``os.environ``. Probe: :func:`openlineage_alias_hook_available`; without the
-  hook the client is the standard one (it may alias the variables) and one WARNING says so.
+  hook the client is the standard one (it may alias the variables) and one WARNING says so
+  (``FLOE_COMPAT_DISABLE=openlineage_alias_hook`` fails the probe on purpose).
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import os
 from typing import TYPE_CHECKING
 
 logger = logging.getLogger("floe_definitions")
@@ -32,6 +34,13 @@ if TYPE_CHECKING:
     from dagster._core.execution.step_dependency_config import StepDependencyConfig as StepDependencyConfig
 
 OPENLINEAGE_ALIAS_HOOK = "_alias_env_vars"
+DISABLE_ENV = "FLOE_COMPAT_DISABLE"
+"""Comma-separated capability names whose probe fails on purpose (tests; a user working around an upgrade)."""
+
+
+def disabled(capability: str) -> bool:
+    """Return whether ``FLOE_COMPAT_DISABLE`` turns the capability's probe off."""
+    return capability in {name.strip() for name in os.environ.get(DISABLE_ENV, "").split(",")}
 
 
 @functools.cache
@@ -44,7 +53,7 @@ def openlineage_alias_hook_available() -> bool:
     """Probe: does ``OpenLineageClient`` still alias ``OPENLINEAGE_*`` variables through the hook floe overrides?"""
     from openlineage.client import OpenLineageClient
 
-    if callable(getattr(OpenLineageClient, OPENLINEAGE_ALIAS_HOOK, None)):
+    if not disabled("openlineage_alias_hook") and callable(getattr(OpenLineageClient, OPENLINEAGE_ALIAS_HOOK, None)):
         return True
     warn_unavailable(
         "openlineage_alias_hook", "the standard OpenLineageClient (it may write OPENLINEAGE__* into os.environ)"
