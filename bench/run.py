@@ -484,14 +484,14 @@ def bench_file_watcher(ctx: Context) -> None:
     repeats = ctx.repeats("file_watcher")
     names = ", ".join(FILE_WATCHER_BUILDER_NAMES)
     code = (
-        "import floe_loaders as m\n"
+        "import floe_loaders.file_watcher as m\n"
         f"print('OK' if any(callable(getattr(m, n, None)) for n in {FILE_WATCHER_BUILDER_NAMES!r}) else 'missing')"
     )
     skip = ctx.probe("floe_loaders.file_watcher", code)
     directory = ensure_fixture(100_000)
     series = Series("file_watcher sensor tick, 100,000 files")
     if skip is not None:
-        series.note = f"skipped: floe-loaders file-watcher sensor not built yet (looked for {names} in floe_loaders)"
+        series.note = f"skipped: floe-loaders file-watcher sensor not built yet (looked for {names} in its module)"
     else:
         cmd = [ctx.python(), str(WORKLOADS), "file-watcher-tick", str(directory), "--new-files", "10"]
         repeat_interleaved(

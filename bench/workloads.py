@@ -164,10 +164,10 @@ def run_floe(project_dir: Path, out_dir: Path) -> None:
 
 
 def _find_file_watcher_builder() -> Callable[..., Any] | None:
-    import floe_loaders
+    import floe_loaders.file_watcher
 
     for name in FILE_WATCHER_BUILDER_NAMES:
-        builder = getattr(floe_loaders, name, None)
+        builder = getattr(floe_loaders.file_watcher, name, None)
         if callable(builder):
             return builder  # type: ignore[no-any-return]
     return None

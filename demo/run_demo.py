@@ -44,10 +44,13 @@ from dagster import (  # noqa: E402
 )
 from dagster._core.definitions.reconstruct import ReconstructableRepository  # noqa: E402
 
-from floe_dbt_observe import find_dbt_executable  # noqa: E402
-from floe_definitions import FloeProject, lineage_file, load_project, run_trace_id, traces_file  # noqa: E402
+from floe_dbt_observe.dbt_executable import find_dbt_executable  # noqa: E402
+from floe_definitions import FloeProject, load_project  # noqa: E402
 from floe_definitions.instance import dagster_home, open_instance  # noqa: E402
+from floe_definitions.lineage_client import lineage_file  # noqa: E402
 from floe_definitions.project import display_path  # noqa: E402
+from floe_definitions.run_trace import run_trace_id  # noqa: E402
+from floe_definitions.tracing import traces_file  # noqa: E402
 
 BRONZE_JOB = "seed_bronze"
 TRANSFORM_JOB = "transform"

@@ -26,7 +26,8 @@ import pytest
 from dagster import DagsterEventType, DagsterInstance
 from demo.run_demo import DemoRun, collect, verify
 
-from floe_definitions import load_project, run_trace_id
+from floe_definitions import load_project
+from floe_definitions.run_trace import run_trace_id
 
 DEMO_DIR = Path(__file__).resolve().parents[1]
 REPO = DEMO_DIR.parent

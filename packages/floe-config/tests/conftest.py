@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from floe_config import ConfigError, ConfigIssue, FloeDocument, parse_floe_document
+from floe_config import ConfigError
+from floe_config.errors import ConfigIssue
+from floe_config.floe_loading import FloeDocument, parse_floe_document
 
 TESTS_DIR = Path(__file__).parent
 SAMPLE = TESTS_DIR / "samples" / "floe.yaml"

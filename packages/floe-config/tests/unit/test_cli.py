@@ -5,9 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from floe_config import render_floe_json_schema
 from floe_config.cli import main
-from floe_config.json_schema import render_platform_json_schema
+from floe_config.json_schema import render_floe_json_schema, render_platform_json_schema
 
 
 @pytest.fixture

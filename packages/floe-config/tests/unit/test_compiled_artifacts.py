@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from floe_config import CompiledArtifacts, ConfigError, ConfigFileError, compile_artifacts
+from floe_config import CompiledArtifacts, ConfigError, compile_artifacts
+from floe_config.errors import ConfigFileError
 
 
 @pytest.fixture

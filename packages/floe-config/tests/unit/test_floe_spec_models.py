@@ -4,7 +4,10 @@ import datetime as dt
 
 import pytest
 
-from floe_config import BatchJob, FloeSpec, NamedCondition, OnCronCondition, OpsJob, StaticPartitions
+from floe_config import FloeSpec
+from floe_config.asset_patterns import NamedCondition, OnCronCondition
+from floe_config.jobs import BatchJob, OpsJob
+from floe_config.partitions import StaticPartitions
 
 
 def spec(body: str) -> str:

@@ -1,6 +1,6 @@
 import pytest
 
-from floe_config import InterpolationError, interpolate
+from floe_config.interpolation import InterpolationError, interpolate
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,7 @@ import jsonschema
 import pytest
 import yaml
 
-from floe_config import render_floe_json_schema
-from floe_config.json_schema import render_platform_json_schema
+from floe_config.json_schema import render_floe_json_schema, render_platform_json_schema
 
 SCHEMA_FILE = Path(__file__).parents[2] / "floe.schema.json"
 

@@ -4,20 +4,11 @@ from pathlib import Path
 
 import pytest
 
-from floe_config import (
-    ConfigError,
-    ConfigFileError,
-    FileTracing,
-    HttpLineage,
-    MultiprocessExecutor,
-    OtlpTracing,
-    PlatformSettingsError,
-    PlatformSpec,
-    load_platform_document,
-    load_platform_spec,
-    parse_platform_spec,
-    resolve_platform_file,
-)
+from floe_config import ConfigError, PlatformSpec, load_platform_spec
+from floe_config.errors import ConfigFileError, PlatformSettingsError
+from floe_config.platform_loading import load_platform_document, parse_platform_spec
+from floe_config.platform_selection import resolve_platform_file
+from floe_config.platform_spec import FileTracing, HttpLineage, MultiprocessExecutor, OtlpTracing
 
 PROD = """\
 environment: prod

@@ -6,7 +6,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from floe_config import ConfigError, parse_floe_document
+from floe_config import ConfigError
+from floe_config.floe_loading import parse_floe_document
 
 scalars = st.one_of(
     st.none(),

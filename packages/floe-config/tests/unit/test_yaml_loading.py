@@ -3,7 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from floe_config import ConfigError, ConfigFileError
+from floe_config import ConfigError
+from floe_config.errors import ConfigFileError
 from floe_config.yaml_loading import MAX_FILE_BYTES, load_yaml, read_config_file
 
 

@@ -3,42 +3,18 @@
 ``build_dbt_assets`` is the entry point; it depends on the OpenTelemetry API only (spans are
 no-ops until an application installs an SDK) and emits lineage through a caller's
 ``OpenLineageClient`` without ever blocking or failing the dbt run.
+
+``__all__`` is what a user calls: ``build_dbt_assets``, its per-asset settings, its translator and the error
+root. Everything else is importable from its module (``floe_dbt_observe.span_delivery.flush_spans``,
+``floe_dbt_observe.lineage_emitter.LineageEmitter``, ``floe_dbt_observe.tracing.dagster_run_span_context``, ...),
+which is how floe-definitions uses it; modules whose name starts with ``_`` are private.
 """
 
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from floe_dbt_observe.asset_settings import AssetSettingsSource, DbtAssetSettings
-from floe_dbt_observe.dbt_executable import find_dbt_executable
-from floe_dbt_observe.delivery_health import SLOW_SEND_SECONDS, DeliveryHealth, delivery_health
-from floe_dbt_observe.errors import (
-    DbtExecutableNotFoundError,
-    DbtObserveError,
-    DbtParseError,
-    DbtProjectNotFoundError,
-    EmptySelectionError,
-    InvalidAssetSettingsError,
-    InvalidManifestError,
-    ManifestNotFoundError,
-)
-from floe_dbt_observe.lineage_emitter import EmissionReport, LineageEmitter
-from floe_dbt_observe.link_metadata import (
-    OPENLINEAGE_JOB_KEY,
-    OPENLINEAGE_RUN_ID_KEY,
-    SPAN_ID_KEY,
-    TRACE_ID_KEY,
-    NodeLink,
-)
-from floe_dbt_observe.partition_vars import partition_vars
-from floe_dbt_observe.span_delivery import (
-    SpanDelivery,
-    SpanFlushReport,
-    flush_spans,
-    shutdown_spans,
-    span_delivery,
-    track_span_delivery,
-)
-from floe_dbt_observe.tracing import dagster_run_span_context
+from floe_dbt_observe.asset_settings import DbtAssetSettings
+from floe_dbt_observe.errors import DbtObserveError
 
 if TYPE_CHECKING:
     from floe_dbt_observe.assets import build_dbt_assets
@@ -62,35 +38,8 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "OPENLINEAGE_JOB_KEY",
-    "OPENLINEAGE_RUN_ID_KEY",
-    "SLOW_SEND_SECONDS",
-    "SPAN_ID_KEY",
-    "TRACE_ID_KEY",
-    "AssetSettingsSource",
     "DbtAssetSettings",
-    "DbtExecutableNotFoundError",
     "DbtObserveError",
-    "DbtParseError",
-    "DbtProjectNotFoundError",
-    "DeliveryHealth",
-    "EmissionReport",
-    "EmptySelectionError",
     "FloeDbtTranslator",
-    "InvalidAssetSettingsError",
-    "InvalidManifestError",
-    "LineageEmitter",
-    "ManifestNotFoundError",
-    "NodeLink",
-    "SpanDelivery",
-    "SpanFlushReport",
     "build_dbt_assets",
-    "dagster_run_span_context",
-    "delivery_health",
-    "find_dbt_executable",
-    "flush_spans",
-    "partition_vars",
-    "shutdown_spans",
-    "span_delivery",
-    "track_span_delivery",
 ]

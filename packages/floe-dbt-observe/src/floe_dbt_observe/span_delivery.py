@@ -4,7 +4,7 @@ The OpenTelemetry SDK's ``BatchSpanProcessor.force_flush(timeout_millis)`` ignor
 exports everything synchronously), and the OTLP exporters retry with backoff until their own timeout (10 s by
 default), so a dead or slow collector would cost every end-of-step and end-of-run flush that long.
 :func:`flush_spans` instead runs the flush on a daemon thread and waits at most the flush timeout, and not at
-all once the collector is known to be failing or slow. What it knows comes from :func:`track_span_delivery`,
+all once the collector is known to be failing or slow. What it knows comes from ``span_export.track_span_delivery``,
 which wraps the exporter a provider's batch processor uses and counts the spans the provider ended: one
 :class:`SpanDelivery` per provider, kept in a weak-keyed registry (nothing is written onto SDK objects). Counts are
 kept per trace as well, so a run's warning counts that run's spans (a floe run is one trace), not every run the
@@ -21,13 +21,8 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from floe_dbt_observe.delivery_health import SLOW_SEND_SECONDS, DeliveryHealth
-
-if TYPE_CHECKING:
-    from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
-    from opentelemetry.sdk.trace.export import SpanExporter
 
 _POLL_SECONDS = 0.05
 # Traces whose counts are kept (oldest dropped first): far more than the runs one process makes at once.
@@ -147,27 +142,19 @@ class SpanFlushReport:
         )
 
 
-def track_span_delivery(provider: SdkTracerProvider, exporter: SpanExporter) -> SpanExporter:
-    """Count ``provider``'s spans and wrap ``exporter`` to record each export's outcome.
-
-    Call it before adding the batch processor, and give the processor the returned exporter::
-
-        provider.add_span_processor(BatchSpanProcessor(track_span_delivery(provider, exporter)))
+def register_span_delivery(provider: object) -> SpanDelivery:
+    """Start counting ``provider``'s spans in a new :class:`SpanDelivery` (see ``span_export.track_span_delivery``).
 
     Args:
-        provider: The SDK tracer provider whose ended spans are counted.
-        exporter: The exporter the batch processor would use.
+        provider: The SDK tracer provider.
 
     Returns:
-        An exporter delegating to ``exporter`` that records every export in the provider's :class:`SpanDelivery`.
+        The provider's delivery counts, as :func:`span_delivery` will return them.
     """
-    from floe_dbt_observe.span_export import DeliveryCountingExporter, EndedSpanCounter
-
     delivery = SpanDelivery()
     with _REGISTRY_LOCK:
         _DELIVERIES[provider] = delivery
-    provider.add_span_processor(EndedSpanCounter(delivery))
-    return DeliveryCountingExporter(exporter, delivery)
+    return delivery
 
 
 def span_delivery(provider: object) -> SpanDelivery | None:

@@ -1,6 +1,6 @@
 """The SDK side of span delivery counting: an exporter wrapper and an ended-span counter.
 
-Imported only by :func:`floe_dbt_observe.span_delivery.track_span_delivery`, i.e. by an application that has the
+Imported only through :func:`track_span_delivery` (lazily by the package), i.e. by an application that has the
 OpenTelemetry SDK (floe-dbt-observe itself depends on the API only).
 """
 
@@ -10,9 +10,10 @@ import itertools
 from collections.abc import Sequence
 
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
+from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-from floe_dbt_observe.span_delivery import SpanDelivery
+from floe_dbt_observe.span_delivery import SpanDelivery, register_span_delivery
 
 _tokens = itertools.count(1)
 
@@ -70,3 +71,22 @@ class DeliveryCountingExporter(SpanExporter):
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         """Flush the wrapped exporter."""
         return bool(self._inner.force_flush(timeout_millis))
+
+
+def track_span_delivery(provider: SdkTracerProvider, exporter: SpanExporter) -> SpanExporter:
+    """Count ``provider``'s spans and wrap ``exporter`` to record each export's outcome.
+
+    Call it before adding the batch processor, and give the processor the returned exporter::
+
+        provider.add_span_processor(BatchSpanProcessor(track_span_delivery(provider, exporter)))
+
+    Args:
+        provider: The SDK tracer provider whose ended spans are counted.
+        exporter: The exporter the batch processor would use.
+
+    Returns:
+        An exporter delegating to ``exporter`` that records every export in the provider's :class:`SpanDelivery`.
+    """
+    delivery = register_span_delivery(provider)
+    provider.add_span_processor(EndedSpanCounter(delivery))
+    return DeliveryCountingExporter(exporter, delivery)

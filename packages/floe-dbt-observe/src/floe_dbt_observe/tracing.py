@@ -11,7 +11,15 @@ from datetime import UTC, datetime
 
 from opentelemetry import trace
 from opentelemetry.context import Context
-from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, Tracer, TracerProvider
+from opentelemetry.trace import (
+    INVALID_SPAN_ID,
+    INVALID_TRACE_ID,
+    NonRecordingSpan,
+    SpanContext,
+    TraceFlags,
+    Tracer,
+    TracerProvider,
+)
 
 INSTRUMENTATION_NAME = "floe_dbt_observe"
 
@@ -21,21 +29,52 @@ def get_tracer(tracer_provider: TracerProvider | None, version: str) -> Tracer:
     return trace.get_tracer(INSTRUMENTATION_NAME, version, tracer_provider=tracer_provider)
 
 
-def dagster_run_span_context(run_id: str) -> SpanContext:
-    """Return the span context that stands for a whole Dagster run.
+RUN_SPAN_ID_PREFIX = "dagster-run:"
 
-    The trace id is the run id's 128 bits and the span id is derived from it, so every step of
-    a run -- in any process -- lands in the same trace without propagation. An application that
-    records a real run span can give it these ids (custom IdGenerator) or make it current instead.
+
+def run_trace_id(run_id: str) -> int:
+    """Return the trace id of a Dagster run: its UUID's 128 bits (the one home of this rule).
+
+    A run id that is not a UUID (only seen in hand-made test runs) is hashed to 128 bits instead.
+
+    Args:
+        run_id: The Dagster run id.
+
+    Returns:
+        A valid (non-zero) 128-bit trace id, the same in every process.
     """
     try:
         trace_id = uuid.UUID(run_id).int
     except ValueError:
         trace_id = int.from_bytes(hashlib.sha256(run_id.encode()).digest()[:16], "big")
-    span_id = int.from_bytes(hashlib.sha256(f"dagster-run:{run_id}".encode()).digest()[:8], "big") or 1
+    return trace_id if trace_id != INVALID_TRACE_ID else 1
+
+
+def run_span_id(run_id: str) -> int:
+    """Return the span id of a Dagster run's root span: the first 64 bits of ``sha256("dagster-run:" + run_id)``.
+
+    Args:
+        run_id: The Dagster run id.
+
+    Returns:
+        A valid (non-zero) 64-bit span id, the same in every process.
+    """
+    digest = hashlib.sha256(f"{RUN_SPAN_ID_PREFIX}{run_id}".encode()).digest()
+    span_id = int.from_bytes(digest[:8], "big")
+    return span_id if span_id != INVALID_SPAN_ID else 1
+
+
+def dagster_run_span_context(run_id: str) -> SpanContext:
+    """Return the span context that stands for a whole Dagster run.
+
+    The trace id is the run id's 128 bits (:func:`run_trace_id`) and the span id is derived from it
+    (:func:`run_span_id`), so every step of a run -- in any process -- lands in the same trace without
+    propagation. An application that records a real run span can give it these ids (custom IdGenerator, as
+    floe-definitions does) or make it current instead.
+    """
     return SpanContext(
-        trace_id=trace_id or 1,
-        span_id=span_id,
+        trace_id=run_trace_id(run_id),
+        span_id=run_span_id(run_id),
         is_remote=True,
         trace_flags=TraceFlags(TraceFlags.SAMPLED),
     )

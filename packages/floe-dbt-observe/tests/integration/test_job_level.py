@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from dbt_harness import DbtRun, make_warehouse, run_dbt
 
-from floe_dbt_observe import OPENLINEAGE_RUN_ID_KEY, SPAN_ID_KEY
+from floe_dbt_observe.link_metadata import OPENLINEAGE_RUN_ID_KEY, SPAN_ID_KEY
 
 
 @pytest.fixture(scope="session")

@@ -11,8 +11,9 @@ import pytest
 from dbt_harness import DbtRun
 from openlineage_conformance import validate_events
 
-from floe_dbt_observe import OPENLINEAGE_RUN_ID_KEY, SPAN_ID_KEY, TRACE_ID_KEY, dagster_run_span_context
 from floe_dbt_observe.facets import facet_schemas
+from floe_dbt_observe.link_metadata import OPENLINEAGE_RUN_ID_KEY, SPAN_ID_KEY, TRACE_ID_KEY
+from floe_dbt_observe.tracing import dagster_run_span_context
 
 EXECUTED_NODES = 17  # 6 models, 1 seed, 1 snapshot, 9 tests
 

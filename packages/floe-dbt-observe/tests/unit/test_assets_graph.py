@@ -9,13 +9,8 @@ import dagster as dg
 import pytest
 from dagster_dbt.asset_utils import DAGSTER_DBT_SELECT_METADATA_KEY
 
-from floe_dbt_observe import (
-    DbtAssetSettings,
-    EmptySelectionError,
-    FloeDbtTranslator,
-    InvalidAssetSettingsError,
-    build_dbt_assets,
-)
+from floe_dbt_observe import DbtAssetSettings, FloeDbtTranslator, build_dbt_assets
+from floe_dbt_observe.errors import EmptySelectionError, InvalidAssetSettingsError
 
 GROUPS = {"staging": "silver", "marts": "gold"}
 

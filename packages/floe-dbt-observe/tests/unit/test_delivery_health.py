@@ -17,7 +17,8 @@ from openlineage.client import OpenLineageClient
 from openlineage.client.transport import Transport
 from openlineage.client.transport.http import HttpConfig, HttpTransport
 
-from floe_dbt_observe import DeliveryHealth, LineageEmitter, delivery_health
+from floe_dbt_observe.delivery_health import DeliveryHealth, delivery_health
+from floe_dbt_observe.lineage_emitter import LineageEmitter
 
 GENEROUS_FLUSH_SECONDS = 60.0
 

@@ -10,8 +10,8 @@ from typing import Any
 from openlineage.client import OpenLineageClient
 from openlineage.client.transport import Transport
 
-from floe_dbt_observe import LineageEmitter, dagster_run_span_context
-from floe_dbt_observe.tracing import dbt_time_ns
+from floe_dbt_observe.lineage_emitter import LineageEmitter
+from floe_dbt_observe.tracing import dagster_run_span_context, dbt_time_ns
 
 
 class _Blocking(Transport):

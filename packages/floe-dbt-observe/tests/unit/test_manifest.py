@@ -6,12 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from floe_dbt_observe import (
-    DbtProjectNotFoundError,
-    InvalidManifestError,
-    ManifestNotFoundError,
-    build_dbt_assets,
-)
+from floe_dbt_observe import build_dbt_assets
+from floe_dbt_observe.errors import DbtProjectNotFoundError, InvalidManifestError, ManifestNotFoundError
 from floe_dbt_observe.manifest import load_or_parse_manifest
 
 

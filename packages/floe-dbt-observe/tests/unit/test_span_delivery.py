@@ -18,8 +18,8 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from floe_dbt_observe import SpanFlushReport, flush_spans, span_delivery, track_span_delivery
-from floe_dbt_observe.span_delivery import MAX_COUNTED_TRACES
+from floe_dbt_observe.span_delivery import MAX_COUNTED_TRACES, SpanFlushReport, flush_spans, span_delivery
+from floe_dbt_observe.span_export import track_span_delivery
 
 GENEROUS_FLUSH_SECONDS = 60.0
 

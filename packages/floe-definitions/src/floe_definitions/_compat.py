@@ -13,17 +13,20 @@ Remaining private uses at run time, each with what happens without it:
   and lineage run still exist, named by the step key). No graph shape depends on it.
 - ``lineage_client``: ``OpenLineageClient._alias_env_vars`` is overridden so the client does not write
   ``OPENLINEAGE__*`` aliases into ``os.environ``. Probe: :func:`openlineage_alias_hook_available`; without the
-  hook the client is the standard one (it may alias the variables) and one WARNING says so.
-- ``asset_links``: ``with_wrapped_compute`` rebuilds a Python asset definition around a wrapper of its compute
-  function (``OpDefinition.dagster_internal_init``, ``DecoratedOpFunction``; Dagster has no public API for that),
-  so its materializations carry floe's trace and lineage ids. Probe: any failure keeps the asset unchanged and
-  one WARNING says its materializations lack those ids; keys, op names and step keys never change.
+  hook the client is the standard one (it may alias the variables) and one WARNING says so
+  (``FLOE_COMPAT_DISABLE=openlineage_alias_hook`` fails the probe on purpose).
+- ``asset_links``: :func:`with_wrapped_compute` rebuilds a Python asset definition around a wrapper of its
+  compute function (``OpDefinition.dagster_internal_init``, ``DecoratedOpFunction``; Dagster has no public API
+  for that), so its materializations carry floe's trace and lineage ids. Probe: any failure keeps the asset
+  unchanged and one WARNING says its materializations lack those ids (``FLOE_COMPAT_DISABLE=asset_compute_wrapper``
+  fails it on purpose); keys, op names and step keys never change.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +42,13 @@ if TYPE_CHECKING:
     from dagster._core.execution.step_dependency_config import StepDependencyConfig as StepDependencyConfig
 
 OPENLINEAGE_ALIAS_HOOK = "_alias_env_vars"
+DISABLE_ENV = "FLOE_COMPAT_DISABLE"
+"""Comma-separated capability names whose probe fails on purpose (tests; a user working around an upgrade)."""
+
+
+def disabled(capability: str) -> bool:
+    """Return whether ``FLOE_COMPAT_DISABLE`` turns the capability's probe off."""
+    return capability in {name.strip() for name in os.environ.get(DISABLE_ENV, "").split(",")}
 
 
 @functools.cache
@@ -51,7 +61,7 @@ def openlineage_alias_hook_available() -> bool:
     """Probe: does ``OpenLineageClient`` still alias ``OPENLINEAGE_*`` variables through the hook floe overrides?"""
     from openlineage.client import OpenLineageClient
 
-    if callable(getattr(OpenLineageClient, OPENLINEAGE_ALIAS_HOOK, None)):
+    if not disabled("openlineage_alias_hook") and callable(getattr(OpenLineageClient, OPENLINEAGE_ALIAS_HOOK, None)):
         return True
     warn_unavailable(
         "openlineage_alias_hook", "the standard OpenLineageClient (it may write OPENLINEAGE__* into os.environ)"
@@ -74,6 +84,8 @@ def with_wrapped_compute(assets_def: AssetsDefinition, wrap: ComputeWrapper) -> 
         not op-based or this Dagster's internals differ (a warning is logged once).
     """
     try:
+        if disabled("asset_compute_wrapper"):
+            raise RuntimeError(f"{DISABLE_ENV} names asset_compute_wrapper")
         from dagster import OpDefinition
         from dagster._core.definitions.decorators.op_decorator import DecoratedOpFunction
         from dagster._core.definitions.input import In
@@ -103,7 +115,7 @@ def with_wrapped_compute(assets_def: AssetsDefinition, wrap: ComputeWrapper) -> 
     except Exception as exc:  # a probe: any internal change falls back to the unchanged asset
         logger.debug("floe-definitions: cannot wrap %s's compute function: %r", assets_def.node_def.name, exc)
         warn_unavailable(
-            "wrapping an asset's compute function",
+            "asset_compute_wrapper",
             "the unchanged asset (its materializations do not carry floe's trace and lineage ids)",
         )
         return None

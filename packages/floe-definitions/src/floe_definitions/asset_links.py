@@ -17,7 +17,7 @@ from typing import Any
 
 from dagster import AssetExecutionContext, AssetsDefinition
 
-from floe_dbt_observe import OPENLINEAGE_JOB_KEY, OPENLINEAGE_RUN_ID_KEY, SPAN_ID_KEY, TRACE_ID_KEY
+from floe_dbt_observe.link_metadata import OPENLINEAGE_JOB_KEY, OPENLINEAGE_RUN_ID_KEY, SPAN_ID_KEY, TRACE_ID_KEY
 from floe_dbt_observe.tracing import dagster_step_span_context, format_span_id, format_trace_id
 from floe_definitions._compat import with_wrapped_compute
 from floe_definitions.run_trace import step_lineage_run_id

@@ -16,13 +16,16 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import dagster as dg
 
-from floe_config import AssetSensor, BatchJob, ConfigError
+from floe_config import ConfigError
 from floe_config.errors import ConfigFileError
+from floe_config.jobs import BatchJob
+from floe_config.sensors import AssetSensor
 from floe_definitions.dry_run import check_configured_sinks, dry_run_telemetry
 from floe_definitions.errors import ConfigNotFoundError, ExecutorConfigError, FloeDefinitionsError, LocatedError
 from floe_definitions.executors import dagster_executor
 from floe_definitions.project import FloeProject, load_project
-from floe_loaders import FloeLoaderError, parse_selection
+from floe_loaders import FloeLoaderError
+from floe_loaders.jobs import parse_selection
 from floe_loaders.selection_terms import unmatched_terms
 
 if TYPE_CHECKING:

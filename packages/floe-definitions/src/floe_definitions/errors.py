@@ -61,10 +61,6 @@ class ExecutorConfigError(LocatedError):
     """The platform's executor cannot be built (e.g. its optional extra is not installed)."""
 
 
-class BackfillError(FloeDefinitionsError):
-    """A configured backfill cannot be launched."""
-
-
 class InstanceConfigError(LocatedError):
     """The Dagster instance platform.yaml describes cannot be rendered, written or opened."""
 

@@ -12,7 +12,13 @@ from typing import Any, cast
 
 from dagster import Executor, ExecutorDefinition, InitExecutorContext, in_process_executor, multiprocess_executor
 
-from floe_config import CeleryExecutor, ExecutorConfig, InProcessExecutor, K8sExecutor, MultiprocessExecutor
+from floe_config.platform_spec import (
+    CeleryExecutor,
+    ExecutorConfig,
+    InProcessExecutor,
+    K8sExecutor,
+    MultiprocessExecutor,
+)
 from floe_definitions.celery_broker import check_celery_broker
 from floe_definitions.errors import ExecutorConfigError
 from floe_definitions.observed_executor import ObservedExecutor, RunTelemetry

@@ -13,12 +13,14 @@ from typing import Any, TextIO
 
 import yaml
 
-from floe_config import CeleryExecutor, PlatformSpec, load_floe_document
+from floe_config import PlatformSpec
+from floe_config.floe_loading import load_floe_document
 from floe_config.platform_loading import load_platform_document
+from floe_config.platform_spec import CeleryExecutor
 from floe_definitions.instance import instance_for, write_instance
 from floe_definitions.instance_config import RenderedInstance
 from floe_definitions.project import _platform_locator, find_floe_yaml
-from floe_loaders import Locate
+from floe_loaders.locations import Locate
 
 WORKSPACE_YAML = "workspace.yaml"
 CELERY_WORKER_YAML = "celery-worker.yaml"

@@ -21,7 +21,8 @@ from openlineage.client.transport.console import ConsoleConfig, ConsoleTransport
 from openlineage.client.transport.file import FileConfig, FileTransport
 from openlineage.client.transport.http import HttpConfig, HttpTransport
 
-from floe_config import FileLineage, FloeSpec, HttpLineage, PlatformSpec
+from floe_config import FloeSpec, PlatformSpec
+from floe_config.platform_spec import FileLineage, HttpLineage
 from floe_definitions import _compat
 from floe_definitions.errors import TelemetryConfigError
 

@@ -31,10 +31,12 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import Span, Status, StatusCode, TracerProvider
 
-from floe_dbt_observe import LineageEmitter, flush_spans
+from floe_dbt_observe.lineage_emitter import LineageEmitter
+from floe_dbt_observe.lineage_events import ParentRun
+from floe_dbt_observe.span_delivery import flush_spans
 from floe_definitions.run_trace import run_span_ids, run_trace_id, step_lineage_run_id, step_span_ids
 from floe_definitions.step_assets import StepAssets, step_assets
-from floe_definitions.step_lineage import DagsterRunRef, DatasetNaming, lineage_job_name, step_event
+from floe_definitions.step_lineage import DatasetNaming, lineage_job_name, step_event
 
 if TYPE_CHECKING:
     from floe_definitions._compat import ExecutionPlan, PlanOrchestrationContext, RetryMode, StepDependencyConfig
@@ -162,9 +164,7 @@ class RunObserver:
         self._attempts: dict[str, int] = {}
         self._failed_steps = 0
         self._errors = 0
-        self._parent = DagsterRunRef(
-            run_id=self._run_id, job_name=self._job_name, namespace=telemetry.lineage_namespace
-        )
+        self._parent = ParentRun(run_id=self._run_id, job_name=self._job_name, namespace=telemetry.lineage_namespace)
 
     def _job_def(self) -> JobDefinition:
         if self._job_definition is None:

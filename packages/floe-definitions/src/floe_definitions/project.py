@@ -18,7 +18,9 @@ import pydantic
 from openlineage.client.transport import Transport
 from opentelemetry.sdk.trace.export import SpanExporter
 
-from floe_config import DbtConfig, FloeDocument, FloeSpec, PlatformSpec, load_floe_document
+from floe_config import FloeSpec, PlatformSpec
+from floe_config.dbt import DbtConfig
+from floe_config.floe_loading import FloeDocument, load_floe_document
 from floe_config.platform_loading import PlatformDocument, load_platform_document
 from floe_dbt_observe import DbtObserveError
 from floe_dbt_observe.errors import DbtParseError
@@ -34,7 +36,9 @@ from floe_definitions.lineage_client import build_lineage_client
 from floe_definitions.observed_executor import RunTelemetry
 from floe_definitions.step_lineage import DatasetNaming
 from floe_definitions.tracing import build_tracer_provider
-from floe_loaders import FloeLoaderError, Locate, OrchestrationObjects, build_orchestration, build_partitions
+from floe_loaders import FloeLoaderError, OrchestrationObjects, build_orchestration
+from floe_loaders.locations import Locate
+from floe_loaders.partitions import build_partitions
 
 FLOE_CONFIG_ENV = "FLOE_CONFIG"
 """Environment variable naming the floe.yaml to load when no path is given."""

@@ -1,26 +1,34 @@
 """One trace per Dagster run: trace and run-span ids derived from the run id, in every process.
 
 A Dagster run id is a UUID (128 bits), exactly the size of a trace id. floe uses it as the trace id and derives
-the run span's id from it, so any process taking part in the run (step subprocesses of the multiprocess
-executor, Celery workers, Kubernetes step pods, floe-dbt-observe's per-model spans) can parent its spans on
-:func:`run_parent_span_context` without any context propagation. :class:`RunIdGenerator` is the SDK id
+the run span's id from it (the rule lives in ``floe_dbt_observe.tracing``; this module re-exports it), so any
+process taking part in the run (step subprocesses of the multiprocess executor, Celery workers, Kubernetes step
+pods, floe-dbt-observe's per-model spans) can parent its spans on :func:`run_parent_span_context` without any
+context propagation. :class:`RunIdGenerator` is the SDK id
 generator that hands these ids to the run span when it is opened inside :func:`run_span_ids`.
 """
 
 from __future__ import annotations
 
 import contextvars
-import hashlib
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from opentelemetry.sdk.trace.id_generator import IdGenerator, RandomIdGenerator
-from opentelemetry.trace import INVALID_SPAN_ID, INVALID_TRACE_ID, SpanContext, TraceFlags
+from opentelemetry.trace import SpanContext
 
-from floe_dbt_observe.tracing import dagster_step_span_context
+from floe_dbt_observe.tracing import dagster_run_span_context, dagster_step_span_context, run_span_id, run_trace_id
 
-_SPAN_ID_PREFIX = "dagster-run:"  # the same rule as floe_dbt_observe.tracing.dagster_run_span_context
+__all__ = [
+    "RunIdGenerator",
+    "run_parent_span_context",
+    "run_span_id",
+    "run_span_ids",
+    "run_trace_id",
+    "step_lineage_run_id",
+    "step_span_ids",
+]
 
 # (trace id, span id) the next root span must use; set only for the duration of ``run_span_ids``.
 # The span id the next child span must use; set only for the duration of ``step_span_ids``.
@@ -32,38 +40,6 @@ _PENDING_RUN_IDS: contextvars.ContextVar[tuple[int, int] | None] = contextvars.C
 )
 
 
-def run_trace_id(run_id: str) -> int:
-    """Return the trace id of a Dagster run: its UUID's 128 bits.
-
-    A run id that is not a UUID (only seen in hand-made test runs) is hashed to 128 bits instead.
-
-    Args:
-        run_id: The Dagster run id.
-
-    Returns:
-        A valid (non-zero) 128-bit trace id, the same in every process.
-    """
-    try:
-        trace_id = uuid.UUID(run_id).int
-    except ValueError:
-        trace_id = int.from_bytes(hashlib.sha256(run_id.encode()).digest()[:16], "big")
-    return trace_id if trace_id != INVALID_TRACE_ID else 1
-
-
-def run_span_id(run_id: str) -> int:
-    """Return the span id of a Dagster run's root span: the first 64 bits of ``sha256("dagster-run:" + run_id)``.
-
-    Args:
-        run_id: The Dagster run id.
-
-    Returns:
-        A valid (non-zero) 64-bit span id, the same in every process.
-    """
-    digest = hashlib.sha256(f"{_SPAN_ID_PREFIX}{run_id}".encode()).digest()
-    span_id = int.from_bytes(digest[:8], "big")
-    return span_id if span_id != INVALID_SPAN_ID else 1
-
-
 def run_parent_span_context(run_id: str) -> SpanContext:
     """Return the remote span context that spans of a run's steps and dbt nodes use as parent.
 
@@ -73,12 +49,7 @@ def run_parent_span_context(run_id: str) -> SpanContext:
     Returns:
         ``SpanContext(trace_id=run_trace_id(run_id), span_id=run_span_id(run_id), is_remote=True)``, sampled.
     """
-    return SpanContext(
-        trace_id=run_trace_id(run_id),
-        span_id=run_span_id(run_id),
-        is_remote=True,
-        trace_flags=TraceFlags(TraceFlags.SAMPLED),
-    )
+    return dagster_run_span_context(run_id)
 
 
 @contextmanager

@@ -17,6 +17,8 @@ from dagster import AssetKey
 from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
 from openlineage.client.facet_v2 import error_message_run, job_type_job, parent_run, processing_engine_run
 
+from floe_dbt_observe.lineage_events import ParentRun
+
 PRODUCER = "urn:floe:floe-definitions"
 """Producer URI on every event floe-definitions emits."""
 
@@ -61,21 +63,6 @@ class DatasetNaming:
         return f"dagster://{self.pipeline}"
 
 
-@dataclass(frozen=True)
-class DagsterRunRef:
-    """The Dagster run a step belongs to, as an OpenLineage parent.
-
-    Attributes:
-        run_id: Dagster run id.
-        job_name: Dagster job name.
-        namespace: OpenLineage job namespace.
-    """
-
-    run_id: str
-    job_name: str
-    namespace: str
-
-
 def lineage_job_name(pipeline: str, step_key: str, outputs: Sequence[AssetKey]) -> str:
     """Return the OpenLineage job name of a step: ``<pipeline>.<asset key path>`` (or the step key)."""
     if len(outputs) == 1:
@@ -88,7 +75,7 @@ def step_event(
     *,
     run_id: str,
     job_name: str,
-    parent: DagsterRunRef,
+    parent: ParentRun,
     inputs: Sequence[tuple[str, str]],
     outputs: Sequence[tuple[str, str]],
     error: tuple[str, str | None] | None = None,

@@ -24,8 +24,10 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
 
-from floe_config import FileTracing, FloeSpec, OtlpTracing, PlatformSpec
-from floe_dbt_observe import flush_spans, shutdown_spans, track_span_delivery
+from floe_config import FloeSpec, PlatformSpec
+from floe_config.platform_spec import FileTracing, OtlpTracing
+from floe_dbt_observe.span_delivery import flush_spans, shutdown_spans
+from floe_dbt_observe.span_export import track_span_delivery
 from floe_definitions.errors import TelemetryConfigError
 from floe_definitions.run_trace import RunIdGenerator
 

@@ -14,8 +14,10 @@ import pytest
 from dagster_dbt import DbtCliResource
 
 from floe_config import compile_artifacts
-from floe_dbt_observe import find_dbt_executable
-from floe_definitions import ConfigNotFoundError, FloeDefinitions, FloeProject, ResourceConflictError, find_floe_yaml
+from floe_dbt_observe.dbt_executable import find_dbt_executable
+from floe_definitions import FloeDefinitions, FloeProject
+from floe_definitions.errors import ConfigNotFoundError, ResourceConflictError
+from floe_definitions.project import find_floe_yaml
 
 
 def test_every_dbt_model_is_its_own_asset_with_folder_groups(loaded_project: FloeProject) -> None:

@@ -12,7 +12,7 @@ import pytest
 import yaml
 from dagster import DagsterInstance
 
-from floe_config import parse_platform_spec
+from floe_config.platform_loading import parse_platform_spec
 from floe_definitions.cli import main
 from floe_definitions.errors import InstanceConfigError
 from floe_definitions.instance import open_instance, write_instance

@@ -12,7 +12,7 @@ from dagster import execute_job, instance_for_test
 from dagster._core.definitions.reconstruct import ReconstructableRepository
 
 from floe_dbt_observe.tracing import dagster_step_span_context
-from floe_definitions import run_span_id, run_trace_id
+from floe_definitions.run_trace import run_span_id, run_trace_id
 
 PIPELINE = Path(__file__).parent / "pipelines" / "observed_pipeline.py"
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import ast
+import logging
 from pathlib import Path
+
+import pytest
 
 import floe_definitions
 from floe_definitions import _compat
@@ -37,9 +40,35 @@ def test_only_the_compat_modules_import_private_apis() -> None:
 
 
 def test_floe_definitions_loads_without_dagsters_private_executor_types() -> None:
-    at_run_time = [module for _, module, run_time in _private_imports(Path(_compat.__file__)) if run_time]
-    assert at_run_time == []  # StepDependencyConfig & co. are annotations only: an older Dagster still loads
+    tree = ast.parse(Path(_compat.__file__).read_text(encoding="utf-8"))
+    at_import = [
+        node.module
+        for node in tree.body  # module level only: a probe's own imports run when it is called, inside its try
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith(PRIVATE_PREFIXES)
+    ]
+    assert at_import == []  # StepDependencyConfig & co. are annotations only: an older Dagster still loads
 
 
 def test_the_openlineage_alias_hook_probe_passes_on_the_locked_client() -> None:
     assert _compat.openlineage_alias_hook_available()
+
+
+def test_without_the_alias_hook_the_lineage_client_still_builds_and_warns_once(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    from floe_config.floe_spec import FloeSpec
+    from floe_config.platform_spec import PlatformSpec
+    from floe_definitions.lineage_client import build_lineage_client
+
+    _compat.warn_unavailable.cache_clear()
+    monkeypatch.setenv(_compat.DISABLE_ENV, "openlineage_alias_hook")
+    spec = FloeSpec.model_validate({"name": "shop", "orchestration": {}})
+    platform = PlatformSpec.model_validate({})
+    with caplog.at_level(logging.WARNING):
+        clients = [build_lineage_client(spec, platform, tmp_path, env={}) for _ in range(2)]
+    assert all(client is not None for client in clients)
+    warnings = [
+        r for r in caplog.records if r.levelno == logging.WARNING and "openlineage_alias_hook" in r.getMessage()
+    ]
+    assert len(warnings) == 1
+    _compat.warn_unavailable.cache_clear()

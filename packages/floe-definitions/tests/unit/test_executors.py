@@ -5,7 +5,7 @@ import importlib.util
 import pytest
 
 from floe_config import PlatformSpec
-from floe_definitions import ExecutorConfigError
+from floe_definitions.errors import ExecutorConfigError
 from floe_definitions.executors import build_executor, dagster_executor
 from floe_definitions.observed_executor import RunTelemetry
 from floe_definitions.step_lineage import DatasetNaming

@@ -8,8 +8,14 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from floe_definitions import RunIdGenerator, run_parent_span_context, run_span_id, run_span_ids, run_trace_id
-from floe_definitions.run_trace import step_span_ids
+from floe_definitions.run_trace import (
+    RunIdGenerator,
+    run_parent_span_context,
+    run_span_id,
+    run_span_ids,
+    run_trace_id,
+    step_span_ids,
+)
 
 RUN_ID = "6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f"
 
@@ -96,11 +102,3 @@ def test_spans_outside_run_span_ids_get_random_ids() -> None:
     spans = {span.name: span for span in exporter.get_finished_spans()}
     assert spans["second"].context.span_id != run_span_id(RUN_ID)
     assert spans["other"].context.trace_id != run_trace_id(RUN_ID)
-
-
-def test_rule_is_the_one_floe_dbt_observe_uses() -> None:
-    from floe_dbt_observe import dagster_run_span_context
-
-    for run_id in (RUN_ID, str(uuid.uuid4()), "not-a-uuid"):
-        theirs = dagster_run_span_context(run_id)
-        assert (theirs.trace_id, theirs.span_id) == (run_trace_id(run_id), run_span_id(run_id))

@@ -3,7 +3,8 @@ from __future__ import annotations
 from dagster import AssetKey, MetadataValue
 from openlineage.client.event_v2 import RunState
 
-from floe_definitions.step_lineage import DagsterRunRef, DatasetNaming, lineage_job_name, step_event
+from floe_dbt_observe.lineage_events import ParentRun
+from floe_definitions.step_lineage import DatasetNaming, lineage_job_name, step_event
 
 NAMING = DatasetNaming(pipeline="shop", table_namespaces={"duckdb": "duckdb://warehouse"})
 KEY = AssetKey(["bronze", "raw_orders"])
@@ -36,7 +37,7 @@ def test_fail_event_carries_error_and_parent_facets() -> None:
         RunState.FAIL,
         run_id="01900000-0000-7000-8000-000000000000",
         job_name="shop.bronze.raw_orders",
-        parent=DagsterRunRef(run_id="6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f", job_name="seed", namespace="floe"),
+        parent=ParentRun(run_id="6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f", job_name="seed", namespace="floe"),
         inputs=[("dagster://shop", "bronze/raw_customers")],
         outputs=[("duckdb://warehouse", "warehouse.bronze.raw_orders")],
         error=("ValueError: boom", "Traceback ..."),

@@ -16,14 +16,14 @@ from typing import Any
 
 import dagster as dg
 
-from floe_config import (
+from floe_config.asset_patterns import (
     AutomationConditionConfig,
     BackfillPolicyConfig,
     MultiRunBackfill,
     NamedCondition,
     OnCronCondition,
-    OrchestrationConfig,
 )
+from floe_config.floe_spec import OrchestrationConfig
 from floe_config.validation_issues import did_you_mean
 from floe_loaders.asset_settings import (
     ResolvedAssetSettings,

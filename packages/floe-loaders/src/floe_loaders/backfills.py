@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 import dagster as dg
 
-from floe_config import OrchestrationConfig
+from floe_config.floe_spec import OrchestrationConfig
 from floe_loaders import _compat
 from floe_loaders.errors import BackfillError, UnknownReferenceError
 from floe_loaders.locations import Locate, config_path, default_locate

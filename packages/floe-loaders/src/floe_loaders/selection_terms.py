@@ -11,14 +11,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import dagster as dg
 
 from floe_config.validation_issues import did_you_mean
-
-if TYPE_CHECKING:
-    from dagster._core.definitions.assets.graph.base_asset_graph import BaseAssetGraph
+from floe_loaders import _compat
 
 _ATOM = re.compile(r'\b(group|key|tag|kind|owner|code_location):("(?:[^"\\]|\\.)*"|[^\s()]+)')
 _KIND_TAG_PREFIX = "dagster/kind/"
@@ -40,7 +38,7 @@ class UnmatchedTerm:
     hint: str
 
 
-def unmatched_terms(strings: Sequence[str], asset_graph: BaseAssetGraph[Any]) -> list[UnmatchedTerm]:
+def unmatched_terms(strings: Sequence[str], asset_graph: _compat.BaseAssetGraph[Any]) -> list[UnmatchedTerm]:
     """Return the terms of a selection union that select no materializable asset on their own.
 
     Args:
@@ -62,7 +60,7 @@ def unmatched_terms(strings: Sequence[str], asset_graph: BaseAssetGraph[Any]) ->
     return unmatched
 
 
-def selection_hint(text: str, asset_graph: BaseAssetGraph[Any]) -> str:
+def selection_hint(text: str, asset_graph: _compat.BaseAssetGraph[Any]) -> str:
     """Suggest what a selection term that selects nothing probably meant.
 
     Args:
@@ -94,7 +92,7 @@ def selection_hint(text: str, asset_graph: BaseAssetGraph[Any]) -> str:
     return ""
 
 
-def _vocabulary(asset_graph: BaseAssetGraph[Any]) -> dict[str, list[str]]:
+def _vocabulary(asset_graph: _compat.BaseAssetGraph[Any]) -> dict[str, list[str]]:
     groups: set[str] = set()
     keys: set[str] = set()
     tags: set[str] = set()

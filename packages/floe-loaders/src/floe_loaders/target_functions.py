@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from floe_config import OrchestrationConfig
+from floe_config.floe_spec import OrchestrationConfig
 from floe_config.validation_issues import did_you_mean
 from floe_loaders.errors import AssetModuleImportError, AssetModuleNotFoundError, TargetFunctionError
 from floe_loaders.locations import Locate, default_locate

@@ -5,8 +5,11 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from floe_config import OrchestrationConfig
-from floe_loaders import AssetPatternError, apply_asset_patterns, build_partitions, load_asset_modules
+from floe_config.floe_spec import OrchestrationConfig
+from floe_loaders import load_asset_modules
+from floe_loaders.asset_patterns import apply_asset_patterns
+from floe_loaders.errors import AssetPatternError
+from floe_loaders.partitions import build_partitions
 
 MODULES = [".shop_assets.bronze", ".shop_assets.silver_gold"]
 DAILY = {"type": "daily", "start": "2024-01-01", "end": "2024-12-31"}

@@ -19,8 +19,10 @@ from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 from dagster._core.workspace.load_target import InProcessWorkspaceLoadTarget
 from dagster._daemon.backfill import execute_backfill_iteration
 
-from floe_config import BackfillConfig
-from floe_loaders import BACKFILL_NAME_TAG, BackfillError, UnknownReferenceError, build_orchestration, launch_backfill
+from floe_config.backfills import BackfillConfig
+from floe_loaders import build_orchestration, launch_backfill
+from floe_loaders.backfills import BACKFILL_NAME_TAG
+from floe_loaders.errors import BackfillError, UnknownReferenceError
 
 DEFS_FILE = Path(__file__).parents[1] / "fixtures" / "sample_project" / "backfill_defs.py"
 ORDERS = dg.AssetKey(["bronze", "orders_history"])

@@ -12,7 +12,8 @@ from types import ModuleType
 import pytest
 from dagster._core.instance_for_test import instance_for_test
 
-from floe_loaders import BackfillError, _compat, launch_backfill, load_asset_modules
+from floe_loaders import _compat, launch_backfill, load_asset_modules
+from floe_loaders.errors import BackfillError
 
 DEFS_FILE = Path(__file__).parents[1] / "fixtures" / "sample_project" / "backfill_defs.py"
 UNRESOLVED_MODULE = """import dagster as dg

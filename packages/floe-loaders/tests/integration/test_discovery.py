@@ -7,12 +7,12 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from floe_loaders import (
+from floe_loaders import load_asset_modules
+from floe_loaders.errors import (
     AssetModuleConflictError,
     AssetModuleImportError,
     AssetModuleNotFoundError,
     DuplicateDefinitionError,
-    load_asset_modules,
 )
 
 MODULES = [".shop_assets.bronze", ".shop_assets.silver_gold", ".shop_assets.hand_written"]

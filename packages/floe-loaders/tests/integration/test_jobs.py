@@ -6,13 +6,13 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from floe_loaders import (
+from floe_loaders import build_orchestration
+from floe_loaders.errors import (
     MixedPartitionsError,
     PartitionsDefinitionError,
     SelectionError,
     TargetFunctionError,
     UnknownReferenceError,
-    build_orchestration,
 )
 
 DAILY = {"type": "daily", "start": "2024-01-01", "end": "2024-12-31"}
@@ -225,7 +225,7 @@ def test_module_jobs_are_kept_beside_yaml_jobs(make_spec, sample_dir: Path) -> N
 
 
 def test_yaml_job_named_like_a_module_job_is_an_error(make_spec, sample_dir: Path) -> None:
-    from floe_loaders import DuplicateDefinitionError
+    from floe_loaders.errors import DuplicateDefinitionError
 
     spec = make_spec(jobs={"hand_job": {"type": "batch", "selection": ["group:bronze"]}})
     with pytest.raises(DuplicateDefinitionError):

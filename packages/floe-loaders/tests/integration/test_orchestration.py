@@ -5,7 +5,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from floe_loaders import DuplicateDefinitionError, build_orchestration, resolve_asset_settings
+from floe_loaders import build_orchestration
+from floe_loaders.asset_settings import resolve_asset_settings
+from floe_loaders.errors import DuplicateDefinitionError
 
 DAILY = {"type": "daily", "start": "2024-01-01", "end": "2024-12-31"}
 

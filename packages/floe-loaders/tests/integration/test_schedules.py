@@ -8,7 +8,8 @@ import dagster as dg
 import pytest
 from dagster._utils.schedules import cron_string_iterator
 
-from floe_loaders import ScheduleError, build_orchestration
+from floe_loaders import build_orchestration
+from floe_loaders.errors import ScheduleError
 
 PARIS = ZoneInfo("Europe/Paris")
 DAILY_PARIS = {"type": "daily", "start": "2024-01-01", "timezone": "Europe/Paris"}

@@ -6,13 +6,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from floe_loaders import (
-    FILE_PATH_TAG,
-    TargetFunctionError,
-    UnknownReferenceError,
-    build_file_watcher_sensor,
-    build_orchestration,
-)
+from floe_loaders import build_orchestration
+from floe_loaders.errors import TargetFunctionError, UnknownReferenceError
+from floe_loaders.file_watcher import FILE_PATH_TAG, build_file_watcher_sensor
 
 
 def _defs(make_spec, sample_dir: Path, **orchestration) -> dg.Definitions:

@@ -3,8 +3,9 @@ from __future__ import annotations
 import dagster as dg
 import pytest
 
-from floe_config import MultiRunBackfill, OnCronCondition, OrchestrationConfig
-from floe_loaders import resolve_asset_settings
+from floe_config.asset_patterns import MultiRunBackfill, OnCronCondition
+from floe_config.floe_spec import OrchestrationConfig
+from floe_loaders.asset_settings import resolve_asset_settings
 
 
 def _orchestration(assets: dict) -> OrchestrationConfig:

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import pickle
 
-from floe_loaders import FloeLoaderError, LoaderWarning, SelectionError, default_locate
-from floe_loaders.locations import make_warning
+from floe_loaders import FloeLoaderError
+from floe_loaders.errors import SelectionError
+from floe_loaders.locations import LoaderWarning, default_locate, make_warning
 
 
 def test_message_is_location_path_what_and_fix() -> None:

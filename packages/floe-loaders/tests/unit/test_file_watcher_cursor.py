@@ -1,7 +1,6 @@
 from __future__ import annotations
 
-from floe_loaders import FileWatcherCursor
-from floe_loaders.file_watcher import FileVersion, select_new_versions
+from floe_loaders.file_watcher import FileVersion, FileWatcherCursor, select_new_versions
 
 SECOND = 1_000_000_000
 

@@ -5,8 +5,9 @@ import datetime as dt
 import dagster as dg
 import pytest
 
-from floe_config import OrchestrationConfig
-from floe_loaders import PartitionsDefinitionError, build_partitions
+from floe_config.floe_spec import OrchestrationConfig
+from floe_loaders.errors import PartitionsDefinitionError
+from floe_loaders.partitions import build_partitions
 
 
 def _build(partitions: dict) -> dict[str, dg.PartitionsDefinition]:

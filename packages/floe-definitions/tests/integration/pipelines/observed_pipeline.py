@@ -9,10 +9,11 @@ from dagster import Definitions, MaterializeResult, MetadataValue, asset, define
 from openlineage.client.transport.transport import Transport
 
 from floe_config import FloeSpec, PlatformSpec
-from floe_definitions import build_lineage_client, build_tracer_provider
 from floe_definitions.executors import build_executor
+from floe_definitions.lineage_client import build_lineage_client
 from floe_definitions.observed_executor import RunTelemetry
 from floe_definitions.step_lineage import DatasetNaming
+from floe_definitions.tracing import build_tracer_provider
 
 BASE = Path(os.environ["FLOE_TEST_DIR"])
 
