@@ -16,9 +16,10 @@ log() { echo "redis.sh: $*" >&2; }
 if [[ "${1:-}" == "stop" ]]; then
   dir="${2:?usage: redis.sh stop DIR}"
   if [[ -f "$dir/redis.pid" ]]; then
-    kill "$(cat "$dir/redis.pid")" 2>/dev/null || true
+    pid="$(cat "$dir/redis.pid")"
+    kill "$pid" 2>/dev/null || true
     for _ in $(seq 1 50); do
-      kill -0 "$(cat "$dir/redis.pid")" 2>/dev/null || break
+      kill -0 "$pid" 2>/dev/null || break
       sleep 0.1
     done
   fi

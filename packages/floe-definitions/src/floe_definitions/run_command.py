@@ -283,6 +283,11 @@ def _execute(
             tags={**tags, INVOCATION_TAG: invocation},
             raise_on_error=False,
         )
+    except Exception as exc:
+        # Raised before the run's own failure handling (e.g. the executor could not be created: broker down):
+        # Dagster leaves the run STARTED; mark it failed so no run of this command stays unfinished.
+        _fail_unfinished_run(instance, invocation, exc)
+        raise
     finally:
         progress.finish()
         follower.join(timeout=10)
@@ -305,6 +310,12 @@ def _execute(
     )
     print(f"  logs: floe dev, then the run's page; compute logs under {_compute_logs(instance)}", file=out)
     return EXIT_FAILED
+
+
+def _fail_unfinished_run(instance: DagsterInstance, invocation: str, error: Exception) -> None:
+    runs = instance.get_runs(RunsFilter(tags={INVOCATION_TAG: invocation}), limit=1)
+    if runs and not runs[0].is_finished:
+        instance.report_run_failed(runs[0], message=f"floe run: the run could not start: {error}")
 
 
 def _failed_assets(project: FloeProject, result: dg.ExecuteJobResult, failed_steps: Sequence[str]) -> set[str]:

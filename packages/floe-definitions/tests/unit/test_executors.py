@@ -64,3 +64,33 @@ def test_missing_extra_can_be_deferred_to_run_start() -> None:
     assert creation_fn is not None
     with pytest.raises(ExecutorConfigError, match=r"floe-definitions\[k8s\]"):
         creation_fn(None)  # type: ignore[arg-type]
+
+
+def test_observed_executor_exposes_the_wrapped_executors_attributes() -> None:
+    dagster_celery = pytest.importorskip("dagster_celery")
+    from dagster._core.execution.retries import RetryMode
+
+    from floe_definitions.observed_executor import ObservedExecutor
+
+    inner = dagster_celery.executor.CeleryExecutor(retries=RetryMode.DISABLED, broker="redis://127.0.0.1:1/0")
+    observed = ObservedExecutor(inner, TELEMETRY)
+    assert observed.app_args()["broker"] == "redis://127.0.0.1:1/0"  # what dagster-celery's loop calls
+    assert observed.retries is inner.retries
+    with pytest.raises(AttributeError):
+        observed._no_such_private_name  # noqa: B018
+
+
+def test_unreachable_celery_broker_names_the_url_with_the_password_masked() -> None:
+    pytest.importorskip("kombu")
+    import socket
+
+    from floe_definitions.celery_broker import check_celery_broker
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(ExecutorConfigError) as caught:
+        check_celery_broker(f"redis://floe:s3cret@127.0.0.1:{port}/0", timeout=2)
+    assert f"redis://floe:***@127.0.0.1:{port}/0" in str(caught.value)
+    assert "s3cret" not in str(caught.value)
+    assert caught.value.key == "execution.executor.broker"
