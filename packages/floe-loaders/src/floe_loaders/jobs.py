@@ -8,7 +8,6 @@ any of them from the launchpad; the function's return value is recorded as outpu
 from __future__ import annotations
 
 import difflib
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import reduce
@@ -112,15 +111,8 @@ def build_jobs(
 
 
 def _from_string(text: str) -> dg.AssetSelection:
-    """Parse one selection string without the BetaWarning Dagster's own parser raises against itself.
-
-    ``AssetSelection.from_string`` is public and stable, but its visitor passes the beta ``include_sources``
-    parameter to ``AssetSelection.groups``/``tag``/``kind`` on every call, so each ``group:x`` prints a
-    BetaWarning that floe's user can neither act on nor avoid. Only that warning is silenced; floe never
-    passes ``include_sources`` itself.
-    """
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Parameter `include_sources`", category=dg.BetaWarning)
+    """Parse one selection string without the BetaWarning Dagster's own parser raises against itself."""
+    with _compat.silenced_selection_beta_warning():
         return dg.AssetSelection.from_string(text)
 
 

@@ -52,7 +52,8 @@ def unmatched_terms(strings: Sequence[str], asset_graph: _compat.BaseAssetGraph[
     unmatched = []
     for index, text in enumerate(strings):
         try:
-            selected = set(dg.AssetSelection.from_string(text).resolve(asset_graph))
+            with _compat.silenced_selection_beta_warning():
+                selected = set(dg.AssetSelection.from_string(text).resolve(asset_graph))
         except dg.DagsterInvalidSubsetError:  # a bare key that no asset has
             selected = set()
         if not selected & materializable:
