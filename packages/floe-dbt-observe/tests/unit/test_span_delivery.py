@@ -61,8 +61,11 @@ def providers() -> Iterator[list[TracerProvider]]:
 def _provider(providers: list[TracerProvider], exporter: SpanExporter, *, tracked: bool = True) -> TracerProvider:
     provider = TracerProvider(shutdown_on_exit=False)
     chosen = track_span_delivery(provider, exporter) if tracked else exporter
-    # A long schedule delay: only the flushes under test export.
-    provider.add_span_processor(BatchSpanProcessor(chosen, schedule_delay_millis=600_000))
+    # A long schedule delay and a batch as large as the queue: only the flushes under test export (with the
+    # default batch of 512, the worker exports as soon as 512 spans are queued, racing the assertions).
+    provider.add_span_processor(
+        BatchSpanProcessor(chosen, schedule_delay_millis=600_000, max_queue_size=4096, max_export_batch_size=4096)
+    )
     providers.append(provider)
     return provider
 
