@@ -41,11 +41,17 @@ def dev_command(instance: ProjectInstance, floe_yaml: Path, location_name: str, 
     return [sys.executable, "-m", "dagster", "dev", "-w", os.fspath(workspace), "-h", HOST, "-p", str(port)]
 
 
+DEV_SUPERSEDED_WARNING_FILTER = "ignore:Function `dev_command` is superseded"
+
+
 def dev_environment(instance: ProjectInstance, floe_yaml: Path) -> dict[str, str]:
     """Return the environment of ``dagster dev``: this one, plus the instance's home, floe.yaml and platform file."""
     env = dict(os.environ)
     env["DAGSTER_HOME"] = os.fspath(instance.rendered.home)
     env[FLOE_CONFIG_ENV] = os.fspath(floe_yaml)
+    # `dagster dev` warns that `dg dev` supersedes it; floe chose it (dg needs a dg project), so the user cannot act
+    # on that warning. Only this one message is silenced; the user's own PYTHONWARNINGS still apply to the rest.
+    env["PYTHONWARNINGS"] = ",".join(filter(None, [env.get("PYTHONWARNINGS"), DEV_SUPERSEDED_WARNING_FILTER]))
     if instance.platform_file is not None:
         env["FLOE_PLATFORM_FILE"] = os.fspath(instance.platform_file.resolve())
     return env

@@ -105,6 +105,7 @@ def test_floe_dev_serves_the_location_on_127_0_0_1_and_stops_cleanly(
         assert {"everything", "transform"} <= {job["name"] for job in repository["jobs"]}
         printed = (copy.root / "floe-dev.log").read_text()
         assert f"Dagster UI at http://127.0.0.1:{port}" in printed
+        assert "SupersessionWarning" not in printed  # `dagster dev` is floe's choice: its `dg dev` hint is noise
         assert (home / "dagster.yaml").read_text().startswith("# Rendered by floe from")
         assert _processes_with(str(home))  # webserver, daemon, code server: all on this DAGSTER_HOME
         process.send_signal(stop_signal)
