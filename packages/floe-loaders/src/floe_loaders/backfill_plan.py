@@ -14,9 +14,8 @@ from dataclasses import dataclass
 import dagster as dg
 
 from floe_config.floe_spec import OrchestrationConfig
-from floe_loaders.backfills import backfill_partition_keys
-from floe_loaders.errors import BackfillError, UnknownReferenceError
-from floe_loaders.locations import Locate, config_path, default_locate
+from floe_loaders.backfills import resolve_backfill
+from floe_loaders.locations import Locate, default_locate
 
 
 @dataclass(frozen=True)
@@ -62,31 +61,8 @@ def plan_backfill(
         UnknownReferenceError: No backfill or job of that name.
         BackfillError: The job is not partitioned, or the range is outside its partitions.
     """
-    config = orchestration.backfills.get(name)
-    if config is None:
-        raise UnknownReferenceError(
-            config_path("orchestration", "backfills", name),
-            f"unknown backfill {name!r} (known: {', '.join(sorted(orchestration.backfills)) or 'none'})",
-            "Name an entry of orchestration.backfills",
-            locate=locate,
-        )
-    path = config_path("orchestration", "backfills", name)
-    try:
-        job = defs.resolve_job_def(config.job)
-    except Exception as exc:
-        raise UnknownReferenceError(
-            config_path(path, "job"), f"unknown job {config.job!r}: {exc}", "Name a batch job", locate=locate
-        ) from exc
-    if job.partitions_def is None:
-        raise BackfillError(
-            config_path(path, "job"),
-            f"job {config.job!r} is not partitioned, so it has nothing to backfill",
-            "Backfill a job whose assets have partitions (set them with an asset pattern)",
-            locate=locate,
-        )
-    keys = backfill_partition_keys(
-        job.partitions_def, config.partition_range.start, config.partition_range.end, path=path, locate=locate
-    )
+    resolved = resolve_backfill(defs, name, orchestration, locate=locate)
+    config, job, keys = resolved.config, resolved.job, resolved.partition_keys
     asset_graph = defs.resolve_asset_graph()
     selected = sorted(job.asset_layer.selected_asset_keys)
     size, policy = _run_size(asset_graph.get(key).backfill_policy for key in selected)

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import dagster as dg
 
+from floe_config.backfills import BackfillConfig
 from floe_config.floe_spec import OrchestrationConfig
 from floe_loaders import _compat
 from floe_loaders.errors import BackfillError, UnknownReferenceError
@@ -70,27 +72,37 @@ def backfill_partition_keys(
     return keys[index[start] : index[end] + 1]
 
 
-def launch_backfill(
+@dataclass(frozen=True)
+class ResolvedBackfill:
+    """A configured backfill resolved against the code location: its entry, job and partition keys.
+
+    Attributes:
+        config: The ``orchestration.backfills`` entry.
+        job: Its job.
+        partition_keys: Every partition of its range, in order.
+    """
+
+    config: BackfillConfig
+    job: dg.JobDefinition
+    partition_keys: list[str]
+
+
+def resolve_backfill(
     defs: dg.Definitions,
-    instance: dg.DagsterInstance,
     name: str,
     orchestration: OrchestrationConfig,
     *,
-    tags: Mapping[str, str] | None = None,
+    instance: dg.DagsterInstance | None = None,
     locate: Locate = default_locate,
-) -> str:
-    """Create the configured backfill on ``instance``; Dagster's backfill daemon then runs it.
+) -> ResolvedBackfill:
+    """Find a configured backfill's entry and job, and the partition keys of its range.
 
     Args:
         defs: The code location's definitions (holding the backfill's job).
-        instance: The Dagster instance.
         name: Name of an ``orchestration.backfills`` entry.
         orchestration: floe.yaml's orchestration section.
-        tags: Extra tags for the backfill and its runs.
+        instance: The instance (dynamic partitions are read from it); None for static and time partitions.
         locate: Dotted floe.yaml path -> location prefix.
-
-    Returns:
-        The backfill id.
 
     Raises:
         UnknownReferenceError: No backfill or job of that name.
@@ -127,6 +139,38 @@ def launch_backfill(
         path=path,
         locate=locate,
     )
+    return ResolvedBackfill(config, job, keys)
+
+
+def launch_backfill(
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    name: str,
+    orchestration: OrchestrationConfig,
+    *,
+    tags: Mapping[str, str] | None = None,
+    locate: Locate = default_locate,
+) -> str:
+    """Create the configured backfill on ``instance``; Dagster's backfill daemon then runs it.
+
+    Args:
+        defs: The code location's definitions (holding the backfill's job).
+        instance: The Dagster instance.
+        name: Name of an ``orchestration.backfills`` entry.
+        orchestration: floe.yaml's orchestration section.
+        tags: Extra tags for the backfill and its runs.
+        locate: Dotted floe.yaml path -> location prefix.
+
+    Returns:
+        The backfill id.
+
+    Raises:
+        UnknownReferenceError: No backfill or job of that name.
+        BackfillError: The job is not partitioned, or the range is outside its partitions.
+    """
+    resolved = resolve_backfill(defs, name, orchestration, instance=instance, locate=locate)
+    config, job, keys = resolved.config, resolved.job, resolved.partition_keys
+    path = config_path("orchestration", "backfills", name)
     if not _compat.asset_backfill_available():
         raise BackfillError(
             path,
