@@ -24,6 +24,7 @@ EXPORTS = {
         "load_platform_spec",
     },
     "floe_definitions": {
+        "FloeComponent",  # a dg project's defs.yaml names it as floe_definitions.FloeComponent
         "FloeDefinitions",
         "FloeDefinitionsError",
         "FloeProject",
