@@ -10,7 +10,6 @@ Redis is ``FLOE_TEST_REDIS_URL`` (``.ci/redis.sh``), else a server this module s
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import signal
@@ -27,6 +26,7 @@ from dagster import DagsterEventType, DagsterInstance
 from demo.run_demo import DemoRun, collect, verify
 
 from floe_definitions import load_project
+from floe_definitions.otlp_json import read_spans
 from floe_definitions.run_trace import run_trace_id
 
 DEMO_DIR = Path(__file__).resolve().parents[1]
@@ -192,7 +192,7 @@ def test_demo_runs_on_two_celery_workers_with_the_same_truths_as_in_process(cele
 
 def test_each_asset_span_has_the_right_parent_in_the_runs_trace(celery_demo: CeleryDemo) -> None:
     traces = celery_demo.root / ".floe" / "traces" / "shop.jsonl"
-    spans = [json.loads(line) for line in traces.read_text().splitlines() if line.strip()]
+    spans = read_spans(traces)
     for job, completed in celery_demo.runs:
         run_id = _run_id(completed)
         trace = f"0x{run_trace_id(run_id):032x}"

@@ -22,7 +22,8 @@ class OtlpTracing(_PlatformModel):
 
     type: Literal["otlp"]
     endpoint: str | None = None
-    """Collector endpoint; the standard ``OTEL_EXPORTER_OTLP_*`` variables apply when omitted."""
+    """Collector endpoint; when omitted, ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` / ``OTEL_EXPORTER_OTLP_ENDPOINT``
+    (else the SDK's default). When set, it wins over those variables, and floe warns that they are ignored."""
     protocol: Literal["http/protobuf", "grpc"] = "http/protobuf"
     """OTLP transport."""
     headers: dict[str, str] = Field(default={})
@@ -32,7 +33,7 @@ class OtlpTracing(_PlatformModel):
 
 
 class FileTracing(_PlatformModel):
-    """Write spans as JSON lines to a directory."""
+    """Write spans as OTLP/JSON lines (the Collector's ``otlpjsonfile`` format) to ``<path>/<name>.jsonl``."""
 
     type: Literal["file"]
     path: str = ".floe/traces"
@@ -97,7 +98,10 @@ class LineageConfig(_PlatformModel):
     """OpenLineage transport and namespace."""
 
     transport: LineageTransportConfig | None = None
-    """Where events go; when omitted: ``OPENLINEAGE_URL`` / ``OPENLINEAGE_CONFIG``, else ``.floe/lineage`` files."""
+    """Where events go. When set, it wins over ``OPENLINEAGE_URL`` / ``OPENLINEAGE_CONFIG`` /
+    ``OPENLINEAGE__TRANSPORT__*`` (floe warns that a set one is ignored); ``OPENLINEAGE_DISABLED=true`` still turns
+    lineage off. When omitted: ``OPENLINEAGE_URL`` (HTTP), else ``OPENLINEAGE_CONFIG`` /
+    ``OPENLINEAGE__TRANSPORT__*``, else JSON lines under ``.floe/lineage``."""
     namespace: str = "floe"
     """OpenLineage job namespace."""
 
@@ -230,7 +234,10 @@ class PlatformSpec(_PlatformModel):
     environment: str = "local"
     """Environment name, added to every span as ``deployment.environment``."""
     tracing: TracingConfig | None = None
-    """Where spans go; OTLP when ``OTEL_EXPORTER_OTLP_*`` is set, else JSON lines under ``.floe/traces``."""
+    """Where spans go. When set, it wins over ``OTEL_TRACES_EXPORTER`` and ``OTEL_EXPORTER_OTLP_*ENDPOINT`` (floe
+    warns that a set one is ignored); ``OTEL_SDK_DISABLED=true`` and ``OTEL_TRACES_EXPORTER=none`` still turn spans
+    off. When omitted: ``OTEL_TRACES_EXPORTER`` (``otlp``, ``console``, ``none``), else OTLP when an
+    ``OTEL_EXPORTER_OTLP_*ENDPOINT`` is set, else OTLP/JSON lines under ``.floe/traces``."""
     lineage: LineageConfig = Field(default_factory=LineageConfig)
     """Where OpenLineage events go and under which namespace."""
     dbt: PlatformDbtConfig = Field(default_factory=PlatformDbtConfig)

@@ -9,6 +9,7 @@ settings and API keys come from the platform file and the environment) can be bu
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,8 +20,8 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from floe_config import FloeSpec, PlatformSpec
-from floe_config.platform_spec import FileLineage, FileTracing
 from floe_definitions.instance import DEFAULT_DAGSTER_HOME, dagster_home
+from floe_definitions.telemetry_sinks import TelemetryOverrideWarning, lineage_sink, span_sink
 
 
 class DiscardingSpanExporter(SpanExporter):
@@ -45,8 +46,8 @@ def check_configured_sinks(
 ) -> None:
     """Build the configured span exporter and lineage transport where building can fail, and discard them.
 
-    File, console and ``none`` sinks cannot fail to build and are skipped (building a file sink creates its
-    folder); OTLP exporters and HTTP transports are built as a run would build them.
+    The sinks are those :mod:`floe_definitions.telemetry_sinks` chooses. File and ``none`` sinks cannot fail to
+    build and are skipped (building a file sink creates its folder); the others are built as a run builds them.
 
     Raises:
         TelemetryConfigError: A configured sink cannot be built (e.g. its API key variable is unset).
@@ -54,13 +55,16 @@ def check_configured_sinks(
     from floe_definitions.lineage_client import build_lineage_client
     from floe_definitions.tracing import build_tracer_provider
 
-    if platform.tracing is not None and not isinstance(platform.tracing, FileTracing):
-        provider = build_tracer_provider(spec, platform, base_dir, env=environ)
-        if provider is not None:
-            provider.shutdown()
-    transport = platform.lineage.transport
-    if transport is not None and not isinstance(transport, FileLineage):
-        build_lineage_client(spec, platform, base_dir, env=environ)
+    with warnings.catch_warnings():  # loading the project already warned about an overridden variable
+        warnings.simplefilter("ignore", TelemetryOverrideWarning)
+        spans = span_sink(spec, platform, base_dir, environ)
+        lineage = lineage_sink(spec, platform, base_dir, environ)
+        if spans.kind not in ("file", "none"):
+            provider = build_tracer_provider(spec, platform, base_dir, env=environ)
+            if provider is not None:
+                provider.shutdown()
+        if lineage.kind not in ("file", "none"):
+            build_lineage_client(spec, platform, base_dir, env=environ)
 
 
 def describe_instance(base_dir: Path, platform: PlatformSpec, environ: Mapping[str, str] | None = None) -> str:

@@ -1,9 +1,9 @@
 """The OpenLineage client a floe pipeline emits its lineage runs with.
 
-Where events go, in order: ``observability.lineage: false`` in floe.yaml -> no client; ``lineage.transport`` in
-platform.yaml (``http`` with the API key read from the named environment variable, ``file``, ``console``,
-``none``); the standard ``OPENLINEAGE_URL`` / ``OPENLINEAGE_CONFIG`` / ``OPENLINEAGE__TRANSPORT__*`` variables;
-else a file transport appending JSON lines under ``.floe/lineage/``. Only the client's own transports are used.
+Where events go is decided by :func:`floe_definitions.telemetry_sinks.lineage_sink` (platform.yaml's
+``lineage.transport``, then ``OPENLINEAGE_URL`` / ``OPENLINEAGE_CONFIG`` / ``OPENLINEAGE__TRANSPORT__*``, else JSON
+lines under ``.floe/lineage/``; ``OPENLINEAGE_DISABLED=true`` turns it off). Only the client's own transports are
+used; an HTTP transport's API key is read from the named environment variable.
 Emission happens on background threads (floe's executor and floe-dbt-observe queue events to a daemon thread),
 so a slow or dead HTTP endpoint never holds a step up or delays a process's exit.
 """
@@ -22,15 +22,12 @@ from openlineage.client.transport.file import FileConfig, FileTransport
 from openlineage.client.transport.http import HttpConfig, HttpTransport
 
 from floe_config import FloeSpec, PlatformSpec
-from floe_config.platform_spec import FileLineage, HttpLineage
 from floe_definitions import _compat
 from floe_definitions.errors import TelemetryConfigError
+from floe_definitions.telemetry_sinks import DEFAULT_LINEAGE_DIR as DEFAULT_LINEAGE_DIR  # importable from here too
+from floe_definitions.telemetry_sinks import LineageSink, Locate, lineage_sink
+from floe_definitions.telemetry_sinks import lineage_file as lineage_file
 
-DEFAULT_LINEAGE_DIR = ".floe/lineage"
-"""Where lineage events go when nothing else is configured, relative to floe.yaml's directory."""
-
-_STANDARD_VARS = ("OPENLINEAGE_URL", "OPENLINEAGE_CONFIG")
-_DYNAMIC_PREFIX = "OPENLINEAGE__TRANSPORT__"
 # One retry: events are sent from a background thread, and once a send has failed or been slow no flush of the
 # process waits for the backend (floe_dbt_observe.DeliveryHealth), so retries never hold a run up.
 _RETRY = {"total": 1, "connect": 1, "read": 1, "backoff_factor": 0.2}
@@ -47,22 +44,6 @@ class _FloeLineageClient(OpenLineageClient):
         return None
 
 
-def lineage_file(spec: FloeSpec, base_dir: Path, directory: str = DEFAULT_LINEAGE_DIR) -> Path:
-    """Return the JSON-lines file lineage events of ``spec`` are appended to under ``directory``.
-
-    Args:
-        spec: The pipeline.
-        base_dir: floe.yaml's directory; a relative ``directory`` is resolved against it.
-        directory: The lineage directory.
-
-    Returns:
-        ``<directory>/<pipeline name>.jsonl``.
-    """
-    candidate = Path(directory).expanduser()
-    root = candidate if candidate.is_absolute() else base_dir / candidate
-    return root / f"{spec.name}.jsonl"
-
-
 def build_lineage_client(
     spec: FloeSpec,
     platform: PlatformSpec,
@@ -70,6 +51,7 @@ def build_lineage_client(
     *,
     env: Mapping[str, str] | None = None,
     transport: Transport | None = None,
+    locate: Locate | None = None,
 ) -> OpenLineageClient | None:
     """Build the OpenLineage client for a pipeline, or ``None`` when lineage is off.
 
@@ -79,6 +61,7 @@ def build_lineage_client(
         base_dir: floe.yaml's directory; relative paths resolve against it.
         env: Environment to read ``OPENLINEAGE_*`` and the API key variable from; ``os.environ`` when omitted.
         transport: Use this transport instead of the configured one (tests pass an in-memory transport).
+        locate: Dotted platform-file key -> ``file:line:column``, for the warning about an overridden variable.
 
     Returns:
         The client, or ``None`` when ``observability.lineage`` is false or the transport is ``none``.
@@ -92,21 +75,17 @@ def build_lineage_client(
     environ = os.environ if env is None else env
     if transport is not None:
         return _FloeLineageClient(transport=transport)
-    configured = platform.lineage.transport
-    if configured is None:
-        if environ.get("OPENLINEAGE_URL"):
-            return _FloeLineageClient(transport=_http_transport_from_env(environ))
-        if any(environ.get(var) for var in _STANDARD_VARS) or any(k.startswith(_DYNAMIC_PREFIX) for k in environ):
-            return _FloeLineageClient()  # the client resolves OPENLINEAGE_CONFIG / OPENLINEAGE__TRANSPORT__* itself
-        return _FloeLineageClient(transport=_file_transport(lineage_file(spec, base_dir)))
-    if configured.type == "none":
+    sink = lineage_sink(spec, platform, base_dir, environ, locate=locate)
+    if sink.kind == "none":
         return None
-    if configured.type == "console":
+    if sink.kind == "client":
+        return _FloeLineageClient()  # the client resolves OPENLINEAGE_CONFIG / OPENLINEAGE__TRANSPORT__* itself
+    if sink.kind == "console":
         return _FloeLineageClient(transport=ConsoleTransport(ConsoleConfig()))
-    if isinstance(configured, FileLineage):
-        return _FloeLineageClient(transport=_file_transport(lineage_file(spec, base_dir, configured.path)))
-    assert isinstance(configured, HttpLineage)
-    return _FloeLineageClient(transport=_http_transport(configured, environ))
+    if sink.kind == "file":
+        assert sink.path is not None
+        return _FloeLineageClient(transport=_file_transport(sink.path))
+    return _FloeLineageClient(transport=_http_transport(sink, environ))
 
 
 def _file_transport(path: Path) -> FileTransport:
@@ -114,26 +93,18 @@ def _file_transport(path: Path) -> FileTransport:
     return FileTransport(FileConfig(log_file_path=str(path), append=True))
 
 
-def _http_transport(config: HttpLineage, environ: Mapping[str, str]) -> HttpTransport:
+def _http_transport(sink: LineageSink, environ: Mapping[str, str]) -> HttpTransport:
+    assert sink.url is not None
     api_key: str | None = None
-    if config.api_key_env:
-        api_key = environ.get(config.api_key_env)
+    if sink.api_key_env:
+        api_key = environ.get(sink.api_key_env)
         if not api_key:
             raise TelemetryConfigError(
-                f"environment variable {config.api_key_env!r} (the lineage API key) is not set; set it or remove "
+                f"environment variable {sink.api_key_env!r} (the lineage API key) is not set; set it or remove "
                 "api_key_env",
                 key="lineage.transport.api_key_env",
             )
-    return _http(config.url, config.endpoint, config.timeout_seconds, api_key)
-
-
-def _http_transport_from_env(environ: Mapping[str, str]) -> HttpTransport:
-    return _http(
-        environ["OPENLINEAGE_URL"],
-        environ.get("OPENLINEAGE_ENDPOINT", "api/v1/lineage"),
-        5.0,
-        environ.get("OPENLINEAGE_API_KEY") or None,
-    )
+    return _http(sink.url, sink.endpoint, sink.timeout, api_key)
 
 
 def _http(url: str, endpoint: str, timeout: float, api_key: str | None) -> HttpTransport:

@@ -197,8 +197,12 @@ def build_project(
     platform_dir = platform_file.parent if platform_file is not None else None
     platform_locate = _platform_locator(platform_document)
     try:
-        tracer_provider = build_tracer_provider(spec, platform, base_dir, env=environ, exporter=span_exporter)
-        lineage_client = build_lineage_client(spec, platform, base_dir, env=environ, transport=lineage_transport)
+        tracer_provider = build_tracer_provider(
+            spec, platform, base_dir, env=environ, exporter=span_exporter, locate=platform_locate
+        )
+        lineage_client = build_lineage_client(
+            spec, platform, base_dir, env=environ, transport=lineage_transport, locate=platform_locate
+        )
     except LocatedError as exc:
         raise _relocated(exc, platform_locate) from exc
     naming = DatasetNaming(pipeline=spec.name)

@@ -25,10 +25,9 @@ from dagster import DagsterEventType, DagsterInstance, RunsFilter
 from floe_config.validation_issues import did_you_mean
 from floe_definitions.errors import RunCommandError
 from floe_definitions.instance import open_instance
-from floe_definitions.lineage_client import DEFAULT_LINEAGE_DIR, lineage_file
 from floe_definitions.project import FloeProject, load_project
 from floe_definitions.run_trace import run_trace_id
-from floe_definitions.tracing import DEFAULT_TRACES_DIR, traces_file
+from floe_definitions.telemetry_sinks import TelemetryOverrideWarning, lineage_sink, span_sink
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -352,35 +351,12 @@ def _run_errors(result: dg.ExecuteJobResult) -> list[str]:
 
 
 def telemetry_destinations(project: FloeProject) -> tuple[str, str]:
-    """Say where the project's spans and lineage events go (for messages)."""
-    tracing = project.platform.tracing
-    environ = os.environ
-    if tracing is None:
-        if any(environ.get(name) for name in ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")):
-            spans = "the OTLP collector of OTEL_EXPORTER_OTLP_*"
-        else:
-            spans = os.fspath(traces_file(project.spec, project.base_dir, DEFAULT_TRACES_DIR))
-    elif tracing.type == "file":
-        spans = os.fspath(traces_file(project.spec, project.base_dir, tracing.path))
-    elif tracing.type == "otlp":
-        spans = f"the OTLP collector {tracing.endpoint or '(OTEL_EXPORTER_OTLP_* endpoint)'}"
-    else:
-        spans = f"tracing '{tracing.type}'"
-    transport = project.platform.lineage.transport
-    if transport is None:
-        if environ.get("OPENLINEAGE_URL"):
-            lineage = f"the OpenLineage backend {environ['OPENLINEAGE_URL']}"
-        elif environ.get("OPENLINEAGE_CONFIG"):
-            lineage = f"the transport of {environ['OPENLINEAGE_CONFIG']}"
-        else:
-            lineage = os.fspath(lineage_file(project.spec, project.base_dir, DEFAULT_LINEAGE_DIR))
-    elif transport.type == "file":
-        lineage = os.fspath(lineage_file(project.spec, project.base_dir, transport.path))
-    elif transport.type == "http":
-        lineage = f"the OpenLineage backend {transport.url}"
-    else:
-        lineage = f"lineage transport '{transport.type}'"
-    return spans, lineage
+    """Say where the project's spans and lineage events go (for messages), by the rule of ``telemetry_sinks``."""
+    with warnings.catch_warnings():  # loading the project already warned about an overridden variable
+        warnings.simplefilter("ignore", TelemetryOverrideWarning)
+        spans = span_sink(project.spec, project.platform, project.base_dir)
+        lineage = lineage_sink(project.spec, project.platform, project.base_dir)
+    return spans.describe(), lineage.describe()
 
 
 def _compute_logs(instance: DagsterInstance) -> str:

@@ -1,9 +1,9 @@
 """The OpenTelemetry SDK tracer provider a floe pipeline exports its spans with.
 
-Where spans go, in order: ``observability.traces: false`` in floe.yaml -> no provider; ``tracing`` in
-platform.yaml (``otlp``, ``file``, ``console``, ``none``); the standard ``OTEL_EXPORTER_OTLP_*`` variables ->
-OTLP; else JSON lines under ``.floe/traces/``. Only the SDK's own exporters are used; spans are batched on a
-background thread so exporting never blocks a step, and a failing exporter is logged by the SDK, never raised.
+Where spans go is decided by :func:`floe_definitions.telemetry_sinks.span_sink` (platform.yaml's ``tracing``,
+then ``OTEL_TRACES_EXPORTER`` and the ``OTEL_EXPORTER_OTLP_*`` endpoints, else OTLP/JSON lines under
+``.floe/traces/``). Only the SDK's own exporters and the OTLP encoder are used; spans are batched on a background
+thread so exporting never blocks a step, and a failing exporter is logged by the SDK, never raised.
 The chosen exporter is wrapped by floe-dbt-observe's ``track_span_delivery``: flushes (``flush_spans``) wait at
 most their timeout and not at all for a failing or slow collector, and undelivered spans are counted.
 """
@@ -13,48 +13,29 @@ from __future__ import annotations
 import atexit
 import logging
 import multiprocessing.util
-import os
 from collections.abc import Mapping
 from functools import partial
 from pathlib import Path
-from typing import IO
 from urllib.parse import urlsplit
 
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
 
 from floe_config import FloeSpec, PlatformSpec
-from floe_config.platform_spec import FileTracing, OtlpTracing
 from floe_dbt_observe.span_delivery import flush_spans, shutdown_spans
 from floe_dbt_observe.span_export import track_span_delivery
 from floe_definitions.errors import TelemetryConfigError
+from floe_definitions.otlp_json import OtlpJsonFileSpanExporter
 from floe_definitions.run_trace import RunIdGenerator
+from floe_definitions.telemetry_sinks import DEFAULT_TRACES_DIR as DEFAULT_TRACES_DIR  # importable from here too
+from floe_definitions.telemetry_sinks import Locate, SpanSink, span_sink
+from floe_definitions.telemetry_sinks import traces_file as traces_file
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_TRACES_DIR = ".floe/traces"
-"""Where spans go when nothing else is configured, relative to floe.yaml's directory."""
-
 EXIT_FLUSH_SECONDS = 5.0
 """Longest wait for a healthy collector when a process exits (a failing or slow one is not waited for)."""
-
-_OTLP_ENDPOINT_VARS = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
-_OTLP_PROTOCOL_VARS = ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL")
-
-
-def traces_file(spec: FloeSpec, base_dir: Path, directory: str = DEFAULT_TRACES_DIR) -> Path:
-    """Return the JSON-lines file spans of ``spec`` are appended to under ``directory``.
-
-    Args:
-        spec: The pipeline.
-        base_dir: floe.yaml's directory; a relative ``directory`` is resolved against it.
-        directory: The traces directory.
-
-    Returns:
-        ``<directory>/<pipeline name>.jsonl``.
-    """
-    return _resolve(base_dir, directory) / f"{spec.name}.jsonl"
 
 
 def build_resource(spec: FloeSpec, platform: PlatformSpec) -> Resource:
@@ -85,6 +66,7 @@ def build_tracer_provider(
     *,
     env: Mapping[str, str] | None = None,
     exporter: SpanExporter | None = None,
+    locate: Locate | None = None,
 ) -> TracerProvider | None:
     """Build the tracer provider for a pipeline, or ``None`` when tracing is off.
 
@@ -94,18 +76,22 @@ def build_tracer_provider(
         base_dir: floe.yaml's directory; relative paths resolve against it.
         env: Environment to read ``OTEL_EXPORTER_OTLP_*`` from; ``os.environ`` when omitted.
         exporter: Use this exporter instead of the configured one (tests pass an ``InMemorySpanExporter``).
+        locate: Dotted platform-file key -> ``file:line:column``, for the warning about an overridden variable.
 
     Returns:
         An SDK ``TracerProvider`` whose id generator gives each Dagster run span its run-derived ids, or
         ``None`` when ``observability.traces`` is false or the platform says ``tracing: {type: none}``.
 
     Raises:
-        TelemetryConfigError: The configured exporter cannot be built (e.g. an unknown OTLP protocol).
+        TelemetryConfigError: The configured exporter cannot be built (e.g. an unknown OTLP protocol, or an
+            ``OTEL_TRACES_EXPORTER`` floe does not support).
     """
     if not spec.observability.traces:
         return None
-    environ = os.environ if env is None else env
-    chosen = exporter if exporter is not None else _configured_exporter(spec, platform, base_dir, environ)
+    if exporter is not None:
+        chosen: SpanExporter | None = exporter
+    else:
+        chosen = _configured_exporter(span_sink(spec, platform, base_dir, env, locate=locate), spec)
     if chosen is None:
         return None
     # The SDK's exit handler would wait up to 30 s (then the exporter's own timeout) for a dead collector.
@@ -122,29 +108,17 @@ def build_tracer_provider(
     return provider
 
 
-def _configured_exporter(
-    spec: FloeSpec, platform: PlatformSpec, base_dir: Path, environ: Mapping[str, str]
-) -> SpanExporter | None:
-    tracing = platform.tracing
-    if tracing is None:
-        if any(environ.get(var) for var in _OTLP_ENDPOINT_VARS):
-            protocol = next((environ[var] for var in _OTLP_PROTOCOL_VARS if environ.get(var)), "http/protobuf")
-            # The exporters read the endpoint, headers, timeout and TLS settings from the same variables.
-            return _otlp_exporter(protocol, endpoint=None, headers=None, timeout=None)
-        return _file_exporter(traces_file(spec, base_dir))
-    if tracing.type == "none":
+def _configured_exporter(sink: SpanSink, spec: FloeSpec) -> SpanExporter | None:
+    if sink.kind == "none":
         return None
-    if tracing.type == "console":
+    if sink.kind == "console":
         return ConsoleSpanExporter(service_name=spec.name)
-    if isinstance(tracing, FileTracing):
-        return _file_exporter(traces_file(spec, base_dir, tracing.path))
-    assert isinstance(tracing, OtlpTracing)
-    return _otlp_exporter(
-        tracing.protocol,
-        endpoint=tracing.endpoint,
-        headers=dict(tracing.headers) or None,
-        timeout=tracing.timeout_seconds,
-    )
+    if sink.kind == "file":
+        assert sink.path is not None
+        return OtlpJsonFileSpanExporter(sink.path)
+    # endpoint None: the exporters read the endpoint, headers, timeout and TLS settings from the OTEL_* variables.
+    headers = dict(sink.headers) or None
+    return _otlp_exporter(sink.protocol, endpoint=sink.endpoint, headers=headers, timeout=sink.timeout)
 
 
 def _otlp_exporter(
@@ -171,19 +145,3 @@ def _http_traces_url(endpoint: str | None) -> str | None:
     if urlsplit(endpoint).path.strip("/") == "":
         return endpoint.rstrip("/") + "/v1/traces"
     return endpoint
-
-
-def _file_exporter(path: Path) -> SpanExporter:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Append mode and one write per line: several processes of one run (step subprocesses) share the file.
-    out: IO[str] = path.open("a", encoding="utf-8", buffering=1)
-    return ConsoleSpanExporter(out=out, formatter=_json_line)
-
-
-def _json_line(span: ReadableSpan) -> str:
-    return str(span.to_json(indent=None)) + "\n"
-
-
-def _resolve(base_dir: Path, path: str) -> Path:
-    candidate = Path(path).expanduser()
-    return candidate if candidate.is_absolute() else (base_dir / candidate)

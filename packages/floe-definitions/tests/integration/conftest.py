@@ -12,6 +12,7 @@ from dagster import DagsterEventType, execute_job, instance_for_test
 from dagster._core.definitions.reconstruct import ReconstructableRepository
 
 from floe_definitions import FloeProject, load_project
+from floe_definitions.otlp_json import read_spans
 
 PROJECT = Path(__file__).parent / "project"
 IN_PROCESS_PLATFORM = "environment: test\nexecution:\n  executor: {type: in_process}\n"
@@ -29,8 +30,7 @@ class ProjectCopy:
         return self.root / "floe.yaml"
 
     def spans(self) -> list[dict[str, Any]]:
-        path = self.root / ".floe" / "traces" / "tiny.jsonl"
-        return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+        return read_spans(self.root / ".floe" / "traces" / "tiny.jsonl")
 
     def lineage(self) -> list[dict[str, Any]]:
         path = self.root / ".floe" / "lineage" / "tiny.jsonl"

@@ -28,6 +28,7 @@ import pytest
 
 from floe_config import load_floe_spec
 from floe_definitions import FloeDefinitions
+from floe_definitions.otlp_json import read_spans
 
 REPO_ROOT = Path(__file__).resolve().parents[4]
 DEMO_DIR = REPO_ROOT / "demo"
@@ -241,7 +242,7 @@ def test_dg_launch_runs_jobs_and_assets_with_per_asset_spans_and_lineage(shop: D
 
     seeded = shop.dg("launch", "--job", "seed_bronze", "--partition", "2024-01-01")
     transformed = shop.dg("launch", "--job", "transform")
-    spans_after_job = read_json_lines(traces)
+    spans_after_job = read_spans(traces)
     one_asset = shop.dg("launch", "--assets", 'key:"silver/stg_customers"')
 
     assert seeded.returncode == 0, seeded.stdout + seeded.stderr
@@ -266,7 +267,7 @@ def test_dg_launch_runs_jobs_and_assets_with_per_asset_spans_and_lineage(shop: D
         "customer_orders",
         "revenue_by_product",
     }
-    later = read_json_lines(traces)[len(spans_after_job) :]
+    later = read_spans(traces)[len(spans_after_job) :]
     assert [span["name"] for span in later if span["name"].startswith("dbt.model ")] == ["dbt.model stg_customers"]
     events = read_json_lines(lineage)
     completed = [event["job"]["name"] for event in events if event["eventType"] == "COMPLETE"]

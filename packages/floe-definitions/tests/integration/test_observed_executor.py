@@ -12,6 +12,7 @@ from dagster import execute_job, instance_for_test
 from dagster._core.definitions.reconstruct import ReconstructableRepository
 
 from floe_dbt_observe.tracing import dagster_step_span_context
+from floe_definitions.otlp_json import read_spans
 from floe_definitions.run_trace import run_span_id, run_trace_id
 
 PIPELINE = Path(__file__).parent / "pipelines" / "observed_pipeline.py"
@@ -56,8 +57,7 @@ def failed_run(tmp_path_factory: pytest.TempPathFactory) -> Ran:
 
 
 def _spans(tmp_path: Path) -> list[dict[str, Any]]:
-    path = tmp_path / ".floe" / "traces" / "obs.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+    return read_spans(tmp_path / ".floe" / "traces" / "obs.jsonl")
 
 
 def _lineage(tmp_path: Path) -> list[dict[str, Any]]:

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +10,7 @@ import pytest
 
 from floe_config import FloeSpec, PlatformSpec
 from floe_dbt_observe.span_delivery import flush_spans, shutdown_spans
+from floe_definitions.otlp_json import read_spans
 from floe_definitions.tracing import build_tracer_provider, traces_file
 
 GENEROUS_FLUSH_SECONDS = 60.0
@@ -41,8 +41,7 @@ def test_default_writes_json_lines_under_dot_floe_traces(tmp_path: Path) -> None
     provider.force_flush()
     path = tmp_path / ".floe" / "traces" / "shop.jsonl"
     assert traces_file(_spec(), tmp_path) == path
-    lines = path.read_text().splitlines()
-    assert [json.loads(line)["name"] for line in lines] == ["hello"]
+    assert [span["name"] for span in read_spans(path)] == ["hello"]
     provider.shutdown()
 
 

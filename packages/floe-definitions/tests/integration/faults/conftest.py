@@ -31,6 +31,8 @@ from dagster import DagsterInstance, execute_job, instance_for_test
 from dagster._core.definitions.reconstruct import ReconstructableRepository
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 
+from floe_definitions.otlp_json import read_spans
+
 PROJECT = Path(__file__).parent / "project"
 PLATFORM_BASE = "environment: fault-tests\nexecution:\n  executor: {type: in_process}\n"
 _package_numbers = itertools.count()
@@ -53,10 +55,8 @@ class FaultProject:
         return self.root / ".floe" / "lineage" / "faulty.jsonl"
 
     def spans(self) -> list[dict[str, Any]]:
-        """Spans the file exporter wrote (one JSON object per line)."""
-        if not self.traces_file.exists():
-            return []
-        return [json.loads(line) for line in self.traces_file.read_text().splitlines() if line.strip()]
+        """Spans the file exporter wrote (OTLP/JSON lines, one record per span)."""
+        return read_spans(self.traces_file)
 
     def lineage(self) -> list[dict[str, Any]]:
         """OpenLineage events the file transport wrote."""
