@@ -3,8 +3,12 @@
 ``poll_interval_seconds`` becomes Dagster's ``minimum_interval_seconds``; ``enabled`` the default status.
 The asset sensor is a plain sensor over the instance's materialization records with a cursor of the last
 storage id handled per watched asset: ``any`` requests a run when one watched asset has a new materialization,
-``all`` only once every one of them has (since the last request). For a partitioned target job it requests the
-partitions that materialized (``all``: those that materialized for every watched asset).
+``all`` only once every one of them has (since the last request). Its first evaluation only starts watching:
+what materialized before the sensor ran (``floe dev`` starting on an existing instance) requests nothing. For a
+partitioned target job it requests the partitions that materialized (``all``: those that materialized for every
+watched asset). For an unpartitioned target job, one run per tick at most, and only for the newest partition of a
+time-partitioned watched asset (a materialization of a partition at least as new as the newest one seen): a
+backfill of older partitions does not start a full run of the target per batch.
 """
 
 from __future__ import annotations
@@ -163,7 +167,11 @@ def build_asset_sensor(
     trigger = config.trigger
 
     def _evaluate(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
-        cursor: dict[str, int] = json.loads(context.cursor) if context.cursor else {}
+        if not context.cursor:
+            return _start_watching(context, watched)
+        stored = json.loads(context.cursor)
+        cursor: dict[str, int] = {k: v for k, v in stored.items() if k != _NEWEST and isinstance(v, int)}
+        newest: dict[str, str] = dict(stored.get(_NEWEST, {}))
         new_ids: dict[str, list[int]] = {}
         new_partitions: dict[str, set[str]] = {}
         for key in watched:
@@ -173,14 +181,32 @@ def build_asset_sensor(
                 limit=_FETCH_LIMIT,
                 ascending=True,
             ).records
-            if records:
-                new_ids[text] = [record.storage_id for record in records]
-                new_partitions[text] = {record.partition_key for record in records if record.partition_key}
+            if not records:
+                continue
+            partitions = {record.partition_key for record in records if record.partition_key}
+            if partitions_def is None:
+                window_of = _time_windows(context, key)
+                if window_of is not None and partitions:
+                    seen = newest.get(text)
+                    latest = max(partitions, key=window_of)
+                    if seen is not None and window_of(latest) < window_of(seen):
+                        # Only older partitions (a backfill): advance the cursor, request nothing.
+                        cursor[text] = records[-1].storage_id
+                        continue
+                    newest[text] = latest
+            new_ids[text] = [record.storage_id for record in records]
+            new_partitions[text] = partitions
         fired = bool(new_ids) if trigger == "any" else len(new_ids) == len(watched)
         if not fired:
             waiting = sorted({k.to_user_string() for k in watched} - set(new_ids))
-            return dg.SkipReason(f"waiting for materializations of {', '.join(waiting)}")
-        next_cursor = {**cursor, **{text: ids[-1] for text, ids in new_ids.items()}}
+            return dg.SensorResult(
+                skip_reason=dg.SkipReason(
+                    f"waiting for materializations of {', '.join(waiting)} (of their newest partition, when "
+                    "time-partitioned)"
+                ),
+                cursor=json.dumps({**cursor, _NEWEST: newest}),
+            )
+        next_cursor: dict[str, Any] = {**cursor, **{text: ids[-1] for text, ids in new_ids.items()}, _NEWEST: newest}
         stamp = ",".join(f"{text}={ids[-1]}" for text, ids in sorted(new_ids.items()))
         tags = {"floe/triggered_by_assets": ",".join(sorted(new_ids))}
         if partitions_def is None:
@@ -206,6 +232,44 @@ def build_asset_sensor(
         or f"Runs {config.job} when {config.trigger} of {', '.join(config.watched_assets)} materialize",
         default_status=default_status,
     )
+
+
+_NEWEST = "__newest_partition__"
+"""Cursor entry: watched asset -> the newest time partition seen materialized (unpartitioned target jobs)."""
+
+
+def _start_watching(context: dg.SensorEvaluationContext, watched: list[dg.AssetKey]) -> dg.SensorResult:
+    """First evaluation: remember the latest materialization of each watched asset and request nothing."""
+    cursor: dict[str, Any] = {}
+    newest: dict[str, str] = {}
+    for key in watched:
+        text = key.to_user_string()
+        latest = context.instance.fetch_materializations(
+            AssetRecordsFilter(asset_key=key), limit=1, ascending=False
+        ).records
+        if latest:
+            cursor[text] = latest[0].storage_id
+        window_of = _time_windows(context, key)
+        if window_of is not None:
+            materialized = context.instance.get_materialized_partitions(key)
+            if materialized:
+                newest[text] = max(materialized, key=window_of)
+    cursor[_NEWEST] = newest
+    return dg.SensorResult(
+        skip_reason=dg.SkipReason("started watching: materializations from now on request runs"),
+        cursor=json.dumps(cursor),
+    )
+
+
+def _time_windows(context: dg.SensorEvaluationContext, key: dg.AssetKey) -> Any:
+    """Partition key -> its window start, for a time-partitioned asset; None otherwise or when unknown."""
+    try:
+        partitions_def = context.repository_def.asset_graph.get(key).partitions_def if context.repository_def else None
+    except (KeyError, dg.DagsterInvariantViolationError):
+        return None
+    if not isinstance(partitions_def, dg.TimeWindowPartitionsDefinition):
+        return None
+    return lambda partition_key: partitions_def.time_window_for_partition_key(partition_key).start
 
 
 def build_run_status_sensor(

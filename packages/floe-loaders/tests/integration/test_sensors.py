@@ -181,8 +181,9 @@ def test_asset_sensor_any(make_spec, sample_dir, instance) -> None:
 
 def test_asset_sensor_all_waits_for_every_asset(make_spec, sample_dir, instance) -> None:
     defs = _asset_sensor_defs(make_spec, sample_dir, "all")
+    started = _tick(defs, "on_bronze", instance)
     _materialize(defs, "bronze/raw_orders", instance)
-    waiting = _tick(defs, "on_bronze", instance)
+    waiting = _tick(defs, "on_bronze", instance, cursor=started.cursor)
     assert waiting.run_requests == []
     assert "bronze/raw_customers" in (waiting.skip_message or "")
     _materialize(defs, "bronze/raw_customers", instance)
@@ -202,9 +203,53 @@ def test_asset_sensor_requests_the_materialized_partition(make_spec, sample_dir,
         jobs={"transform": {"type": "batch", "selection": ["group:silver"]}, **SEED},
         sensors={"on_orders": {"type": "asset_sensor", "job": "transform", "watched_assets": ["bronze/raw_orders"]}},
     )
+    started = _tick(defs, "on_orders", instance)
     assert defs.resolve_job_def("seed").execute_in_process(instance=instance, partition_key="2024-02-02").success
-    fired = _tick(defs, "on_orders", instance)
+    fired = _tick(defs, "on_orders", instance, cursor=started.cursor)
     assert [r.partition_key for r in fired.run_requests] == ["2024-02-02"]
+
+
+def test_asset_sensor_first_tick_only_starts_watching(make_spec, sample_dir, instance) -> None:
+    defs = _asset_sensor_defs(make_spec, sample_dir, "any")
+    _materialize(defs, "bronze/raw_orders", instance)  # before the sensor runs, e.g. before `floe dev` starts
+    started = _tick(defs, "on_bronze", instance)
+    assert started.run_requests == []
+    assert "started watching" in (started.skip_message or "")
+    _materialize(defs, "bronze/raw_orders", instance)
+    fired = _tick(defs, "on_bronze", instance, cursor=started.cursor)
+    assert len(fired.run_requests) == 1
+
+
+def test_asset_sensor_unpartitioned_target_reacts_to_the_newest_partition_not_to_backfills(
+    make_spec, sample_dir, instance
+) -> None:
+    defs = _defs(
+        make_spec,
+        sample_dir,
+        partitions={"daily": {"type": "daily", "start": "2024-01-01"}},
+        assets={"bronze/*": {"partitions": "daily"}},
+        jobs={"transform": {"type": "batch", "selection": ["group:silver"]}, **SEED},
+        sensors={"on_orders": {"type": "asset_sensor", "job": "transform", "watched_assets": ["bronze/raw_orders"]}},
+    )
+    seed = defs.resolve_job_def("seed")
+    started = _tick(defs, "on_orders", instance)
+    assert seed.execute_in_process(instance=instance, partition_key="2024-03-01").success
+    newest = _tick(defs, "on_orders", instance, cursor=started.cursor)
+    assert len(newest.run_requests) == 1
+    assert newest.run_requests[0].partition_key is None
+    # A backfill of January, in batches: older partitions than the newest seen request no transform at all.
+    cursor = newest.cursor
+    for batch_keys in (("2024-01-01", "2024-01-02"), ("2024-01-03",)):
+        for partition_key in batch_keys:
+            assert seed.execute_in_process(instance=instance, partition_key=partition_key).success
+        batch = _tick(defs, "on_orders", instance, cursor=cursor)
+        assert batch.run_requests == []
+        cursor = batch.cursor
+    # The next newest partition (and a re-run of the newest) request one transform per tick again.
+    assert seed.execute_in_process(instance=instance, partition_key="2024-03-02").success
+    assert seed.execute_in_process(instance=instance, partition_key="2024-03-02").success
+    later = _tick(defs, "on_orders", instance, cursor=cursor)
+    assert len(later.run_requests) == 1
 
 
 def test_asset_sensor_unknown_watched_asset_is_an_error(make_spec, sample_dir) -> None:
