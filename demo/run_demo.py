@@ -7,10 +7,17 @@ the platform file (``platform/local.yaml`` unless ``FLOE_PLATFORM_FILE`` / ``FLO
 While the jobs run it shows a progress view (one line per finished step); Dagster's event log (its DEBUG events),
 dbt's output and anything else the runs print go to ``.floe/logs/<job>.log``, and ``--verbose`` shows them on the
 terminal instead. It then prints, per asset, status, rows, duration, span and lineage run; the lineage graph
-bronze -> silver -> gold; and where the trace and lineage files are. It exits 1 with the list of what failed
-when any check fails: every dbt model ran as its own asset, each asset execution has exactly one span and one
-START plus one COMPLETE lineage event, every span of a run shares the run's trace id, and lineage connects
-bronze to gold per model.
+bronze -> silver -> gold; and where spans and lineage went. It exits 1 with the list of what failed when any
+check fails: every dbt model ran as its own asset, each asset execution has exactly one span and one START plus
+one COMPLETE lineage event, every span of a run shares the run's trace id, and lineage connects bronze to gold
+per model.
+
+The checks read what was emitted from the sink actually used (``floe_definitions.telemetry_sinks`` decides):
+the files, or a local OTLP/HTTP + OpenLineage receiver the demo starts on 127.0.0.1 when the standard
+``OTEL_EXPORTER_OTLP_*ENDPOINT`` / ``OTEL_TRACES_EXPORTER=otlp`` / ``OPENLINEAGE_URL`` variables send telemetry
+over the network (or with ``--receiver``); the receiver relays every request to the endpoints the variables named,
+so the data still reaches them. Sinks the demo cannot read back (a platform file's own OTLP or HTTP endpoint, the
+console) are reported as not checked.
 Running it again works (partitions are replaced, dbt rebuilds).
 """
 
@@ -24,7 +31,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager, redirect_stderr, redirect_stdout
+from contextlib import ExitStack, contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,13 +51,20 @@ from dagster import (  # noqa: E402
 )
 from dagster._core.definitions.reconstruct import ReconstructableRepository  # noqa: E402
 
+from demo.telemetry_receiver import LINEAGE_PATH, TRACES_PATH, TelemetryReceiver  # noqa: E402
 from floe_dbt_observe.dbt_executable import find_dbt_executable  # noqa: E402
 from floe_definitions import FloeProject, load_project  # noqa: E402
 from floe_definitions.instance import dagster_home, open_instance  # noqa: E402
-from floe_definitions.lineage_client import lineage_file  # noqa: E402
+from floe_definitions.otlp_json import read_spans  # noqa: E402
 from floe_definitions.project import display_path  # noqa: E402
 from floe_definitions.run_trace import run_trace_id  # noqa: E402
-from floe_definitions.tracing import traces_file  # noqa: E402
+from floe_definitions.telemetry_sinks import (  # noqa: E402
+    OTLP_ENDPOINT_VARS,
+    OTLP_PROTOCOL_VARS,
+    TRACES_EXPORTER_VAR,
+    lineage_sink,
+    span_sink,
+)
 
 BRONZE_JOB = "seed_bronze"
 TRANSFORM_JOB = "transform"
@@ -73,6 +87,16 @@ class AssetRow:
 
 
 @dataclass(frozen=True)
+class Emitted:
+    """What the demo's runs emitted, read back from the sinks used; None where a sink cannot be read back."""
+
+    spans: list[dict[str, Any]] | None
+    events: list[dict[str, Any]] | None
+    spans_from: str
+    lineage_from: str
+
+
+@dataclass(frozen=True)
 class DemoRun:
     """A Dagster run the demo launched."""
 
@@ -88,25 +112,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--verbose", action="store_true", help="show Dagster's events and dbt's output instead of writing them to logs"
     )
+    parser.add_argument(
+        "--receiver",
+        action="store_true",
+        help="send spans and lineage to a local OTLP/OpenLineage receiver on 127.0.0.1 and check them there",
+    )
     options = parser.parse_args(argv)
     started = time.monotonic()
     environ = _environment()
     _parse_dbt_project(environ)
-    with _patched_environ(environ):
-        project = load_project(DEMO_DIR / "floe.yaml", environ=environ)
-        instance = open_instance(
-            project.base_dir,
-            project.platform,
-            environ,
-            platform_file=project.platform_file,
-            locate=project.platform_locate,
-        )
-        with instance:
-            log_dir = None if options.verbose else project.base_dir / ".floe" / "logs"
-            runs = materialize(project, instance, log_dir=log_dir)
-            rows = collect(project, instance, runs)
-    failures = verify(project, runs, rows)
-    _print_summary(project, runs, rows, time.monotonic() - started)
+    with ExitStack() as stack:
+        receiver = None
+        if options.receiver or wants_receiver(environ):
+            receiver = stack.enter_context(relaying_receiver(environ).running())
+            environ = receiver_environment(environ, receiver.url)
+            print(f"Telemetry: a local receiver on {receiver.url} checks what the runs send", flush=True)
+        with _patched_environ(environ):
+            project = load_project(DEMO_DIR / "floe.yaml", environ=environ)
+            instance = open_instance(
+                project.base_dir,
+                project.platform,
+                environ,
+                platform_file=project.platform_file,
+                locate=project.platform_locate,
+            )
+            with instance:
+                log_dir = None if options.verbose else project.base_dir / ".floe" / "logs"
+                runs = materialize(project, instance, log_dir=log_dir)
+                emitted = read_emitted(project, environ, receiver)
+                rows = collect(project, instance, runs, emitted)
+    failures = verify(project, runs, rows, emitted)
+    if receiver is not None and receiver.received.relay_errors:
+        print(f"\nRelaying to your endpoints failed: {receiver.received.relay_errors[0]}", file=sys.stderr)
+    _print_summary(project, runs, rows, emitted, time.monotonic() - started)
     if failures:
         print("\nDEMO FAILED:", file=sys.stderr)
         for failure in failures:
@@ -125,6 +163,71 @@ def _environment() -> dict[str, str]:
     env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     Path(env["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
     return env
+
+
+def wants_receiver(environ: Mapping[str, str]) -> bool:
+    """Whether the standard variables send spans or lineage over the network (the demo then checks a receiver)."""
+    otlp = any(environ.get(var) for var in OTLP_ENDPOINT_VARS) or environ.get(TRACES_EXPORTER_VAR) == "otlp"
+    return otlp or bool(environ.get("OPENLINEAGE_URL"))
+
+
+def relaying_receiver(environ: Mapping[str, str]) -> TelemetryReceiver:
+    """A receiver that relays to the OTLP traces URL and OpenLineage URL the standard variables name, if any."""
+    traces = environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or None
+    if traces is None and environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
+        traces = environ["OTEL_EXPORTER_OTLP_ENDPOINT"].rstrip("/") + TRACES_PATH
+    lineage = None
+    if environ.get("OPENLINEAGE_URL"):
+        path = environ.get("OPENLINEAGE_ENDPOINT") or LINEAGE_PATH
+        lineage = environ["OPENLINEAGE_URL"].rstrip("/") + "/" + path.lstrip("/")
+    return TelemetryReceiver(relay_traces=traces, relay_lineage=lineage)
+
+
+def receiver_environment(environ: Mapping[str, str], url: str) -> dict[str, str]:
+    """The demo's environment with spans (OTLP/HTTP) and lineage (HTTP) sent to the receiver at ``url``."""
+    env = {key: value for key, value in environ.items() if key not in (*OTLP_ENDPOINT_VARS, *OTLP_PROTOCOL_VARS)}
+    env.pop("OPENLINEAGE_ENDPOINT", None)
+    env["OTEL_EXPORTER_OTLP_ENDPOINT"] = url
+    env["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf"
+    env["OPENLINEAGE_URL"] = url
+    return env
+
+
+def read_emitted(
+    project: FloeProject, environ: Mapping[str, str], receiver: TelemetryReceiver | None = None
+) -> Emitted:
+    """Read back what the runs emitted from the sinks the project used: files, or the receiver.
+
+    Args:
+        project: The loaded demo project.
+        environ: The environment the runs had (the standard variables).
+        receiver: The receiver the standard variables pointed at, if the demo started one.
+
+    Returns:
+        Spans and lineage events; None for a sink that cannot be read back (the console, a platform file's own
+        endpoint).
+    """
+    spans_sink = span_sink(project.spec, project.platform, project.base_dir, environ)
+    events_sink = lineage_sink(project.spec, project.platform, project.base_dir, environ)
+    by_receiver = receiver is not None and (
+        (spans_sink.kind == "otlp" and spans_sink.endpoint is None)
+        or (events_sink.kind == "http" and events_sink.url == receiver.url)
+    )
+    if by_receiver and receiver is not None:
+        receiver.wait_until_quiet()
+    spans: list[dict[str, Any]] | None = None
+    spans_from = f"{spans_sink.describe(environ)} (not read back: not checked)"
+    if spans_sink.kind == "file" and spans_sink.path is not None:
+        spans, spans_from = read_spans(spans_sink.path), os.fspath(spans_sink.path)
+    elif receiver is not None and spans_sink.kind == "otlp" and spans_sink.endpoint is None:
+        spans, spans_from = receiver.spans, f"the local OTLP receiver {receiver.url}"
+    events: list[dict[str, Any]] | None = None
+    lineage_from = f"{events_sink.describe(environ)} (not read back: not checked)"
+    if events_sink.kind == "file" and events_sink.path is not None:
+        events, lineage_from = _read_json_lines(events_sink.path), os.fspath(events_sink.path)
+    elif receiver is not None and events_sink.kind == "http" and events_sink.url == receiver.url:
+        events, lineage_from = receiver.events, f"the local OpenLineage receiver {receiver.url}"
+    return Emitted(spans=spans, events=events, spans_from=spans_from, lineage_from=lineage_from)
 
 
 @contextmanager
@@ -282,7 +385,9 @@ def _layer(key: str, project: FloeProject, graph: Any) -> str:
     return str(group or "-")
 
 
-def collect(project: FloeProject, instance: DagsterInstance, runs: list[DemoRun]) -> dict[str, AssetRow]:
+def collect(
+    project: FloeProject, instance: DagsterInstance, runs: list[DemoRun], emitted: Emitted
+) -> dict[str, AssetRow]:
     """Join materializations, spans and lineage events of the demo's runs by asset."""
     graph = project.definitions.resolve_asset_graph()
     rows: dict[str, AssetRow] = {}
@@ -303,7 +408,7 @@ def collect(project: FloeProject, instance: DagsterInstance, runs: list[DemoRun]
                 if isinstance(raw, int):
                     row.rows = raw
                     break
-    for span in _read_json_lines(traces_file(project.spec, project.base_dir, _traces_dir(project))):
+    for span in emitted.spans or []:
         attributes = span.get("attributes", {})
         if attributes.get("dagster.run_id") not in run_ids:
             continue
@@ -319,7 +424,7 @@ def collect(project: FloeProject, instance: DagsterInstance, runs: list[DemoRun]
         if span["status"]["status_code"] == "ERROR":
             row.status = "failed"
     keys_by_job = _lineage_jobs(project, rows)
-    for event in _read_json_lines(lineage_file(project.spec, project.base_dir, _lineage_dir(project))):
+    for event in emitted.events or []:
         parent = event.get("run", {}).get("facets", {}).get("parent", {}).get("run", {}).get("runId")
         if parent not in run_ids:
             continue
@@ -329,16 +434,6 @@ def collect(project: FloeProject, instance: DagsterInstance, runs: list[DemoRun]
         rows[lineage_key].lineage_run_ids.add(event["run"]["runId"])
         rows[lineage_key].lineage_states.append(event["eventType"])
     return rows
-
-
-def _traces_dir(project: FloeProject) -> str:
-    tracing = project.platform.tracing
-    return getattr(tracing, "path", ".floe/traces")
-
-
-def _lineage_dir(project: FloeProject) -> str:
-    transport = project.platform.lineage.transport
-    return getattr(transport, "path", ".floe/lineage")
 
 
 def _lineage_jobs(project: FloeProject, rows: Mapping[str, AssetRow]) -> dict[str, str]:
@@ -363,11 +458,11 @@ def _duration(span: Mapping[str, Any]) -> float | None:
     return (end - start).total_seconds()
 
 
-def _lineage_graph(project: FloeProject) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+def _lineage_graph(events: Sequence[Mapping[str, Any]]) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
     """Per job of the latest COMPLETE events: inputs and outputs as ``namespace/name`` strings."""
     inputs: dict[str, set[str]] = {}
     outputs: dict[str, set[str]] = {}
-    for event in _read_json_lines(lineage_file(project.spec, project.base_dir, _lineage_dir(project))):
+    for event in events:
         if event["eventType"] != "COMPLETE":
             continue
         job = event["job"]["name"]
@@ -376,8 +471,11 @@ def _lineage_graph(project: FloeProject) -> tuple[dict[str, set[str]], dict[str,
     return inputs, outputs
 
 
-def verify(project: FloeProject, runs: list[DemoRun], rows: Mapping[str, AssetRow]) -> list[str]:
-    """Return what is wrong with the demo's runs (empty when every check passes)."""
+def verify(project: FloeProject, runs: list[DemoRun], rows: Mapping[str, AssetRow], emitted: Emitted) -> list[str]:
+    """Return what is wrong with the demo's runs (empty when every check passes).
+
+    Span checks need the spans read back, lineage checks the events; a sink that cannot be read back skips them.
+    """
     failures: list[str] = []
     for run in runs:
         if not run.success:
@@ -398,20 +496,26 @@ def verify(project: FloeProject, runs: list[DemoRun], rows: Mapping[str, AssetRo
         if row is None or row.status != "materialized":
             failures.append(f"{key}: not materialized")
             continue
-        if len(row.span_ids) != 1:
-            failures.append(f"{key}: {len(row.span_ids)} span(s), expected exactly one")
-        if sorted(row.lineage_states) != ["COMPLETE", "START"] or len(row.lineage_run_ids) != 1:
-            failures.append(f"{key}: lineage events {row.lineage_states}, expected one START and one COMPLETE")
-    trace_files = _read_json_lines(traces_file(project.spec, project.base_dir, _traces_dir(project)))
+        if emitted.spans is not None and len(row.span_ids) != 1:
+            failures.append(f"{key}: {len(row.span_ids)} span(s) in {emitted.spans_from}, expected exactly one")
+        lineage_ok = sorted(row.lineage_states) == ["COMPLETE", "START"] and len(row.lineage_run_ids) == 1
+        if emitted.events is not None and not lineage_ok:
+            failures.append(
+                f"{key}: lineage events {row.lineage_states} in {emitted.lineage_from}, expected one START and one "
+                "COMPLETE"
+            )
+    trace_files = emitted.spans or []
     for run in runs:
+        if emitted.spans is None:
+            break
         expected_trace = f"0x{run_trace_id(run.run_id):032x}"
         spans = [s for s in trace_files if s.get("attributes", {}).get("dagster.run_id") == run.run_id]
         traces = {s["context"]["trace_id"] for s in spans}
         if traces != {expected_trace}:
             failures.append(f"run {run.run_id}: spans carry trace ids {sorted(traces)}, expected {expected_trace}")
-    inputs, outputs = _lineage_graph(project)
+    inputs, outputs = _lineage_graph(emitted.events or [])
     produced_by = {dataset: job for job, datasets in outputs.items() for dataset in datasets}
-    for key in sorted(dbt_models):
+    for key in sorted(dbt_models) if emitted.events is not None else []:
         job = f"{project.spec.name}.{AssetKey.from_user_string(key).path[-1]}"
         chain = _upstream_layers(job, inputs, produced_by)
         if "bronze" not in {_layer_of_job(j, project, graph) for j in chain}:
@@ -442,7 +546,9 @@ def _layer_of_job(job: str, project: FloeProject, graph: Any) -> str:
     return ""
 
 
-def _print_summary(project: FloeProject, runs: list[DemoRun], rows: Mapping[str, AssetRow], seconds: float) -> None:
+def _print_summary(
+    project: FloeProject, runs: list[DemoRun], rows: Mapping[str, AssetRow], emitted: Emitted, seconds: float
+) -> None:
     print("\nRuns:")
     for run in runs:
         print(f"  {run.job:<12} {run.run_id}  {'SUCCESS' if run.success else 'FAILURE'}  {run.seconds:6.1f} s")
@@ -458,7 +564,7 @@ def _print_summary(project: FloeProject, runs: list[DemoRun], rows: Mapping[str,
         states = "/".join(row.lineage_states)
         cells = f"{row.key:<28} {row.layer:<7} {row.status:<13} {rows_text:>7} {duration:>9}"
         print(f"  {cells}  {span:<18}  {lineage} {states}")
-    inputs, outputs = _lineage_graph(project)
+    inputs, outputs = _lineage_graph(emitted.events or [])
     produced_by = {dataset: job for job, datasets in outputs.items() for dataset in datasets}
     print("\nLineage (bronze -> silver -> gold):")
     graph = project.definitions.resolve_asset_graph()
@@ -468,9 +574,9 @@ def _print_summary(project: FloeProject, runs: list[DemoRun], rows: Mapping[str,
         for silver in sorted({produced_by[d] for d in inputs.get(job, set()) if d in produced_by}):
             bronze = sorted({produced_by[d] for d in inputs.get(silver, set()) if d in produced_by})
             print(f"    <- {silver} <- {', '.join(bronze) or '(no bronze producer)'}")
-    print("\nFiles:")
-    print(f"  traces:   {traces_file(project.spec, project.base_dir, _traces_dir(project))}")
-    print(f"  lineage:  {lineage_file(project.spec, project.base_dir, _lineage_dir(project))}")
+    print("\nTelemetry (checked where it was sent):")
+    print(f"  spans:    {emitted.spans_from}")
+    print(f"  lineage:  {emitted.lineage_from}")
     print(f"  instance: {dagster_home(project.base_dir)}")
     print(f"  total:    {seconds:.1f} s")
     platform_file = os.fspath(project.platform_file) if project.platform_file else None

@@ -2,7 +2,10 @@
 
 Each scenario works on its own copy of the demo (floe.yaml, definitions.py, the asset package, the dbt project,
 the platform files), so the traces, lineage and Dagster instance of a test live in its temporary directory.
-Runs use the in-process executor (the multiprocess one is exercised by ``nox -s demo``).
+Runs use the in-process executor (the multiprocess one is exercised by ``nox -s demo``). ``demo_run`` sends its
+spans and lineage to a local OTLP/HTTP + OpenLineage receiver through the standard ``OTEL_EXPORTER_OTLP_ENDPOINT``
+and ``OPENLINEAGE_URL`` variables; ``broken_run`` writes them to the default files: the demo's checks read each from
+the sink it used.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -21,7 +25,8 @@ from typing import Any
 import pytest
 from dagster import DagsterEventType, DagsterInstance, instance_for_test
 from dagster._core.definitions.reconstruct import ReconstructableRepository
-from demo.run_demo import AssetRow, DemoRun, collect, materialize, verify
+from demo.run_demo import AssetRow, DemoRun, Emitted, collect, materialize, read_emitted, verify
+from demo.telemetry_receiver import TelemetryReceiver
 
 from floe_definitions import FloeProject, load_project
 from floe_definitions.checks import check_floe_yaml
@@ -54,6 +59,8 @@ class Outcome:
     rows: dict[str, AssetRow]
     materialized: dict[str, set[str]]
     progress: str
+    emitted: Emitted
+    receiver: TelemetryReceiver | None
 
 
 def _copy_demo(base: Path, package: str, *, break_model: str | None = None) -> DemoCopy:
@@ -80,10 +87,18 @@ def _copy_demo(base: Path, package: str, *, break_model: str | None = None) -> D
     return DemoCopy(root=root, env=env)
 
 
-def _run(copy: DemoCopy) -> Outcome:
+def _run(copy: DemoCopy, receiver: TelemetryReceiver | None = None) -> Outcome:
     with pytest.MonkeyPatch.context() as monkeypatch:
         for key, value in copy.env.items():
             monkeypatch.setenv(key, value)
+        for key in ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_TRACES_EXPORTER", "OPENLINEAGE_CONFIG"):
+            monkeypatch.delenv(key, raising=False)
+        if receiver is None:
+            monkeypatch.delenv("OTEL_EXPORTER_OTLP_ENDPOINT", raising=False)
+            monkeypatch.delenv("OPENLINEAGE_URL", raising=False)
+        else:
+            monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.url)
+            monkeypatch.setenv("OPENLINEAGE_URL", receiver.url)
         project = load_project(copy.floe_yaml)
         home = copy.root / ".floe" / "dagster"
         home.mkdir(parents=True, exist_ok=True)
@@ -91,10 +106,18 @@ def _run(copy: DemoCopy) -> Outcome:
             recon = ReconstructableRepository.for_file(str(copy.root / "definitions.py"), "defs", str(copy.root))
             progress = io.StringIO()
             runs = materialize(project, instance, recon, log_dir=copy.root / ".floe" / "logs", progress=progress)
-            rows = collect(project, instance, runs)
+            emitted = read_emitted(project, os.environ, receiver)
+            rows = collect(project, instance, runs, emitted)
             materialized = {run.run_id: _materialized_keys(instance, run.run_id) for run in runs}
     return Outcome(
-        copy=copy, project=project, runs=runs, rows=rows, materialized=materialized, progress=progress.getvalue()
+        copy=copy,
+        project=project,
+        runs=runs,
+        rows=rows,
+        materialized=materialized,
+        progress=progress.getvalue(),
+        emitted=emitted,
+        receiver=receiver,
     )
 
 
@@ -104,8 +127,10 @@ def _materialized_keys(instance: DagsterInstance, run_id: str) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Outcome:
-    return _run(_copy_demo(tmp_path_factory.mktemp("demo_ok"), "shop_assets"))
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Outcome]:
+    """The demo, sending to a local OTLP/HTTP and OpenLineage receiver through the standard variables."""
+    with TelemetryReceiver().running() as receiver:
+        yield _run(_copy_demo(tmp_path_factory.mktemp("demo_ok"), "shop_assets"), receiver)
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +140,34 @@ def broken_run(tmp_path_factory: pytest.TempPathFactory) -> Outcome:
 
 def test_demo_runs_and_passes_every_verification(demo_run: Outcome) -> None:
     assert [run.success for run in demo_run.runs] == [True, True]
-    assert verify(demo_run.project, demo_run.runs, demo_run.rows) == []
+    assert verify(demo_run.project, demo_run.runs, demo_run.rows, demo_run.emitted) == []
+
+
+def test_against_standard_endpoints_the_receivers_get_the_spans_and_events_and_the_checks_read_them(
+    demo_run: Outcome,
+) -> None:
+    receiver = demo_run.receiver
+    assert receiver is not None
+    assert demo_run.emitted.spans_from == f"the local OTLP receiver {receiver.url}"
+    assert demo_run.emitted.lineage_from == f"the local OpenLineage receiver {receiver.url}"
+    run_ids = {run.run_id for run in demo_run.runs}
+    assert receiver.received.trace_requests > 0
+    assert {span["attributes"].get("dagster.run_id") for span in receiver.spans} >= run_ids
+    assert {span["resource"]["attributes"]["service.name"] for span in receiver.spans} == {"shop"}
+    parents = {event["run"]["facets"].get("parent", {}).get("run", {}).get("runId") for event in receiver.events}
+    assert run_ids <= parents | {event["run"]["runId"] for event in receiver.events}
+    assert {"START", "COMPLETE"} <= {event["eventType"] for event in receiver.events}
+    # Every asset's span and lineage run was counted from the receiver, and nothing went to the default files.
+    assert all(len(row.span_ids) == 1 and row.lineage_run_ids for row in demo_run.rows.values())
+    assert not (demo_run.copy.root / ".floe" / "traces").exists()
+    assert not (demo_run.copy.root / ".floe" / "lineage").exists()
+
+
+def test_the_broken_run_checks_the_default_files_it_wrote(broken_run: Outcome) -> None:
+    traces = broken_run.copy.root / ".floe" / "traces" / "shop.jsonl"
+    assert broken_run.emitted.spans_from == os.fspath(traces)
+    assert broken_run.emitted.spans
+    assert json.loads(traces.read_text().splitlines()[0])["resourceSpans"]  # OTLP/JSON, one request per line
 
 
 def test_the_progress_view_shows_each_step_and_no_warning(demo_run: Outcome) -> None:
@@ -161,11 +213,7 @@ def test_every_lineage_event_validates_against_the_official_openlineage_schemas(
     outcome: str, request: pytest.FixtureRequest, openlineage_conformance: ModuleType
 ) -> None:
     ran: Outcome = request.getfixturevalue(outcome)
-    events = [
-        json.loads(line)
-        for path in sorted((ran.copy.root / ".floe" / "lineage").glob("*.jsonl"))
-        for line in path.read_text().splitlines()
-    ]
+    events = ran.emitted.events or []
     counted, facets = openlineage_conformance.validate_events(events)
     print(f"demo {outcome}: {counted} events, {facets} facets valid")
     assert counted == len(events) > 0
