@@ -6,9 +6,10 @@ storage id handled per watched asset: ``any`` requests a run when one watched as
 ``all`` only once every one of them has (since the last request). Its first evaluation only starts watching:
 what materialized before the sensor ran (``floe dev`` starting on an existing instance) requests nothing. For a
 partitioned target job it requests the partitions that materialized (``all``: those that materialized for every
-watched asset). For an unpartitioned target job, one run per tick at most, and only for the newest partition of a
-time-partitioned watched asset (a materialization of a partition at least as new as the newest one seen): a
-backfill of older partitions does not start a full run of the target per batch.
+watched asset). For an unpartitioned target job, one run per tick at most, and only for the newest partition of
+a time-partitioned watched asset (a partition at least as new as the newest one seen materialized or the asset's
+newest partition now, whichever is older): a backfill of older partitions does not start a full run of the
+target per batch, even on an instance that has no newer data yet.
 """
 
 from __future__ import annotations
@@ -185,11 +186,12 @@ def build_asset_sensor(
                 continue
             partitions = {record.partition_key for record in records if record.partition_key}
             if partitions_def is None:
-                window_of = _time_windows(context, key)
-                if window_of is not None and partitions:
-                    seen = newest.get(text)
+                time_partitions = _time_partitions(context, key)
+                if time_partitions is not None and partitions:
+                    window_of, newest_now = time_partitions
                     latest = max(partitions, key=window_of)
-                    if seen is not None and window_of(latest) < window_of(seen):
+                    floors = [window_of(k) for k in (newest.get(text), newest_now) if k is not None]
+                    if floors and window_of(latest) < min(floors):
                         # Only older partitions (a backfill): advance the cursor, request nothing.
                         cursor[text] = records[-1].storage_id
                         continue
@@ -249,11 +251,11 @@ def _start_watching(context: dg.SensorEvaluationContext, watched: list[dg.AssetK
         ).records
         if latest:
             cursor[text] = latest[0].storage_id
-        window_of = _time_windows(context, key)
-        if window_of is not None:
+        time_partitions = _time_partitions(context, key)
+        if time_partitions is not None:
             materialized = context.instance.get_materialized_partitions(key)
             if materialized:
-                newest[text] = max(materialized, key=window_of)
+                newest[text] = max(materialized, key=time_partitions[0])
     cursor[_NEWEST] = newest
     return dg.SensorResult(
         skip_reason=dg.SkipReason("started watching: materializations from now on request runs"),
@@ -261,15 +263,20 @@ def _start_watching(context: dg.SensorEvaluationContext, watched: list[dg.AssetK
     )
 
 
-def _time_windows(context: dg.SensorEvaluationContext, key: dg.AssetKey) -> Any:
-    """Partition key -> its window start, for a time-partitioned asset; None otherwise or when unknown."""
+def _time_partitions(context: dg.SensorEvaluationContext, key: dg.AssetKey) -> tuple[Any, str | None] | None:
+    """For a time-partitioned asset: (partition key -> window start, its newest partition now); else None."""
     try:
         partitions_def = context.repository_def.asset_graph.get(key).partitions_def if context.repository_def else None
     except (KeyError, dg.DagsterInvariantViolationError):
         return None
     if not isinstance(partitions_def, dg.TimeWindowPartitionsDefinition):
         return None
-    return lambda partition_key: partitions_def.time_window_for_partition_key(partition_key).start
+    time_partitions = partitions_def
+
+    def window_of(partition_key: str) -> Any:
+        return time_partitions.time_window_for_partition_key(partition_key).start
+
+    return window_of, time_partitions.get_last_partition_key()
 
 
 def build_run_status_sensor(

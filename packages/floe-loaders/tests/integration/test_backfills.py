@@ -100,6 +100,7 @@ def test_120_daily_partitions_in_batches_of_10_all_materialize(fast_tmp: Path) -
         backfill = instance.get_backfill(backfill_id)
         assert backfill is not None
         assert backfill.tags[BACKFILL_NAME_TAG] == "history"
+        assert backfill.title == "history"  # the backfill page's title reads the floe.yaml name, not the id
         origin = LoadableTargetOrigin(
             executable_path=sys.executable,
             python_file=str(DEFS_FILE),

@@ -226,14 +226,15 @@ def test_asset_sensor_unpartitioned_target_reacts_to_the_newest_partition_not_to
     defs = _defs(
         make_spec,
         sample_dir,
-        partitions={"daily": {"type": "daily", "start": "2024-01-01"}},
+        partitions={"daily": {"type": "daily", "start": "2024-01-01", "end": "2024-03-03"}},
         assets={"bronze/*": {"partitions": "daily"}},
         jobs={"transform": {"type": "batch", "selection": ["group:silver"]}, **SEED},
         sensors={"on_orders": {"type": "asset_sensor", "job": "transform", "watched_assets": ["bronze/raw_orders"]}},
     )
     seed = defs.resolve_job_def("seed")
     started = _tick(defs, "on_orders", instance)
-    assert seed.execute_in_process(instance=instance, partition_key="2024-03-01").success
+    # The newest partition (2024-03-02; the range ends before 2024-03-03) requests one transform.
+    assert seed.execute_in_process(instance=instance, partition_key="2024-03-02").success
     newest = _tick(defs, "on_orders", instance, cursor=started.cursor)
     assert len(newest.run_requests) == 1
     assert newest.run_requests[0].partition_key is None
@@ -245,11 +246,28 @@ def test_asset_sensor_unpartitioned_target_reacts_to_the_newest_partition_not_to
         batch = _tick(defs, "on_orders", instance, cursor=cursor)
         assert batch.run_requests == []
         cursor = batch.cursor
-    # The next newest partition (and a re-run of the newest) request one transform per tick again.
+    # Re-running the newest partition (twice before the next tick) requests one transform again.
     assert seed.execute_in_process(instance=instance, partition_key="2024-03-02").success
     assert seed.execute_in_process(instance=instance, partition_key="2024-03-02").success
     later = _tick(defs, "on_orders", instance, cursor=cursor)
     assert len(later.run_requests) == 1
+
+
+def test_asset_sensor_ignores_a_backfill_on_an_instance_without_newer_data(make_spec, sample_dir, instance) -> None:
+    defs = _defs(
+        make_spec,
+        sample_dir,
+        partitions={"daily": {"type": "daily", "start": "2024-01-01", "end": "2024-03-03"}},
+        assets={"bronze/*": {"partitions": "daily"}},
+        jobs={"transform": {"type": "batch", "selection": ["group:silver"]}, **SEED},
+        sensors={"on_orders": {"type": "asset_sensor", "job": "transform", "watched_assets": ["bronze/raw_orders"]}},
+    )
+    cursor = _tick(defs, "on_orders", instance).cursor
+    for partition_key in ("2024-01-01", "2024-01-02"):  # batches in ascending order, each newer than the last
+        assert defs.resolve_job_def("seed").execute_in_process(instance=instance, partition_key=partition_key).success
+        batch = _tick(defs, "on_orders", instance, cursor=cursor)
+        assert batch.run_requests == []
+        cursor = batch.cursor
 
 
 def test_asset_sensor_unknown_watched_asset_is_an_error(make_spec, sample_dir) -> None:
