@@ -1,0 +1,89 @@
+"""The demo's local receiver: real OTLP/HTTP and OpenLineage HTTP clients send to it, and it relays to the user's."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from uuid import uuid4
+
+import pytest
+from demo.run_demo import receiver_environment, relaying_receiver, wants_receiver
+from demo.telemetry_receiver import TelemetryReceiver
+from openlineage.client import OpenLineageClient
+from openlineage.client.event_v2 import Job, Run, RunEvent, RunState
+from openlineage.client.transport.http import HttpConfig, HttpTransport
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+
+@pytest.fixture
+def user_endpoint() -> Iterator[tuple[str, list[str]]]:
+    """The user's own collector / Marquez: a real HTTP server on 127.0.0.1 recording each POST's path."""
+    paths: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            paths.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            return None
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", paths
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_receiver_records_spans_and_events_and_relays_them_to_the_standard_endpoints(
+    user_endpoint: tuple[str, list[str]],
+) -> None:
+    url, relayed = user_endpoint
+    environ = {"OTEL_EXPORTER_OTLP_ENDPOINT": url, "OPENLINEAGE_URL": url, "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}
+    assert wants_receiver(environ)
+    assert not wants_receiver({"OTEL_TRACES_EXPORTER": "console"})
+    with relaying_receiver(environ).running() as receiver:
+        env = receiver_environment(environ, receiver.url)
+        assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == env["OPENLINEAGE_URL"] == receiver.url
+        assert env["OTEL_EXPORTER_OTLP_PROTOCOL"] == "http/protobuf"
+        provider = TracerProvider(resource=Resource.create({"service.name": "shop"}))
+        provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter(endpoint=f"{receiver.url}/v1/traces")))
+        provider.get_tracer("t").start_span("step", attributes={"dagster.run_id": "r1"}).end()
+        provider.shutdown()
+        client = OpenLineageClient(transport=HttpTransport(HttpConfig.from_dict({"url": receiver.url})))
+        event = RunEvent(
+            eventType=RunState.START,
+            eventTime=datetime.now(UTC).isoformat(),
+            run=Run(runId=str(uuid4())),
+            job=Job(namespace="floe", name="shop.raw_orders"),
+            producer="https://example.invalid/floe-test",
+        )
+        client.emit(event)
+        receiver.wait_until_quiet(quiet_seconds=0.2)
+        spans, events = receiver.spans, receiver.events
+    assert [(span["name"], span["attributes"], span["resource"]["attributes"]["service.name"]) for span in spans] == [
+        ("step", {"dagster.run_id": "r1"}, "shop")
+    ]
+    assert [(e["eventType"], e["job"]["name"]) for e in events] == [("START", "shop.raw_orders")]
+    assert sorted(relayed) == ["/api/v1/lineage", "/v1/traces"]
+    assert receiver.received.relay_errors == []
+
+
+def test_without_relay_the_receiver_still_answers_and_records() -> None:
+    with TelemetryReceiver().running() as receiver:
+        provider = TracerProvider()
+        provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter(endpoint=f"{receiver.url}/v1/traces")))
+        provider.get_tracer("t").start_span("alone").end()
+        provider.shutdown()
+        assert [span["name"] for span in receiver.spans] == ["alone"]
