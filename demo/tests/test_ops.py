@@ -6,8 +6,13 @@ from typing import Any
 
 import duckdb
 import pytest
-from dagster import ExecuteInProcessResult, OpExecutionContext, job, op
+from dagster import AssetKey, ExecuteInProcessResult, OpExecutionContext, Permissive, job, op
 from demo.assets import ops
+
+from floe_config import load_floe_spec
+from floe_config.jobs import OpsJob
+
+DEMO_FLOE_YAML = Path(__file__).resolve().parents[1] / "floe.yaml"
 
 MaterializeBronze = Callable[..., ExecuteInProcessResult]
 
@@ -17,6 +22,16 @@ MaterializeBronze = Callable[..., ExecuteInProcessResult]
 @op(config_schema={"retention_days": int})
 def vacuum_op(context: OpExecutionContext) -> dict[str, Any]:
     return ops.vacuum(context, **context.op_config)
+
+
+@op(config_schema=Permissive())
+def vacuum_with_args_op(context: OpExecutionContext) -> dict[str, Any]:
+    return ops.vacuum(context, **context.op_config)
+
+
+@job
+def maintenance_with_args() -> None:
+    vacuum_with_args_op()
 
 
 @op
@@ -134,3 +149,38 @@ def test_notify_failure_writes_to_the_configured_alerts_log(
     assert alert.execute_in_process(tags={"floe/failed_run_id": "xyz"}).success
 
     assert json.loads(log_path.read_text())["failed_run_id"] == "xyz"
+
+
+def test_retention_keeps_the_january_backfill_of_the_demo_config_and_reports_what_it_removed(
+    warehouse: Path, materialize_bronze: MaterializeBronze
+) -> None:
+    spec = load_floe_spec(DEMO_FLOE_YAML)
+    maintenance_job = spec.orchestration.jobs["maintenance"]
+    assert isinstance(maintenance_job, OpsJob)
+    backfill = spec.orchestration.backfills["january_2024"]
+    # floe.yaml hands the backfill's own partition_range to retention (a YAML anchor): one source of truth.
+    assert maintenance_job.args["keep_partitions"] == [{"start": "2024-01-01", "end": "2024-01-31"}]
+    assert (backfill.partition_range.start, backfill.partition_range.end) == ("2024-01-01", "2024-01-31")
+    for partition_key in ("2024-01-02", "2024-01-31", "2024-02-10", "2024-03-20"):
+        materialize_bronze(partition_key)
+
+    args = {**maintenance_job.args, "retention_days": 30}  # the default of ${RETENTION_DAYS:30}
+    result = maintenance_with_args.execute_in_process(run_config={"ops": {"vacuum_with_args_op": {"config": args}}})
+
+    assert result.success
+    summary = result.output_for_node("vacuum_with_args_op")
+    assert summary["cutoff"] == "2024-02-19"
+    assert summary["kept_ranges"] == ["2024-01-01...2024-01-31"]
+    assert summary["removed_partitions"] == ["2024-02-10"]
+    kept = [date(2024, 1, 2), date(2024, 1, 31), date(2024, 3, 20)]
+    assert _days(warehouse, "raw_orders") == kept
+    assert _days(warehouse, "raw_order_items") == kept
+    # What retention removed is an asset event on that partition, which Dagster's UI shows.
+    observations = [event.asset_observation_data.asset_observation for event in result.get_asset_observation_events()]
+    assert {(o.asset_key, o.partition) for o in observations} == {
+        (AssetKey(["bronze", "raw_orders"]), "2024-02-10"),
+        (AssetKey(["bronze", "raw_order_items"]), "2024-02-10"),
+    }
+    orders = next(o for o in observations if o.asset_key == AssetKey(["bronze", "raw_orders"]))
+    assert orders.metadata["floe/removed_by"].value == "retention"
+    assert orders.metadata["rows_removed"].value == summary["deleted_orders"] > 0
