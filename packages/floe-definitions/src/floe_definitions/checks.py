@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 import dagster as dg
@@ -24,6 +24,7 @@ from floe_definitions.dry_run import check_configured_sinks, dry_run_telemetry
 from floe_definitions.errors import ConfigNotFoundError, ExecutorConfigError, FloeDefinitionsError, LocatedError
 from floe_definitions.executors import dagster_executor
 from floe_definitions.project import FloeProject, load_project
+from floe_definitions.telemetry_sinks import TelemetryOverrideWarning
 from floe_loaders import FloeLoaderError
 from floe_loaders.jobs import parse_selection
 from floe_loaders.selection_terms import unmatched_terms
@@ -119,10 +120,13 @@ def check_floe_yaml(
         ConfigNotFoundError: No floe.yaml where it was looked for.
         floe_config.errors.ConfigFileError: floe.yaml or the chosen platform file cannot be read.
     """
+    overrides: list[TelemetryOverrideWarning] = []
     try:
         if dry:
             project = load_project(path, platform=platform, environ=environ, **dry_run_telemetry())
-            check_configured_sinks(project.spec, project.platform, project.base_dir, environ)
+            overrides = check_configured_sinks(
+                project.spec, project.platform, project.base_dir, environ, locate=project.platform_locate
+            )
         else:
             project = load_project(path, platform=platform, environ=environ)
     except ConfigFileError:
@@ -140,7 +144,20 @@ def check_floe_yaml(
         raise
     except FloeDefinitionsError as exc:
         return CheckReport((CheckIssue("error", os.fspath(path or "floe.yaml"), "", str(exc)),))
-    return check_project(project)
+    report = check_project(project)
+    if not overrides:
+        return report
+    ignored = tuple(
+        CheckIssue(
+            "warning",
+            w.location,
+            w.key,
+            f"{w.variable} is set but ignored: the platform file's {w.key} wins over the standard variables; remove "
+            f"{w.key} from the platform file to use {w.variable}, or unset {w.variable}",
+        )
+        for w in overrides
+    )
+    return replace(report, issues=report.issues + ignored)
 
 
 def check_project(project: FloeProject) -> CheckReport:

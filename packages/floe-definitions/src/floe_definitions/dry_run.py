@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -42,12 +42,27 @@ def dry_run_telemetry() -> dict[str, Any]:
 
 
 def check_configured_sinks(
-    spec: FloeSpec, platform: PlatformSpec, base_dir: Path, environ: Mapping[str, str] | None = None
-) -> None:
+    spec: FloeSpec,
+    platform: PlatformSpec,
+    base_dir: Path,
+    environ: Mapping[str, str] | None = None,
+    *,
+    locate: Callable[[str], str] | None = None,
+) -> list[TelemetryOverrideWarning]:
     """Build the configured span exporter and lineage transport where building can fail, and discard them.
 
     The sinks are those :mod:`floe_definitions.telemetry_sinks` chooses. File and ``none`` sinks cannot fail to
     build and are skipped (building a file sink creates its folder); the others are built as a run builds them.
+
+    Args:
+        spec: The pipeline.
+        platform: The platform.
+        base_dir: floe.yaml's directory.
+        environ: The environment; ``os.environ`` when omitted.
+        locate: Dotted platform-file key -> ``file:line:column``.
+
+    Returns:
+        The standard variables the platform file overrides (a run warns about each), for ``floe check`` to report.
 
     Raises:
         TelemetryConfigError: A configured sink cannot be built (e.g. its API key variable is unset).
@@ -55,16 +70,20 @@ def check_configured_sinks(
     from floe_definitions.lineage_client import build_lineage_client
     from floe_definitions.tracing import build_tracer_provider
 
-    with warnings.catch_warnings():  # loading the project already warned about an overridden variable
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", TelemetryOverrideWarning)
+        spans = span_sink(spec, platform, base_dir, environ, locate=locate)
+        lineage = lineage_sink(spec, platform, base_dir, environ, locate=locate)
+    overrides = [w.message for w in caught if isinstance(w.message, TelemetryOverrideWarning)]
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore", TelemetryOverrideWarning)
-        spans = span_sink(spec, platform, base_dir, environ)
-        lineage = lineage_sink(spec, platform, base_dir, environ)
         if spans.kind not in ("file", "none"):
             provider = build_tracer_provider(spec, platform, base_dir, env=environ)
             if provider is not None:
                 provider.shutdown()
         if lineage.kind not in ("file", "none"):
             build_lineage_client(spec, platform, base_dir, env=environ)
+    return overrides
 
 
 def describe_instance(base_dir: Path, platform: PlatformSpec, environ: Mapping[str, str] | None = None) -> str:

@@ -59,7 +59,20 @@ Locate = Callable[[str], str]
 
 
 class TelemetryOverrideWarning(UserWarning):
-    """A standard ``OTEL_*`` / ``OPENLINEAGE_*`` variable is set, but platform.yaml decides where telemetry goes."""
+    """A standard ``OTEL_*`` / ``OPENLINEAGE_*`` variable is set, but platform.yaml decides where telemetry goes.
+
+    Attributes:
+        variable: The ignored variable.
+        location: ``file:line:column`` of the platform file's key (or ``platform.yaml``).
+        key: The platform file's key that wins (``tracing`` or ``lineage.transport``).
+    """
+
+    def __init__(self, message: str, *, variable: str = "", location: str = "", key: str = "") -> None:
+        """Keep the message and where it points."""
+        super().__init__(message)
+        self.variable = variable
+        self.location = location
+        self.key = key
 
 
 @dataclass(frozen=True)
@@ -292,8 +305,8 @@ def _traces_exporter(env: Mapping[str, str]) -> str | None:
         return None
     if raw not in _SUPPORTED_EXPORTERS:
         raise TelemetryConfigError(
-            f"{TRACES_EXPORTER_VAR}={raw!r} is not supported; set it to one of {', '.join(_SUPPORTED_EXPORTERS)} "
-            "(one exporter), or unset it",
+            f"{raw!r} is not supported; set it to one of {', '.join(_SUPPORTED_EXPORTERS)} (one exporter), or unset it",
+            location="environment",
             key=TRACES_EXPORTER_VAR,
         )
     return raw
@@ -305,22 +318,22 @@ def _tracing_summary(tracing: object) -> str:
     return f"tracing type '{kind}'" + (f" {endpoint}" if endpoint else "")
 
 
-def _where(locate: Locate | None, key: str) -> str:
+def _where(locate: Locate | None, key: str) -> tuple[str, str]:
     if locate is None:
-        return f"platform.yaml: {key}"
+        return "platform.yaml", key
     try:
-        return f"{locate(key)}: {key}"
+        return locate(key), key
     except Exception:  # a locator that cannot place the key still leaves the key named
-        return f"platform.yaml: {key}"
+        return "platform.yaml", key
 
 
-def _warn(variable: str, value: str, where: str, decided: str) -> None:
-    warnings.warn(
-        f"{variable}={value} is set but ignored: {where} says {decided}, and the platform file wins over the "
-        f"standard variables. Remove that key from the platform file to use {variable}, or unset {variable}.",
-        TelemetryOverrideWarning,
-        stacklevel=3,
+def _warn(variable: str, value: str, where: tuple[str, str], decided: str) -> None:
+    location, key = where
+    message = (
+        f"{variable}={value} is set but ignored: {location}: {key} says {decided}, and the platform file wins over "
+        f"the standard variables. Remove that key from the platform file to use {variable}, or unset {variable}."
     )
+    warnings.warn(TelemetryOverrideWarning(message, variable=variable, location=location, key=key), stacklevel=3)
 
 
 def _resolve(base_dir: Path, path: str) -> Path:

@@ -18,6 +18,7 @@ from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SimpleSpanProces
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from floe_config import FloeSpec, PlatformSpec
+from floe_definitions.checks import check_floe_yaml
 from floe_definitions.errors import TelemetryConfigError
 from floe_definitions.lineage_client import build_lineage_client
 from floe_definitions.otlp_json import read_spans
@@ -115,8 +116,11 @@ def test_otel_traces_exporter_naming_another_exporter_than_the_platform_warns(tm
 
 
 def test_an_unsupported_otel_traces_exporter_is_an_error_naming_the_variable(tmp_path: Path) -> None:
-    with pytest.raises(TelemetryConfigError, match=r"OTEL_TRACES_EXPORTER='zipkin' is not supported; set it to one of"):
+    with pytest.raises(TelemetryConfigError) as raised:
         span_sink(_spec(), _platform(), tmp_path, {"OTEL_TRACES_EXPORTER": "zipkin"})
+    assert raised.value.located_message.startswith(
+        "environment: OTEL_TRACES_EXPORTER: 'zipkin' is not supported; set it to one of otlp, console, none"
+    )
 
 
 def test_file_traces_are_otlp_json_export_requests_a_collector_reads(tmp_path: Path) -> None:
@@ -148,3 +152,21 @@ def test_file_traces_are_otlp_json_export_requests_a_collector_reads(tmp_path: P
     assert by_name["child"]["attributes"] == {"rows": 3, "tags": ["a", "b"]}
     assert by_name["child"]["resource"]["attributes"]["service.name"] == "shop"
     provider.shutdown()
+
+
+def test_floe_check_reports_each_overridden_variable_at_the_platform_key(tmp_path: Path) -> None:
+    (tmp_path / "floe.yaml").write_text('name: shop\nversion: "1.0.0"\n')
+    platform = tmp_path / "platform.yaml"
+    platform.write_text(
+        "environment: local\ntracing: {type: file}\nlineage:\n  transport: {type: file, path: .floe/lineage}\n"
+    )
+    env = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318", "OPENLINEAGE_URL": "http://127.0.0.1:5000"}
+    report = check_floe_yaml(tmp_path / "floe.yaml", platform=platform, environ=env, dry=True)
+    warned = {
+        (Path(issue.location).name, issue.key): issue.message for issue in report.issues if issue.severity == "warning"
+    }
+    assert report.ok
+    assert set(warned) == {("platform.yaml:2:1", "tracing"), ("platform.yaml:4:3", "lineage.transport")}
+    assert warned[("platform.yaml:2:1", "tracing")].startswith("OTEL_EXPORTER_OTLP_ENDPOINT is set but ignored")
+    assert "OPENLINEAGE_URL" in warned[("platform.yaml:4:3", "lineage.transport")]
+    assert not (tmp_path / ".floe").exists()
