@@ -23,13 +23,22 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from dagster import DagsterEventType, DagsterInstance, instance_for_test
+from dagster import (
+    AssetKey,
+    AssetMaterialization,
+    DagsterEventType,
+    DagsterInstance,
+    build_sensor_context,
+    instance_for_test,
+)
 from dagster._core.definitions.reconstruct import ReconstructableRepository
 from demo.run_demo import AssetRow, DemoRun, Emitted, collect, materialize, read_emitted, verify
 from demo.telemetry_receiver import TelemetryReceiver
 
 from floe_definitions import FloeProject, load_project
 from floe_definitions.checks import check_floe_yaml
+from floe_loaders import launch_backfill
+from floe_loaders.backfills import BACKFILL_NAME_TAG
 
 DEMO_DIR = Path(__file__).resolve().parents[1]
 TEST_PLATFORM = """environment: test
@@ -306,3 +315,71 @@ def test_dagster_loads_the_code_location_and_lists_every_asset(demo_run: Outcome
     assert listed.returncode == 0, listed.stderr[-3000:]
     expected = {key.to_user_string() for key in demo_run.project.dbt_asset_keys} | {"bronze/raw_orders"}
     assert expected <= {line.strip() for line in listed.stdout.splitlines()}
+
+
+def test_jobs_schedules_and_sensors_carry_the_descriptions_of_floe_yaml(demo_run: Outcome) -> None:
+    defs = demo_run.project.definitions
+    orchestration = demo_run.project.spec.orchestration
+    described = {
+        **{
+            f"job {name}": (c.description, defs.resolve_job_def(name).description)
+            for name, c in orchestration.jobs.items()
+        },
+        **{
+            f"schedule {name}": (c.description, defs.resolve_schedule_def(name).description)
+            for name, c in orchestration.schedules.items()
+        },
+        **{
+            f"sensor {name}": (c.description, defs.resolve_sensor_def(name).description)
+            for name, c in orchestration.sensors.items()
+        },
+    }
+    assert len(described) == 4 + 1 + 3
+    for what, (configured, shown) in described.items():
+        assert configured, f"{what} has no description in demo/floe.yaml"
+        assert shown == configured, what
+
+
+def test_the_january_backfill_is_stored_with_its_name_as_title(demo_run: Outcome, tmp_path: Path) -> None:
+    orchestration = demo_run.project.spec.orchestration
+    with instance_for_test(temp_dir=str(tmp_path), set_dagster_home=False) as instance:
+        backfill_id = launch_backfill(demo_run.project.definitions, instance, "january_2024", orchestration)
+        backfill = instance.get_backfill(backfill_id)
+    assert backfill is not None
+    assert backfill.title == "january_2024"
+    assert backfill.description == orchestration.backfills["january_2024"].description
+    assert backfill.tags[BACKFILL_NAME_TAG] == "january_2024"
+
+
+def test_on_bronze_reacts_to_the_newest_partition_not_to_history_or_the_january_backfill(
+    demo_run: Outcome, tmp_path: Path
+) -> None:
+    defs = demo_run.project.definitions
+    sensor = defs.resolve_sensor_def("on_bronze")
+    orders = AssetKey(["bronze", "raw_orders"])
+    partitions = defs.resolve_job_def("seed_bronze").partitions_def
+    assert partitions is not None
+    newest = partitions.get_last_partition_key()
+    assert newest is not None
+    with instance_for_test(temp_dir=str(tmp_path), set_dagster_home=False) as instance:
+
+        def tick(cursor: str | None) -> Any:
+            return sensor.evaluate_tick(build_sensor_context(instance=instance, cursor=cursor, definitions=defs))
+
+        def materialized(*keys: str) -> None:
+            for key in keys:
+                instance.report_runless_asset_event(AssetMaterialization(orders, partition=key))
+
+        materialized(newest)  # the demo ran before `floe dev` started: no transform at start
+        started = tick(None)
+        cursor = started.cursor
+        # january_2024 in batches of 10 days, as its backfill runs them
+        for first in (1, 11, 21):
+            materialized(*(f"2024-01-{day:02d}" for day in range(first, first + 10)))
+            batch = tick(cursor)
+            assert batch.run_requests == [], f"a transform for the batch starting 2024-01-{first:02d}"
+            cursor = batch.cursor
+        materialized(newest)
+        fired = tick(cursor)
+    assert started.run_requests == []
+    assert len(fired.run_requests) == 1
