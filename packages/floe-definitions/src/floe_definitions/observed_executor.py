@@ -11,7 +11,7 @@ executor, whatever process or pod a step runs in, so one wrapper observes them a
   floe-dbt-observe gives per-model lineage), an OpenLineage run START;
 * ``ASSET_MATERIALIZATION`` -> the table an asset reports is remembered for the COMPLETE event's outputs;
 * ``STEP_SUCCESS`` / ``STEP_FAILURE`` / ``STEP_UP_FOR_RETRY`` -> span UNSET / ERROR (with ``error.type`` and an
-  ``exception`` event) and COMPLETE / FAIL;
+  ``exception`` event) and COMPLETE / FAIL (ABORT for a step failed by the run's termination);
 * execution ends (or is interrupted) -> open steps end as ERROR / ABORT, the Dagster run's lineage run ends
   COMPLETE, FAIL (a step failed, or the executor raised) or ABORT (terminated: Dagster raises
   ``DagsterExecutionInterruptedError`` in the run worker), the run span ends, spans and lineage are flushed.
@@ -61,6 +61,7 @@ logger = logging.getLogger(__name__)
 
 INSTRUMENTATION_NAME = "floe_definitions"
 _INTERRUPTS = (DagsterExecutionInterruptedError, KeyboardInterrupt, GeneratorExit)
+_INTERRUPT_NAMES = frozenset(cls.__name__ for cls in _INTERRUPTS)
 
 
 @dataclass(frozen=True)
@@ -287,8 +288,11 @@ class RunObserver:
         elif event_type == DagsterEventType.STEP_SUCCESS:
             self._step_ended(step_key, None)
         elif event_type == DagsterEventType.STEP_FAILURE:
-            self._failed_steps += 1
             failure = _failure(event)
+            if failure[2] in _INTERRUPT_NAMES:  # terminated, not failed: its lineage run is aborted
+                self._step_ended(step_key, failure, state=RunState.ABORT)
+                return
+            self._failed_steps += 1
             if self._first_failure is None:
                 self._first_failure = f"step {step_key!r} failed: {failure[0]}"
             self._step_ended(step_key, failure)

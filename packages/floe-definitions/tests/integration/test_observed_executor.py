@@ -1,7 +1,12 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -258,3 +263,55 @@ def test_python_asset_owners_and_tags_become_ownership_and_tags_job_facets(parti
     facets = complete["job"]["facets"]
     assert [owner["name"] for owner in facets["ownership"]["owners"]] == ["team:obs", "user:ana@example.com"]
     assert facets["tags"]["tags"] == [{"key": "tier", "value": "bronze", "source": "DAGSTER"}]
+
+
+_TERMINATED_RUN = """
+import sys
+from pathlib import Path
+
+from dagster import execute_job, instance_for_test
+from dagster._core.definitions.reconstruct import ReconstructableRepository
+
+base = Path(sys.argv[1])
+with instance_for_test(temp_dir=str(base / "dagster"), set_dagster_home=False) as instance:
+    recon = ReconstructableRepository.for_file(str(base / "observed_pipeline.py"), "defs", str(base))
+    result = execute_job(recon.get_reconstructable_job("slow"), instance=instance, raise_on_error=False)
+    print("run", result.run_id, result.success)
+"""
+
+
+def test_a_terminated_run_ends_its_lineage_run_and_its_open_step_with_abort(
+    tmp_path: Path, openlineage_conformance: ModuleType
+) -> None:
+    """SIGINT in the process running the run: what Dagster's run worker also does on SIGTERM (termination)."""
+    shutil.copy(PIPELINE, tmp_path / "observed_pipeline.py")
+    (tmp_path / "dagster").mkdir()
+    env = {**os.environ, "FLOE_TEST_DIR": str(tmp_path), "FLOE_TEST_EXECUTOR": "in_process"}
+    process = subprocess.Popen(
+        [sys.executable, "-c", _TERMINATED_RUN, str(tmp_path)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        started = tmp_path / "waits.started"
+        for _ in range(1200):  # the asset is running once it wrote this file
+            if started.exists() or process.poll() is not None:
+                break
+            time.sleep(0.1)
+        assert started.exists(), process.communicate(timeout=60)[0]
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert " False" in output.splitlines()[-1], output
+    events = _lineage(tmp_path)
+    by_job: dict[str, list[str]] = {}
+    for event in events:
+        by_job.setdefault(event["job"]["name"], []).append(event["eventType"])
+    assert by_job == {"slow": ["START", "ABORT"], "obs.slow.waits": ["START", "ABORT"]}
+    (aborted,) = [e for e in events if e["job"]["name"] == "slow" and e["eventType"] == "ABORT"]
+    assert "interrupted" in aborted["run"]["facets"]["errorMessage"]["message"]
+    openlineage_conformance.validate_events(events)
