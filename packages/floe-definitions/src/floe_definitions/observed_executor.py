@@ -8,7 +8,8 @@ executor, whatever process or pod a step runs in, so one wrapper observes them a
   and the Dagster run's own OpenLineage run STARTs (run id = the Dagster run id: the ``parent`` and ``root`` of
   every step and dbt node run);
 * ``STEP_START`` -> a step span (child of the run span) and, unless the step's assets are dbt models (which
-  floe-dbt-observe gives per-model lineage), an OpenLineage run START;
+  floe-dbt-observe gives per-model lineage), an OpenLineage run START (an op step of an ops job too: job type
+  TASK, no datasets);
 * ``ASSET_MATERIALIZATION`` -> the table an asset reports is remembered for the COMPLETE event's outputs;
 * ``STEP_SUCCESS`` / ``STEP_FAILURE`` / ``STEP_UP_FOR_RETRY`` -> span UNSET / ERROR (with ``error.type`` and an
   ``exception`` event) and COMPLETE / FAIL (ABORT for a step failed by the run's termination);
@@ -319,7 +320,7 @@ class RunObserver:
             with step_span_ids(self._run_id, step_key, attempt):
                 span = self._tracer.start_span(name, context=parent, attributes=attributes)
         lineage_run_id = None
-        if self._telemetry.lineage_client is not None and assets.outputs and not assets.is_dbt:
+        if self._telemetry.lineage_client is not None and not assets.is_dbt:
             # derived, so the step's own process can put it on the asset's materialization (asset_links)
             lineage_run_id = step_lineage_run_id(self._run_id, step_key, attempt)
             if span is not None:
@@ -379,6 +380,7 @@ class RunObserver:
             nominal_time=self._nominal_time,
             owners=step.assets.owners,
             tags=step.assets.tags,
+            job_type="ASSET" if step.assets.outputs else "TASK",
         )
         self._submit(lambda: event)
 

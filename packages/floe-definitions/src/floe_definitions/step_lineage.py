@@ -100,6 +100,7 @@ def step_event(
     nominal_time: tuple[str, str | None] | None = None,
     owners: Sequence[str] = (),
     tags: Mapping[str, str] | None = None,
+    job_type: str = "ASSET",
 ) -> RunEvent:
     """Build one lineage event of a step's run.
 
@@ -115,6 +116,7 @@ def step_event(
         nominal_time: ``(start, end)`` of the run's partition time window, for ``nominalTime``.
         owners: The step's assets' owners, for ``ownership``.
         tags: The step's assets' tags, for the job's ``tags``.
+        job_type: ``ASSET`` for an asset step, ``TASK`` for an op step of an ops job (``jobType`` facet).
 
     Returns:
         The event.
@@ -141,7 +143,7 @@ def step_event(
         run_facets["nominalTime"] = nominal_time_facet(*nominal_time, producer=PRODUCER)
     job_facets: dict[str, Any] = {
         "jobType": job_type_job.JobTypeJobFacet(
-            processingType="BATCH", integration="DAGSTER", jobType="ASSET", producer=PRODUCER
+            processingType="BATCH", integration="DAGSTER", jobType=job_type, producer=PRODUCER
         )
     }
     _add(job_facets, "ownership", ownership_facet(owners, producer=PRODUCER))

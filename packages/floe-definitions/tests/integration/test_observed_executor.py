@@ -238,6 +238,16 @@ def test_an_ops_job_run_is_a_lineage_run_with_its_job_tags(ops_run: Ran) -> None
     ]
 
 
+def test_an_op_step_is_a_task_lineage_run_under_the_dagster_run(ops_run: Ran) -> None:
+    steps = [e for e in _lineage(ops_run.dir) if e["run"]["runId"] != ops_run.result.run_id]
+    assert [(e["job"]["name"], e["eventType"]) for e in steps] == [("obs.tidy", "START"), ("obs.tidy", "COMPLETE")]
+    for event in steps:
+        assert event["job"]["facets"]["jobType"]["jobType"] == "TASK"
+        assert (event["inputs"], event["outputs"]) == ([], [])
+        parent = event["run"]["facets"]["parent"]
+        assert parent["run"]["runId"] == parent["root"]["run"]["runId"] == ops_run.result.run_id
+
+
 def test_a_partitioned_run_and_its_steps_carry_the_partition_window_as_nominal_time(partitioned_run: Ran) -> None:
     assert partitioned_run.result.success
     events = _lineage(partitioned_run.dir)
