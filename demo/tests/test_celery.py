@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from dagster import DagsterEventType, DagsterInstance
@@ -211,6 +212,19 @@ def test_each_asset_span_has_the_right_parent_in_the_runs_trace(celery_demo: Cel
             else:  # a dbt node span (in a Celery worker): child of its step's one span, opened in the run worker
                 assert "dagster.step_key" in parent["attributes"], (span["name"], parent["name"])
         assert not [span for span in mine if span["name"].startswith("dbt.build ")]  # one span per step, not two
+
+
+def test_each_celery_run_is_a_lineage_run_every_node_run_points_at(
+    celery_demo: CeleryDemo, openlineage_conformance: ModuleType
+) -> None:
+    lineage = celery_demo.root / ".floe" / "lineage" / "shop.jsonl"
+    events = [json.loads(line) for line in lineage.read_text().splitlines() if line.strip()]
+    openlineage_conformance.validate_events(events)
+    assert openlineage_conformance.unended_parent_runs(events) == {}
+    for job, completed in celery_demo.runs:
+        run_id = _run_id(completed)
+        states = [(e["job"]["name"], e["eventType"]) for e in events if e["run"]["runId"] == run_id]
+        assert states == [(job, "START"), (job, "COMPLETE")]
 
 
 def test_steps_ran_in_the_celery_workers_not_in_the_run_worker(celery_demo: CeleryDemo) -> None:

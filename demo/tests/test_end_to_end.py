@@ -228,6 +228,54 @@ def test_every_lineage_event_validates_against_the_official_openlineage_schemas(
     assert counted == len(events) > 0
 
 
+def _events(ran: Outcome) -> list[dict[str, Any]]:
+    return [
+        json.loads(line)
+        for path in sorted((ran.copy.root / ".floe" / "lineage").glob("*.jsonl"))
+        for line in path.read_text().splitlines()
+    ]
+
+
+@pytest.mark.parametrize("outcome", ["demo_run", "broken_run"])
+def test_each_dagster_run_is_a_lineage_run_that_every_node_run_points_at(
+    outcome: str, request: pytest.FixtureRequest, openlineage_conformance: ModuleType
+) -> None:
+    ran: Outcome = request.getfixturevalue(outcome)
+    events = _events(ran)
+    assert openlineage_conformance.unended_parent_runs(events) == {}
+    for run in ran.runs:
+        states = [e["eventType"] for e in events if e["run"]["runId"] == run.run_id]
+        assert states == ["START", "COMPLETE" if run.success else "FAIL"], run.job
+    run_ids = {run.run_id for run in ran.runs}
+    for event in events:
+        if event["run"]["runId"] not in run_ids:
+            parent = event["run"]["facets"]["parent"]
+            assert parent["run"]["runId"] == parent["root"]["run"]["runId"]
+            assert parent["run"]["runId"] in run_ids
+
+
+def test_the_bronze_partition_is_the_nominal_time_of_its_runs(demo_run: Outcome) -> None:
+    bronze = demo_run.runs[0]
+    events = _events(demo_run)
+    dated = [e for e in events if e["run"]["runId"] == bronze.run_id or e["job"]["name"].startswith("shop.bronze.")]
+    assert len(dated) >= 4  # the Dagster run and each bronze asset, START and COMPLETE
+    starts = {e["run"]["facets"]["nominalTime"]["nominalStartTime"] for e in dated}
+    ends = {e["run"]["facets"]["nominalTime"]["nominalEndTime"] for e in dated}
+    assert len(starts) == len(ends) == 1
+    start, end = starts.pop(), ends.pop()
+    assert start.endswith("T00:00:00+00:00")
+    assert end > start
+
+
+def test_gold_owners_and_tags_from_floe_yaml_reach_the_gold_models_lineage(demo_run: Outcome) -> None:
+    events = _events(demo_run)
+    for model in ("customer_orders", "revenue_by_product"):
+        (complete,) = [e for e in events if e["job"]["name"] == f"shop.{model}" and e["eventType"] == "COMPLETE"]
+        facets = complete["job"]["facets"]
+        assert facets["ownership"]["owners"] == [{"name": "team:analytics"}]
+        assert {"key": "layer", "value": "gold", "source": "DAGSTER"} in facets["tags"]["tags"]
+
+
 def test_broken_staging_model_fails_the_run_but_keeps_bronze(broken_run: Outcome) -> None:
     bronze, transform = broken_run.runs
     assert bronze.success

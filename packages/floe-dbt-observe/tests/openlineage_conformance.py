@@ -112,3 +112,30 @@ def validate_events(events: Iterable[Mapping[str, Any]]) -> tuple[int, int]:
     events = list(events)
     assert events, "no OpenLineage events to validate"
     return len(events), sum(validate_event(event) for event in events)
+
+
+def unended_parent_runs(events: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """Return the parent or root run ids that events refer to but that no event of ``events`` starts and ends.
+
+    Returns:
+        ``{run id: what is missing}``; empty when every referenced run has a START and a terminal event.
+    """
+    states: dict[str, set[str]] = {}
+    referenced: set[str] = set()
+    for event in events:
+        states.setdefault(str(event["run"]["runId"]), set()).add(str(event["eventType"]))
+        parent = (event["run"].get("facets") or {}).get("parent")
+        if parent:
+            referenced.add(str(parent["run"]["runId"]))
+            if parent.get("root"):
+                referenced.add(str(parent["root"]["run"]["runId"]))
+    missing: dict[str, str] = {}
+    for run_id in sorted(referenced):
+        seen = states.get(run_id, set())
+        if not seen:
+            missing[run_id] = "never emitted"
+        elif "START" not in seen:
+            missing[run_id] = "no START"
+        elif not seen & {"COMPLETE", "FAIL", "ABORT"}:
+            missing[run_id] = "no terminal event"
+    return missing

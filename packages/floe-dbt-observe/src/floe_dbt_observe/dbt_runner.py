@@ -144,6 +144,36 @@ def _dataset_namespace_source(
     return from_profile
 
 
+def _nominal_time(context: AssetExecutionContext) -> tuple[str, str | None] | None:
+    """Return the ISO time window of the step's partition(s) (the ``nominalTime`` of its node runs), or None."""
+    from floe_dbt_observe.partition_vars import partition_time_window
+
+    try:
+        window = partition_time_window(context)
+    except Exception:  # a partition the definition cannot place in time: no nominal time, never a failed step
+        logger.debug("cannot compute the partition's time window", exc_info=True)
+        return None
+    return (window.start.isoformat(), window.end.isoformat()) if window is not None else None
+
+
+def _asset_owners_and_tags(
+    context: AssetExecutionContext, asset_keys: Mapping[str, str]
+) -> tuple[dict[str, Sequence[str]], dict[str, Mapping[str, str]]]:
+    """Return dbt unique id -> owners and -> tags of the step's asset specs (floe.yaml's patterns applied)."""
+    unique_ids = {key: unique_id for unique_id, key in asset_keys.items()}
+    owners: dict[str, Sequence[str]] = {}
+    tags: dict[str, Mapping[str, str]] = {}
+    for spec in context.assets_def.specs:
+        unique_id = unique_ids.get(spec.key.to_user_string())
+        if unique_id is None:
+            continue
+        if spec.owners:
+            owners[unique_id] = tuple(spec.owners)
+        if spec.tags:
+            tags[unique_id] = dict(spec.tags)
+    return owners, tags
+
+
 def unreported_node_records(observer: NodeObserver) -> Iterator[AssetObservation]:
     """Yield an observation for each node that ended without a Dagster record of its own.
 
@@ -236,6 +266,7 @@ class DbtStepRunner:
                 invocation = dbt.cli(args, context=context)
             manifest = invocation.manifest
             if emitter is not None:
+                owners, tags = _asset_owners_and_tags(context, config.asset_keys)
                 lineage_ctx = LineageContext(
                     manifest=manifest,
                     job_namespace=config.lineage_namespace,
@@ -254,6 +285,9 @@ class DbtStepRunner:
                     column_lineage=config.column_lineage,
                     asset_keys=config.asset_keys,
                     dagster_run_id=context.run.run_id,
+                    nominal_time=_nominal_time(context),
+                    asset_owners=owners,
+                    asset_tags=tags,
                 )
             span_context = step_span.get_span_context()
             if config.observability == "per_model":

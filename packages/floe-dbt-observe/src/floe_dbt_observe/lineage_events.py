@@ -40,6 +40,13 @@ from openlineage.client.facet_v2 import (
 
 from floe_dbt_observe.column_lineage import compute_column_lineage, relation_key, sqlglot_dialect
 from floe_dbt_observe.facets import FLOE_PRODUCER, DbtNodeRunFacet, DbtVersionRunFacet, OtelTraceRunFacet
+from floe_dbt_observe.standard_facets import (
+    dagster_tags,
+    dbt_tags,
+    job_tags_facet,
+    nominal_time_facet,
+    ownership_facet,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -109,6 +116,9 @@ class LineageContext:
         column_lineage: Whether to compute column lineage.
         asset_keys: dbt unique id -> Dagster asset key string.
         dagster_run_id: Dagster run id for the ``floe_dbt_node`` facet.
+        nominal_time: ``(start, end)`` ISO time window of the step's partition(s), for the ``nominalTime`` facet.
+        asset_owners: dbt unique id -> the Dagster asset's owners (floe.yaml ``owners`` included), for ``ownership``.
+        asset_tags: dbt unique id -> the Dagster asset's tags (floe.yaml ``tags`` included), for the ``tags`` facet.
     """
 
     manifest: Mapping[str, Any]
@@ -122,6 +132,9 @@ class LineageContext:
     column_lineage: bool = True
     asset_keys: Mapping[str, str] = field(default_factory=dict)
     dagster_run_id: str | None = None
+    nominal_time: tuple[str, str | None] | None = None
+    asset_owners: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    asset_tags: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     _known_columns: dict[str, dict[str, str]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _runtime_manifest: Mapping[str, Any] | None = None
@@ -303,6 +316,14 @@ def _static_job_facets(ctx: LineageContext, unique_id: str) -> dict[str, JobFace
         facets["documentation"] = documentation_job.DocumentationJobFacet(
             description=str(node["description"]), producer=FLOE_PRODUCER
         )
+    ownership = ownership_facet([*ctx.asset_owners.get(unique_id, ()), *_dbt_owners(node)])
+    if ownership is not None:
+        facets["ownership"] = ownership
+    node_tags = [str(tag) for tag in node.get("tags") or ()]
+    asset_tags = {k: v for k, v in ctx.asset_tags.get(unique_id, {}).items() if k not in node_tags}
+    tags = job_tags_facet([*dbt_tags(node_tags), *dagster_tags(asset_tags)])
+    if tags is not None:
+        facets["tags"] = tags
     original = node.get("original_file_path")
     if original and ctx.project_dir is not None:
         path = (ctx.project_dir / str(original)).absolute()
@@ -310,6 +331,16 @@ def _static_job_facets(ctx: LineageContext, unique_id: str) -> dict[str, JobFace
             type="file", url=path.as_uri(), path=str(original), producer=FLOE_PRODUCER
         )
     return facets
+
+
+def _dbt_owners(node: Mapping[str, Any]) -> list[str]:
+    """Return a node's ``meta.owner`` (in ``config.meta`` or ``meta``; a string or a list of strings)."""
+    owners: list[str] = []
+    for meta in ((node.get("config") or {}).get("meta") or {}, node.get("meta") or {}):
+        value = meta.get("owner") if isinstance(meta, Mapping) else None
+        values = value if isinstance(value, list) else [value]
+        owners.extend(str(owner) for owner in values if isinstance(owner, str) and owner.strip())
+    return owners
 
 
 def compiled_sql(ctx: LineageContext, unique_id: str) -> str | None:
@@ -418,6 +449,8 @@ def _static_run_facets(ctx: LineageContext) -> dict[str, RunFacet]:
         ),
         "dbt_version": DbtVersionRunFacet(version=ctx.dbt_version, producer=FLOE_PRODUCER),
     }
+    if ctx.nominal_time is not None:
+        facets["nominalTime"] = nominal_time_facet(*ctx.nominal_time)
     if ctx.parent is not None:
         facets["parent"] = parent_run.ParentRunFacet(
             run=parent_run.Run(runId=ctx.parent.run_id),

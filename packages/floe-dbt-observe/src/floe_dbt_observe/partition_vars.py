@@ -14,6 +14,7 @@ from dagster import (
     AssetExecutionContext,
     MultiPartitionKey,
     MultiPartitionsDefinition,
+    TimeWindow,
     TimeWindowPartitionsDefinition,
 )
 
@@ -33,12 +34,19 @@ def partition_vars(context: AssetExecutionContext) -> dict[str, Any]:
     else:
         result["dagster_partition_key_start"] = str(key_range.start)
         result["dagster_partition_key_end"] = str(key_range.end)
+    window = partition_time_window(context)
+    if window is not None:
+        result["dagster_partition_start"] = window.start.isoformat()
+        result["dagster_partition_end"] = window.end.isoformat()
+    return result
+
+
+def partition_time_window(context: AssetExecutionContext) -> TimeWindow | None:
+    """Return the time window of the step's partition(s), or None when the step has no time partition."""
+    if not context.has_partition_key_range and not context.has_partition_key:
+        return None
     partitions_def = context.assets_def.partitions_def
     has_time = isinstance(partitions_def, TimeWindowPartitionsDefinition) or (
         isinstance(partitions_def, MultiPartitionsDefinition) and partitions_def.has_time_window_dimension
     )
-    if has_time:
-        window = context.partition_time_window
-        result["dagster_partition_start"] = window.start.isoformat()
-        result["dagster_partition_end"] = window.end.isoformat()
-    return result
+    return context.partition_time_window if has_time else None

@@ -52,6 +52,15 @@ def test_partition_window_reaches_dbt_as_vars(partitioned_run: DbtRun) -> None:
     }
 
 
+def test_node_runs_of_a_partition_carry_its_time_window_as_nominal_time(partitioned_run: DbtRun) -> None:
+    events = partitioned_run.events_for("stg_orders")
+    assert [event["eventType"] for event in events] == ["START", "COMPLETE"]
+    for event in events:
+        nominal = event["run"]["facets"]["nominalTime"]
+        assert nominal["nominalStartTime"] == "2024-01-02T00:00:00+00:00"
+        assert nominal["nominalEndTime"] == "2024-01-03T00:00:00+00:00"
+
+
 def test_incremental_filter_sees_only_the_partition(partitioned_run: DbtRun) -> None:
     con = duckdb.connect(str(partitioned_run.warehouse), read_only=True)
     try:

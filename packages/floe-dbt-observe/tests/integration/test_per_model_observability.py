@@ -149,6 +149,19 @@ def test_model_events_carry_dbt_ol_facets(success_run: DbtRun) -> None:
     assert [f["name"] for f in output["facets"]["schema"]["fields"]] == ["customer_id", "order_count", "revenue"]
 
 
+def test_dbt_meta_owner_and_tags_become_ownership_and_tags_job_facets(success_run: DbtRun) -> None:
+    job_facets = _complete(success_run, "customer_orders")["job"]["facets"]
+    assert job_facets["ownership"]["owners"] == [{"name": "user:finance-lead@example.com"}]
+    assert job_facets["tags"]["tags"] == [{"key": "finance", "value": "true", "source": "DBT"}]
+    untagged = _complete(success_run, "stg_orders")["job"]["facets"]
+    assert "ownership" not in untagged
+    assert "tags" not in untagged
+
+
+def test_unpartitioned_runs_carry_no_nominal_time(success_run: DbtRun) -> None:
+    assert not [event for event in success_run.events if "nominalTime" in event["run"]["facets"]]
+
+
 def test_column_lineage_follows_cte_chains(success_run: DbtRun) -> None:
     fields = _complete(success_run, "customer_orders")["outputs"][0]["facets"]["columnLineage"]["fields"]
     assert fields["revenue"]["inputFields"] == [

@@ -4,13 +4,22 @@
 and watches the event stream its ``execute`` yields. That stream is produced in the run worker for every
 executor, whatever process or pod a step runs in, so one wrapper observes them all:
 
-* execution starts -> the run span opens (trace id = the Dagster run id, see :mod:`floe_definitions.run_trace`);
+* execution starts -> the run span opens (trace id = the Dagster run id, see :mod:`floe_definitions.run_trace`)
+  and the Dagster run's own OpenLineage run STARTs (run id = the Dagster run id: the ``parent`` and ``root`` of
+  every step and dbt node run);
 * ``STEP_START`` -> a step span (child of the run span) and, unless the step's assets are dbt models (which
-  floe-dbt-observe gives per-model lineage), an OpenLineage run START;
+  floe-dbt-observe gives per-model lineage), an OpenLineage run START (an op step of an ops job too: job type
+  TASK, no datasets);
 * ``ASSET_MATERIALIZATION`` -> the table an asset reports is remembered for the COMPLETE event's outputs;
 * ``STEP_SUCCESS`` / ``STEP_FAILURE`` / ``STEP_UP_FOR_RETRY`` -> span UNSET / ERROR (with ``error.type`` and an
-  ``exception`` event) and COMPLETE / FAIL;
-* execution ends (or is interrupted) -> open steps end as ERROR / ABORT, the run span ends, spans are flushed.
+  ``exception`` event) and COMPLETE / FAIL (ABORT for a step failed by the run's termination);
+* execution ends (or is interrupted) -> open steps end as ERROR / ABORT, the Dagster run's lineage run ends
+  COMPLETE, FAIL (a step failed, or the executor raised) or ABORT (terminated: Dagster raises
+  ``DagsterExecutionInterruptedError`` in the run worker), the run span ends, spans and lineage are flushed.
+
+This lives in the run worker, not in a run-status sensor: it needs no daemon and sees every executor. A run
+worker killed with SIGKILL runs no code at all, so its Dagster run keeps a START without a terminal event (its
+steps' and nodes' runs too); Dagster's run monitoring marks the run failed, but no lineage says so.
 
 Telemetry never fails or blocks the run: every emission is guarded, failures are counted, logged once, and
 reported in one warning when the run ends.
@@ -23,7 +32,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from dagster import AssetKey, DagsterEvent, DagsterEventType, Executor, JobDefinition
+from dagster import (
+    AssetKey,
+    DagsterEvent,
+    DagsterEventType,
+    DagsterExecutionInterruptedError,
+    Executor,
+    JobDefinition,
+)
 from dagster import __version__ as dagster_version
 from openlineage.client import OpenLineageClient
 from openlineage.client.event_v2 import RunState
@@ -34,9 +50,10 @@ from opentelemetry.trace import Span, Status, StatusCode, TracerProvider
 from floe_dbt_observe.lineage_emitter import LineageEmitter
 from floe_dbt_observe.lineage_events import ParentRun
 from floe_dbt_observe.span_delivery import flush_spans
+from floe_definitions.run_partitions import PARTITION_TAG, run_time_window
 from floe_definitions.run_trace import run_span_ids, run_trace_id, step_lineage_run_id, step_span_ids
 from floe_definitions.step_assets import StepAssets, step_assets
-from floe_definitions.step_lineage import DatasetNaming, lineage_job_name, step_event
+from floe_definitions.step_lineage import DatasetNaming, dagster_run_event, lineage_job_name, step_event
 
 if TYPE_CHECKING:
     from floe_definitions._compat import ExecutionPlan, PlanOrchestrationContext, RetryMode, StepDependencyConfig
@@ -44,7 +61,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 INSTRUMENTATION_NAME = "floe_definitions"
-PARTITION_TAG = "dagster/partition"
+_INTERRUPTS = (DagsterExecutionInterruptedError, KeyboardInterrupt, GeneratorExit)
+_INTERRUPT_NAMES = frozenset(cls.__name__ for cls in _INTERRUPTS)
 
 
 @dataclass(frozen=True)
@@ -165,6 +183,8 @@ class RunObserver:
         self._failed_steps = 0
         self._errors = 0
         self._parent = ParentRun(run_id=self._run_id, job_name=self._job_name, namespace=telemetry.lineage_namespace)
+        self._nominal_time: tuple[str, str | None] | None = None
+        self._first_failure: str | None = None
 
     def _job_def(self) -> JobDefinition:
         if self._job_definition is None:
@@ -177,10 +197,44 @@ class RunObserver:
         return self._errors
 
     def run_started(self) -> None:
-        """Open the run span, with the run-derived trace and span ids."""
-        if self._tracer is None:
-            return
-        self._guard(self._open_run_span)
+        """Open the run span, with the run-derived trace and span ids, and START the Dagster run's lineage run."""
+        if self._tracer is not None:
+            self._guard(self._open_run_span)
+        if self._telemetry.lineage_client is not None:
+            self._guard(self._start_lineage_run)
+
+    def _start_lineage_run(self) -> None:
+        try:
+            self._nominal_time = run_time_window(self._job_def(), self._plan_context.dagster_run.tags)
+        except Exception:  # a partition key the job cannot place in time: no nominal time, never a failed run
+            logger.debug("cannot compute the run's partition time window", exc_info=True)
+        self._emit_run(RunState.START, None)
+
+    def _emit_run(self, state: RunState, error: str | None) -> None:
+        dagster_run = self._plan_context.dagster_run
+        tags = dict(dagster_run.tags)
+        job_tags = {key: str(value) for key, value in self._job_def().tags.items()}
+        nominal = self._nominal_time
+        parent = self._parent
+        self._submit(
+            lambda: dagster_run_event(
+                state,
+                run=parent,
+                run_tags=tags,
+                job_tags=job_tags,
+                nominal_time=nominal,
+                error=error,
+                dagster_version=dagster_version,
+            )
+        )
+
+    def _submit(self, factory: Any) -> None:
+        client = self._telemetry.lineage_client
+        assert client is not None
+        if self._emitter is None:
+            # A daemon thread sends the run's events: a slow or dead backend never holds a step or the process.
+            self._emitter = LineageEmitter(client)
+        self._emitter.submit(factory)
 
     def observe(self, event: DagsterEvent) -> None:
         """Update spans and lineage for one event of the inner executor."""
@@ -235,8 +289,14 @@ class RunObserver:
         elif event_type == DagsterEventType.STEP_SUCCESS:
             self._step_ended(step_key, None)
         elif event_type == DagsterEventType.STEP_FAILURE:
+            failure = _failure(event)
+            if failure[2] in _INTERRUPT_NAMES:  # terminated, not failed: its lineage run is aborted
+                self._step_ended(step_key, failure, state=RunState.ABORT)
+                return
             self._failed_steps += 1
-            self._step_ended(step_key, _failure(event))
+            if self._first_failure is None:
+                self._first_failure = f"step {step_key!r} failed: {failure[0]}"
+            self._step_ended(step_key, failure)
         elif event_type == DagsterEventType.STEP_UP_FOR_RETRY:
             self._step_ended(step_key, _failure(event, default="step failed and is up for retry"))
 
@@ -260,7 +320,7 @@ class RunObserver:
             with step_span_ids(self._run_id, step_key, attempt):
                 span = self._tracer.start_span(name, context=parent, attributes=attributes)
         lineage_run_id = None
-        if self._telemetry.lineage_client is not None and assets.outputs and not assets.is_dbt:
+        if self._telemetry.lineage_client is not None and not assets.is_dbt:
             # derived, so the step's own process can put it on the asset's materialization (asset_links)
             lineage_run_id = step_lineage_run_id(self._run_id, step_key, attempt)
             if span is not None:
@@ -303,8 +363,6 @@ class RunObserver:
             self._emit(step, state or (RunState.COMPLETE if error is None else RunState.FAIL), error)
 
     def _emit(self, step: _OpenStep, state: RunState, error: tuple[str, str | None, str] | None) -> None:
-        client = self._telemetry.lineage_client
-        assert client is not None
         assert step.lineage_run_id is not None
         naming = self._telemetry.naming
         metadata = step.assets.metadata
@@ -319,11 +377,12 @@ class RunObserver:
             outputs=outputs,
             error=error[:2] if error is not None else None,
             dagster_version=dagster_version,
+            nominal_time=self._nominal_time,
+            owners=step.assets.owners,
+            tags=step.assets.tags,
+            job_type="ASSET" if step.assets.outputs else "TASK",
         )
-        if self._emitter is None:
-            # A daemon thread sends the run's events: a slow or dead backend never holds a step or the process.
-            self._emitter = LineageEmitter(client)
-        self._emitter.submit(lambda: event)
+        self._submit(lambda: event)
 
     def _finish(self, interrupted: BaseException | None) -> None:
         reason = "run ended before the step finished"
@@ -333,6 +392,8 @@ class RunObserver:
             kind = type(interrupted).__qualname__
         for step_key in list(self._open):
             self._step_ended(step_key, (reason, None, kind), state=RunState.ABORT)
+        if self._telemetry.lineage_client is not None:
+            self._guard(self._end_lineage_run, interrupted)
         if self._run_span is not None:
             if interrupted is not None or self._failed_steps:
                 detail = f"{self._failed_steps} step(s) failed" if self._failed_steps else reason
@@ -341,6 +402,18 @@ class RunObserver:
             self._run_span.end()
         self._report_undelivered_spans()
         self._report_undelivered_lineage()
+
+    def _end_lineage_run(self, interrupted: BaseException | None) -> None:
+        """End the Dagster run's lineage run: ABORT when terminated, FAIL when a step failed or the executor raised."""
+        if interrupted is not None and isinstance(interrupted, _INTERRUPTS):
+            self._emit_run(RunState.ABORT, f"run interrupted ({type(interrupted).__name__})")
+        elif interrupted is not None:
+            self._emit_run(RunState.FAIL, f"{type(interrupted).__name__}: {interrupted}")
+        elif self._failed_steps:
+            detail = f"{self._failed_steps} step(s) failed; first: {self._first_failure}"
+            self._emit_run(RunState.FAIL, detail)
+        else:
+            self._emit_run(RunState.COMPLETE, None)
 
     def _report_undelivered_spans(self) -> None:
         """Flush spans (bounded; not waited for once the collector failed or was slow) and warn with the count lost.

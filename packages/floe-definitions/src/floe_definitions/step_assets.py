@@ -30,6 +30,8 @@ class StepAssets:
         is_dbt: Whether the step's assets are dbt models (floe-dbt-observe gives those per-model lineage).
         metadata: Static definition metadata of every key in ``outputs`` and ``inputs``.
         kinds: Kinds of every key in ``outputs`` and ``inputs``.
+        owners: Owners of the ``outputs`` (floe.yaml ``owners`` included), first seen first.
+        tags: Tags of the ``outputs`` (floe.yaml ``tags`` included); the first output's value wins.
     """
 
     step_key: str
@@ -38,6 +40,8 @@ class StepAssets:
     is_dbt: bool = False
     metadata: Mapping[AssetKey, Mapping[str, Any]] = field(default_factory=dict)
     kinds: Mapping[AssetKey, frozenset[str]] = field(default_factory=dict)
+    owners: tuple[str, ...] = ()
+    tags: Mapping[str, str] = field(default_factory=dict)
 
 
 def step_assets(job_def: JobDefinition, execution_plan: ExecutionPlan, step_key: str) -> StepAssets:
@@ -73,6 +77,14 @@ def step_assets(job_def: JobDefinition, execution_plan: ExecutionPlan, step_key:
             node = asset_layer.get(key)
             metadata[key] = node.metadata
             kinds[key] = frozenset(node.kinds)
+    owners: dict[str, None] = {}
+    tags: dict[str, str] = {}
+    for key in outputs:
+        spec = assets_def.specs_by_key.get(key)
+        if spec is not None:
+            owners.update(dict.fromkeys(spec.owners))
+            for tag, value in spec.tags.items():
+                tags.setdefault(tag, value)
     return StepAssets(
         step_key=step_key,
         outputs=outputs,
@@ -80,6 +92,8 @@ def step_assets(job_def: JobDefinition, execution_plan: ExecutionPlan, step_key:
         is_dbt=is_dbt_assets(assets_def),
         metadata=metadata,
         kinds=kinds,
+        owners=tuple(owners),
+        tags=tags,
     )
 
 

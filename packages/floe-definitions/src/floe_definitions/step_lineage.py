@@ -1,4 +1,7 @@
-"""OpenLineage events for one Dagster step: START, then COMPLETE or FAIL, with datasets from its assets.
+"""OpenLineage events for a Dagster run and its steps: START, then COMPLETE, FAIL or ABORT.
+
+The Dagster run is a lineage run of its own (job = the Dagster job, ``jobType`` JOB), the parent and root of every
+step and dbt node run. A step's run has datasets from its assets:
 
 A dataset is the asset's table when the asset reports one (``dagster/table_name``, statically on its spec or on
 its materialization), in the namespace the platform maps its ``dagster/storage_kind`` to (so a Python asset
@@ -15,9 +18,23 @@ from typing import Any
 
 from dagster import AssetKey
 from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
-from openlineage.client.facet_v2 import error_message_run, job_type_job, parent_run, processing_engine_run
+from openlineage.client.facet_v2 import (
+    JobFacet,
+    RunFacet,
+    error_message_run,
+    job_type_job,
+    parent_run,
+    processing_engine_run,
+)
 
 from floe_dbt_observe.lineage_events import ParentRun
+from floe_dbt_observe.standard_facets import (
+    dagster_tags,
+    job_tags_facet,
+    nominal_time_facet,
+    ownership_facet,
+    run_tags_facet,
+)
 
 PRODUCER = "urn:floe:floe-definitions"
 """Producer URI on every event floe-definitions emits."""
@@ -80,6 +97,10 @@ def step_event(
     outputs: Sequence[tuple[str, str]],
     error: tuple[str, str | None] | None = None,
     dagster_version: str = "",
+    nominal_time: tuple[str, str | None] | None = None,
+    owners: Sequence[str] = (),
+    tags: Mapping[str, str] | None = None,
+    job_type: str = "ASSET",
 ) -> RunEvent:
     """Build one lineage event of a step's run.
 
@@ -92,6 +113,10 @@ def step_event(
         outputs: ``(namespace, name)`` of datasets written.
         error: ``(message, stack trace)`` for FAIL.
         dagster_version: Dagster's version for the processing-engine facet.
+        nominal_time: ``(start, end)`` of the run's partition time window, for ``nominalTime``.
+        owners: The step's assets' owners, for ``ownership``.
+        tags: The step's assets' tags, for the job's ``tags``.
+        job_type: ``ASSET`` for an asset step, ``TASK`` for an op step of an ops job (``jobType`` facet).
 
     Returns:
         The event.
@@ -114,11 +139,15 @@ def step_event(
         run_facets["errorMessage"] = error_message_run.ErrorMessageRunFacet(
             message=error[0], programmingLanguage="python", stackTrace=error[1], producer=PRODUCER
         )
+    if nominal_time is not None:
+        run_facets["nominalTime"] = nominal_time_facet(*nominal_time, producer=PRODUCER)
     job_facets: dict[str, Any] = {
         "jobType": job_type_job.JobTypeJobFacet(
-            processingType="BATCH", integration="DAGSTER", jobType="ASSET", producer=PRODUCER
+            processingType="BATCH", integration="DAGSTER", jobType=job_type, producer=PRODUCER
         )
     }
+    _add(job_facets, "ownership", ownership_facet(owners, producer=PRODUCER))
+    _add(job_facets, "tags", job_tags_facet(dagster_tags(tags or {}), producer=PRODUCER))
     return RunEvent(
         eventType=state,
         eventTime=dt.datetime.now(dt.UTC).isoformat(),
@@ -128,6 +157,62 @@ def step_event(
         outputs=[OutputDataset(namespace=ns, name=name) for ns, name in outputs],
         producer=PRODUCER,
     )
+
+
+def dagster_run_event(
+    state: RunState,
+    *,
+    run: ParentRun,
+    run_tags: Mapping[str, str],
+    job_tags: Mapping[str, str],
+    nominal_time: tuple[str, str | None] | None = None,
+    error: str | None = None,
+    dagster_version: str = "",
+) -> RunEvent:
+    """Build one lineage event of the Dagster run itself (the parent and root of its steps' and nodes' runs).
+
+    Args:
+        state: START, COMPLETE, FAIL or ABORT.
+        run: The Dagster run: its id is the lineage run id, its job the lineage job, in the platform's namespace.
+        run_tags: The run's tags, for the run's ``tags`` facet.
+        job_tags: The Dagster job's tags, for the job's ``tags`` facet.
+        nominal_time: ``(start, end)`` of the run's partition time window, for ``nominalTime``.
+        error: Why the run failed or was aborted, for ``errorMessage``.
+        dagster_version: Dagster's version for the processing-engine facet.
+
+    Returns:
+        The event.
+    """
+    run_facets: dict[str, RunFacet] = {
+        "processing_engine": processing_engine_run.ProcessingEngineRunFacet(
+            version=dagster_version, name="dagster", producer=PRODUCER
+        ),
+    }
+    if nominal_time is not None:
+        run_facets["nominalTime"] = nominal_time_facet(*nominal_time, producer=PRODUCER)
+    _add(run_facets, "tags", run_tags_facet(dagster_tags(run_tags), producer=PRODUCER))
+    if error is not None:
+        run_facets["errorMessage"] = error_message_run.ErrorMessageRunFacet(
+            message=error, programmingLanguage="python", producer=PRODUCER
+        )
+    job_facets: dict[str, JobFacet] = {
+        "jobType": job_type_job.JobTypeJobFacet(
+            processingType="BATCH", integration="DAGSTER", jobType="JOB", producer=PRODUCER
+        )
+    }
+    _add(job_facets, "tags", job_tags_facet(dagster_tags(job_tags), producer=PRODUCER))
+    return RunEvent(
+        eventType=state,
+        eventTime=dt.datetime.now(dt.UTC).isoformat(),
+        run=Run(runId=run.run_id, facets=run_facets),
+        job=Job(namespace=run.namespace, name=run.job_name, facets=job_facets),
+        producer=PRODUCER,
+    )
+
+
+def _add(facets: dict[str, Any], name: str, facet: Any) -> None:
+    if facet is not None:
+        facets[name] = facet
 
 
 def _text(value: object) -> str | None:

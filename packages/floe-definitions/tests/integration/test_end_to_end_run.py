@@ -106,6 +106,31 @@ def test_every_event_validates_against_the_official_openlineage_schemas(
     assert counted == len(events) > 0
 
 
+@pytest.mark.parametrize("outcome", ["successful_run", "failed_run"])
+def test_every_parent_and_root_run_is_emitted_with_a_terminal_event(
+    outcome: str, request: pytest.FixtureRequest, openlineage_conformance: ModuleType
+) -> None:
+    ran = request.getfixturevalue(outcome)
+    events = ran.copy.lineage()
+    assert openlineage_conformance.unended_parent_runs(events) == {}
+    dagster_run = [e["eventType"] for e in events if e["run"]["runId"] == ran.run_id]
+    assert dagster_run == ["START", "COMPLETE" if ran.success else "FAIL"]
+    dbt_nodes = [e for e in events if e["job"]["facets"]["jobType"]["integration"] == "DBT"]
+    assert dbt_nodes
+    for event in dbt_nodes:
+        parent = event["run"]["facets"]["parent"]
+        assert parent["run"]["runId"] == parent["root"]["run"]["runId"] == ran.run_id
+
+
+def test_floe_yaml_owners_and_tags_reach_the_dbt_models_job_facets(successful_run: Any) -> None:
+    (complete,) = [
+        e for e in successful_run.copy.lineage() if e["job"]["name"] == "tiny.total" and e["eventType"] == "COMPLETE"
+    ]
+    facets = complete["job"]["facets"]
+    assert facets["ownership"]["owners"] == [{"name": "team:marts"}]
+    assert {"key": "layer", "value": "gold", "source": "DAGSTER"} in facets["tags"]["tags"]
+
+
 def test_python_asset_materialization_carries_its_span_and_lineage_ids(successful_run: Any) -> None:
     metadata = successful_run.materializations["raw/numbers"]
     (span,) = [s for s in successful_run.copy.spans() if s["name"] == "raw/numbers"]

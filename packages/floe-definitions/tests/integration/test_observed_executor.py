@@ -1,12 +1,18 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import dagster
 import pytest
 from dagster import execute_job, instance_for_test
 from dagster._core.definitions.reconstruct import ReconstructableRepository
@@ -24,7 +30,7 @@ class Ran:
     result: Any
 
 
-def _run(base: Path, **env: str) -> Ran:
+def _run(base: Path, job: str = "everything", tags: dict[str, str] | None = None, **env: str) -> Ran:
     """Execute the pipeline's job on a fresh instance, with a private copy of the pipeline file.
 
     A copy per run: Dagster caches a loaded file's module in the test process, and the pipeline reads its
@@ -41,7 +47,7 @@ def _run(base: Path, **env: str) -> Ran:
             monkeypatch.setenv(key, value)
         with instance_for_test(temp_dir=str(home), set_dagster_home=False) as instance:
             recon = ReconstructableRepository.for_file(str(pipeline), "defs", str(base))
-            result = execute_job(recon.get_reconstructable_job("everything"), instance=instance, raise_on_error=False)
+            result = execute_job(recon.get_reconstructable_job(job), instance=instance, raise_on_error=False, tags=tags)
     return Ran(dir=base, result=result)
 
 
@@ -54,6 +60,19 @@ def multiprocess_run(tmp_path_factory: pytest.TempPathFactory) -> Ran:
 @pytest.fixture(scope="module")
 def failed_run(tmp_path_factory: pytest.TempPathFactory) -> Ran:
     return _run(tmp_path_factory.mktemp("failed"), FLOE_TEST_FAIL="1", FLOE_TEST_EXECUTOR="in_process")
+
+
+@pytest.fixture(scope="module")
+def ops_run(tmp_path_factory: pytest.TempPathFactory) -> Ran:
+    """An ops job (no assets), in process."""
+    return _run(tmp_path_factory.mktemp("ops"), "maintenance", FLOE_TEST_EXECUTOR="in_process")
+
+
+@pytest.fixture(scope="module")
+def partitioned_run(tmp_path_factory: pytest.TempPathFactory) -> Ran:
+    """One daily partition of a Python asset with owners and tags, in process."""
+    tags = {"dagster/partition": "2024-01-02", "requested_by": "tests"}
+    return _run(tmp_path_factory.mktemp("dated"), "dated", tags, FLOE_TEST_EXECUTOR="in_process")
 
 
 def _spans(tmp_path: Path) -> list[dict[str, Any]]:
@@ -91,6 +110,7 @@ def test_python_assets_get_start_and_complete_and_dbt_steps_get_no_lineage(multi
     for event in events:
         by_job.setdefault(event["job"]["name"], []).append(event["eventType"])
     assert by_job == {
+        "everything": ["START", "COMPLETE"],  # the Dagster run itself
         "obs.bronze.raw": ["START", "COMPLETE"],
         "obs.silver.clean": ["START", "COMPLETE"],
         "obs.gold.report": ["START", "COMPLETE"],
@@ -114,7 +134,7 @@ def test_lineage_datasets_connect_upstream_to_downstream(multiprocess_run: Ran) 
     assert (parent["job"]["namespace"], parent["job"]["name"]) == ("floe-test", "everything")
 
 
-@pytest.mark.parametrize("ran", ["multiprocess_run", "failed_run"])
+@pytest.mark.parametrize("ran", ["multiprocess_run", "failed_run", "ops_run", "partitioned_run"])
 def test_every_event_validates_against_the_official_openlineage_schemas(
     ran: str, request: pytest.FixtureRequest, openlineage_conformance: ModuleType
 ) -> None:
@@ -165,4 +185,143 @@ def test_failing_lineage_transport_never_fails_the_run(tmp_path: Path, caplog: p
     assert len(_spans(tmp_path)) == 5
     warnings = [r.getMessage() for r in caplog.records if "not delivered" in r.getMessage()]
     assert warnings
-    assert warnings[0].startswith("floe: 6 OpenLineage event(s) not delivered")
+    assert warnings[0].startswith("floe: 8 OpenLineage event(s) not delivered")
+
+
+def _dagster_run_events(ran: Ran) -> list[dict[str, Any]]:
+    return [e for e in _lineage(ran.dir) if e["run"]["runId"] == ran.result.run_id]
+
+
+@pytest.mark.parametrize("ran", ["multiprocess_run", "failed_run", "ops_run", "partitioned_run"])
+def test_every_parent_and_root_run_is_emitted_with_a_terminal_event(
+    ran: str, request: pytest.FixtureRequest, openlineage_conformance: ModuleType
+) -> None:
+    outcome: Ran = request.getfixturevalue(ran)
+    events = _lineage(outcome.dir)
+    assert openlineage_conformance.unended_parent_runs(events) == {}
+    assert {e["eventType"] for e in _dagster_run_events(outcome)} & {"COMPLETE", "FAIL", "ABORT"}
+
+
+def test_the_dagster_run_is_a_lineage_run_of_the_dagster_job(multiprocess_run: Ran) -> None:
+    events = _dagster_run_events(multiprocess_run)
+    assert [e["eventType"] for e in events] == ["START", "COMPLETE"]
+    for event in events:
+        assert (event["job"]["namespace"], event["job"]["name"]) == ("floe-test", "everything")
+        job_type = event["job"]["facets"]["jobType"]
+        assert (job_type["integration"], job_type["processingType"], job_type["jobType"]) == ("DAGSTER", "BATCH", "JOB")
+        assert event["run"]["facets"]["processing_engine"]["name"] == "dagster"
+        assert event["run"]["facets"]["processing_engine"]["version"] == dagster.__version__
+        assert {"key": "layer", "value": "all", "source": "DAGSTER"} in event["job"]["facets"]["tags"]["tags"]
+        assert "parent" not in event["run"]["facets"]  # it is the root
+    steps = [e for e in _lineage(multiprocess_run.dir) if e["run"]["runId"] != multiprocess_run.result.run_id]
+    for event in steps:
+        parent = event["run"]["facets"]["parent"]
+        assert parent["run"]["runId"] == parent["root"]["run"]["runId"] == multiprocess_run.result.run_id
+        assert (parent["root"]["job"]["namespace"], parent["root"]["job"]["name"]) == ("floe-test", "everything")
+
+
+def test_a_failed_run_ends_its_lineage_run_with_fail_and_the_failed_step(failed_run: Ran) -> None:
+    events = _dagster_run_events(failed_run)
+    assert [e["eventType"] for e in events] == ["START", "FAIL"]
+    message = events[1]["run"]["facets"]["errorMessage"]["message"]
+    assert "'gold__report'" in message
+    assert "report exploded" in message
+
+
+def test_an_ops_job_run_is_a_lineage_run_with_its_job_tags(ops_run: Ran) -> None:
+    assert ops_run.result.success
+    events = _dagster_run_events(ops_run)
+    assert [e["eventType"] for e in events] == ["START", "COMPLETE"]
+    assert events[0]["job"]["name"] == "maintenance"
+    assert events[0]["job"]["facets"]["tags"]["tags"] == [
+        {"key": "kind_of_job", "value": "maintenance", "source": "DAGSTER"}
+    ]
+
+
+def test_an_op_step_is_a_task_lineage_run_under_the_dagster_run(ops_run: Ran) -> None:
+    steps = [e for e in _lineage(ops_run.dir) if e["run"]["runId"] != ops_run.result.run_id]
+    assert [(e["job"]["name"], e["eventType"]) for e in steps] == [("obs.tidy", "START"), ("obs.tidy", "COMPLETE")]
+    for event in steps:
+        assert event["job"]["facets"]["jobType"]["jobType"] == "TASK"
+        assert (event["inputs"], event["outputs"]) == ([], [])
+        parent = event["run"]["facets"]["parent"]
+        assert parent["run"]["runId"] == parent["root"]["run"]["runId"] == ops_run.result.run_id
+
+
+def test_a_partitioned_run_and_its_steps_carry_the_partition_window_as_nominal_time(partitioned_run: Ran) -> None:
+    assert partitioned_run.result.success
+    events = _lineage(partitioned_run.dir)
+    assert {e["job"]["name"] for e in events} == {"dated", "obs.dated.events"}
+    for event in events:
+        assert event["run"]["facets"]["nominalTime"] == {
+            "_producer": event["run"]["facets"]["nominalTime"]["_producer"],
+            "_schemaURL": "https://openlineage.io/spec/facets/1-0-1/NominalTimeRunFacet.json#/$defs/NominalTimeRunFacet",
+            "nominalStartTime": "2024-01-02T00:00:00+00:00",
+            "nominalEndTime": "2024-01-03T00:00:00+00:00",
+        }
+    run_tags = _dagster_run_events(partitioned_run)[0]["run"]["facets"]["tags"]["tags"]
+    assert {"key": "requested_by", "value": "tests", "source": "DAGSTER"} in run_tags
+    assert {"key": "dagster/partition", "value": "2024-01-02", "source": "DAGSTER"} in run_tags
+
+
+def test_python_asset_owners_and_tags_become_ownership_and_tags_job_facets(partitioned_run: Ran) -> None:
+    (complete,) = [
+        e
+        for e in _lineage(partitioned_run.dir)
+        if e["job"]["name"] == "obs.dated.events" and e["eventType"] == "COMPLETE"
+    ]
+    facets = complete["job"]["facets"]
+    assert [owner["name"] for owner in facets["ownership"]["owners"]] == ["team:obs", "user:ana@example.com"]
+    assert facets["tags"]["tags"] == [{"key": "tier", "value": "bronze", "source": "DAGSTER"}]
+
+
+_TERMINATED_RUN = """
+import sys
+from pathlib import Path
+
+from dagster import execute_job, instance_for_test
+from dagster._core.definitions.reconstruct import ReconstructableRepository
+
+base = Path(sys.argv[1])
+with instance_for_test(temp_dir=str(base / "dagster"), set_dagster_home=False) as instance:
+    recon = ReconstructableRepository.for_file(str(base / "observed_pipeline.py"), "defs", str(base))
+    result = execute_job(recon.get_reconstructable_job("slow"), instance=instance, raise_on_error=False)
+    print("run", result.run_id, result.success)
+"""
+
+
+def test_a_terminated_run_ends_its_lineage_run_and_its_open_step_with_abort(
+    tmp_path: Path, openlineage_conformance: ModuleType
+) -> None:
+    """SIGINT in the process running the run: what Dagster's run worker also does on SIGTERM (termination)."""
+    shutil.copy(PIPELINE, tmp_path / "observed_pipeline.py")
+    (tmp_path / "dagster").mkdir()
+    env = {**os.environ, "FLOE_TEST_DIR": str(tmp_path), "FLOE_TEST_EXECUTOR": "in_process"}
+    process = subprocess.Popen(
+        [sys.executable, "-c", _TERMINATED_RUN, str(tmp_path)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        started = tmp_path / "waits.started"
+        for _ in range(1200):  # the asset is running once it wrote this file
+            if started.exists() or process.poll() is not None:
+                break
+            time.sleep(0.1)
+        assert started.exists(), process.communicate(timeout=60)[0]
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert " False" in output.splitlines()[-1], output
+    events = _lineage(tmp_path)
+    by_job: dict[str, list[str]] = {}
+    for event in events:
+        by_job.setdefault(event["job"]["name"], []).append(event["eventType"])
+    assert by_job == {"slow": ["START", "ABORT"], "obs.slow.waits": ["START", "ABORT"]}
+    (aborted,) = [e for e in events if e["job"]["name"] == "slow" and e["eventType"] == "ABORT"]
+    assert "interrupted" in aborted["run"]["facets"]["errorMessage"]["message"]
+    openlineage_conformance.validate_events(events)

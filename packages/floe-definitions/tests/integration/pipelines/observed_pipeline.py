@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
-from dagster import Definitions, MaterializeResult, MetadataValue, asset, define_asset_job
+from dagster import (
+    AssetSelection,
+    DailyPartitionsDefinition,
+    Definitions,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+    define_asset_job,
+    job,
+    op,
+)
 from openlineage.client.transport.transport import Transport
 
 from floe_config import FloeSpec, PlatformSpec
@@ -61,8 +72,42 @@ def modelled() -> None:
     return None
 
 
+@asset(
+    key=["dated", "events"],
+    group_name="dated",
+    partitions_def=DailyPartitionsDefinition(start_date="2024-01-01"),
+    owners=["team:obs", "ana@example.com"],
+    tags={"tier": "bronze"},
+)
+def events() -> None:
+    return None
+
+
+@asset(key=["slow", "waits"], group_name="slow")
+def waits() -> None:
+    (BASE / "waits.started").write_text("started")
+    time.sleep(120)  # terminated long before this ends
+
+
+@op
+def tidy() -> None:
+    return None
+
+
+@job(tags={"kind_of_job": "maintenance"})
+def maintenance() -> None:
+    tidy()
+
+
 defs = Definitions(
-    assets=[raw, clean, report, modelled],
-    jobs=[define_asset_job("everything", selection="*")],
+    assets=[raw, clean, report, modelled, events, waits],
+    jobs=[
+        define_asset_job(
+            "everything", selection=AssetSelection.groups("bronze", "silver", "gold"), tags={"layer": "all"}
+        ),
+        define_asset_job("dated", selection=AssetSelection.groups("dated")),
+        define_asset_job("slow", selection=AssetSelection.groups("slow")),
+        maintenance,
+    ],
     executor=build_executor(platform.execution.executor, telemetry),
 )
