@@ -4,7 +4,7 @@ Where spans go, in order: ``observability.traces: false`` in floe.yaml -> no pro
 platform.yaml (``otlp``, ``file``, ``console``, ``none``); the standard ``OTEL_EXPORTER_OTLP_*`` variables ->
 OTLP; else JSON lines under ``.floe/traces/``. Only the SDK's own exporters are used; spans are batched on a
 background thread so exporting never blocks a step, and a failing exporter is logged by the SDK, never raised.
-The chosen exporter is wrapped by floe-dbt-observe's ``track_span_delivery``: flushes (``flush_spans``) wait at
+The chosen exporter is wrapped by ``span_export.track_span_delivery``: flushes (``flush_spans``) wait at
 most their timeout and not at all for a failing or slow collector, and undelivered spans are counted.
 """
 
@@ -26,10 +26,10 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExport
 
 from floe_config import FloeSpec, PlatformSpec
 from floe_config.platform_spec import FileTracing, OtlpTracing
-from floe_dbt_observe.span_delivery import flush_spans, shutdown_spans
-from floe_dbt_observe.span_export import track_span_delivery
 from floe_definitions.errors import TelemetryConfigError
 from floe_definitions.run_trace import RunIdGenerator
+from floe_definitions.span_delivery import flush_spans, shutdown_spans
+from floe_definitions.span_export import track_span_delivery
 
 logger = logging.getLogger(__name__)
 
