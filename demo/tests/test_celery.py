@@ -10,6 +10,7 @@ Redis is ``FLOE_TEST_REDIS_URL`` (``.ci/redis.sh``), else a server this module s
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal

@@ -13,11 +13,13 @@ import socket
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import pytest
 from dbt_harness import DUCKDB_ENV, DbtRun, copy_project, make_warehouse, run_dbt
+from packaging.version import Version
 
 from floe_dbt_observe import build_dbt_assets
 
@@ -66,10 +68,15 @@ def _break_payments(project: Path) -> None:
 
 def _failing_test(project: Path) -> None:
     path = project / "models" / "marts" / "_marts.yml"
+    values = "values: [0, 1, 10, 100, 1000, 10000]\n"
+    # dbt 1.10 takes a generic test's arguments under `arguments:` (and warns without it); dbt 1.8/1.9 do not know it
+    if Version(version("dbt-core")) >= Version("1.10"):
+        arguments = "              arguments:\n                " + values
+    else:
+        arguments = "              " + values
     text = path.read_text().replace(
         "      - name: order_count\n",
-        "      - name: order_count\n        data_tests:\n          - accepted_values:\n"
-        "              arguments:\n                values: [0, 1, 10, 100, 1000, 10000]\n",
+        "      - name: order_count\n        data_tests:\n          - accepted_values:\n" + arguments,
     )
     path.write_text(text)
 

@@ -5,7 +5,7 @@ no-ops until an application installs an SDK) and emits lineage through a caller'
 ``OpenLineageClient`` without ever blocking or failing the dbt run.
 
 ``__all__`` is what a user calls: ``build_dbt_assets``, its per-asset settings, its translator and the error
-root. Everything else is importable from its module (``floe_dbt_observe.span_delivery.flush_spans``,
+root. Everything else is importable from its module (``floe_dbt_observe.delivery_health.DeliveryHealth``,
 ``floe_dbt_observe.lineage_emitter.LineageEmitter``, ``floe_dbt_observe.tracing.dagster_run_span_context``, ...),
 which is how floe-definitions uses it; modules whose name starts with ``_`` are private.
 """

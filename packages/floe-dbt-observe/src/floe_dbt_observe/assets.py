@@ -28,7 +28,7 @@ from opentelemetry.trace import TracerProvider
 from floe_dbt_observe.asset_settings import AssetSettingsSource, settings_resolver
 from floe_dbt_observe.dbt_executable import find_dbt_executable
 from floe_dbt_observe.dbt_resource import build_dbt_resource
-from floe_dbt_observe.dbt_runner import DbtStepRunner, Observability, PartitionVarsFn, RunnerConfig
+from floe_dbt_observe.dbt_runner import DbtStepRunner, Observability, PartitionVarsFn, RunnerConfig, SpanFlush
 from floe_dbt_observe.errors import DbtObserveError, EmptySelectionError
 from floe_dbt_observe.manifest import check_project_dir, load_or_parse_manifest
 from floe_dbt_observe.output_keys_cache import cached_output_asset_keys
@@ -84,6 +84,7 @@ def build_dbt_assets(
     retry_policy: RetryPolicy | None = None,
     pool: str | None = None,
     executor_step_spans: bool = False,
+    span_flush: SpanFlush | None = None,
 ) -> list[AssetsDefinition]:
     """Build Dagster assets for a dbt project, each dbt node observed with its own span and lineage run.
 
@@ -138,6 +139,9 @@ def build_dbt_assets(
             ``dagster_step_span_context(run_id, step_key, retry_number)`` (floe-definitions' executor does):
             dbt node spans become its children and no ``dbt.build`` span of its own is opened. Leave False
             with any other executor.
+        span_flush: The application's end-of-step span flush, ``(trace_id, timeout_seconds) -> warning or None``:
+            floe-dbt-observe never flushes a provider itself (floe-definitions passes its bounded, counting
+            flush); a returned text is logged as the step's warning. None flushes nothing.
 
     Returns:
         The dbt assets definitions.
@@ -232,6 +236,7 @@ def build_dbt_assets(
             flush_timeout_seconds=flush_timeout_seconds,
             asset_keys=asset_keys,
             executor_step_spans=executor_step_spans,
+            span_flush=span_flush,
         )
     )
     base = _safe_name(name or f"{manifest_dict.get('metadata', {}).get('project_name') or 'dbt'}_dbt")

@@ -28,7 +28,6 @@ from floe_dbt_observe.link_metadata import (
     DBT_UNIQUE_ID_KEY,
     NodeLink,
 )
-from floe_dbt_observe.span_delivery import SpanFlushReport, flush_spans
 from floe_dbt_observe.tracing import (
     dagster_step_span_context,
     format_span_id,
@@ -62,6 +61,16 @@ def _version(distribution: str) -> str:
 
 PACKAGE_VERSION = _version("floe-dbt-observe")
 
+SpanFlush = Callable[[int, float], "str | None"]
+"""An application's end-of-step span flush: ``(trace_id, timeout_seconds) -> warning text or None``.
+
+floe-dbt-observe depends on the OpenTelemetry API only and never flushes or shuts down a provider itself (as
+OpenTelemetry's instrumentation libraries); the application that owns the SDK provider passes this hook to
+``build_dbt_assets(span_flush=...)``. It is called once at the end of each dbt step with the step span's trace id
+and ``flush_timeout_seconds``, and a returned text (e.g. ``3 span(s) not delivered ...``) is logged as the step's
+warning beside undelivered lineage.
+"""
+
 
 @dataclass(frozen=True)
 class RunnerConfig:
@@ -83,6 +92,7 @@ class RunnerConfig:
         max_queue: Most lineage events held in memory.
         flush_timeout_seconds: Longest wait for lineage and span export at the end of the step (neither is
             waited for at all once its backend is known to be failing or slow).
+        span_flush: The application's end-of-step span flush (see ``SpanFlush``), None to flush nothing.
         asset_keys: dbt unique id -> asset key string for the whole selection.
         executor_step_spans: The executor opens the step span (ids from ``dagster_step_span_context``); node
             spans are its children and the step opens no ``dbt.build`` span.
@@ -104,6 +114,7 @@ class RunnerConfig:
     flush_timeout_seconds: float
     asset_keys: Mapping[str, str]
     executor_step_spans: bool = False
+    span_flush: SpanFlush | None = None
 
 
 def _decorate(event: Any, link: NodeLink | None) -> Any:
@@ -420,13 +431,16 @@ class DbtStepRunner:
         finally:
             step_span.end()
         report = emitter.close(config.flush_timeout_seconds) if emitter is not None else None
-        spans = flush_spans(
-            config.tracer_provider, config.flush_timeout_seconds, trace_id=step_span.get_span_context().trace_id
-        )
-        self._report(context, report, spans)
+        span_problem = None
+        if config.span_flush is not None:
+            try:
+                span_problem = config.span_flush(step_span.get_span_context().trace_id, config.flush_timeout_seconds)
+            except Exception:  # the application's flush hook must never fail the step
+                logger.warning("floe-dbt-observe: the span flush hook failed", exc_info=True)
+        self._report(context, report, span_problem)
 
     @staticmethod
-    def _report(context: AssetExecutionContext, report: EmissionReport | None, spans: SpanFlushReport) -> None:
+    def _report(context: AssetExecutionContext, report: EmissionReport | None, span_problem: str | None) -> None:
         problems: list[str] = []
         if report is not None and report.problems:
             why = f", not waited for: {report.gave_up}" if report.gave_up else ""
@@ -435,7 +449,6 @@ class DbtStepRunner:
                 f"(failed={report.failed}, dropped={report.dropped}, still pending at flush timeout={report.pending}; "
                 f"sent={report.sent}{why})"
             )
-        span_problem = spans.problem()
         if span_problem is not None:
             problems.append(span_problem)
         if problems:

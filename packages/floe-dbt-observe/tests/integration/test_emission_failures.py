@@ -1,19 +1,46 @@
-"""A lineage backend that raises or hangs never fails or stalls the dbt run."""
+"""A lineage backend that raises or hangs never fails or stalls the dbt run; the application's span flush is called."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from dbt_harness import DbtRun, RaisingTransport, SleepingTransport, make_warehouse, run_dbt
 
 
+@dataclass
+class RecordingSpanFlush:
+    """An application's span flush hook: records each call and reports spans as undelivered."""
+
+    calls: list[tuple[int, float]] = field(default_factory=list)
+
+    def __call__(self, trace_id: int, timeout_seconds: float) -> str | None:
+        self.calls.append((trace_id, timeout_seconds))
+        return "2 span(s) not delivered (from the application's flush)"
+
+
+@pytest.fixture(scope="session")
+def span_flush() -> RecordingSpanFlush:
+    return RecordingSpanFlush()
+
+
 @pytest.fixture(scope="session")
 def raising_run(
-    parsed_project: Path, tmp_path_factory: pytest.TempPathFactory, session_monkeypatch: pytest.MonkeyPatch
+    parsed_project: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    session_monkeypatch: pytest.MonkeyPatch,
+    span_flush: RecordingSpanFlush,
 ) -> DbtRun:
     warehouse = make_warehouse(tmp_path_factory.mktemp("raising") / "raising.duckdb")
-    return run_dbt(parsed_project, warehouse, session_monkeypatch, transport=RaisingTransport())
+    return run_dbt(
+        parsed_project,
+        warehouse,
+        session_monkeypatch,
+        transport=RaisingTransport(),
+        span_flush=span_flush,
+        flush_timeout_seconds=1.5,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -44,19 +71,27 @@ def test_raising_transport_failures_are_counted_and_warned_once(raising_run: Dbt
     assert transport.calls == 34  # 17 nodes x (START + COMPLETE)
 
 
+def test_the_applications_span_flush_runs_once_per_step_with_its_trace_and_its_warning_is_logged(
+    raising_run: DbtRun, span_flush: RecordingSpanFlush
+) -> None:
+    (step_span,) = raising_run.step_spans()
+    assert span_flush.calls == [(step_span.context.trace_id, 1.5)]
+    (warning,) = _warnings(raising_run)
+    assert "2 span(s) not delivered (from the application's flush)" in warning
+
+
 def test_spans_are_unaffected_by_a_broken_lineage_backend(raising_run: DbtRun) -> None:
     assert len(raising_run.node_spans()) == 17
 
 
-def test_sleeping_transport_does_not_stall_the_run(sleeping_run: DbtRun, success_run: DbtRun) -> None:
+def test_sleeping_transport_does_not_stall_the_run(sleeping_run: DbtRun) -> None:
+    # The run completes without waiting for every event (34 events x 5 s if emission blocked); how much time a slow
+    # backend adds is the benchmark's to measure (`uvx nox -s bench -- lineage`), not a wall-clock bound here.
     assert sleeping_run.result.success
-    # 34 events x 5 s would add ~170 s if emission blocked; the flush gives up after 1 s. The bound is wide
-    # because the two runs are whole dbt builds on a shared 2-core machine (seen: +15 s of pure load noise);
-    # it still fails by a wide margin if a single event's 5 s sleep landed on the run's path per node.
+    assert len(sleeping_run.result.get_asset_materialization_events()) == 8
     transport = sleeping_run.transport
     assert isinstance(transport, SleepingTransport)
     assert transport.calls < 34  # the run did not wait for every event to be delivered
-    assert sleeping_run.seconds < success_run.seconds + 60.0
 
 
 def test_sleeping_transport_reports_undelivered_events_once(sleeping_run: DbtRun) -> None:

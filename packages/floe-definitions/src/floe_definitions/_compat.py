@@ -7,10 +7,13 @@ still loads floe's code location.
 
 Remaining private uses at run time, each with what happens without it:
 
-- ``step_assets``: ``ExecutionPlan.get_step_by_key(...).node_handle`` and
-  ``JobDefinition.asset_layer.get_assets_def_for_node`` map a running step to its assets for the executor's
-  spans and lineage. Probe: the lookup is guarded; when it fails the step is reported without assets (its span
-  and lineage run still exist, named by the step key). No graph shape depends on it.
+- ``step_assets``: :func:`step_assets_def` maps a running step to its assets definition for the executor's spans
+  and lineage through ``ExecutionPlan.get_step_by_key(...).node_handle`` and
+  ``JobDefinition.asset_layer.get_assets_def_for_node`` (Dagster has no public step-to-asset lookup). Probe:
+  :func:`step_lookup_available`; without it one WARNING says so and the step is matched by its top-level op name
+  against the job's assets definitions (``FLOE_COMPAT_DISABLE=step_assets`` fails the probe on purpose). A step
+  that matches nothing is reported without assets (its span and lineage run still exist, named by the step key).
+  No graph shape depends on it.
 - ``lineage_client``: ``OpenLineageClient._alias_env_vars`` is overridden so the client does not write
   ``OPENLINEAGE__*`` aliases into ``os.environ``. Probe: :func:`openlineage_alias_hook_available`; without the
   hook the client is the standard one (it may alias the variables) and one WARNING says so
@@ -30,7 +33,7 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from dagster import AssetsDefinition
+from dagster import AssetsDefinition, JobDefinition
 
 logger = logging.getLogger("floe_definitions")
 
@@ -67,6 +70,74 @@ def openlineage_alias_hook_available() -> bool:
         "openlineage_alias_hook", "the standard OpenLineageClient (it may write OPENLINEAGE__* into os.environ)"
     )
     return False
+
+
+STEP_ASSETS_FALLBACK = "assets matched by the step's op name (assets inside nested graphs go unreported)"
+
+
+def step_lookup_available() -> bool:
+    """Probe: can a step key be mapped to its node and the node to its assets definition?"""
+    from dagster import JobDefinition
+
+    layer = getattr(JobDefinition, "asset_layer", None)
+    plan_type = _execution_plan_type()
+    if (
+        not disabled("step_assets")
+        and plan_type is not None
+        and callable(getattr(plan_type, "get_step_by_key", None))
+        and isinstance(layer, property)
+        and callable(getattr(_asset_layer_type(), "get_assets_def_for_node", None))
+    ):
+        return True
+    warn_unavailable("step_assets", STEP_ASSETS_FALLBACK)
+    return False
+
+
+def step_assets_def(job_def: JobDefinition, execution_plan: ExecutionPlan, step_key: str) -> AssetsDefinition | None:
+    """Return the assets definition a step executes, or None for an op step or a step floe cannot map.
+
+    Args:
+        job_def: The run's job.
+        execution_plan: The plan being executed.
+        step_key: The step key as given (a dynamic-mapped ``op[key]`` or its unresolved form).
+
+    Returns:
+        The step's assets definition, or None.
+    """
+    if not step_lookup_available():
+        return _assets_def_by_op_name(job_def, step_key)
+    try:
+        step = execution_plan.get_step_by_key(step_key)
+    except Exception:  # unknown or unresolved mapped step: no asset to report
+        return None
+    found: AssetsDefinition | None = job_def.asset_layer.get_assets_def_for_node(step.node_handle)
+    return found
+
+
+def _assets_def_by_op_name(job_def: JobDefinition, step_key: str) -> AssetsDefinition | None:
+    """The fallback: the assets definition whose top-level node is named like the step's first segment."""
+    node_name = step_key.split(".", 1)[0]
+    try:
+        assets_defs = list(job_def.asset_layer.asset_graph.assets_defs)
+    except Exception:  # this Dagster's asset layer differs too: report the step without assets
+        return None
+    return next((assets_def for assets_def in assets_defs if assets_def.node_def.name == node_name), None)
+
+
+def _execution_plan_type() -> type | None:
+    try:
+        from dagster._core.execution.plan.plan import ExecutionPlan
+    except ImportError:
+        return None
+    return ExecutionPlan
+
+
+def _asset_layer_type() -> type | None:
+    try:
+        from dagster._core.definitions.assets.job.asset_layer import AssetLayer
+    except ImportError:
+        return None
+    return AssetLayer
 
 
 ComputeWrapper = Callable[[Callable[..., Any]], Callable[..., Any]]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from floe_dbt_observe.dbt_resource import build_dbt_resource
 from floe_dbt_observe.manifest import load_or_parse_manifest
 from floe_dbt_observe.warehouse_namespace import fallback_namespace
 from floe_definitions.errors import DefinitionsLoadError
+from floe_definitions.span_delivery import flush_spans
 from floe_loaders.asset_patterns import build_automation_condition, build_backfill_policy
 from floe_loaders.asset_settings import resolve_asset_settings
 
@@ -207,7 +209,14 @@ def build_floe_dbt_assets(
         dbt=dbt,
         # floe's executor opens each step's span with the ids dbt node spans use as their parent
         executor_step_spans=tracer_provider is not None,
+        # floe-dbt-observe never flushes the SDK provider: floe's bounded, counting flush runs at each step's end
+        span_flush=partial(_flush_step_spans, tracer_provider) if tracer_provider is not None else None,
     )
+
+
+def _flush_step_spans(provider: TracerProvider, trace_id: int, timeout_seconds: float) -> str | None:
+    """Flush the step process's spans (bounded) and return the warning for those of the step's trace not delivered."""
+    return flush_spans(provider, timeout_seconds, trace_id=trace_id).problem()
 
 
 def _absolute(base: Path, path: str) -> Path:

@@ -49,9 +49,9 @@ from opentelemetry.trace import Span, Status, StatusCode, TracerProvider
 
 from floe_dbt_observe.lineage_emitter import LineageEmitter
 from floe_dbt_observe.lineage_events import ParentRun
-from floe_dbt_observe.span_delivery import flush_spans
 from floe_definitions.run_partitions import PARTITION_TAG, run_time_window
 from floe_definitions.run_trace import run_span_ids, run_trace_id, step_lineage_run_id, step_span_ids
+from floe_definitions.span_delivery import flush_spans
 from floe_definitions.step_assets import StepAssets, step_assets
 from floe_definitions.step_lineage import DatasetNaming, dagster_run_event, lineage_job_name, step_event
 

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from dagster import AssetKey, AssetsDefinition, JobDefinition
 
+from floe_definitions._compat import step_assets_def
+
 if TYPE_CHECKING:
     from floe_definitions._compat import ExecutionPlan
 
@@ -103,11 +105,8 @@ def is_dbt_assets(assets_def: AssetsDefinition) -> bool:
 
 
 def _assets_def(job_def: JobDefinition, execution_plan: ExecutionPlan, step_key: str) -> AssetsDefinition | None:
-    for key in (step_key, _MAPPED_SUFFIX.sub("", step_key)):
-        try:
-            step = execution_plan.get_step_by_key(key)
-        except Exception:  # unknown or unresolved mapped step: no asset to report
-            continue
-        found: AssetsDefinition | None = job_def.asset_layer.get_assets_def_for_node(step.node_handle)
-        return found
+    for key in dict.fromkeys((step_key, _MAPPED_SUFFIX.sub("", step_key))):
+        found = step_assets_def(job_def, execution_plan, key)
+        if found is not None:
+            return found
     return None

@@ -4,7 +4,7 @@ Where spans go is decided by :func:`floe_definitions.telemetry_sinks.span_sink` 
 then ``OTEL_TRACES_EXPORTER`` and the ``OTEL_EXPORTER_OTLP_*`` endpoints, else OTLP/JSON lines under
 ``.floe/traces/``). Only the SDK's own exporters and the OTLP encoder are used; spans are batched on a background
 thread so exporting never blocks a step, and a failing exporter is logged by the SDK, never raised.
-The chosen exporter is wrapped by floe-dbt-observe's ``track_span_delivery``: flushes (``flush_spans``) wait at
+The chosen exporter is wrapped by ``span_export.track_span_delivery``: flushes (``flush_spans``) wait at
 most their timeout and not at all for a failing or slow collector, and undelivered spans are counted.
 """
 
@@ -23,11 +23,11 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
 
 from floe_config import FloeSpec, PlatformSpec
-from floe_dbt_observe.span_delivery import flush_spans, shutdown_spans
-from floe_dbt_observe.span_export import track_span_delivery
 from floe_definitions.errors import TelemetryConfigError
 from floe_definitions.otlp_json import OtlpJsonFileSpanExporter
 from floe_definitions.run_trace import RunIdGenerator
+from floe_definitions.span_delivery import flush_spans, shutdown_spans
+from floe_definitions.span_export import track_span_delivery
 from floe_definitions.telemetry_sinks import DEFAULT_TRACES_DIR as DEFAULT_TRACES_DIR  # importable from here too
 from floe_definitions.telemetry_sinks import Locate, SpanSink, span_sink
 from floe_definitions.telemetry_sinks import traces_file as traces_file

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import signal
@@ -18,6 +19,7 @@ from dagster import execute_job, instance_for_test
 from dagster._core.definitions.reconstruct import ReconstructableRepository
 
 from floe_dbt_observe.tracing import dagster_step_span_context
+from floe_definitions import _compat
 from floe_definitions.otlp_json import read_spans
 from floe_definitions.run_trace import run_span_id, run_trace_id
 
@@ -325,3 +327,32 @@ def test_a_terminated_run_ends_its_lineage_run_and_its_open_step_with_abort(
     (aborted,) = [e for e in events if e["job"]["name"] == "slow" and e["eventType"] == "ABORT"]
     assert "interrupted" in aborted["run"]["facets"]["errorMessage"]["message"]
     openlineage_conformance.validate_events(events)
+
+
+def test_without_the_step_lookup_steps_are_matched_by_op_name_and_one_warning_says_so(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    _compat.warn_unavailable.cache_clear()
+    with caplog.at_level(logging.WARNING, logger="floe_definitions"):
+        ran = _run(tmp_path, FLOE_COMPAT_DISABLE="step_assets", FLOE_TEST_EXECUTOR="in_process")
+    _compat.warn_unavailable.cache_clear()
+    assert ran.result.success
+    # the same asset names on spans and lineage as through the plan lookup
+    assert set(_by_name(_spans(tmp_path))) == {
+        "dagster run everything",
+        "bronze/raw",
+        "silver/clean",
+        "gold/report",
+        "silver/modelled",
+    }
+    assert {e["job"]["name"] for e in _lineage(tmp_path)} == {
+        "everything",
+        "obs.bronze.raw",
+        "obs.silver.clean",
+        "obs.gold.report",
+    }
+    warnings = [
+        r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and "step_assets" in r.getMessage()
+    ]
+    assert len(warnings) == 1
+    assert _compat.STEP_ASSETS_FALLBACK in warnings[0]

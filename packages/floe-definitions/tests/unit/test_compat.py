@@ -53,6 +53,10 @@ def test_the_openlineage_alias_hook_probe_passes_on_the_locked_client() -> None:
     assert _compat.openlineage_alias_hook_available()
 
 
+def test_the_step_lookup_probe_passes_on_the_locked_dagster() -> None:
+    assert _compat.step_lookup_available()
+
+
 def test_without_the_alias_hook_the_lineage_client_still_builds_and_warns_once(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, tmp_path: Path
 ) -> None:

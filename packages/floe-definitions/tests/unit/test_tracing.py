@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from floe_config import FloeSpec, PlatformSpec
-from floe_dbt_observe.span_delivery import flush_spans, shutdown_spans
 from floe_definitions.otlp_json import read_spans
+from floe_definitions.span_delivery import flush_spans, shutdown_spans
 from floe_definitions.tracing import build_tracer_provider, traces_file
 
 GENEROUS_FLUSH_SECONDS = 60.0

@@ -1,7 +1,8 @@
 """The SDK side of span delivery counting: an exporter wrapper and an ended-span counter.
 
-Imported only through :func:`track_span_delivery` (lazily by the package), i.e. by an application that has the
-OpenTelemetry SDK (floe-dbt-observe itself depends on the API only).
+Application-layer code (floe-definitions owns the SDK provider): floe-dbt-observe depends on the OpenTelemetry
+API only and never wraps, flushes or shuts down the SDK. ``tracing.build_tracer_provider`` calls
+:func:`track_span_delivery`; ``span_delivery`` holds the counts and the bounded flushes and does not import this.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
 from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-from floe_dbt_observe.span_delivery import SpanDelivery, register_span_delivery
+from floe_definitions.span_delivery import SpanDelivery, register_span_delivery
 
 _tokens = itertools.count(1)
 

@@ -10,7 +10,9 @@ which wraps the exporter a provider's batch processor uses and counts the spans 
 kept per trace as well, so a run's warning counts that run's spans (a floe run is one trace), not every run the
 process has made.
 
-Only the OpenTelemetry API is imported here; the SDK is imported when a provider is tracked.
+Only the OpenTelemetry API is imported here; the SDK is imported when a provider is tracked. This is the
+application layer's (floe-definitions owns the provider); floe-dbt-observe's dbt steps call :func:`flush_spans`
+through the ``span_flush`` hook floe-definitions passes to ``build_dbt_assets``.
 """
 
 from __future__ import annotations

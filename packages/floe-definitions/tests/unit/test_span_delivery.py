@@ -18,8 +18,8 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from floe_dbt_observe.span_delivery import MAX_COUNTED_TRACES, SpanFlushReport, flush_spans, span_delivery
-from floe_dbt_observe.span_export import track_span_delivery
+from floe_definitions.span_delivery import MAX_COUNTED_TRACES, SpanFlushReport, flush_spans, span_delivery
+from floe_definitions.span_export import track_span_delivery
 
 GENEROUS_FLUSH_SECONDS = 60.0
 
@@ -203,3 +203,15 @@ def test_only_the_latest_traces_keep_counts(providers: list[TracerProvider]) -> 
     assert delivery.counts(oldest) == (0, 0, 0)  # dropped: counts stay bounded in a long-lived process
     assert delivery.counts(newest) == (1, 0, 0)
     assert delivery.counts() == (MAX_COUNTED_TRACES + 1, 0, 0)
+
+
+def test_span_delivery_does_not_import_span_export() -> None:
+    # span_export holds the SDK side and imports span_delivery: the other direction would be an import cycle
+    import ast
+    from pathlib import Path
+
+    import floe_definitions.span_delivery
+
+    tree = ast.parse(Path(floe_definitions.span_delivery.__file__).read_text(encoding="utf-8"))
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    assert "floe_definitions.span_export" not in imported
