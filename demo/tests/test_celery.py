@@ -1,7 +1,9 @@
 """The demo on a real distributed executor: two Celery workers (separate processes), Redis, ``floe run``.
 
 One partition of ``seed_bronze`` and then ``transform`` run through ``floe run`` with
-``execution.executor: {type: celery, ...}`` on the project's rendered instance; the same truths as the in-process
+``execution.executor: {type: celery, ...}`` on the project's rendered instance: PostgreSQL (``instance.storage:
+postgres``, a fresh database on the server ``FLOE_TEST_POSTGRES_URL`` names, as ``.ci/run`` exports it), or SQLite,
+saying so, without that variable. The same truths as the in-process
 tests are checked with the demo's own ``collect`` / ``verify`` (one span and one OpenLineage START + COMPLETE per
 asset, trace ids, stored materializations, lineage back to bronze), plus span parents and the pids steps ran in.
 Redis is ``FLOE_TEST_REDIS_URL`` (``.ci/redis.sh``), else a server this module starts with ``.ci/redis.sh``.
@@ -18,6 +20,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +28,7 @@ from types import ModuleType
 
 import pytest
 from dagster import DagsterEventType, DagsterInstance
+from dagster._core.instance.ref import InstanceRef
 from demo.run_demo import DemoRun, collect, verify
 
 from floe_definitions import load_project
@@ -35,6 +39,9 @@ DEMO_DIR = Path(__file__).resolve().parents[1]
 REPO = DEMO_DIR.parent
 BIN = Path(sys.executable).parent
 REDIS_URL_ENV = "FLOE_TEST_REDIS_URL"
+POSTGRES_URL_ENV = "FLOE_TEST_POSTGRES_URL"
+INSTANCE_URL_ENV = "FLOE_CELERY_TEST_PG_URL"
+"""The variable the Celery platform file's ``instance.postgres_url_env`` names."""
 PARTITION = "2024-01-01"
 WORKERS = ("floe-w1", "floe-w2")
 READY_TIMEOUT_SECONDS = 300
@@ -64,19 +71,51 @@ def redis_url() -> Iterator[str]:
         )
 
 
+def _fresh_postgres_database() -> str | None:
+    """A new database on ``FLOE_TEST_POSTGRES_URL``'s server (its URL, psycopg2 driver named), or None without one."""
+    server = os.environ.get(POSTGRES_URL_ENV)
+    if not server:
+        print(f"celery: {POSTGRES_URL_ENV} is unset, so this round runs on a SQLite instance, not PostgreSQL")
+        return None
+    import psycopg2
+
+    name = f"floe_celery_{uuid.uuid4().hex[:12]}"
+    connection = psycopg2.connect(server)
+    try:
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            cursor.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        connection.close()
+    base, _, _ = server.rpartition("/")
+    _, _, location = base.partition("://")
+    return f"postgresql+psycopg2://{location}/{name}"
+
+
+def open_demo_instance(root: Path, postgres_url: str | None) -> DagsterInstance:
+    """The instance floe rendered for the copy; its ``{env: ...}`` Postgres URL handed over as an override."""
+    overrides = {"storage": {"postgres": {"postgres_url": postgres_url}}} if postgres_url else None
+    return DagsterInstance.from_ref(InstanceRef.from_dir(str(root / ".floe" / "dagster"), overrides=overrides))
+
+
 @dataclass(frozen=True)
 class CeleryDemo:
     root: Path
     env: dict[str, str]
     runs: list[tuple[str, subprocess.CompletedProcess[str]]]
     seconds: dict[str, float]
+    postgres_url: str | None
 
-    @property
-    def home(self) -> Path:
-        return self.root / ".floe" / "dagster"
+    def instance(self) -> DagsterInstance:
+        return open_demo_instance(self.root, self.postgres_url)
 
 
-def _copy_demo(base: Path, broker: str) -> tuple[Path, dict[str, str]]:
+def _instance_section(postgres_url: str | None) -> str:
+    """The platform file's ``instance:`` line: Postgres through the URL variable, or nothing (SQLite)."""
+    return f"instance: {{storage: postgres, postgres_url_env: {INSTANCE_URL_ENV}}}\n" if postgres_url else ""
+
+
+def _copy_demo(base: Path, broker: str, postgres_url: str | None = None) -> tuple[Path, dict[str, str]]:
     root = base / "demo"
     root.mkdir(parents=True)
     for name in ("floe.yaml", "definitions.py"):
@@ -91,6 +130,7 @@ def _copy_demo(base: Path, broker: str) -> tuple[Path, dict[str, str]]:
         "tracing: {type: file, path: .floe/traces}\n"
         "lineage: {transport: {type: file, path: .floe/lineage}}\n"
         f"execution:\n  executor: {{type: celery, broker: '{broker}', backend: '{broker}'}}\n"
+        + _instance_section(postgres_url)
     )
     env = {
         key: value
@@ -108,6 +148,8 @@ def _copy_demo(base: Path, broker: str) -> tuple[Path, dict[str, str]]:
             "PATH": os.pathsep.join([str(BIN), env.get("PATH", "")]),
         }
     )
+    if postgres_url:
+        env[INSTANCE_URL_ENV] = postgres_url  # floe run, the run worker and both Celery workers read it
     return root, env
 
 
@@ -145,12 +187,13 @@ def _floe(root: Path, env: dict[str, str], *args: str) -> subprocess.CompletedPr
 
 @pytest.fixture(scope="module")
 def celery_demo(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[CeleryDemo]:
-    root, env = _copy_demo(tmp_path_factory.mktemp("celery"), redis_url)
+    postgres_url = _fresh_postgres_database()
+    root, env = _copy_demo(tmp_path_factory.mktemp("celery"), redis_url, postgres_url)
     written = _floe(root, env, "instance", str(root), "--write")
     assert written.returncode == 0, written.stderr
     assert "celery-worker.yaml" in written.stdout
-    with DagsterInstance.from_config(str(root / ".floe" / "dagster")) as instance:
-        instance.get_runs_count()  # create the SQLite storage once, before two workers race to migrate it
+    with open_demo_instance(root, postgres_url) as instance:
+        instance.get_runs_count()  # create the storage once, before two workers race to migrate it
     workers = [_start_worker(name, root, env) for name in WORKERS]
     try:
         deadline = time.monotonic() + READY_TIMEOUT_SECONDS
@@ -168,7 +211,7 @@ def celery_demo(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Ite
             runs.append((job, completed))
             if completed.returncode != 0:
                 break
-        yield CeleryDemo(root=root, env=env, runs=runs, seconds=seconds)
+        yield CeleryDemo(root=root, env=env, runs=runs, seconds=seconds, postgres_url=postgres_url)
     finally:
         for worker in workers:
             _stop(worker)
@@ -187,7 +230,7 @@ def test_demo_runs_on_two_celery_workers_with_the_same_truths_as_in_process(cele
             monkeypatch.setenv(key, value)
         project = load_project(celery_demo.root / "floe.yaml")
     runs = [DemoRun(job, _run_id(completed), True, 0.0) for job, completed in celery_demo.runs]
-    with DagsterInstance.from_config(str(celery_demo.home)) as instance:
+    with celery_demo.instance() as instance:
         rows = collect(project, instance, runs)
         assert verify(project, runs, rows) == []
 
@@ -229,7 +272,7 @@ def test_each_celery_run_is_a_lineage_run_every_node_run_points_at(
 
 
 def test_steps_ran_in_the_celery_workers_not_in_the_run_worker(celery_demo: CeleryDemo) -> None:
-    with DagsterInstance.from_config(str(celery_demo.home)) as instance:
+    with celery_demo.instance() as instance:
         for job, completed in celery_demo.runs:
             run_id = _run_id(completed)
             records = instance.get_records_for_run(run_id).records
@@ -287,6 +330,8 @@ def test_the_same_job_on_multiprocess_for_the_wall_time_figure(celery_demo: Cele
         "environment: test\ntracing: {type: file, path: .floe/traces}\n"
         "lineage: {transport: {type: file, path: .floe/lineage}}\n"
         "execution:\n  executor: {type: multiprocess, max_concurrent: 2}\n"
+        # The same instance as the Celery runs, so the two figures differ by executor only.
+        + _instance_section(celery_demo.postgres_url)
     )
     began = time.monotonic()
     completed = _floe(celery_demo.root, {**celery_demo.env, "FLOE_PLATFORM_FILE": str(platform)}, "run", "transform")
@@ -296,3 +341,16 @@ def test_the_same_job_on_multiprocess_for_the_wall_time_figure(celery_demo: Cele
         f"\nfigure: floe run transform wall time: celery (2 workers) {celery_demo.seconds['transform']:.1f} s, "
         f"multiprocess {multiprocess:.1f} s"
     )
+
+
+def test_the_runs_are_stored_on_the_postgres_instance_when_one_is_given(celery_demo: CeleryDemo) -> None:
+    if celery_demo.postgres_url is None:
+        pytest.skip(f"{POSTGRES_URL_ENV} is unset: this round ran on SQLite")
+    printed = _floe(celery_demo.root, celery_demo.env, "instance", str(celery_demo.root))
+    assert printed.returncode == 0, printed.stderr
+    assert f"postgres_url:\n      env: {INSTANCE_URL_ENV}" in printed.stdout  # the URL stays in the environment
+    assert celery_demo.postgres_url.rsplit("/", 1)[1] not in printed.stdout
+    # Opened on the Postgres database alone (the override replaces the whole storage section).
+    with celery_demo.instance() as instance:
+        stored = {run.run_id for run in instance.get_runs()}
+    assert {_run_id(completed) for _, completed in celery_demo.runs} <= stored

@@ -139,6 +139,24 @@ class CeleryExecutor(_PlatformModel):
     """Celery result backend URL."""
 
 
+class K8sResourceQuantities(_PlatformModel):
+    """Kubernetes quantities for one container (``cpu: 500m``, ``memory: 1Gi``)."""
+
+    cpu: str | int | float | None = None
+    """CPU, e.g. ``500m`` or ``2``."""
+    memory: str | int | None = None
+    """Memory, e.g. ``512Mi`` or ``4Gi``."""
+
+
+class K8sResources(_PlatformModel):
+    """Resource requests and limits of each step's container."""
+
+    requests: K8sResourceQuantities | None = None
+    """What the scheduler reserves for a step."""
+    limits: K8sResourceQuantities | None = None
+    """What a step may use at most."""
+
+
 class K8sExecutor(_PlatformModel):
     """Dagster's Kubernetes job executor (``floe-definitions[k8s]``)."""
 
@@ -149,6 +167,10 @@ class K8sExecutor(_PlatformModel):
     """Container image for step jobs; the run's image when omitted."""
     max_concurrent: int | None = Field(default=None, gt=0)
     """At most this many step jobs at once."""
+    env_vars: list[str] = Field(default=[])
+    """Environment of each step's container: ``NAME`` passes the run's value of ``NAME``, ``NAME=VALUE`` sets it."""
+    resources: K8sResources | None = None
+    """CPU and memory requests and limits of each step's container."""
 
 
 ExecutorConfig = Annotated[

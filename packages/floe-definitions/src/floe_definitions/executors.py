@@ -49,9 +49,25 @@ def dagster_executor(config: ExecutorConfig) -> ExecutorDefinition:
     assert isinstance(config, K8sExecutor)
     k8s_job_executor = _optional("dagster_k8s", "k8s_job_executor", extra="k8s", executor="k8s")
     settings = _present(
-        job_namespace=config.job_namespace, job_image=config.image, max_concurrent=config.max_concurrent
+        job_namespace=config.job_namespace,
+        job_image=config.image,
+        max_concurrent=config.max_concurrent,
+        env_vars=list(config.env_vars) or None,
+        resources=_k8s_resources(config),
     )
     return k8s_job_executor.configured(settings, name="k8s")
+
+
+def _k8s_resources(config: K8sExecutor) -> dict[str, dict[str, str]] | None:
+    """The executor's ``resources`` in Kubernetes' shape (quantities as strings), or ``None`` when unset."""
+    if config.resources is None:
+        return None
+    shaped = {
+        kind: {name: str(value) for name, value in quantities.model_dump().items() if value is not None}
+        for kind, quantities in (("requests", config.resources.requests), ("limits", config.resources.limits))
+        if quantities is not None
+    }
+    return {kind: amounts for kind, amounts in shaped.items() if amounts} or None
 
 
 def build_executor(

@@ -8,13 +8,15 @@ from the instance and prints one line per step and per materialized asset; ``--v
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import os
 import sys
 import threading
 import time
 import uuid
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -22,10 +24,11 @@ from typing import Any, TextIO
 import dagster as dg
 from dagster import DagsterEventType, DagsterInstance, RunsFilter
 
+from floe_config.platform_loading import load_platform_document
 from floe_config.validation_issues import did_you_mean
 from floe_definitions.errors import RunCommandError
 from floe_definitions.instance import open_instance
-from floe_definitions.project import FloeProject, load_project
+from floe_definitions.project import FloeProject, find_floe_yaml, load_project
 from floe_definitions.run_trace import run_trace_id
 from floe_definitions.telemetry_sinks import TelemetryOverrideWarning, lineage_sink, span_sink
 
@@ -50,8 +53,19 @@ def reconstruct_job(floe_yaml: str, platform_file: str | None, job_name: str) ->
     Returns:
         The job definition, with the platform's (observed) executor.
     """
-    project = load_project(floe_yaml, platform=platform_file)
-    return project.definitions.resolve_job_def(job_name)
+    return _load_once(floe_yaml, platform_file).definitions.resolve_job_def(job_name)
+
+
+@functools.lru_cache(maxsize=1)
+def _load_once(floe_yaml: str, platform_file: str | None) -> FloeProject:
+    """Load the project once per process and arguments.
+
+    ``floe run`` loads the project to check the job and partitions, then Dagster reconstructs the job in the same
+    process (:func:`reconstruct_job`); both get this one load (dbt parse, asset imports), as Dagster's own
+    ``ReconstructableJob.get_definition`` keeps its last definition. Step processes and Celery workers load once
+    each.
+    """
+    return load_project(floe_yaml, platform=platform_file)
 
 
 def register(commands: Any) -> None:
@@ -68,19 +82,38 @@ def register(commands: Any) -> None:
     parser.set_defaults(handler=run_run_command)
 
 
+@contextlib.contextmanager
+def _without_dagster_notices(verbose: bool) -> Iterator[None]:
+    """Keep Dagster's beta, preview and supersession notices about floe's own calls off the progress view.
+
+    Only those three categories, only in this process and only until the command returns: the user's warnings
+    and every other warning still show, and step processes inherit no ``PYTHONWARNINGS`` from floe.
+    """
+    with warnings.catch_warnings():
+        if not verbose:
+            for category in (dg.BetaWarning, dg.PreviewWarning, dg.SupersessionWarning):
+                warnings.simplefilter("ignore", category)
+        yield
+
+
 def run_run_command(args: argparse.Namespace, out: TextIO) -> int:
     """Run ``floe run``; return its exit code (0 success, 1 run failed, 2 usage error)."""
-    if not args.verbose:
-        # Dagster's Beta/Supersession warnings from this process and every step process would bury the progress
-        # view; this is the command's own process (an application, not a library), so its environment is its own.
-        os.environ.setdefault("PYTHONWARNINGS", "ignore")
-        warnings.filterwarnings("ignore", module="dagster")
     try:
         tags = _parse_tags(args.tag)
     except RunCommandError as exc:
         print(f"error: {exc.located_message}", file=sys.stderr)
         return EXIT_USAGE
-    project = load_project(args.path, platform=args.platform)
+    with _without_dagster_notices(args.verbose):
+        return _run(args, tags, out)
+
+
+def _run(args: argparse.Namespace, tags: dict[str, str], out: TextIO) -> int:
+    floe_yaml = find_floe_yaml(args.path).resolve()
+    # The platform file is resolved (cheaply: no asset import, no dbt) before the one project load, so that the
+    # load here and Dagster's reconstruction of the job in this process share one key (see _load_once).
+    platform_path = load_platform_document(args.platform, floe_yaml=floe_yaml).path
+    platform_file = os.fspath(platform_path.resolve()) if platform_path is not None else None
+    project = _load_once(os.fspath(floe_yaml), platform_file)
     try:
         job = _job(project, args.job)
     except RunCommandError as exc:
@@ -95,7 +128,7 @@ def run_run_command(args: argparse.Namespace, out: TextIO) -> int:
         except RunCommandError as exc:
             print(f"error: {exc.located_message}", file=sys.stderr)
             return EXIT_USAGE
-        return _execute(project, job, instance, tags, verbose=args.verbose, out=out)
+        return _execute(project, job, instance, tags, platform_file=platform_file, verbose=args.verbose, out=out)
 
 
 def _parse_tags(values: Sequence[str]) -> dict[str, str]:
@@ -256,6 +289,7 @@ def _execute(
     instance: DagsterInstance,
     tags: Mapping[str, str],
     *,
+    platform_file: str | None,
     verbose: bool,
     out: TextIO,
 ) -> int:
@@ -266,7 +300,7 @@ def _execute(
         "reconstruct_job",
         reconstructable_args=(  # type: ignore[arg-type]  # Dagster types the tuple as one element
             os.fspath(project.floe_yaml.resolve()),
-            os.fspath(project.platform_file.resolve()) if project.platform_file else None,
+            platform_file,
             job.name,
         ),
     )

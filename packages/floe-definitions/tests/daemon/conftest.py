@@ -1,9 +1,10 @@
-"""Fixtures for the daemon tests: ``dagster dev`` (webserver on 127.0.0.1 + daemon) on a private DAGSTER_HOME.
+"""Fixtures for the daemon tests: ``floe dev`` (Dagster's webserver on 127.0.0.1 + daemon) on the project's instance.
 
-Storage is SQLite in the home directory, or PostgreSQL: ``FLOE_TEST_POSTGRES_URL`` when set (``.ci/run`` exports
-it from ``.ci/postgres.sh``), else a throwaway server this module starts from the installed server binaries
-(``/usr/lib/postgresql/*/bin``); the Postgres tests skip, printing why, only when neither is possible.
-Every process started here runs in its own session and is ended through its process group at teardown.
+The instance is what users get: platform.yaml's ``instance:`` section rendered by floe into ``.floe/dagster``
+beside floe.yaml (no hand-written ``dagster.yaml``). Storage is SQLite there, or PostgreSQL (``storage: postgres``,
+the URL in an environment variable) in a fresh database on the server ``FLOE_TEST_POSTGRES_URL`` names (``.ci/run``
+exports it from ``.ci/postgres.sh``); the Postgres round skips, saying why, without it. ``floe dev`` runs in its own
+session and is stopped as a user stops it (SIGTERM); anything left of what it started is killed by pid.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -28,10 +28,14 @@ from typing import Any
 
 import pytest
 from dagster import DagsterInstance, DagsterRun, RunsFilter
+from dagster._core.instance.ref import InstanceRef
 
 PROJECT = Path(__file__).parent / "project"
 LOCATION = "daemonic"
 POSTGRES_URL_ENV = "FLOE_TEST_POSTGRES_URL"
+INSTANCE_URL_ENV = "FLOE_DAEMON_TEST_PG_URL"
+"""The variable platform.yaml's ``instance.postgres_url_env`` names in the Postgres round."""
+FLOE = str(Path(sys.executable).with_name("floe"))
 STARTUP_TIMEOUT_SECONDS = 240
 
 
@@ -56,41 +60,34 @@ def wait_until(
         time.sleep(interval)
 
 
-def _end_process_group(process: subprocess.Popen[bytes], grace_seconds: float = 30.0) -> None:
-    """Stop a process started with ``start_new_session=True`` and everything in its group (by its group id)."""
+def processes_on(home: Path) -> list[int]:
+    """Pids of live processes whose environment names ``home`` (everything ``floe dev`` started on that instance)."""
+    marker = f"DAGSTER_HOME={home}".encode()
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            if marker in (proc / "environ").read_bytes() and "\nState:\tZ" not in (proc / "status").read_text():
+                found.append(int(proc.name))
+    return found
+
+
+def _stop_floe_dev(process: subprocess.Popen[bytes], home: Path, grace_seconds: float = 60.0) -> None:
+    """Stop ``floe dev`` as a user does (SIGTERM); kill by pid anything it left on ``home`` (none expected)."""
     if process.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGINT)  # dagster dev shuts its services down on Ctrl-C
+        process.send_signal(signal.SIGTERM)
         try:
             process.wait(timeout=grace_seconds)
         except subprocess.TimeoutExpired:
-            pass
-    # Children (code server, daemon, run workers) share the group; whatever is left goes now.
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signal.SIGKILL)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        process.wait(timeout=10)
+            process.kill()
+            process.wait(timeout=10)
+    for pid in processes_on(home):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
 
 
 # --------------------------------------------------------------------------------------------------- PostgreSQL
-
-
-def _server_bindir() -> Path | None:
-    candidates = sorted(
-        Path("/usr/lib/postgresql").glob("*/bin"),
-        key=lambda path: [int(part) for part in path.parent.name.split(".") if part.isdigit()],
-    )
-    for bindir in reversed(candidates):
-        if (bindir / "initdb").exists() and (bindir / "pg_ctl").exists():
-            return bindir
-    return None
-
-
-def _as_server_user(command: list[str]) -> list[str]:
-    """PostgreSQL refuses to run as root: run its binaries as ``postgres`` when the tests run as root."""
-    if os.geteuid() == 0:
-        return ["runuser", "-u", "postgres", "--", *command]
-    return command
 
 
 @dataclass
@@ -98,11 +95,9 @@ class PostgresServer:
     """A reachable PostgreSQL server (``url`` names its maintenance database)."""
 
     url: str
-    data_dir: Path | None = None
-    bindir: Path | None = None
 
     def create_database(self) -> str:
-        """Create a fresh database and return its URL (each daemon test instance gets its own)."""
+        """Create a fresh database and return its URL (each daemon round gets its own: no state from earlier runs)."""
         import psycopg2
 
         name = f"floe_daemon_{uuid.uuid4().hex[:12]}"
@@ -120,84 +115,28 @@ class PostgresServer:
         return f"postgresql+psycopg2://{location}/{name}"
 
 
-def _start_postgres() -> PostgresServer:
-    bindir = _server_bindir()
-    if bindir is None:
-        pytest.skip(
-            f"no PostgreSQL server binaries under /usr/lib/postgresql and {POSTGRES_URL_ENV} is unset; "
-            "run .ci/postgres.sh (installs the distribution's postgresql package) to enable the Postgres tests"
-        )
-    if os.geteuid() == 0:
-        try:
-            import pwd
-
-            pwd.getpwnam("postgres")
-        except KeyError:
-            pytest.skip("running as root and there is no 'postgres' user to run the PostgreSQL server as")
-    # Not under pytest's base temp: that is private to this user, and the server runs as 'postgres'.
-    data_dir = Path(tempfile.mkdtemp(prefix="floe-test-pgdata-"))
-    if os.geteuid() == 0:
-        shutil.chown(data_dir, "postgres")
-    port = free_port()
-    init = subprocess.run(
-        _as_server_user([str(bindir / "initdb"), "-D", str(data_dir), "-U", "postgres", "--auth=trust", "--no-sync"]),
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    if init.returncode != 0:
-        shutil.rmtree(data_dir, ignore_errors=True)
-        pytest.skip(f"initdb failed, so no local PostgreSQL: {init.stderr.strip()[-500:]}")
-    log = str(data_dir / "server.log")
-    options = f"-c listen_addresses=127.0.0.1 -p {port} -k {data_dir} -c fsync=off -c max_connections=200"
-    start = subprocess.run(
-        _as_server_user(
-            [str(bindir / "pg_ctl"), "-D", str(data_dir), "-l", log, "-w", "-t", "120", "-o", options, "start"]
-        ),
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    if start.returncode != 0:
-        server_log = Path(log).read_text(errors="replace") if Path(log).exists() else ""
-        pytest.skip(f"the local PostgreSQL server did not start: {start.stderr.strip()[-300:]} {server_log[-500:]}")
-    return PostgresServer(url=f"postgresql://postgres@127.0.0.1:{port}/postgres", data_dir=data_dir, bindir=bindir)
-
-
 @pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
-    """A PostgreSQL server: ``FLOE_TEST_POSTGRES_URL``, else one started here for the session."""
+def postgres_server() -> PostgresServer:
+    """The PostgreSQL server named by ``FLOE_TEST_POSTGRES_URL``; the Postgres round skips, saying why, without it."""
     configured = os.environ.get(POSTGRES_URL_ENV)
-    if configured:
-        yield PostgresServer(url=configured)
-        return
-    server = _start_postgres()
-    try:
-        yield server
-    finally:
-        assert server.bindir is not None
-        assert server.data_dir is not None
-        subprocess.run(
-            _as_server_user([str(server.bindir / "pg_ctl"), "-D", str(server.data_dir), "-m", "fast", "-w", "stop"]),
-            capture_output=True,
-            timeout=120,
-            check=False,
+    if not configured:
+        pytest.skip(
+            f"{POSTGRES_URL_ENV} is unset, so the daemon round on PostgreSQL cannot run: "
+            'eval "$(.ci/postgres.sh)" starts a throwaway server and exports it (.ci/run does)'
         )
-        shutil.rmtree(server.data_dir, ignore_errors=True)
+    return PostgresServer(url=configured)
 
 
-# -------------------------------------------------------------------------------------------------- dagster dev
+# ---------------------------------------------------------------------------------------------------- floe dev
 
 
 @dataclass
 class DagsterDev:
-    """``dagster dev`` serving the daemon tests' project, and ways to observe and steer it."""
+    """``floe dev`` serving the daemon tests' project on its rendered instance, and ways to observe and steer it."""
 
     project: Path
-    home: Path
     env: dict[str, str]
+    postgres_url: str | None = None
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
     log_path: Path = field(default_factory=Path)
@@ -205,14 +144,41 @@ class DagsterDev:
     _instance: DagsterInstance | None = None
 
     @property
+    def home(self) -> Path:
+        """The instance's ``DAGSTER_HOME``: floe's default, ``.floe/dagster`` beside floe.yaml."""
+        return self.project / ".floe" / "dagster"
+
+    @property
+    def platform_file(self) -> Path:
+        return self.project / "platform.yaml"
+
+    @property
     def incoming(self) -> Path:
         return self.project / "incoming"
 
     @property
     def instance(self) -> DagsterInstance:
+        """The instance floe rendered, opened from its ``dagster.yaml`` (as the webserver opens it).
+
+        The file names the Postgres URL by variable; this process does not export it (no global environment
+        writes in tests), so the URL is handed over as an override of that one setting.
+        """
         if self._instance is None:
-            self._instance = DagsterInstance.from_config(str(self.home))
+            overrides = {"storage": {"postgres": {"postgres_url": self.postgres_url}}} if self.postgres_url else None
+            self._instance = DagsterInstance.from_ref(InstanceRef.from_dir(str(self.home), overrides=overrides))
         return self._instance
+
+    def floe(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+        """Run ``floe ARGS PROJECT --platform platform.yaml`` in the project's environment, as a user would."""
+        return subprocess.run(
+            [FLOE, *args, str(self.project), "--platform", str(self.platform_file)],
+            cwd=self.project,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
 
     def log_tail(self, lines: int = 40) -> str:
         text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
@@ -220,24 +186,13 @@ class DagsterDev:
         return "\n".join(kept[-lines:])
 
     def start(self) -> None:
-        """Start ``dagster dev`` and wait until the webserver answers and the location is loaded."""
+        """Start ``floe dev`` on a free port and wait until the webserver answers and the location is loaded."""
         assert self.process is None or self.process.poll() is not None
         self.port = free_port()
-        self.log_path = self.home / f"dagster-dev-{int(time.time())}.log"
+        self.log_path = self.project / f"floe-dev-{int(time.time())}.log"
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "dagster",
-                    "dev",
-                    "-w",
-                    "workspace.yaml",
-                    "-h",
-                    "127.0.0.1",
-                    "-p",
-                    str(self.port),
-                ],
+                [FLOE, "dev", str(self.project), "--platform", str(self.platform_file), "--port", str(self.port)],
                 cwd=self.project,
                 env=self.env,
                 stdout=log,
@@ -249,7 +204,7 @@ class DagsterDev:
 
     def stop(self) -> None:
         if self.process is not None:
-            _end_process_group(self.process)
+            _stop_floe_dev(self.process, self.home)
         if self._instance is not None:
             self._instance.dispose()
             self._instance = None
@@ -299,7 +254,7 @@ class DagsterDev:
 
     def _location_loaded(self) -> bool:
         if self.process is not None and self.process.poll() is not None:
-            pytest.fail(f"dagster dev exited with {self.process.returncode}:\n{self.log_tail()}")
+            pytest.fail(f"floe dev exited with {self.process.returncode}:\n{self.log_tail()}")
         try:
             data = self.graphql(
                 "{ workspaceOrError { __typename ... on Workspace { locationEntries { name loadStatus "
@@ -336,7 +291,7 @@ class DagsterDev:
         )
 
     def wait_until(self, probe: Callable[[], Any], *, timeout: float, interval: float = 1.0, what: str = "") -> Any:
-        """Poll ``probe`` until truthy; on timeout fail with ``what`` and the tail of dagster dev's log."""
+        """Poll ``probe`` until truthy; on timeout fail with ``what`` and the tail of floe dev's log."""
         return wait_until(probe, timeout=timeout, interval=interval, message=lambda: f"{what}\n{self.log_tail()}")
 
     def started_seconds_after(self, run: DagsterRun, moment: float) -> float | None:
@@ -373,14 +328,14 @@ class DagsterDev:
         return [(run.run_id[:8], run.status.value) for run in runs if run is not None and not run.is_finished]
 
 
-def make_dagster_dev(base: Path, dagster_yaml: str) -> DagsterDev:
-    """Copy the project under ``base``, write the instance's dagster.yaml, and prepare (not start) dagster dev."""
+POSTGRES_INSTANCE = f"  storage: postgres\n  postgres_url_env: {INSTANCE_URL_ENV}\n"
+
+
+def make_dagster_dev(base: Path, postgres_url: str | None = None) -> DagsterDev:
+    """Copy the project under ``base`` (on Postgres storage when a URL is given) and prepare (not start) floe dev."""
     project = base / "project"
-    shutil.copytree(PROJECT, project, ignore=shutil.ignore_patterns(".floe", "__pycache__", "incoming"))
+    shutil.copytree(PROJECT, project, ignore=shutil.ignore_patterns(".floe", "__pycache__", "incoming", "*.log"))
     (project / "incoming").mkdir()
-    home = base / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text(dagster_yaml, encoding="utf-8")
     env = {
         key: value
         for key, value in os.environ.items()
@@ -388,38 +343,31 @@ def make_dagster_dev(base: Path, dagster_yaml: str) -> DagsterDev:
     }
     env.update(
         {
-            "DAGSTER_HOME": str(home),
-            "FLOE_PLATFORM_FILE": str(project / "platform.yaml"),
             # The interpolation path under test: floe.yaml's schedule reads its cron and its switch from here.
             "FLOE_TEST_TICKER_CRON": "* * * * *",
             "FLOE_TEST_TICKER_ON": "true",
             "PYTHONUNBUFFERED": "1",
         }
     )
-    return DagsterDev(project=project, home=home, env=env)
-
-
-# Run monitoring as a team would run it: a run whose worker never reports (e.g. one cut off by a restart while
-# STARTING) fails after the start timeout instead of staying STARTING for ever.
-INSTANCE_SETTINGS = (
-    "telemetry: {enabled: false}\nrun_queue: {max_concurrent_runs: 3, dequeue_interval_seconds: 2}\n"
-    "run_monitoring: {enabled: true, start_timeout_seconds: 180, poll_interval_seconds: 10}\n"
-)
+    if postgres_url is not None:
+        platform = project / "platform.yaml"
+        platform.write_text(platform.read_text(encoding="utf-8") + POSTGRES_INSTANCE, encoding="utf-8")
+        env[INSTANCE_URL_ENV] = postgres_url
+    return DagsterDev(project=project, env=env, postgres_url=postgres_url)
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def dagster_dev(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DagsterDev]:
-    """A running ``dagster dev`` for the project, on SQLite or PostgreSQL storage; always torn down."""
-    base = tmp_path_factory.mktemp(f"daemon_{request.param}")
-    settings = INSTANCE_SETTINGS
+    """A running ``floe dev`` for a fresh copy of the project, on SQLite or PostgreSQL storage; always torn down."""
+    postgres_url = None
     if request.param == "postgres":
         server: PostgresServer = request.getfixturevalue("postgres_server")
-        settings += f"storage:\n  postgres:\n    postgres_url: {json.dumps(server.create_database())}\n"
-    dev = make_dagster_dev(base, settings)
+        postgres_url = server.create_database()
+    dev = make_dagster_dev(tmp_path_factory.mktemp(f"daemon_{request.param}"), postgres_url)
     try:
         started = time.monotonic()
         dev.start()
-        print(f"[{request.param}] dagster dev ready in {time.monotonic() - started:.1f} s on 127.0.0.1:{dev.port}")
+        print(f"[{request.param}] floe dev ready in {time.monotonic() - started:.1f} s on 127.0.0.1:{dev.port}")
         yield dev
     finally:
         dev.stop()

@@ -1,11 +1,14 @@
-"""floe's schedules and sensors under the real Dagster daemon (``dagster dev``), on SQLite and on PostgreSQL.
+"""floe under the real Dagster daemon, through floe's own entry points, on SQLite and on PostgreSQL.
 
-The tests run in order against one ``dagster dev`` per storage: a file starts exactly one run; an idle
-directory starts none; twenty files start twenty runs, none twice; a daemon restart with files landing while it
-is down loses and repeats none; the asset sensor starts ``transform`` after ``bronze/landed`` materializes; a
-failing ``ingest`` run starts ``alert``; the per-minute schedule (cron and switch from environment variables
-through floe.yaml's interpolation) produces its runs; an invalid floe.yaml is reported, located, on reload and a
-fixed one recovers. Everything is observed by polling the instance or the webserver's GraphQL API.
+One ``floe dev`` per storage serves the project on the instance floe rendered from platform.yaml; ``floe backfill``
+and ``floe run`` are run beside it as a user would. A file starts exactly one run; an idle directory starts none;
+twenty files start twenty runs, none twice; a restart of ``floe dev`` with files landing while it is down loses
+and repeats none; the asset sensor starts ``transform`` after ``bronze/landed`` materializes; a failing ``ingest``
+run starts ``alert``; the per-minute schedule (cron and switch from environment variables through floe.yaml's
+interpolation) produces its runs; an invalid floe.yaml is reported, located, on reload and a fixed one recovers;
+a backfill created by ``floe backfill`` is executed by the daemon ``floe dev`` started; a ``floe run`` shows in
+the webserver's runs. Each test drops its own files and checks only its own runs, so any order works.
+Everything is observed by polling the instance or the webserver's GraphQL API.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from dagster import DagsterRunStatus
+from dagster import AssetKey, DagsterRunStatus, RunsFilter
 from dagster._core.storage.tags import SCHEDULED_EXECUTION_TIME_TAG
 
 FIRST_RUN_TIMEOUT = 60.0  # the issue's bound from file drop to the run being created
@@ -72,10 +75,8 @@ def test_twenty_files_start_twenty_runs_none_twice(dagster_dev: Any) -> None:
     assert _succeeded(dev.wait_for_runs_to_finish(runs, RUN_TIMEOUT * 2))
     ticks = dev.sensor_ticks("new_files")
     dev.wait_until(lambda: dev.sensor_ticks("new_files") >= ticks + 2, timeout=RUN_TIMEOUT, what="sensor stopped")
-    assert {name: len(found) for name, found in dev.runs_by_file().items()} == {
-        "first.csv": 1,
-        **dict.fromkeys(names, 1),
-    }
+    by_file = dev.runs_by_file()
+    assert {name: len(by_file[name]) for name in names} == dict.fromkeys(names, 1)
 
 
 def test_daemon_restart_loses_and_repeats_no_file(dagster_dev: Any) -> None:
@@ -94,15 +95,15 @@ def test_daemon_restart_loses_and_repeats_no_file(dagster_dev: Any) -> None:
     ticks = dev.sensor_ticks("new_files")
     dev.wait_until(lambda: dev.sensor_ticks("new_files") >= ticks + 2, timeout=RUN_TIMEOUT, what="sensor stopped")
     counts = {name: len(found) for name, found in dev.runs_by_file().items()}
-    assert all(count == 1 for count in counts.values()), counts
-    assert len(counts) == 1 + 20 + len(late)
+    assert all(count == 1 for count in counts.values()), counts  # no file before or during the restart ran twice
+    assert {name: counts[name] for name in late} == dict.fromkeys(late, 1)
     assert _succeeded(dev.wait_for_runs_to_finish([run for n in late for run in dev.runs_by_file()[n]], RUN_TIMEOUT))
 
 
 def test_asset_sensor_starts_transform_after_bronze_materializes(dagster_dev: Any) -> None:
     dev = dagster_dev
     # A fresh materialization of bronze/landed, and a transform run the sensor requests after it: earlier
-    # transform runs may have been cut off by the restart above (stopping dagster dev ends its run workers).
+    # transform runs may have been cut off by a restart (stopping floe dev ends its run workers).
     _drop(dev, "for_transform.csv")
     ingest = dev.wait_until(
         lambda: dev.runs_by_file().get("for_transform.csv"), timeout=RUN_TIMEOUT, what="no run for for_transform.csv"
@@ -174,3 +175,35 @@ def test_invalid_floe_yaml_is_reported_located_on_reload_and_a_fix_recovers(dags
     jobs = {job["name"] for repo in entry["locationOrLoadError"]["repositories"] for job in repo["jobs"]}
     assert {"ingest", "transform", "alert", "ticker"} <= jobs
     assert dev.alive()
+
+
+def test_backfill_from_floe_backfill_is_executed_by_the_daemon_floe_dev_started(dagster_dev: Any) -> None:
+    dev = dagster_dev
+    launched = dev.floe("backfill", "first_days")
+    assert launched.returncode == 0, launched.stderr[-3000:]
+    backfill_id = launched.stdout.split(" as backfill ", 1)[1].split(";", 1)[0]
+    assert dev.instance.get_backfill(backfill_id) is not None  # on the instance floe dev's daemon reads
+
+    def backfill_runs() -> list[Any]:
+        return list(dev.instance.get_runs(RunsFilter(tags={"dagster/backfill": backfill_id})))
+
+    # 3 partitions, at most 2 per run (floe.yaml's batch_size): the daemon launches 2 runs of daily/count.
+    runs = dev.wait_until(lambda: len(backfill_runs()) == 2 and backfill_runs(), timeout=RUN_TIMEOUT, what="no runs")
+    finished = dev.wait_for_runs_to_finish(runs, RUN_TIMEOUT)
+    assert _succeeded(finished), [(run.run_id[:8], run.status) for run in finished]
+    assert all(run.asset_selection == {AssetKey(["daily", "count"])} for run in finished)
+    materialized = dev.instance.get_materialized_partitions(AssetKey(["daily", "count"]))
+    assert materialized == {"2024-01-01", "2024-01-02", "2024-01-03"}
+
+
+RUNS_QUERY = """query($ids: [String!]) { runsOrError(filter: {runIds: $ids}) {
+    __typename ... on Runs { results { runId jobName status } } } }"""
+
+
+def test_floe_run_shows_in_the_webserver_floe_dev_serves(dagster_dev: Any) -> None:
+    dev = dagster_dev
+    completed = dev.floe("run", "ticker")
+    assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-2000:]
+    run_id = completed.stdout.splitlines()[-1].rsplit("(run ", 1)[1].rstrip(")")
+    runs = dev.graphql(RUNS_QUERY, {"ids": [run_id]})["runsOrError"]["results"]
+    assert runs == [{"runId": run_id, "jobName": "ticker", "status": "SUCCESS"}]

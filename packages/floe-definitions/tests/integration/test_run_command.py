@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus
+
+from floe_definitions import run_command
+from floe_definitions.cli import main
+from floe_definitions.project import FloeProject
 
 FLOE = str(Path(sys.executable).with_name("floe"))
 PARTITIONED = """\
@@ -54,6 +61,7 @@ def test_floe_run_exits_0_with_one_line_per_step_and_asset(ok_run: subprocess.Co
     assert "  materialized total" in lines
     assert "floe run: everything succeeded" in lines[-1]
     assert "STEP_START" not in ok_run.stdout + ok_run.stderr  # Dagster's event stream is not shown
+    assert "Warning" not in ok_run.stderr  # no Beta/Preview/Supersession notice about floe's own calls
     assert "Traceback" not in ok_run.stderr
 
 
@@ -73,13 +81,58 @@ def test_floe_run_stores_the_run_and_its_materializations_in_the_project_instanc
     assert {span["name"] for span in spans} >= {"dagster run everything", "raw/numbers"}
 
 
-def test_floe_run_verbose_shows_dagster_events(ok_copy: Any, ok_run: subprocess.CompletedProcess[str]) -> None:
+@dataclass(frozen=True)
+class InProcessRun:
+    code: int
+    stdout: str
+    loads: list[tuple[str, str | None]]
+    pythonwarnings_after: str | None
+
+
+@pytest.fixture(scope="module")
+def in_process_run(ok_copy: Any, ok_run: subprocess.CompletedProcess[str]) -> InProcessRun:
+    """``floe run transform --verbose --tag team=data`` through the CLI's ``main`` in this process.
+
+    In this process so that the project loads it does can be counted and its environment read afterwards.
+    """
     assert ok_run.returncode == 0  # transform reads what `everything` wrote
-    completed = floe_run(ok_copy, "transform", str(ok_copy.root), "--verbose", "--tag", "team=data")
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    assert "STEP_START" in completed.stdout
-    assert "RUN_SUCCESS" in completed.stdout
-    run_id = completed.stdout.splitlines()[-1].rsplit("(run ", 1)[1].rstrip(")")
+    loads: list[tuple[str, str | None]] = []
+    real_load = run_command.load_project
+
+    def counting_load(path: str, platform: str | None = None) -> FloeProject:
+        loads.append((path, platform))
+        return real_load(path, platform=platform)
+
+    stdout = io.StringIO()
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        for key, value in ok_copy.env.items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.delenv("PYTHONWARNINGS", raising=False)
+        monkeypatch.setattr(run_command, "load_project", counting_load)
+        run_command._load_once.cache_clear()
+        with contextlib.redirect_stdout(stdout):
+            code = main(["run", "transform", str(ok_copy.root), "--verbose", "--tag", "team=data"])
+        return InProcessRun(
+            code=code, stdout=stdout.getvalue(), loads=loads, pythonwarnings_after=os.environ.get("PYTHONWARNINGS")
+        )
+
+
+def test_floe_run_loads_the_project_once(in_process_run: InProcessRun, ok_copy: Any) -> None:
+    assert in_process_run.code == 0
+    # One load for the job check and Dagster's reconstruction of the job (in-process executor: no step process).
+    assert in_process_run.loads == [(str(ok_copy.floe_yaml.resolve()), str(ok_copy.root / "platform.yaml"))]
+
+
+def test_floe_run_leaves_pythonwarnings_alone(in_process_run: InProcessRun) -> None:
+    assert in_process_run.code == 0
+    assert in_process_run.pythonwarnings_after is None  # step processes would inherit a global "ignore"
+
+
+def test_floe_run_verbose_shows_dagster_events(ok_copy: Any, in_process_run: InProcessRun) -> None:
+    assert in_process_run.code == 0, in_process_run.stdout[-3000:]
+    assert "STEP_START" in in_process_run.stdout
+    assert "RUN_SUCCESS" in in_process_run.stdout
+    run_id = in_process_run.stdout.splitlines()[-1].rsplit("(run ", 1)[1].rstrip(")")
     with _instance(ok_copy) as instance:
         run = instance.get_run_by_id(run_id)
         assert run is not None
