@@ -156,3 +156,34 @@ def test_partition_on_an_unpartitioned_job_is_a_usage_error(partitioned_copy: An
     completed = floe_run(partitioned_copy, "transform", str(partitioned_copy.root), "--partition", "2024-01-02")
     assert completed.returncode == 2
     assert "job 'transform' is not partitioned" in completed.stderr
+
+
+def test_floe_run_in_process_runs_every_step_in_one_process_with_one_span_and_lineage_run_per_node(
+    ok_copy: Any, ok_run: subprocess.CompletedProcess[str]
+) -> None:
+    assert ok_run.returncode == 0  # transform reads what `everything` wrote
+    completed = floe_run(ok_copy, "transform", str(ok_copy.root), "--in-process")
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    run_id = completed.stdout.splitlines()[-1].rsplit("(run ", 1)[1].rstrip(")")
+    with _instance(ok_copy) as instance:
+        engine = instance.get_records_for_run(run_id, of_type=DagsterEventType.ENGINE_EVENT).records
+        messages = [record.event_log_entry.user_message for record in engine]
+        worker_starts = instance.get_records_for_run(run_id, of_type=DagsterEventType.STEP_WORKER_STARTING).records
+    assert any(message.startswith("Executing steps in process") for message in messages)
+    assert worker_starts == []  # no step process was started
+    trace_id = f"0x{run_id.replace('-', '')}"
+    names = [span["name"] for span in ok_copy.spans() if span["context"]["trace_id"] == trace_id]
+    assert sorted(names) == [
+        "dagster run transform",
+        "dbt.model stg_numbers",
+        "dbt.model total",
+        "dbt.test not_null_stg_numbers_n",
+        "tiny_dbt",
+    ]
+    node_runs: dict[str, list[str]] = {}
+    for event in ok_copy.lineage():
+        parent = event["run"].get("facets", {}).get("parent", {}).get("run", {}).get("runId")
+        if parent == run_id:
+            node_runs.setdefault(event["job"]["name"], []).append(event["eventType"])
+    assert node_runs
+    assert all(states == ["START", "COMPLETE"] for states in node_runs.values()), node_runs
