@@ -171,7 +171,7 @@ def demo_cases(base_env: dict[str, str]) -> list[LatencyCase]:
         clear_invocation_targets(dbt_dir)
 
     seed = LatencyCase(
-        "demo seed_bronze", project_dir, "seed_bronze", env, no_reset, None, False, ["--partition", partition]
+        "demo seed_bronze", project_dir, "seed_bronze", env, no_reset, None, False, ["--partition", partition], True
     )
     transform = LatencyCase("demo transform", project_dir, "transform", env, no_reset, ["build"], False, [])
     return [seed, transform]
