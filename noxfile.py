@@ -21,12 +21,19 @@ TEST_TARGETS = [*PACKAGES, "demo"]
 
 
 def _sync(session: nox.Session, *args: str) -> None:
-    """Install from uv.lock into this session's venv."""
+    """Install from uv.lock into this session's venv, with bytecode compiled at install.
+
+    ``--compile-bytecode``: where ``PYTHONDONTWRITEBYTECODE`` is set (CI images, these machines) no process
+    writes ``__pycache__``, so without it every Python process (each run worker, step process, dbt) compiled
+    dagster, dagster-dbt and dbt again (importing them took about 2.5x as long; bench/README.md, "Where a run's
+    time goes").
+    """
     session.run_install(
         "uv",
         "sync",
         "--frozen",
         "--no-default-groups",
+        "--compile-bytecode",
         *args,
         env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location},
         silent=True,

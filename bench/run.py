@@ -1,8 +1,9 @@
 """floe benchmarks: whole processes timed from outside, medians over repeats, ratios against baselines in the same run.
 
-Usage: ``python bench/run.py [load] [run] [scale] [config] [file_watcher] [lineage] [otlp] [--repeat K] [--sizes N,...]
-[--large]`` (no name = all). ``nox -s bench -- load`` runs one. Generated inputs are cached under bench/.work/
-(dbt projects parsed once per size, the 100,000-file directory); logs of every measured process go to
+Usage: ``python bench/run.py [load] [run] [scale] [config] [file_watcher] [lineage] [otlp] [latency] [--repeat K]
+[--sizes N,...] [--large] [--cases sample,demo,100,1000]`` (no name = all). ``nox -s bench -- load`` runs one.
+Generated inputs are cached under bench/.work/ (dbt projects parsed once per size, the 100,000-file directory); logs
+of every measured process go to
 bench/.work/logs/<stamp>/ and a JSON record of the session to bench/.work/results/.
 
 floe sides skip, with the reason printed, until the package they measure exposes the assumed API (see README.md).
@@ -33,8 +34,9 @@ from workloads import FILE_WATCHER_BUILDER_NAMES
 
 BENCH_DIR = Path(__file__).resolve().parent
 WORKLOADS = BENCH_DIR / "workloads.py"
-BENCHMARKS = ("load", "run", "scale", "config", "file_watcher", "lineage", "otlp")
+BENCHMARKS = ("load", "run", "scale", "config", "file_watcher", "lineage", "otlp", "latency")
 DEFAULT_REPEAT = {"load": 3, "run": 3, "scale": 1, "config": 5, "file_watcher": 5, "lineage": 3, "otlp": 3}
+# latency's repeats are per case (latency.DEFAULT_REPEAT: 3, and 1 at 1,000 models) unless --repeat says otherwise
 DEFAULT_SIZES = {"load": [1000, 5000], "run": [500], "scale": [100, 1000, 2000]}
 # Running every benchmark stops scale at 1,000 so the whole session stays near 20 minutes on 2 cores.
 ALL_SESSION_SCALE_SIZES = [100, 1000]
@@ -52,6 +54,7 @@ class Context:
     plain_max: int | None
     all_session: bool
     logs_dir: Path
+    latency_cases: list[str] | None = None
     record: dict[str, Any] = field(default_factory=dict)
     baseline_failures: list[str] = field(default_factory=list)
     _probes: dict[str, str | None] = field(default_factory=dict)
@@ -655,6 +658,13 @@ def bench_otlp(ctx: Context) -> None:
 
 # --- main ----------------------------------------------------------------------------------------------------------
 
+
+def bench_latency(ctx: Context) -> None:
+    from latency import bench_latency as run_latency
+
+    run_latency(ctx, child_env(), repeat_interleaved)
+
+
 RUNNERS: dict[str, Callable[[Context], None]] = {
     "load": bench_load,
     "run": bench_run,
@@ -663,6 +673,7 @@ RUNNERS: dict[str, Callable[[Context], None]] = {
     "file_watcher": bench_file_watcher,
     "lineage": bench_lineage,
     "otlp": bench_otlp,
+    "latency": bench_latency,
 }
 
 
@@ -683,6 +694,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", type=parse_sizes, help="model counts for load/run/scale, e.g. 100,1000")
     parser.add_argument("--large", action="store_true", help="scale: add 5,000 models")
     parser.add_argument("--plain-max", type=int, help="skip plain dagster-dbt runs above this many models")
+    parser.add_argument(
+        "--cases",
+        type=lambda text: [c.strip() for c in text.split(",") if c.strip()],
+        help="latency: sample,demo,100,1000",
+    )
     args = parser.parse_args(argv)
     unknown = [n for n in args.names if n not in BENCHMARKS]
     if unknown:
@@ -697,11 +713,12 @@ def main(argv: list[str] | None = None) -> int:
         plain_max=args.plain_max,
         all_session=not args.names,
         logs_dir=WORK_DIR / "logs" / stamp,
+        latency_cases=args.cases,
     )
     print(f"floe benchmarks: {', '.join(names)} ({os.cpu_count()} CPUs, python {sys.version.split()[0]})")
     print(f"  load average {_load_average()} (other work on the machine inflates wall times; CPU s is steadier)")
     print(f"  logs: {ctx.logs_dir}")
-    if any(n in names for n in ("load", "run", "scale")):
+    if any(n in names for n in ("load", "run", "scale", "latency")):
         # Warm the page cache so the first measured process is not the only one reading the libraries from disk.
         warm = "import dagster, dagster_dbt, dbt.cli.main, dbt.adapters.duckdb"
         subprocess.run([sys.executable, "-c", warm], check=False, env=child_env())

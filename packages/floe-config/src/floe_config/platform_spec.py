@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, model_validator
 
 from floe_config.base import FloeModel
 
@@ -127,6 +127,18 @@ class MultiprocessExecutor(_PlatformModel):
     type: Literal["multiprocess"]
     max_concurrent: int | None = Field(default=None, gt=0)
     """At most this many steps at once; the number of CPUs when omitted."""
+    start_method: Literal["spawn", "forkserver"] | None = None
+    """How step processes start (Dagster's ``start_method``): ``forkserver`` forks each step from a server that
+    imported ``preload_modules`` once; Dagster's default (``spawn``) when omitted."""
+    preload_modules: list[str] | None = None
+    """With ``start_method: forkserver``: modules the server imports once, before forking steps (Dagster's
+    default when omitted: the modules of the code location)."""
+
+    @model_validator(mode="after")
+    def _preload_needs_forkserver(self) -> MultiprocessExecutor:
+        if self.preload_modules is not None and self.start_method != "forkserver":
+            raise ValueError("preload_modules only applies with start_method: forkserver; add it or remove them")
+        return self
 
 
 class CeleryExecutor(_PlatformModel):

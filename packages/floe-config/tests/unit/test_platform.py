@@ -119,3 +119,11 @@ def test_platform_top_level_list_names_the_platform_keys():
         "execution, instance; found a list: write each top-level entry as 'key: value', not as a list item, "
         "e.g. 'environment: ...'"
     ]
+
+
+def test_platform_preload_modules_without_forkserver_is_located():
+    with pytest.raises(ConfigError) as caught:
+        parse_platform_spec("execution: {executor: {type: multiprocess, preload_modules: [dagster_dbt]}}\n", environ={})
+    [issue] = caught.value.issues
+    assert issue.line == 1
+    assert "preload_modules only applies with start_method: forkserver" in issue.format()

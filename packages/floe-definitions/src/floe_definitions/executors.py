@@ -42,6 +42,9 @@ def dagster_executor(config: ExecutorConfig) -> ExecutorDefinition:
         settings: dict[str, Any] = {}
         if config.max_concurrent is not None:
             settings["max_concurrent"] = config.max_concurrent
+        if config.start_method is not None:
+            start = {} if config.preload_modules is None else {"preload_modules": list(config.preload_modules)}
+            settings["start_method"] = {config.start_method: start}
         return multiprocess_executor.configured(settings, name="multiprocess")
     if isinstance(config, CeleryExecutor):
         celery_executor = _optional("dagster_celery", "celery_executor", extra="celery", executor="celery")

@@ -25,8 +25,10 @@ import dagster as dg
 from dagster import DagsterEventType, DagsterInstance, RunsFilter
 
 from floe_config.platform_loading import load_platform_document
+from floe_config.platform_spec import InProcessExecutor
 from floe_config.validation_issues import did_you_mean
 from floe_definitions.errors import RunCommandError
+from floe_definitions.executors import build_executor
 from floe_definitions.instance import open_instance
 from floe_definitions.project import FloeProject, find_floe_yaml, load_project
 from floe_definitions.run_trace import run_trace_id
@@ -42,18 +44,26 @@ QUIET_LOGGERS = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 """Dagster's console logger, raised to errors: the progress view replaces its DEBUG stream."""
 
 
-def reconstruct_job(floe_yaml: str, platform_file: str | None, job_name: str) -> dg.JobDefinition:
+def reconstruct_job(
+    floe_yaml: str, platform_file: str | None, job_name: str, in_process: bool = False
+) -> dg.JobDefinition:
     """Load the project and return one of its jobs (the reconstructor every step process calls).
 
     Args:
         floe_yaml: floe.yaml's absolute path.
         platform_file: The platform file's absolute path, or ``None`` for the environment's choice.
         job_name: The job.
+        in_process: Run every step in the calling process (``floe run --in-process``), with Dagster's in-process
+            executor, observed like the platform's.
 
     Returns:
-        The job definition, with the platform's (observed) executor.
+        The job definition, with the platform's (observed) executor, or the observed in-process one.
     """
-    return _load_once(floe_yaml, platform_file).definitions.resolve_job_def(job_name)
+    project = _load_once(floe_yaml, platform_file)
+    job = project.definitions.resolve_job_def(job_name)
+    if in_process:
+        job = job.with_executor_def(build_executor(InProcessExecutor(type="in_process"), project.telemetry))
+    return job
 
 
 @functools.lru_cache(maxsize=1)
@@ -79,6 +89,12 @@ def register(commands: Any) -> None:
     parser.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE", help="a run tag (repeatable)")
     parser.add_argument("--platform", default=None, help="platform file (default: FLOE_PLATFORM_FILE / _ENV)")
     parser.add_argument("--verbose", action="store_true", help="print every Dagster event instead of the summary")
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="run every step in this process (Dagster's in-process executor) instead of the platform's executor: "
+        "no process start-up per step; for development",
+    )
     parser.set_defaults(handler=run_run_command)
 
 
@@ -128,7 +144,16 @@ def _run(args: argparse.Namespace, tags: dict[str, str], out: TextIO) -> int:
         except RunCommandError as exc:
             print(f"error: {exc.located_message}", file=sys.stderr)
             return EXIT_USAGE
-        return _execute(project, job, instance, tags, platform_file=platform_file, verbose=args.verbose, out=out)
+        return _execute(
+            project,
+            job,
+            instance,
+            tags,
+            platform_file=platform_file,
+            verbose=args.verbose,
+            in_process=args.in_process,
+            out=out,
+        )
 
 
 def _parse_tags(values: Sequence[str]) -> dict[str, str]:
@@ -292,6 +317,7 @@ def _execute(
     platform_file: str | None,
     verbose: bool,
     out: TextIO,
+    in_process: bool = False,
 ) -> int:
     assert project.floe_yaml is not None
     invocation = uuid.uuid4().hex
@@ -302,6 +328,7 @@ def _execute(
             os.fspath(project.floe_yaml.resolve()),
             platform_file,
             job.name,
+            in_process,
         ),
     )
     progress = _Progress(instance=instance, invocation=invocation, verbose=verbose, out=out)

@@ -209,3 +209,79 @@ def test_partition_on_an_unpartitioned_job_is_a_usage_error(partitioned_copy: An
     completed = floe_run(partitioned_copy, "transform", str(partitioned_copy.root), "--partition", "2024-01-02")
     assert completed.returncode == 2
     assert "job 'transform' is not partitioned" in completed.stderr
+
+
+FORKSERVER_PLATFORM = "environment: test\nexecution:\n  executor: {type: multiprocess, start_method: forkserver}\n"
+TRANSFORM_SPANS = [
+    "dagster run transform",
+    "dbt.model stg_numbers",
+    "dbt.model total",
+    "dbt.test not_null_stg_numbers_n",
+    "tiny_dbt",
+]
+
+
+def _run_id(completed: subprocess.CompletedProcess[str]) -> str:
+    return completed.stdout.splitlines()[-1].rsplit("(run ", 1)[1].rstrip(")")
+
+
+def _engine_messages_and_worker_starts(copy: Any, run_id: str) -> tuple[list[str], int]:
+    with _instance(copy) as instance:
+        engine = instance.get_records_for_run(run_id, of_type=DagsterEventType.ENGINE_EVENT).records
+        workers = instance.get_records_for_run(run_id, of_type=DagsterEventType.STEP_WORKER_STARTING).records
+    return [record.event_log_entry.user_message for record in engine], len(workers)
+
+
+def _span_names(copy: Any, run_id: str) -> list[str]:
+    trace_id = f"0x{run_id.replace('-', '')}"
+    return sorted(span["name"] for span in copy.spans() if span["context"]["trace_id"] == trace_id)
+
+
+def _node_lineage_states(copy: Any, run_id: str) -> dict[str, list[str]]:
+    """Lineage event types per node run whose parent is the Dagster run."""
+    states: dict[str, list[str]] = {}
+    for event in copy.lineage():
+        parent = event["run"].get("facets", {}).get("parent", {}).get("run", {}).get("runId")
+        if parent == run_id:
+            states.setdefault(event["run"]["runId"], []).append(event["eventType"])
+    return states
+
+
+@pytest.fixture(scope="module")
+def forkserver_platform(ok_copy: Any, ok_run: subprocess.CompletedProcess[str]) -> Path:
+    assert ok_run.returncode == 0  # transform reads what `everything` wrote
+    path = ok_copy.root / "forkserver.yaml"
+    path.write_text(FORKSERVER_PLATFORM)
+    return path
+
+
+def test_floe_run_under_forkserver_keeps_one_span_and_one_lineage_run_per_node(
+    ok_copy: Any, forkserver_platform: Path
+) -> None:
+    completed = floe_run(ok_copy, "transform", str(ok_copy.root), "--platform", str(forkserver_platform))
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    run_id = _run_id(completed)
+    messages, worker_starts = _engine_messages_and_worker_starts(ok_copy, run_id)
+    assert any(message.startswith("Executing steps using multiprocess executor") for message in messages)
+    assert worker_starts == 1  # the dbt step ran in a forked step process
+    assert _span_names(ok_copy, run_id) == TRANSFORM_SPANS
+    states = _node_lineage_states(ok_copy, run_id)
+    assert len(states) == 3  # stg_numbers, its test, total
+    assert all(events == ["START", "COMPLETE"] for events in states.values()), states
+
+
+def test_floe_run_in_process_overrides_the_platforms_multiprocess_executor(
+    ok_copy: Any, forkserver_platform: Path
+) -> None:
+    completed = floe_run(
+        ok_copy, "transform", str(ok_copy.root), "--platform", str(forkserver_platform), "--in-process"
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    run_id = _run_id(completed)
+    messages, worker_starts = _engine_messages_and_worker_starts(ok_copy, run_id)
+    assert any(message.startswith("Executing steps in process") for message in messages)
+    assert worker_starts == 0  # no step process was started
+    assert _span_names(ok_copy, run_id) == TRANSFORM_SPANS
+    states = _node_lineage_states(ok_copy, run_id)
+    assert len(states) == 3
+    assert all(events == ["START", "COMPLETE"] for events in states.values()), states

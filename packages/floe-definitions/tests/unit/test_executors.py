@@ -37,6 +37,18 @@ def test_multiprocess_keeps_dagster_requirements_and_max_concurrent() -> None:
     assert definition.get_requirements({})  # reconstructable job + persistent instance
 
 
+def test_multiprocess_start_method_forkserver_and_preload_modules_reach_dagsters_config() -> None:
+    config = _executor_config(type="multiprocess", start_method="forkserver", preload_modules=["dagster_dbt"])
+    resolved = dagster_executor(config).config_schema.resolve_config({})  # type: ignore[arg-type]
+    assert resolved.success
+    assert resolved.value["config"]["start_method"] == {"forkserver": {"preload_modules": ["dagster_dbt"]}}
+
+
+def test_multiprocess_without_start_method_keeps_dagsters_default() -> None:
+    resolved = dagster_executor(_executor_config(type="multiprocess")).config_schema.resolve_config({})  # type: ignore[arg-type]
+    assert "start_method" not in resolved.value["config"]
+
+
 @pytest.mark.parametrize(
     ("kind", "module", "settings"),
     [

@@ -1,0 +1,316 @@
+"""The ``latency`` benchmark: the fixed cost of a run, raw ``dbt build`` vs plain dagster-dbt vs ``floe run``.
+
+Cases (``--cases``, default all): ``sample`` (bench/latency_project: 3 seeds + 5 models + 20 tests, shaped like
+dbt's jaffle-shop sample), ``demo`` (the demo's ``seed_bronze`` and ``transform`` jobs on a copy of demo/),
+``100`` and ``1000`` (the synthetic projects of generate_dbt_project.py). Every side is a whole process timed
+from outside; the sides of a case are interleaved (ABC CBA ...) and compared as ratios of medians of the same run.
+
+floe sides run the ``floe`` console script (``floe run JOB PROJECT --platform FILE``) on a project-local instance:
+``floe run`` with the platform's multiprocess executor (Dagster's default ``spawn``), with ``start_method:
+forkserver``, and ``floe run --in-process``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from generate_dbt_project import WORK_DIR, dbt_executable, ensure_project
+from measure import Measurement, Series, print_table, ratio, seconds, spread_text
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO_ROOT = BENCH_DIR.parent
+LATENCY_WORK = WORK_DIR / "latency"
+SAMPLE_SOURCE = BENCH_DIR / "latency_project"
+DEMO_SOURCE = REPO_ROOT / "demo"
+CASES = ("sample", "demo", "100", "1000")
+DEFAULT_REPEAT = {"sample": 3, "demo": 3, "100": 3, "1000": 1}
+SAMPLE_NODES = 28  # 3 seeds + 5 models + 20 tests
+
+PLATFORMS = {
+    "multiprocess": "execution:\n  executor: {type: multiprocess}\n",
+    "forkserver": "execution:\n  executor: {type: multiprocess, start_method: forkserver}\n",
+}
+TELEMETRY = "tracing: {type: file, path: .floe/traces}\nlineage:\n  transport: {type: file, path: .floe/lineage}\n"
+SYNTHETIC_FLOE_YAML = """\
+name: synthetic
+version: "1.0.0"
+orchestration:
+  dbt:
+    project_dir: .
+  jobs:
+    build: {type: batch, selection: ["*"]}
+observability:
+  traces: true
+  lineage: true
+"""
+
+
+@dataclass(frozen=True)
+class FloeSide:
+    """One way of running a floe job."""
+
+    label: str
+    platform: str
+    in_process: bool = False
+    multi_step_only: bool = False
+
+
+FLOE_SIDES = (
+    FloeSide("floe run (multiprocess, spawn)", "multiprocess"),
+    # forkserver only changes how step processes start: measured where a job has several steps
+    FloeSide("floe run (multiprocess, forkserver)", "forkserver", multi_step_only=True),
+    FloeSide("floe run --in-process", "multiprocess", in_process=True),
+)
+
+
+def floe_executable() -> str:
+    return str(Path(sys.executable).with_name("floe"))
+
+
+def write_platforms(project_dir: Path) -> None:
+    for name, text in PLATFORMS.items():
+        (project_dir / f"platform-{name}.yaml").write_text(TELEMETRY + text, encoding="utf-8")
+
+
+def dbt_parse(project_dir: Path, env: dict[str, str]) -> None:
+    """Parse with an absolute --project-dir (DESIGN.md, Paths) so floe and raw dbt start from one manifest."""
+    dirs = ["--project-dir", str(project_dir), "--profiles-dir", str(project_dir)]
+    subprocess.run([str(dbt_executable()), "parse", *dirs], check=True, env=env, capture_output=True, cwd=project_dir)
+
+
+def fresh_target(project_dir: Path, name: str) -> Path:
+    """A fresh target path primed with partial_parse.msgpack, as dagster-dbt gives each invocation."""
+    target = LATENCY_WORK / "tmp" / name
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    shutil.copy(project_dir / "target" / "partial_parse.msgpack", target / "partial_parse.msgpack")
+    return target
+
+
+def clear_invocation_targets(project_dir: Path) -> None:
+    for child in (project_dir / "target").iterdir():
+        if child.is_dir():
+            shutil.rmtree(child)
+
+
+@dataclass
+class LatencyCase:
+    """A project and its sides: a raw dbt command, plain dagster-dbt, and the floe runs."""
+
+    name: str
+    project_dir: Path
+    job: str
+    env: dict[str, str]
+    reset: Callable[[], None]
+    raw_args: list[str] | None
+    plain: bool
+    floe_args: list[str]
+    multi_step: bool = False
+
+
+def _dbt_env(base: dict[str, str], duckdb: Path) -> dict[str, str]:
+    return {**base, "FLOE_BENCH_DUCKDB": str(duckdb), "DO_NOT_TRACK": "1"}
+
+
+def sample_case(base_env: dict[str, str]) -> LatencyCase:
+    project_dir = LATENCY_WORK / "sample"
+    if project_dir.exists():
+        shutil.rmtree(project_dir)
+    shutil.copytree(SAMPLE_SOURCE, project_dir)
+    duckdb = project_dir / "sample.duckdb"
+    env = _dbt_env(base_env, duckdb)
+    write_platforms(project_dir)
+    dbt_parse(project_dir, env)
+
+    def reset() -> None:
+        duckdb.unlink(missing_ok=True)
+        clear_invocation_targets(project_dir)
+
+    return LatencyCase("sample", project_dir, "build", env, reset, ["build"], True, [], multi_step=True)
+
+
+def synthetic_case(n: int, base_env: dict[str, str]) -> LatencyCase:
+    project = ensure_project(n)
+    project_dir = project.project_dir
+    (project_dir / "floe.yaml").write_text(SYNTHETIC_FLOE_YAML, encoding="utf-8")
+    write_platforms(project_dir)
+    env = {**base_env, **project.dbt_env()}
+
+    def reset() -> None:
+        for path in (project.duckdb_path, project.duckdb_path.with_name(project.duckdb_path.name + ".wal")):
+            path.unlink(missing_ok=True)
+        clear_invocation_targets(project_dir)
+
+    return LatencyCase(str(n), project_dir, "build", env, reset, ["build"], True, [])
+
+
+def demo_cases(base_env: dict[str, str]) -> list[LatencyCase]:
+    """seed_bronze (latest daily partition) then transform, on a copy of demo/ with its own warehouse."""
+    project_dir = LATENCY_WORK / "demo"
+    if project_dir.exists():
+        shutil.rmtree(project_dir)
+    shutil.copytree(
+        DEMO_SOURCE, project_dir, ignore=shutil.ignore_patterns(".floe", "target", "logs", "__pycache__", "tests")
+    )
+    warehouse = project_dir / ".floe" / "warehouse.duckdb"
+    warehouse.parent.mkdir(parents=True)
+    env = {**base_env, "FLOE_DEMO_WAREHOUSE": str(warehouse), "PYTHONPATH": str(REPO_ROOT)}
+    write_platforms(project_dir)
+    dbt_dir = project_dir / "dbt"
+    dbt_parse(dbt_dir, env)
+    partition = _latest_daily_partition()
+
+    def no_reset() -> None:
+        clear_invocation_targets(dbt_dir)
+
+    seed = LatencyCase(
+        "demo seed_bronze", project_dir, "seed_bronze", env, no_reset, None, False, ["--partition", partition], True
+    )
+    transform = LatencyCase("demo transform", project_dir, "transform", env, no_reset, ["build"], False, [])
+    return [seed, transform]
+
+
+def _latest_daily_partition() -> str:
+    from datetime import UTC, datetime, timedelta
+
+    return (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%d")
+
+
+def _raw_measure(ctx: Any, case: LatencyCase) -> Callable[[int], Measurement]:
+    dbt_dir = case.project_dir / "dbt" if case.name.startswith("demo") else case.project_dir
+
+    def once(index: int) -> Measurement:
+        case.reset()
+        target = fresh_target(dbt_dir, f"raw-{case.name.replace(' ', '-')}")
+        assert case.raw_args is not None
+        dirs = ["--project-dir", str(dbt_dir), "--profiles-dir", str(dbt_dir)]
+        cmd = [str(dbt_executable()), *case.raw_args, *dirs, "--target-path", str(target), "--log-path", str(target)]
+        return ctx.measure("latency", f"{case.name} raw dbt", index, cmd, env=case.env, cwd=dbt_dir)
+
+    return once
+
+
+def _plain_measure(ctx: Any, case: LatencyCase) -> Callable[[int], Measurement]:
+    def once(index: int) -> Measurement:
+        case.reset()
+        cmd = [sys.executable, str(BENCH_DIR / "workloads.py"), "run-plain", str(case.project_dir), str(LATENCY_WORK)]
+        return ctx.measure("latency", f"{case.name} plain dagster-dbt", index, cmd, env=case.env, cwd=case.project_dir)
+
+    return once
+
+
+def _floe_measure(ctx: Any, case: LatencyCase, side: FloeSide) -> Callable[[int], Measurement]:
+    def once(index: int) -> Measurement:
+        case.reset()
+        platform = case.project_dir / f"platform-{side.platform}.yaml"
+        cmd = [floe_executable(), "run", case.job, str(case.project_dir), "--platform", str(platform), *case.floe_args]
+        if side.in_process:
+            cmd.append("--in-process")
+        return ctx.measure("latency", f"{case.name} {side.label}", index, cmd, env=case.env, cwd=case.project_dir)
+
+    return once
+
+
+def measure_case(
+    ctx: Any, case: LatencyCase, repeats: int, *, plain_max: int | None, repeat_interleaved: Callable[..., None]
+) -> list[Series]:
+    cases: list[tuple[Series, Callable[[int], Measurement]]] = []
+    raw = Series("raw dbt build")
+    plain = Series("plain dagster-dbt (materialize, in process)")
+    if case.raw_args is None:
+        raw.note = "no dbt in this job"
+    else:
+        cases.append((raw, _raw_measure(ctx, case)))
+    too_big = plain_max is not None and case.name.isdigit() and int(case.name) > plain_max
+    if not case.plain:
+        plain.note = "not measured for the demo"
+    elif too_big:
+        plain.note = f"skipped: > --plain-max {plain_max}"
+    else:
+        cases.append((plain, _plain_measure(ctx, case)))
+    sides = [side for side in FLOE_SIDES if case.multi_step or not side.multi_step_only]
+    floe = [Series(side.label) for side in sides]
+    cases += [(series, _floe_measure(ctx, case, side)) for series, side in zip(floe, sides, strict=True)]
+    print(f"  {case.name}: {repeats} repeat(s), interleaved", flush=True)
+    repeat_interleaved(ctx, "latency", cases, repeats)
+    return [raw, plain, *floe]
+
+
+def bench_latency(ctx: Any, base_env: dict[str, str], repeat_interleaved: Callable[..., None]) -> None:
+    """Run the latency cases (demo's seed_bronze before its transform, which reads bronze) and print the tables."""
+    LATENCY_WORK.mkdir(parents=True, exist_ok=True)
+    wanted = ctx.latency_cases or list(CASES)
+    summary: list[list[str]] = []
+    for name in wanted:
+        repeats = ctx.repeat if ctx.repeat is not None else DEFAULT_REPEAT[name]
+        if name == "sample":
+            cases = [sample_case(base_env)]
+        elif name == "demo":
+            cases = demo_cases(base_env)
+        else:
+            cases = [synthetic_case(int(name), base_env)]
+        for case in cases:
+            series = measure_case(ctx, case, repeats, plain_max=ctx.plain_max, repeat_interleaved=repeat_interleaved)
+            summary += _case_table(case, series, repeats)
+            ctx.record.setdefault("latency", []).append(
+                {"case": case.name, "repeats": repeats, "series": [_series_json(s) for s in series]}
+            )
+    print_table(
+        "latency: targets",
+        ["case", "side", "median s", "/ raw dbt", "target"],
+        summary,
+        ["Wall times are whole processes on a shared 2-core machine: compare ratios within this run."],
+    )
+
+
+TARGETS = {
+    "sample": "<= 2.0x raw",
+    "demo seed_bronze": "<= 5 s",
+    "demo transform": "<= raw + 3 s",
+    "100": "<= 1.5x raw",
+    "1000": "<= 1.2x raw",
+}
+
+
+def _case_table(case: LatencyCase, series: list[Series], repeats: int) -> list[list[str]]:
+    raw = series[0].median()
+    plain = series[1].median()
+    rows = [
+        [
+            s.label,
+            seconds(s.median()),
+            spread_text(s),
+            seconds(s.median("cpu_s")),
+            ratio(s.median(), raw),
+            ratio(s.median(), plain) if s is not series[1] else "",
+            s.note,
+        ]
+        for s in series
+    ]
+    print_table(
+        f"latency: {case.name} (job {case.job}), whole process, median of {repeats}",
+        ["side", "median s", "min-max s", "CPU s", "/ raw dbt", "/ plain", "notes"],
+        rows,
+    )
+    target = TARGETS.get(case.name, "")
+    out = []
+    for s in series[2:]:
+        med = s.median()
+        extra = f" (raw + {med - raw:.1f} s)" if med is not None and raw is not None else ""
+        out.append([case.name, s.label, seconds(med) + extra, ratio(med, raw), target])
+    return out
+
+
+def _series_json(series: Series) -> dict[str, Any]:
+    return {
+        "label": series.label,
+        "note": series.note,
+        "runs": [{"wall_s": m.wall_s, "cpu_s": m.cpu_s, "returncode": m.returncode} for m in series.runs],
+    }
