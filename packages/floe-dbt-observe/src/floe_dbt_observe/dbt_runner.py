@@ -109,10 +109,6 @@ class RunnerConfig:
     warehouse_columns: bool = True
 
 
-HELD_EVENT_BUILD_SECONDS = 0.25
-"""Extra flush budget per COMPLETE event held until dbt exited (reading the warehouse, sqlglot column lineage)."""
-
-
 def _decorate(event: Any, link: NodeLink | None) -> Any:
     if link is None:
         return event
@@ -408,10 +404,11 @@ class DbtStepRunner:
         finally:
             step_span.end()
         # COMPLETE events held for the warehouse's columns are built only now (column lineage included): the flush
-        # waits for them as well, while the backend is healthy (a failing or slow one is not waited for at all)
+        # waits for them while they keep being delivered (a failing or slow backend is not waited for at all)
         held = lineage_ctx.released if lineage_ctx is not None else 0
-        timeout = config.flush_timeout_seconds + held * HELD_EVENT_BUILD_SECONDS
-        report = emitter.close(timeout) if emitter is not None else None
+        report = (
+            emitter.close(config.flush_timeout_seconds, while_progressing=held > 0) if emitter is not None else None
+        )
         spans = flush_spans(
             config.tracer_provider, config.flush_timeout_seconds, trace_id=step_span.get_span_context().trace_id
         )

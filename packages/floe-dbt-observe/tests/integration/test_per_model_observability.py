@@ -152,7 +152,7 @@ def test_model_events_carry_dbt_ol_facets(success_run: DbtRun) -> None:
         ("customer_name", "VARCHAR"),
         ("country_code", "VARCHAR"),
         ("order_count", "BIGINT"),
-        ("revenue", "DECIMAL(38,3)"),
+        ("revenue", "DOUBLE"),
     ]
 
 
