@@ -431,3 +431,42 @@ def test_on_bronze_reacts_to_the_newest_partition_not_to_history_or_the_january_
         fired = tick(cursor)
     assert started.run_requests == []
     assert len(fired.run_requests) == 1
+
+
+def _model_completes(ran: Outcome) -> dict[str, dict[str, Any]]:
+    completes: dict[str, dict[str, Any]] = {}
+    for path in sorted((ran.copy.root / ".floe" / "lineage").glob("*.jsonl")):
+        for line in path.read_text().splitlines():
+            event = json.loads(line)
+            job = event["job"]
+            is_model = job.get("facets", {}).get("jobType", {}).get("jobType") == "MODEL"
+            if event["eventType"] == "COMPLETE" and is_model:
+                completes[job["name"].rsplit(".", 1)[-1]] = event
+    return completes
+
+
+def test_every_dbt_model_gets_column_lineage_and_a_typed_schema(demo_run: Outcome) -> None:
+    completes = _model_completes(demo_run)
+    assert {"customer_orders", "revenue_by_product"} <= set(completes)
+    for model, event in completes.items():
+        (output,) = event["outputs"]
+        assert output["facets"]["columnLineage"]["fields"], model
+        assert all(field.get("type") for field in output["facets"]["schema"]["fields"]), model
+
+
+def test_gold_column_lineage_maps_revenue_back_to_order_item_amounts(demo_run: Outcome) -> None:
+    completes = _model_completes(demo_run)
+
+    def sources(model: str, column: str) -> set[tuple[str, str, str]]:
+        fields = completes[model]["outputs"][0]["facets"]["columnLineage"]["fields"]
+        return {
+            (i["name"].rsplit(".", 1)[-1], i["field"], i["transformations"][0]["subtype"])
+            for i in fields[column]["inputFields"]
+        }
+
+    assert sources("revenue_by_product", "revenue") == {("stg_order_items", "amount", "AGGREGATION")}
+    assert sources("revenue_by_product", "product_name") == {("stg_products", "product_name", "IDENTITY")}
+    assert sources("customer_orders", "lifetime_value") == {
+        ("stg_order_items", "amount", "AGGREGATION"),
+        ("stg_orders", "is_revenue", "CONDITIONAL"),
+    }

@@ -78,6 +78,7 @@ def build_dbt_assets(
     split_by: SplitBy = "auto",
     max_assets_per_definition: int | None = None,
     column_lineage: bool = True,
+    warehouse_columns: bool = True,
     lineage_queue_size: int = 10_000,
     flush_timeout_seconds: float = 2.0,
     op_tags: Mapping[str, Any] | None = None,
@@ -130,6 +131,10 @@ def build_dbt_assets(
             Every definition run is its own dbt invocation (~10 s of dbt start-up each), so a full
             build is fastest with as few definitions as possible.
         column_lineage: Compute OpenLineage column lineage from the compiled SQL with sqlglot.
+        warehouse_columns: Read the columns and types of every relation a step built (and of its parents) from
+            the warehouse with one query once dbt has exited, for typed schema facets and column lineage; the
+            COMPLETE events of models, seeds and snapshots are sent then. DuckDB only for now; other adapters
+            use schema.yml's declared columns.
         lineage_queue_size: Most lineage events buffered before new ones are dropped (and counted).
         flush_timeout_seconds: Longest wait for lineage delivery and span export at the end of a step.
         op_tags: Extra op tags.
@@ -232,6 +237,7 @@ def build_dbt_assets(
             parent_namespace=parent_namespace or lineage_namespace,
             dataset_namespace=dataset_namespace,
             column_lineage=column_lineage,
+            warehouse_columns=warehouse_columns,
             max_queue=lineage_queue_size,
             flush_timeout_seconds=flush_timeout_seconds,
             asset_keys=asset_keys,

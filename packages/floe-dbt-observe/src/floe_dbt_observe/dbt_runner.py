@@ -36,6 +36,7 @@ from floe_dbt_observe.tracing import (
     ns_to_iso,
     step_parent_context,
 )
+from floe_dbt_observe.warehouse_columns import columns_reader
 from floe_dbt_observe.warehouse_namespace import fallback_namespace, namespace_from_credentials, profile_credentials
 
 if TYPE_CHECKING:
@@ -89,6 +90,7 @@ class RunnerConfig:
         parent_namespace: OpenLineage namespace of the Dagster job (parent run).
         dataset_namespace: Warehouse namespace, None to derive it from the dbt profile.
         column_lineage: Compute column lineage with sqlglot.
+        warehouse_columns: Read the built relations' columns and types from the warehouse once dbt has exited.
         max_queue: Most lineage events held in memory.
         flush_timeout_seconds: Longest wait for lineage and span export at the end of the step (neither is
             waited for at all once its backend is known to be failing or slow).
@@ -115,6 +117,7 @@ class RunnerConfig:
     asset_keys: Mapping[str, str]
     executor_step_spans: bool = False
     span_flush: SpanFlush | None = None
+    warehouse_columns: bool = True
 
 
 def _decorate(event: Any, link: NodeLink | None) -> Any:
@@ -128,27 +131,39 @@ def _decorate(event: Any, link: NodeLink | None) -> Any:
     return event
 
 
+def _credentials_source(
+    dbt: DbtCliResource, adapter: object, dbt_vars: Mapping[str, Any]
+) -> Callable[[], object | None]:
+    """Return a callable giving the dbt profile's credentials: the in-process adapter's, else read once, lazily."""
+    known = getattr(getattr(adapter, "config", None), "credentials", None)
+    cache: list[object | None] = [known] if known is not None else []
+
+    def credentials() -> object | None:
+        if not cache:
+            cache.append(
+                profile_credentials(
+                    Path(dbt.project_dir),
+                    profiles_dir=Path(dbt.profiles_dir) if dbt.profiles_dir else None,
+                    profile=dbt.profile,
+                    target=dbt.target,
+                    cli_vars=dbt_vars,
+                )
+            )
+        return cache[0]
+
+    return credentials
+
+
 def _dataset_namespace_source(
-    config: RunnerConfig, dbt: DbtCliResource, adapter: object, manifest: Mapping[str, Any], dbt_vars: Mapping[str, Any]
+    config: RunnerConfig, credentials: Callable[[], object | None], manifest: Mapping[str, Any]
 ) -> str | Callable[[], str]:
     """Return the warehouse namespace, or a callable reading it from the dbt profile on first use."""
     if config.dataset_namespace:
         return config.dataset_namespace
     adapter_type = str(manifest.get("metadata", {}).get("adapter_type") or "")
-    credentials = getattr(getattr(adapter, "config", None), "credentials", None)
-    if credentials is not None:
-        found = namespace_from_credentials(adapter_type, credentials)
-        if found:
-            return found
 
     def from_profile() -> str:
-        read = profile_credentials(
-            Path(dbt.project_dir),
-            profiles_dir=Path(dbt.profiles_dir) if dbt.profiles_dir else None,
-            profile=dbt.profile,
-            target=dbt.target,
-            cli_vars=dbt_vars,
-        )
+        read = credentials()
         found = namespace_from_credentials(adapter_type, read) if read is not None else None
         return found or fallback_namespace(manifest)
 
@@ -278,12 +293,12 @@ class DbtStepRunner:
             manifest = invocation.manifest
             if emitter is not None:
                 owners, tags = _asset_owners_and_tags(context, config.asset_keys)
+                credentials = _credentials_source(dbt, invocation.adapter, dbt_vars)
+                adapter_type = str(manifest.get("metadata", {}).get("adapter_type") or "")
                 lineage_ctx = LineageContext(
                     manifest=manifest,
                     job_namespace=config.lineage_namespace,
-                    dataset_namespace_source=_dataset_namespace_source(
-                        config, dbt, invocation.adapter, manifest, dbt_vars
-                    ),
+                    dataset_namespace_source=_dataset_namespace_source(config, credentials, manifest),
                     parent=ParentRun(
                         run_id=context.run.run_id,
                         job_name=context.run.job_name or "__ASSET_JOB",
@@ -299,6 +314,9 @@ class DbtStepRunner:
                     nominal_time=_nominal_time(context),
                     asset_owners=owners,
                     asset_tags=tags,
+                    columns_reader_source=(
+                        (lambda: columns_reader(adapter_type, credentials())) if config.warehouse_columns else None
+                    ),
                 )
             span_context = step_span.get_span_context()
             if config.observability == "per_model":
@@ -430,7 +448,12 @@ class DbtStepRunner:
             logger.warning("floe-dbt-observe: closing spans/lineage failed", exc_info=True)
         finally:
             step_span.end()
-        report = emitter.close(config.flush_timeout_seconds) if emitter is not None else None
+        # COMPLETE events held for the warehouse's columns are built only now (column lineage included): the flush
+        # waits for them while they keep being delivered (a failing or slow backend is not waited for at all)
+        held = lineage_ctx.released if lineage_ctx is not None else 0
+        report = (
+            emitter.close(config.flush_timeout_seconds, while_progressing=held > 0) if emitter is not None else None
+        )
         span_problem = None
         if config.span_flush is not None:
             try:

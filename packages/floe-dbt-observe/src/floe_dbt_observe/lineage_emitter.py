@@ -158,7 +158,7 @@ class LineageEmitter:
                 self._failed += 1
             self._progress.notify_all()
 
-    def close(self, timeout_seconds: float) -> EmissionReport:
+    def close(self, timeout_seconds: float, *, while_progressing: bool = False) -> EmissionReport:
         """Stop accepting events and wait for the buffered ones while the backend is healthy.
 
         Waits until every buffered event is sent, at most ``timeout_seconds``, and not at all once the backend is
@@ -168,6 +168,8 @@ class LineageEmitter:
 
         Args:
             timeout_seconds: Longest wait for a healthy backend to take the remaining events.
+            while_progressing: Restart that wait each time an event is sent, so events still being built (held
+                until dbt exited) are all delivered while the backend keeps taking them.
 
         Returns:
             Counts of sent, failed, dropped and still-pending events, and why the wait stopped early.
@@ -177,10 +179,14 @@ class LineageEmitter:
         deadline = time.monotonic() + max(timeout_seconds, 0.0)
         gave_up: str | None = None
         with self._progress:
+            done = self._sent + self._failed
             while self._thread is not None and self._sent + self._failed < self._accepted:
                 gave_up = self._health.reason_not_to_wait()
                 if gave_up is not None:
                     break
+                if while_progressing and self._sent + self._failed > done:
+                    done = self._sent + self._failed
+                    deadline = time.monotonic() + max(timeout_seconds, 0.0)
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     gave_up = f"the flush timeout ({timeout_seconds:g} s) passed"

@@ -38,7 +38,13 @@ from openlineage.client.facet_v2 import (
     sql_job,
 )
 
-from floe_dbt_observe.column_lineage import compute_column_lineage, relation_key, sqlglot_dialect
+from floe_dbt_observe.column_lineage import (
+    ColumnLineage,
+    SourceColumn,
+    compute_column_lineage,
+    relation_key,
+    sqlglot_dialect,
+)
 from floe_dbt_observe.facets import FLOE_PRODUCER, DbtNodeRunFacet, DbtVersionRunFacet, OtelTraceRunFacet
 from floe_dbt_observe.standard_facets import (
     dagster_tags,
@@ -47,6 +53,7 @@ from floe_dbt_observe.standard_facets import (
     nominal_time_facet,
     ownership_facet,
 )
+from floe_dbt_observe.warehouse_columns import ColumnsReader, merged_schema
 
 logger = logging.getLogger(__name__)
 
@@ -119,6 +126,8 @@ class LineageContext:
         nominal_time: ``(start, end)`` ISO time window of the step's partition(s), for the ``nominalTime`` facet.
         asset_owners: dbt unique id -> the Dagster asset's owners (floe.yaml ``owners`` included), for ``ownership``.
         asset_tags: dbt unique id -> the Dagster asset's tags (floe.yaml ``tags`` included), for the ``tags`` facet.
+        columns_reader_source: Returns the reader of warehouse columns (called once, on the emitter thread), or
+            None when the warehouse is not read; then schemas and lineage use the manifest's declared columns.
     """
 
     manifest: Mapping[str, Any]
@@ -135,6 +144,12 @@ class LineageContext:
     nominal_time: tuple[str, str | None] | None = None
     asset_owners: Mapping[str, Sequence[str]] = field(default_factory=dict)
     asset_tags: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    columns_reader_source: Callable[[], ColumnsReader | None] | None = None
+    _warehouse: dict[str, dict[str, str]] | None = None
+    _held: list[Callable[[], Any]] = field(default_factory=list)
+    _held_ids: list[str] = field(default_factory=list)
+    released: int = 0
+    """COMPLETE events held until dbt exited and then submitted: the final flush gives them time to be built."""
     _known_columns: dict[str, dict[str, str]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _runtime_manifest: Mapping[str, Any] | None = None
@@ -204,10 +219,71 @@ class LineageContext:
         identifier = node.get("alias") or node.get("identifier") or node.get("name")
         return ".".join(str(part) for part in (node.get("database"), node.get("schema"), identifier) if part)
 
+    def holds(self, unique_id: str) -> bool:
+        """Whether the node's COMPLETE event waits for the warehouse's columns (read once dbt has exited)."""
+        return self.columns_reader_source is not None and self.node(unique_id).get("resource_type") in (
+            "model",
+            "seed",
+            "snapshot",
+        )
+
+    def hold(self, unique_id: str, factory: Callable[[], Any]) -> None:
+        """Keep a node's COMPLETE event factory until :meth:`release` (the dbt process has exited)."""
+        with self._lock:
+            self._held.append(factory)
+            self._held_ids.append(unique_id)
+
+    def release(self) -> list[Callable[[], Any]]:
+        """Return the held event factories; the first one built reads the warehouse for all of them."""
+        with self._lock:
+            held, self._held = self._held, []
+            self.released += len(held)
+        return held
+
+    def warehouse_columns(self) -> dict[str, dict[str, str]]:
+        """Return the warehouse columns of the held nodes and their parents, read with one query on first use."""
+        if self._warehouse is not None:
+            return self._warehouse
+        reader = self.columns_reader_source() if self.columns_reader_source is not None else None
+        relations: dict[str, tuple[str, str, str]] = {}
+        for unique_id in [*self._held_ids, *(p for u in self._held_ids for p in _relation_parents(self, u))]:
+            node = self.node(unique_id)
+            identifier = str(node.get("alias") or node.get("identifier") or node.get("name") or "")
+            if identifier:
+                relation = (str(node.get("database") or ""), str(node.get("schema") or ""), identifier)
+                relations[relation_key(*relation)] = relation
+        found: dict[str, dict[str, str]] = {}
+        if reader is not None and relations:
+            try:
+                found = reader(list(relations.values()))
+            except Exception as exc:  # a locked or missing warehouse: fall back to the manifest's columns
+                logger.warning(
+                    "floe-dbt-observe: cannot read column types from the warehouse (%s: %s); lineage schemas use "
+                    "the columns schema.yml declares",
+                    type(exc).__name__,
+                    exc,
+                )
+        with self._lock:
+            if self._warehouse is None:
+                self._warehouse = found
+                # dataset facets built before the read (START events) carried the declared columns
+                for key in [k for k in self._static_facets if k[0] == "dataset"]:
+                    del self._static_facets[key]
+        return self._warehouse
+
+    def warehouse_columns_of(self, unique_id: str) -> dict[str, str] | None:
+        """Return a relation's columns as the warehouse reported them this run, None if it was not read."""
+        if self._warehouse is None:
+            return None
+        return self._warehouse.get(self._relation_key(self.node(unique_id)))
+
     def columns_of(self, unique_id: str) -> dict[str, str]:
-        """Return the best-known columns of a relation: learned this run, else declared in the manifest."""
+        """Return the best-known columns of a relation: the warehouse's, learned this run, else declared."""
         node = self.node(unique_id)
         key = self._relation_key(node)
+        warehouse = self.warehouse_columns_of(unique_id)
+        if warehouse:
+            return dict(warehouse)
         with self._lock:
             learned = self._known_columns.get(key)
         if learned:
@@ -229,17 +305,13 @@ class LineageContext:
             self._known_columns[key] = {name: declared.get(name, "") for name in columns}
 
 
-def _schema_facet(columns: Mapping[str, Any]) -> schema_dataset.SchemaDatasetFacet | None:
-    fields = []
-    for name, column in columns.items():
-        description = column.get("description") or None
-        fields.append(
-            schema_dataset.SchemaDatasetFacetFields(
-                name=str(column.get("name") or name),
-                type=str(column.get("data_type")) if column.get("data_type") else None,
-                description=description,
-            )
-        )
+def _schema_facet(
+    warehouse: Mapping[str, str] | None, declared: Mapping[str, Any]
+) -> schema_dataset.SchemaDatasetFacet | None:
+    fields = [
+        schema_dataset.SchemaDatasetFacetFields(name=name, type=type_, description=description)
+        for name, type_, description in merged_schema(warehouse, declared)
+    ]
     return schema_dataset.SchemaDatasetFacet(fields=fields, producer=FLOE_PRODUCER) if fields else None
 
 
@@ -258,7 +330,7 @@ def _dataset_facets(ctx: LineageContext, unique_id: str) -> dict[str, DatasetFac
             name=ctx.dataset_namespace, uri=ctx.dataset_namespace, producer=FLOE_PRODUCER
         )
     }
-    schema = _schema_facet(node.get("columns") or {})
+    schema = _schema_facet(ctx.warehouse_columns_of(unique_id), node.get("columns") or {})
     if schema is not None:
         facets["schema"] = schema
     if node.get("description"):
@@ -485,27 +557,45 @@ def _column_lineage_facet(
         parent_parts[key] = (str(parent_node.get("database") or ""), str(parent_node.get("schema") or ""), identifier)
         parent_columns[key] = ctx.columns_of(parent)
         name_by_key[key] = ctx.dataset_name(parent_node)
+    result: ColumnLineage | None = None
+    reason: str | None = None
     try:
-        sources = compute_column_lineage(sql, dialect, parent_columns, parent_parts)
-    except Exception:  # sqlglot on arbitrary SQL: lineage is best effort, never fatal
+        result = compute_column_lineage(sql, dialect, parent_columns, parent_parts)
+    except Exception as exc:  # sqlglot on arbitrary SQL: lineage is best effort, never fatal
         logger.debug("column lineage failed for %s", unique_id, exc_info=True)
-        return None
-    if sources:
-        ctx.learn_columns(unique_id, list(sources))
-    if not sources:
-        return None
-    fields = {
-        column: column_lineage_dataset.Fields(
-            inputFields=[
-                column_lineage_dataset.InputField(
-                    namespace=ctx.dataset_namespace, name=name_by_key[key], field=parent_column
-                )
-                for key, parent_column in inputs
-            ]
+        reason = f"{type(exc).__name__}: {exc}"
+    else:
+        if not result.fields:
+            reason = result.error or "sqlglot found no output column"
+    if reason is not None:
+        # once per model and run: each node has one COMPLETE event
+        logger.warning(
+            "floe-dbt-observe: no column lineage for %s (%s): %s",
+            node.get("name") or unique_id,
+            node.get("original_file_path") or unique_id,
+            reason,
         )
-        for column, inputs in sources.items()
+    if result is None or not result.fields:
+        return None
+    ctx.learn_columns(unique_id, list(result.fields))
+
+    def input_field(source: SourceColumn) -> column_lineage_dataset.InputField:
+        return column_lineage_dataset.InputField(
+            namespace=ctx.dataset_namespace,
+            name=name_by_key[source.relation],
+            field=source.column,
+            transformations=[
+                column_lineage_dataset.Transformation(type=source.type, subtype=source.subtype, masking=source.masking)
+            ],
+        )
+
+    fields = {
+        column: column_lineage_dataset.Fields(inputFields=[input_field(source) for source in sources])
+        for column, sources in result.fields.items()
     }
-    return column_lineage_dataset.ColumnLineageDatasetFacet(fields=fields, producer=FLOE_PRODUCER)
+    return column_lineage_dataset.ColumnLineageDatasetFacet(
+        fields=fields, dataset=[input_field(source) for source in result.dataset], producer=FLOE_PRODUCER
+    )
 
 
 def node_start_event(ctx: LineageContext, unique_id: str, run_id: str, event_time: str) -> RunEvent:
@@ -524,6 +614,8 @@ def _event(
     node = ctx.node(unique_id)
     is_test = node.get("resource_type") == "test"
     finished = outcome is not None and state == RunState.COMPLETE
+    if finished and ctx.holds(unique_id):
+        ctx.warehouse_columns()  # one query for every held node, before any of their facets is built
     inputs: list[InputDataset]
     outputs: list[OutputDataset] = []
     if is_test:

@@ -347,6 +347,10 @@ class NodeObserver:
             span_id=link.span_id if link else None,
         )
         lineage, unique_id, run_id = self._lineage, node.unique_id, node.run_id
+        if state == RunState.COMPLETE and lineage.holds(unique_id):
+            # the warehouse's columns are read once dbt has exited (DuckDB's lock): the event waits until then
+            lineage.hold(unique_id, lambda: node_terminal_event(lineage, unique_id, run_id, outcome))
+            return
         self._emitter.submit(lambda: node_terminal_event(lineage, unique_id, run_id, outcome))
 
     def close(self, error: BaseException | None) -> None:
@@ -369,3 +373,6 @@ class NodeObserver:
             node.span.end(end_time=now)
             self._emit_terminal(node, RunState.ABORT, reason)
         self._open.clear()
+        if self._lineage is not None and self._emitter is not None:
+            for factory in self._lineage.release():
+                self._emitter.submit(factory)

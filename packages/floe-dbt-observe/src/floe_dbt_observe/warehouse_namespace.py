@@ -1,6 +1,7 @@
-"""OpenLineage dataset namespaces for dbt adapters (OpenLineage naming spec).
+"""OpenLineage dataset namespaces for dbt adapters, equal to dbt-ol's (OpenLineage's dbt integration).
 
-DuckDB has no entry in the spec; floe names it by its database file, ``duckdb:///abs/path.duckdb``.
+DuckDB has no entry in the naming spec; floe names it by its database file, ``duckdb:///abs/path.duckdb``, as dbt-ol
+does when the profile's path is absolute (dbt-ol keeps a relative path as written, so same-named files collide).
 """
 
 from __future__ import annotations
@@ -17,30 +18,52 @@ logger = logging.getLogger(__name__)
 
 
 def namespace_from_credentials(adapter_type: str, credentials: object) -> str | None:
-    """Return the dataset namespace for an adapter's credentials, None when unknown."""
+    """Return the dataset namespace for an adapter's credentials, None when unknown.
+
+    Each namespace is the one OpenLineage's own dbt integration (dbt-ol) gives the same profile, so both tools'
+    lineage for a table joins; DuckDB's path is made absolute (dbt-ol keeps it as written), so two files with the
+    same name in different folders never share a namespace.
+    """
 
     def get(name: str) -> Any:
         return getattr(credentials, name, None)
 
+    host, port = get("host"), get("port")
     if adapter_type == "duckdb":
         path = get("path")
         if not path or str(path) == ":memory:":
             return "duckdb://memory"
         return "duckdb://" + Path(os.fspath(path)).absolute().as_posix()
-    if adapter_type in ("postgres", "redshift"):
-        host, port = get("host"), get("port") or (5432 if adapter_type == "postgres" else 5439)
-        return f"{adapter_type}://{host}:{port}" if host else None
+    if adapter_type in ("postgres", "redshift", "clickhouse", "trino"):
+        return f"{adapter_type}://{host}:{port}" if host and port else None
     if adapter_type == "snowflake":
         account = get("account")
-        return f"snowflake://{account}" if account else None
+        return f"snowflake://{snowflake_account(str(account))}" if account else None
     if adapter_type == "bigquery":
         return "bigquery"
-    if adapter_type in ("trino", "athena", "sqlserver", "databricks", "spark", "clickhouse"):
-        host = get("host") or get("server")
-        port = get("port")
-        if host:
-            return f"{adapter_type}://{host}:{port}" if port else f"{adapter_type}://{host}"
+    if adapter_type == "databricks":
+        return f"databricks://{host}" if host else None
+    if adapter_type == "sqlserver":
+        server = get("server") or host
+        return f"mssql://{server}:{port}" if server and port else None
+    if adapter_type == "athena":
+        region = get("region_name")
+        return f"awsathena://athena.{region}.amazonaws.com" if region else None
+    if adapter_type == "spark" and host:
+        method = str(getattr(get("method"), "value", get("method")) or "")
+        default_port = {"http": ":443", "odbc": ":443", "thrift": ":10001"}.get(method, "")
+        return f"spark://{host}{f':{port}' if port else default_port}"
     return None
+
+
+def snowflake_account(account: str) -> str:
+    """Return a Snowflake account as OpenLineage names it: ``org-account``, or ``locator.region.cloud``."""
+    parts = account.split(".")
+    if "-" in parts[0] or len(parts) >= 3:
+        return parts[0] if "-" in parts[0] else account
+    if len(parts) == 1:
+        return f"{parts[0]}.us-west-1.aws"
+    return f"{parts[0]}.{parts[1]}.aws"
 
 
 def fallback_namespace(manifest: Mapping[str, Any]) -> str:

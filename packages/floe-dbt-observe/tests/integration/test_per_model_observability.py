@@ -146,7 +146,14 @@ def test_model_events_carry_dbt_ol_facets(success_run: DbtRun) -> None:
     assert output["name"] == "success.main.customer_orders"
     assert output["namespace"] == "duckdb://" + success_run.warehouse.as_posix()
     assert output["facets"]["dataSource"]["uri"] == output["namespace"]
-    assert [f["name"] for f in output["facets"]["schema"]["fields"]] == ["customer_id", "order_count", "revenue"]
+    # the table's columns, typed, from the warehouse (schema.yml declares only three of them)
+    assert [(f["name"], f["type"]) for f in output["facets"]["schema"]["fields"]] == [
+        ("customer_id", "INTEGER"),
+        ("customer_name", "VARCHAR"),
+        ("country_code", "VARCHAR"),
+        ("order_count", "BIGINT"),
+        ("revenue", "DOUBLE"),
+    ]
 
 
 def test_dbt_meta_owner_and_tags_become_ownership_and_tags_job_facets(success_run: DbtRun) -> None:
@@ -169,7 +176,7 @@ def test_column_lineage_follows_cte_chains(success_run: DbtRun) -> None:
             "namespace": "duckdb://" + success_run.warehouse.as_posix(),
             "name": "success.main.stg_payments",
             "field": "amount",
-            "transformations": [],
+            "transformations": [{"type": "DIRECT", "subtype": "AGGREGATION", "masking": False}],
         }
     ]
     assert {f["field"] for f in fields["customer_name"]["inputFields"]} == {"customer_name"}

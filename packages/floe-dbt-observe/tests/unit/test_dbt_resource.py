@@ -57,3 +57,23 @@ def test_dbt_use_colors_in_the_environment_still_decides(monkeypatch: pytest.Mon
     monkeypatch.setenv("DBT_USE_COLORS", "true")
     resource = build_dbt_resource(FIXTURE_PROJECT, profiles_dir=None, target=None, dbt_executable=None)
     assert "--no-use-colors" not in resource.global_config_flags
+
+
+def test_two_duckdb_files_with_the_same_name_in_different_folders_do_not_collide(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # dbt-ol names both `duckdb://dev.duckdb` (the profile's path as written); floe resolves each against its project
+    monkeypatch.setenv(DUCKDB_ENV, "dev.duckdb")
+    namespaces = {
+        namespace_from_credentials(
+            "duckdb",
+            profile_credentials(
+                copy_project(tmp_path / folder / "project"), profiles_dir=None, profile=None, target=None, cli_vars={}
+            ),
+        )
+        for folder in ("team_a", "team_b")
+    }
+    assert namespaces == {
+        "duckdb://" + (tmp_path / "team_a" / "project" / "dev.duckdb").as_posix(),
+        "duckdb://" + (tmp_path / "team_b" / "project" / "dev.duckdb").as_posix(),
+    }

@@ -111,3 +111,28 @@ def test_run_span_context_derives_the_trace_from_the_run_id() -> None:
     assert context.trace_id == uuid.UUID(run_id).int
     assert context.span_id == dagster_run_span_context(run_id).span_id != 0
     assert context.is_remote
+
+
+def _slow_event() -> Any:
+    time.sleep(0.2)  # an event built late, like a COMPLETE held until dbt exited (warehouse read, column lineage)
+    return _event()
+
+
+def test_a_flush_while_progressing_waits_for_events_that_keep_being_built() -> None:
+    transport = _Collect()
+    emitter = LineageEmitter(OpenLineageClient(transport=transport))
+    for _ in range(10):
+        emitter.submit(_slow_event)
+    report = emitter.close(1.0, while_progressing=True)  # 10 x 0.2 s > 1 s, but each event restarts the wait
+    assert (report.sent, report.pending, report.gave_up) == (10, 0, None)
+    assert len(transport.sent) == 10
+
+
+def test_a_plain_flush_still_stops_at_its_timeout() -> None:
+    transport = _Collect()
+    emitter = LineageEmitter(OpenLineageClient(transport=transport))
+    for _ in range(6):
+        emitter.submit(_slow_event)
+    report = emitter.close(0.3)
+    assert report.pending > 0
+    assert report.gave_up is not None

@@ -1,0 +1,270 @@
+"""Warehouse truth on a project shaped like dbt's jaffle-shop sample, and dataset identity equal to dbt-ol's.
+
+The project's seeds declare no columns, its models are CTE chains of ``select *`` and its schema.yml documents
+only some columns (and one the table does not have). One floe build and one ``dbt-ol run`` on the same project
+and warehouse file are shared by the tests.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from dbt_harness import DUCKDB_ENV, DbtRun, run_dbt
+
+JAFFLE_PROJECT = Path(__file__).parent.parent / "jaffle_project"
+MODELS = ("stg_customers", "stg_orders", "stg_payments", "customers", "orders")
+
+# Checked by hand against the SQL in tests/jaffle_project/models: output column -> {(parent, column, type, subtype)}
+EXPECTED_LINEAGE: dict[str, dict[str, set[tuple[str, str, str, str]]]] = {
+    "stg_customers": {
+        "customer_id": {("raw_customers", "id", "DIRECT", "IDENTITY")},
+        "first_name": {("raw_customers", "first_name", "DIRECT", "IDENTITY")},
+        "last_name": {("raw_customers", "last_name", "DIRECT", "IDENTITY")},
+    },
+    "stg_orders": {
+        "order_id": {("raw_orders", "id", "DIRECT", "IDENTITY")},
+        "customer_id": {("raw_orders", "user_id", "DIRECT", "IDENTITY")},
+        "order_date": {("raw_orders", "order_date", "DIRECT", "IDENTITY")},
+        "status": {("raw_orders", "status", "DIRECT", "IDENTITY")},
+    },
+    "stg_payments": {
+        "payment_id": {("raw_payments", "id", "DIRECT", "IDENTITY")},
+        "order_id": {("raw_payments", "order_id", "DIRECT", "IDENTITY")},
+        "payment_method": {("raw_payments", "payment_method", "DIRECT", "IDENTITY")},
+        "amount": {("raw_payments", "amount", "DIRECT", "TRANSFORMATION")},  # cents / 100
+    },
+    "customers": {
+        "customer_id": {("stg_customers", "customer_id", "DIRECT", "IDENTITY")},
+        "first_name": {("stg_customers", "first_name", "DIRECT", "IDENTITY")},
+        "last_name": {("stg_customers", "last_name", "DIRECT", "IDENTITY")},
+        "first_order": {("stg_orders", "order_date", "DIRECT", "AGGREGATION")},  # min()
+        "most_recent_order": {("stg_orders", "order_date", "DIRECT", "AGGREGATION")},  # max()
+        "number_of_orders": {("stg_orders", "order_id", "DIRECT", "AGGREGATION")},  # count()
+        "customer_lifetime_value": {("stg_payments", "amount", "DIRECT", "AGGREGATION")},  # sum()
+    },
+    "orders": {
+        "order_id": {("stg_orders", "order_id", "DIRECT", "IDENTITY")},
+        "customer_id": {("stg_orders", "customer_id", "DIRECT", "IDENTITY")},
+        "order_date": {("stg_orders", "order_date", "DIRECT", "IDENTITY")},
+        "status": {("stg_orders", "status", "DIRECT", "IDENTITY")},
+        **{
+            f"{method}_amount": {
+                ("stg_payments", "amount", "DIRECT", "AGGREGATION"),  # sum(case when ... then amount ...)
+                ("stg_payments", "payment_method", "INDIRECT", "CONDITIONAL"),  # only in the case condition
+            }
+            for method in ("credit_card", "coupon", "bank_transfer", "gift_card")
+        },
+        "amount": {("stg_payments", "amount", "DIRECT", "AGGREGATION")},
+    },
+}
+# joins and group by of customers.sql / orders.sql, checked by hand
+EXPECTED_DATASET_LINEAGE = {
+    "customers": {
+        ("stg_customers", "customer_id", "JOIN"),
+        ("stg_orders", "customer_id", "JOIN"),
+        ("stg_orders", "order_id", "JOIN"),
+        ("stg_payments", "order_id", "JOIN"),
+        ("stg_orders", "customer_id", "GROUP_BY"),
+    },
+    "orders": {
+        ("stg_orders", "order_id", "JOIN"),
+        ("stg_payments", "order_id", "JOIN"),
+        ("stg_payments", "order_id", "GROUP_BY"),
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def jaffle_run(tmp_path_factory: pytest.TempPathFactory, session_monkeypatch: pytest.MonkeyPatch) -> DbtRun:
+    """One floe build of the jaffle-shaped project (3 seeds, 5 models, 20 tests) on its own DuckDB file."""
+    root = tmp_path_factory.mktemp("jaffle")
+    project = root / "jaffle_project"
+    shutil.copytree(JAFFLE_PROJECT, project, ignore=shutil.ignore_patterns("target", "logs", "*.duckdb"))
+    warehouse = root / "jaffle.duckdb"
+    session_monkeypatch.setenv(DUCKDB_ENV, str(warehouse))
+    with _captured_warnings() as warnings:
+        run = run_dbt(project, warehouse, session_monkeypatch, translator=None)
+    run.warnings = warnings  # type: ignore[attr-defined]
+    return run
+
+
+class _captured_warnings:
+    def __enter__(self) -> list[str]:
+        self.records: list[str] = []
+        self.handler = logging.Handler(logging.WARNING)
+        self.handler.emit = lambda record: self.records.append(record.getMessage())  # type: ignore[method-assign]
+        logging.getLogger("floe_dbt_observe").addHandler(self.handler)
+        return self.records
+
+    def __exit__(self, *exc: object) -> None:
+        logging.getLogger("floe_dbt_observe").removeHandler(self.handler)
+
+
+def _complete(run: DbtRun, name: str) -> dict[str, Any]:
+    (event,) = [e for e in run.events_for(name) if e["eventType"] == "COMPLETE"]
+    return event
+
+
+def _table(dataset_name: str) -> str:
+    return dataset_name.rsplit(".", 1)[-1]
+
+
+def test_the_build_succeeds(jaffle_run: DbtRun) -> None:
+    assert jaffle_run.result.success
+    completes = [e for e in jaffle_run.events if e["eventType"] == "COMPLETE"]
+    assert len(completes) == 28  # 3 seeds, 5 models, 20 tests
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_every_model_gets_column_lineage_with_hand_checked_mappings(jaffle_run: DbtRun, model: str) -> None:
+    facet = _complete(jaffle_run, model)["outputs"][0]["facets"]["columnLineage"]
+    got = {
+        column: {
+            (_table(i["name"]), i["field"], i["transformations"][0]["type"], i["transformations"][0]["subtype"])
+            for i in spec["inputFields"]
+        }
+        for column, spec in facet["fields"].items()
+    }
+    assert got == EXPECTED_LINEAGE[model]
+
+
+@pytest.mark.parametrize("model", ["customers", "orders"])
+def test_joins_and_group_by_are_dataset_level_indirect_lineage(jaffle_run: DbtRun, model: str) -> None:
+    facet = _complete(jaffle_run, model)["outputs"][0]["facets"]["columnLineage"]
+    got = {(_table(i["name"]), i["field"], i["transformations"][0]["subtype"]) for i in facet["dataset"]}
+    assert {i["transformations"][0]["type"] for i in facet["dataset"]} == {"INDIRECT"}
+    assert got == EXPECTED_DATASET_LINEAGE[model]
+
+
+def test_no_model_warns_that_it_cannot_be_parsed(jaffle_run: DbtRun) -> None:
+    assert [w for w in jaffle_run.warnings if "no column lineage" in w] == []  # type: ignore[attr-defined]
+
+
+def test_seed_schema_is_typed_from_the_warehouse_though_it_declares_no_columns(jaffle_run: DbtRun) -> None:
+    fields = _complete(jaffle_run, "raw_payments")["outputs"][0]["facets"]["schema"]["fields"]
+    assert [(f["name"], f["type"]) for f in fields] == [
+        ("id", "INTEGER"),
+        ("order_id", "INTEGER"),
+        ("payment_method", "VARCHAR"),
+        ("amount", "INTEGER"),
+    ]
+
+
+def test_model_schema_is_the_tables_columns_with_schema_yml_descriptions(jaffle_run: DbtRun) -> None:
+    fields = _complete(jaffle_run, "customers")["outputs"][0]["facets"]["schema"]["fields"]
+    assert [f["name"] for f in fields] == [
+        "customer_id",
+        "first_name",
+        "last_name",
+        "first_order",
+        "most_recent_order",
+        "number_of_orders",
+        "customer_lifetime_value",
+    ]  # all 7 columns in table order; schema.yml's stale `customer_name` is not there
+    by_name = {f["name"]: f for f in fields}
+    assert (by_name["customer_id"]["type"], by_name["customer_id"]["description"]) == ("INTEGER", "Primary key")
+    assert by_name["first_order"]["type"] == "DATE"
+    assert by_name["first_order"]["description"] == "Date (UTC) of a customer's first order"
+    assert by_name["number_of_orders"]["type"] == "BIGINT"
+    assert "description" not in by_name["last_name"]
+
+
+def test_an_unparseable_model_warns_once_naming_it_and_the_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from floe_dbt_observe.lineage_events import LineageContext, _column_lineage_facet
+
+    project = tmp_path / "p"
+    project.mkdir()
+    (project / "compiled.sql").write_text("select from where (")
+    manifest = {
+        "metadata": {"adapter_type": "duckdb", "project_name": "p"},
+        "nodes": {
+            "model.p.broken": {
+                "resource_type": "model",
+                "name": "broken",
+                "original_file_path": "models/broken.sql",
+                "compiled_code": "select from where (",
+                "database": "db",
+                "schema": "main",
+            }
+        },
+        "parent_map": {"model.p.broken": []},
+    }
+    ctx = LineageContext(
+        manifest=manifest,
+        job_namespace="dbt",
+        dataset_namespace_source="duckdb:///db.duckdb",
+        parent=None,
+        dbt_version="1",
+        openlineage_version="1",
+        target_path=None,
+        project_dir=project,
+    )
+    with caplog.at_level(logging.WARNING, logger="floe_dbt_observe"):
+        assert _column_lineage_facet(ctx, "model.p.broken") is None
+    (record,) = [r for r in caplog.records if "no column lineage" in r.getMessage()]
+    assert record.levelno == logging.WARNING
+    assert "broken (models/broken.sql)" in record.getMessage()
+    assert "ParseError" in record.getMessage() or "Error" in record.getMessage()
+
+
+# --- dataset identity: dbt-ol on the same project and warehouse --------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def dbt_ol_events(jaffle_run: DbtRun, tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
+    """Run ``dbt-ol run`` (OpenLineage's dbt integration) on the project floe built, with a file transport."""
+    root = tmp_path_factory.mktemp("dbt_ol")
+    log = root / "events.jsonl"
+    config = root / "openlineage.yml"
+    config.write_text(f"transport:\n  type: file\n  log_file_path: {log}\n  append: true\n")
+    bin_dir = Path(sys.executable).parent
+    env = {
+        **os.environ,
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+        "OPENLINEAGE_CONFIG": str(config),
+        DUCKDB_ENV: str(jaffle_run.warehouse),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    env.pop("OPENLINEAGE_URL", None)
+    project = jaffle_run.project_dir
+    completed = subprocess.run(
+        [str(bin_dir / "dbt-ol"), "run", "--project-dir", str(project), "--profiles-dir", str(project)],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    return [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+
+
+def _identities(events: list[dict[str, Any]]) -> dict[str, set[tuple[str, str]]]:
+    found: dict[str, set[tuple[str, str]]] = {}
+    for event in events:
+        for dataset in [*event.get("inputs", []), *event.get("outputs", [])]:
+            found.setdefault(_table(dataset["name"]), set()).add((dataset["namespace"], dataset["name"]))
+    return found
+
+
+def test_floe_and_dbt_ol_name_every_table_alike(jaffle_run: DbtRun, dbt_ol_events: list[dict[str, Any]]) -> None:
+    theirs = _identities(dbt_ol_events)
+    ours = _identities(jaffle_run.events)
+    # dbt-ol emits runs for models only (not seeds) and lists only models and sources as inputs
+    assert set(theirs) == set(MODELS)
+    for table, identities in theirs.items():
+        assert len(identities) == 1, identities
+        assert ours[table] == identities, table
+    (namespace,) = {ns for ids in theirs.values() for ns, _ in ids}
+    assert namespace == "duckdb://" + jaffle_run.warehouse.as_posix()
