@@ -469,7 +469,7 @@ class DbtStepRunner:
             why = f", not waited for: {report.gave_up}" if report.gave_up else ""
             problems.append(
                 f"{report.problems} OpenLineage event(s) not delivered "
-                f"(failed={report.failed}, dropped={report.dropped}, still pending at flush timeout={report.pending}; "
+                f"(failed={report.failed}, dropped={report.dropped}, still pending at the step's end={report.pending}; "
                 f"sent={report.sent}{why})"
             )
         if span_problem is not None:

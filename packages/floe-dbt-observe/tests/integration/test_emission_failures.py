@@ -66,9 +66,12 @@ def test_raising_transport_failures_are_counted_and_warned_once(raising_run: Dbt
     transport = raising_run.transport
     assert isinstance(transport, RaisingTransport)
     (warning,) = _warnings(raising_run)
-    assert f"{transport.calls} OpenLineage event(s) not delivered" in warning
-    assert f"failed={transport.calls}" in warning
-    assert transport.calls == 34  # 17 nodes x (START + COMPLETE)
+    # 17 nodes x (START + COMPLETE), none delivered: each was tried and failed, or was still pending when the step
+    # ended (the COMPLETE events held for the warehouse's columns are built when dbt exits, and a failing backend
+    # is not waited for), and all of them are counted in the one warning.
+    assert "34 OpenLineage event(s) not delivered" in warning
+    assert f"failed={transport.calls}," in warning
+    assert 0 < transport.calls <= 34
 
 
 def test_the_applications_span_flush_runs_once_per_step_with_its_trace_and_its_warning_is_logged(
@@ -96,5 +99,5 @@ def test_sleeping_transport_does_not_stall_the_run(sleeping_run: DbtRun) -> None
 
 def test_sleeping_transport_reports_undelivered_events_once(sleeping_run: DbtRun) -> None:
     (warning,) = _warnings(sleeping_run)
-    assert "still pending at flush timeout=" in warning
+    assert "still pending at the step's end=" in warning
     assert "OpenLineage event(s) not delivered" in warning
