@@ -18,9 +18,6 @@ nox.options.sessions = ["lint", "tests"]
 ROOT = Path(__file__).parent
 PACKAGES = ["floe-config", "floe-loaders", "floe-dbt-observe", "floe-definitions"]
 TEST_TARGETS = [*PACKAGES, "demo"]
-# floe-definitions' suite is mostly subprocesses (dagster dev, daemons, dg, floe run) waiting on one another: two
-# workers, each taking whole files, so a file's module and session fixtures are built on one worker only.
-PYTEST_WORKERS = {"floe-definitions": ["-n", "2", "--dist", "loadfile"]}
 
 
 def _sync(session: nox.Session, *args: str) -> None:
