@@ -282,7 +282,7 @@ def test_dg_check_defs_reports_every_floe_yaml_issue_located_before_dagster_s_tr
     component = add_demo_component(project)
     floe_yaml = component / "floe.yaml"
     text = floe_yaml.read_text()
-    text = text.replace("      job: transform\n", "      job: transfrom\n")
+    text = text.replace("      job: transform\n", "      job: transfrom\n", 1)  # the nightly schedule's
     text = text.replace('cron_schedule: "${NIGHTLY_CRON:0 6 * * *}"', 'cron_schedule: "61 * * * *"')
     floe_yaml.write_text(text)
 
@@ -293,7 +293,9 @@ def test_dg_check_defs_reports_every_floe_yaml_issue_located_before_dagster_s_tr
     located = [index for index, line in enumerate(lines) if "floe.yaml:" in line and ": orchestration." in line]
     assert any(lines[index].endswith("unknown job 'transfrom' (did you mean 'transform'?)") for index in located)
     assert any("minute 61 is outside 0-59" in lines[index] for index in located)
-    assert "floe.yaml:23:12: orchestration.schedules.nightly.job" in lines[located[0]]
+    schedule_lines = text.splitlines()
+    job_line = schedule_lines.index("      job: transfrom", schedule_lines.index("    nightly:")) + 1
+    assert f"floe.yaml:{job_line}:12: orchestration.schedules.nightly.job" in lines[located[0]]
     assert located[0] < next(index for index, line in enumerate(lines) if "Stack Trace" in line)
     assert "2 issues; the floe component in broken_dg/defs/shop/defs.yaml" in output
 
