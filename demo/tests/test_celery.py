@@ -29,7 +29,7 @@ from types import ModuleType
 import pytest
 from dagster import DagsterEventType, DagsterInstance
 from dagster._core.instance.ref import InstanceRef
-from demo.run_demo import DemoRun, collect, verify
+from demo.run_demo import DemoRun, collect, read_emitted, verify
 
 from floe_definitions import load_project
 from floe_definitions.otlp_json import read_spans
@@ -230,9 +230,12 @@ def test_demo_runs_on_two_celery_workers_with_the_same_truths_as_in_process(cele
             monkeypatch.setenv(key, value)
         project = load_project(celery_demo.root / "floe.yaml")
     runs = [DemoRun(job, _run_id(completed), True, 0.0) for job, completed in celery_demo.runs]
+    emitted = read_emitted(project, {**os.environ, **celery_demo.env})
+    assert emitted.spans, emitted.spans_from  # read back, so verify checks them
+    assert emitted.events, emitted.lineage_from
     with celery_demo.instance() as instance:
-        rows = collect(project, instance, runs)
-        assert verify(project, runs, rows) == []
+        rows = collect(project, instance, runs, emitted)
+        assert verify(project, runs, rows, emitted) == []
 
 
 def test_each_asset_span_has_the_right_parent_in_the_runs_trace(celery_demo: CeleryDemo) -> None:
