@@ -34,10 +34,19 @@ from workloads import FILE_WATCHER_BUILDER_NAMES
 
 BENCH_DIR = Path(__file__).resolve().parent
 WORKLOADS = BENCH_DIR / "workloads.py"
-BENCHMARKS = ("load", "run", "scale", "config", "file_watcher", "lineage", "otlp", "latency")
-DEFAULT_REPEAT = {"load": 3, "run": 3, "scale": 1, "config": 5, "file_watcher": 5, "lineage": 3, "otlp": 3}
+BENCHMARKS = ("load", "run", "scale", "telemetry", "config", "file_watcher", "lineage", "otlp", "latency")
+DEFAULT_REPEAT = {
+    "load": 3,
+    "run": 3,
+    "scale": 1,
+    "telemetry": 3,
+    "config": 5,
+    "file_watcher": 5,
+    "lineage": 3,
+    "otlp": 3,
+}
 # latency's repeats are per case (latency.DEFAULT_REPEAT: 3, and 1 at 1,000 models) unless --repeat says otherwise
-DEFAULT_SIZES = {"load": [1000, 5000], "run": [500], "scale": [100, 1000, 2000]}
+DEFAULT_SIZES = {"load": [1000, 5000], "run": [500], "scale": [100, 1000, 2000], "telemetry": [1000]}
 # Running every benchmark stops scale at 1,000 so the whole session stays near 20 minutes on 2 cores.
 ALL_SESSION_SCALE_SIZES = [100, 1000]
 LARGE_SIZE = 5000
@@ -276,6 +285,54 @@ def bench_run(ctx: Context) -> None:
             ],
         )
         ctx.record.setdefault("run", []).append({"models": n, "series": [series_json(s) for s in (raw, plain, floe)]})
+
+
+def bench_telemetry(ctx: Context) -> None:
+    """floe with telemetry on (spans + lineage, warehouse columns read after the run) against floe with it off."""
+    repeats = ctx.repeats("telemetry")
+    skip = ctx.floe_dbt_skip_reason()
+    if skip is not None:
+        print(f"  skipped: {skip}")
+        return
+    for n in ctx.sizes or DEFAULT_SIZES["telemetry"]:
+        project = ensure_project(n)
+        raw, off, on = Series("raw dbt build CLI"), Series("floe, telemetry off"), Series("floe (spans + lineage)")
+        cases: list[tuple[Series, Callable[[int], Measurement]]] = [
+            (raw, raw_cli_measure(ctx, "telemetry", project, f"{n} raw CLI")),
+            (off, dagster_run_measure(ctx, "telemetry", project, f"{n} floe off", "floe-off")),
+            (on, dagster_run_measure(ctx, "telemetry", project, f"{n} floe on", "floe")),
+        ]
+        print(f"  {n:,} models ({project.shape.tests} tests, {project.shape.seeds} seeds), {repeats} repeat(s):")
+        repeat_interleaved(ctx, "telemetry", cases, repeats)
+        reset_run_state(project)
+        for series in (off, on):
+            if series.runs:
+                check_run(series, project)
+        raw_m, off_m, on_m = raw.median(), off.median(), on.median()
+        rows = [
+            [
+                series.label,
+                seconds(series.median()),
+                spread_text(series),
+                seconds(series.median("cpu_s")),
+                ratio(series.median(), raw_m),
+                ratio(series.median(), off_m) if series is on else "",
+                series.note,
+            ]
+            for series in (raw, off, on)
+        ]
+        print_table(
+            f"telemetry: full `dbt build` of {n:,} models through floe, on vs off, whole process, median of {repeats}",
+            ["case", "median s", "min-max s", "CPU s", "/ raw CLI", "/ off", "notes"],
+            rows,
+            [
+                f"floe on / off = {ratio(on_m, off_m)} wall, "
+                f"{ratio(on.median('cpu_s'), off.median('cpu_s'))} CPU (target: within noise)",
+                "on: spans to a JSON-lines file via the OTel SDK, OpenLineage file transport, column lineage and the "
+                "warehouse's columns read after each step; off: the same assets with no tracer provider or client.",
+            ],
+        )
+        ctx.record.setdefault("telemetry", []).append({"models": n, "series": [series_json(s) for s in (raw, off, on)]})
 
 
 # Measured by issue 7 on this machine for plain dagster-dbt, cited when a size skips it (--plain-max).
@@ -674,6 +731,7 @@ RUNNERS: dict[str, Callable[[Context], None]] = {
     "lineage": bench_lineage,
     "otlp": bench_otlp,
     "latency": bench_latency,
+    "telemetry": bench_telemetry,
 }
 
 
@@ -718,7 +776,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"floe benchmarks: {', '.join(names)} ({os.cpu_count()} CPUs, python {sys.version.split()[0]})")
     print(f"  load average {_load_average()} (other work on the machine inflates wall times; CPU s is steadier)")
     print(f"  logs: {ctx.logs_dir}")
-    if any(n in names for n in ("load", "run", "scale", "latency")):
+    if any(n in names for n in ("load", "run", "scale", "telemetry", "latency")):
         # Warm the page cache so the first measured process is not the only one reading the libraries from disk.
         warm = "import dagster, dagster_dbt, dbt.cli.main, dbt.adapters.duckdb"
         subprocess.run([sys.executable, "-c", warm], check=False, env=child_env())

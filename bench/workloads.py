@@ -163,6 +163,17 @@ def run_floe(project_dir: Path, out_dir: Path) -> None:
     _emit(counts)
 
 
+def run_floe_off(project_dir: Path, out_dir: Path) -> None:
+    """Materialize every dbt node through floe with telemetry off: no tracer provider, no lineage client."""
+    from dagster import DagsterInstance, materialize
+
+    del out_dir  # nothing is exported
+    assets = _floe_assets(project_dir)
+    with DagsterInstance.ephemeral() as instance:
+        result = materialize(assets, resources=_resources_for(assets, project_dir), instance=instance)
+    _emit(_run_counts(result))
+
+
 def _find_file_watcher_builder() -> Callable[..., Any] | None:
     import floe_loaders.file_watcher
 
@@ -308,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     for name in ("load-plain", "load-floe"):
         sub.add_parser(name).add_argument("project_dir", type=Path)
-    for name in ("run-plain", "run-floe"):
+    for name in ("run-plain", "run-floe", "run-floe-off"):
         cmd = sub.add_parser(name)
         cmd.add_argument("project_dir", type=Path)
         cmd.add_argument("out_dir", type=Path)
@@ -328,6 +339,8 @@ def main(argv: list[str] | None = None) -> int:
         run_plain(args.project_dir, args.out_dir)
     elif args.command == "run-floe":
         run_floe(args.project_dir, args.out_dir)
+    elif args.command == "run-floe-off":
+        run_floe_off(args.project_dir, args.out_dir)
     elif args.command == "lineage-run":
         lineage_run(args.project_root, args.runs)
     else:
