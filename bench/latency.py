@@ -78,9 +78,13 @@ def write_platforms(project_dir: Path) -> None:
         (project_dir / f"platform-{name}.yaml").write_text(TELEMETRY + text, encoding="utf-8")
 
 
-def dbt_parse(project_dir: Path, env: dict[str, str]) -> None:
-    """Parse with an absolute --project-dir (DESIGN.md, Paths) so floe and raw dbt start from one manifest."""
-    dirs = ["--project-dir", str(project_dir), "--profiles-dir", str(project_dir)]
+def dbt_parse(project_dir: Path, env: dict[str, str], *args: str) -> None:
+    """Parse with an absolute --project-dir (DESIGN.md, Paths) so floe and raw dbt start from one manifest.
+
+    ``args`` must hold the ``--target`` the runs pass: dbt rejects a partial-parse file written for other cli vars,
+    profile or target, and would parse the whole project again in every run.
+    """
+    dirs = ["--project-dir", str(project_dir), "--profiles-dir", str(project_dir), *args]
     subprocess.run([str(dbt_executable()), "parse", *dirs], check=True, env=env, capture_output=True, cwd=project_dir)
 
 
@@ -164,7 +168,8 @@ def demo_cases(base_env: dict[str, str]) -> list[LatencyCase]:
     env = {**base_env, "FLOE_DEMO_WAREHOUSE": str(warehouse), "PYTHONPATH": str(REPO_ROOT)}
     write_platforms(project_dir)
     dbt_dir = project_dir / "dbt"
-    dbt_parse(dbt_dir, env)
+    target = ["--target", "dev"]  # the demo's floe.yaml: dbt.target ${DBT_TARGET:dev}
+    dbt_parse(dbt_dir, env, *target)
     partition = _latest_daily_partition()
 
     def no_reset() -> None:
@@ -173,7 +178,7 @@ def demo_cases(base_env: dict[str, str]) -> list[LatencyCase]:
     seed = LatencyCase(
         "demo seed_bronze", project_dir, "seed_bronze", env, no_reset, None, False, ["--partition", partition], True
     )
-    transform = LatencyCase("demo transform", project_dir, "transform", env, no_reset, ["build"], False, [])
+    transform = LatencyCase("demo transform", project_dir, "transform", env, no_reset, ["build", *target], False, [])
     return [seed, transform]
 
 

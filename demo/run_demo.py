@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import threading
 import time
@@ -52,7 +51,6 @@ from dagster import (  # noqa: E402
 from dagster._core.definitions.reconstruct import ReconstructableRepository  # noqa: E402
 
 from demo.telemetry_receiver import LINEAGE_PATH, TRACES_PATH, TelemetryReceiver  # noqa: E402
-from floe_dbt_observe.dbt_executable import find_dbt_executable  # noqa: E402
 from floe_definitions import FloeProject, load_project  # noqa: E402
 from floe_definitions.instance import dagster_home, open_instance  # noqa: E402
 from floe_definitions.otlp_json import read_spans  # noqa: E402
@@ -120,7 +118,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     options = parser.parse_args(argv)
     started = time.monotonic()
     environ = _environment()
-    _parse_dbt_project(environ)
+    _forget_manifest()
     with ExitStack() as stack:
         receiver = None
         if options.receiver or wants_receiver(environ):
@@ -246,15 +244,17 @@ def _patched_environ(environ: Mapping[str, str]) -> Iterator[None]:
         os.environ.update(saved)
 
 
-def _parse_dbt_project(environ: Mapping[str, str]) -> None:
-    """Run ``dbt parse`` with an absolute ``--project-dir`` so the manifest matches the models on disk."""
-    project_dir = (DEMO_DIR / "dbt").resolve()
-    command = [find_dbt_executable(), "parse", "--project-dir", str(project_dir), "--profiles-dir", str(project_dir)]
-    print(f"$ {' '.join(command)}")
-    completed = subprocess.run(command, cwd=project_dir, env=dict(environ), capture_output=True, text=True, check=False)
-    if completed.returncode != 0:
-        print(completed.stdout[-4000:], completed.stderr[-4000:], file=sys.stderr)
-        raise SystemExit(f"floe demo: dbt parse failed (exit {completed.returncode})")
+def _forget_manifest() -> None:
+    """Remove the demo's ``manifest.json`` so that loading the project parses it again, fresh.
+
+    floe runs that ``dbt parse`` with the project's own ``--target`` and profiles directory (floe.yaml's
+    ``dbt.target``, ``${DBT_TARGET:dev}``), the same the runs' ``dbt build`` gets. A parse with other arguments
+    would leave a ``partial_parse.msgpack`` that every run rejects ("config vars, config profile, or config target
+    have changed"), and each dbt step would parse the whole project again.
+    """
+    manifest = (DEMO_DIR / "dbt" / "target" / "manifest.json").resolve()
+    manifest.unlink(missing_ok=True)
+    print(f"floe demo: {manifest} is parsed again with the project's dbt target")
 
 
 def materialize(
