@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import time
 from collections.abc import Callable
@@ -166,3 +167,17 @@ def run_dbt(
         seconds=seconds,
         transport=transport,
     )
+
+
+class captured_warnings:
+    """Collect the WARNING messages ``floe_dbt_observe`` logs in the block (module-scoped fixtures have no caplog)."""
+
+    def __enter__(self) -> list[str]:
+        self.records: list[str] = []
+        self.handler = logging.Handler(logging.WARNING)
+        self.handler.emit = lambda record: self.records.append(record.getMessage())  # type: ignore[method-assign]
+        logging.getLogger("floe_dbt_observe").addHandler(self.handler)
+        return self.records
+
+    def __exit__(self, *exc: object) -> None:
+        logging.getLogger("floe_dbt_observe").removeHandler(self.handler)

@@ -13,13 +13,17 @@ Capabilities:
   preset, so no in-process adapter and no ``dbt --version`` subprocess per step (``dbt_resource.py``).
 - ``dbt_profile``: read the dbt profile's credentials with ``dbt.config`` for the lineage dataset namespace
   (``warehouse_namespace.py``).
+- ``dbt_connection``: open a connection with the dbt adapter's own connection manager (no adapter instance, no
+  macros, no manifest) to read warehouse columns on adapters other than DuckDB (``warehouse_columns.py``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,7 +54,11 @@ DBT_PROFILE = Capability(
     "dbt_profile",
     "lineage dataset namespaces from the manifest's adapter type and database instead of the profile's credentials",
 )
-CAPABILITIES = (OUTPUT_KEYS_CACHE, DBT_ADAPTER_SKIP, DBT_PROFILE)
+DBT_CONNECTION = Capability(
+    "dbt_connection",
+    "the columns schema.yml declares for lineage schemas and column lineage on adapters other than DuckDB",
+)
+CAPABILITIES = (OUTPUT_KEYS_CACHE, DBT_ADAPTER_SKIP, DBT_PROFILE, DBT_CONNECTION)
 
 
 def disabled(capability: Capability) -> bool:
@@ -163,3 +171,50 @@ def read_dbt_profile(
     profile_name = renderer.render_value(raw_name)
     raw_profiles = read_profile(profiles_dir)
     return Profile.from_raw_profiles(raw_profiles, profile_name, renderer, target_override=target)
+
+
+# --- dbt_connection ----------------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def dbt_connection(adapter_type: str, credentials: Any) -> Iterator[Any | None]:
+    """Open a DB-API connection to the warehouse with the dbt adapter's own connection manager, closed on exit.
+
+    The adapter plugin's ``ConnectionManager.open`` is what dbt itself calls for every node: the same driver,
+    credentials, retries and session settings, without building an adapter (its macros and manifest).
+
+    Yields:
+        The driver's connection (``psycopg2`` for Postgres and Redshift, ...), or None when the probe fails.
+
+    Raises:
+        Exception: Whatever the driver raises when it cannot connect (the caller falls back).
+    """
+    opened = None
+    manager: Any = None
+    if disabled(DBT_CONNECTION):
+        warn_unavailable(DBT_CONNECTION)
+    else:
+        try:
+            from dbt.adapters.contracts.connection import Connection, Identifier
+            from dbt.adapters.factory import FACTORY
+        except ImportError:
+            warn_unavailable(DBT_CONNECTION)
+        else:
+            FACTORY.load_plugin(adapter_type)  # already loaded by the profile read; idempotent
+            manager = getattr(FACTORY.get_adapter_class_by_name(adapter_type), "ConnectionManager", None)
+            if manager is None or not callable(getattr(manager, "open", None)):
+                warn_unavailable(DBT_CONNECTION)
+                manager = None
+            else:
+                connection = Connection(
+                    type=Identifier(adapter_type), name="floe_warehouse_columns", credentials=credentials
+                )
+                opened = manager.open(connection)
+    try:
+        yield opened.handle if opened is not None else None
+    finally:
+        if opened is not None:
+            try:
+                manager.close(opened)
+            except Exception:  # closing a read-only connection must never fail the lineage
+                logger.debug("cannot close the warehouse connection", exc_info=True)

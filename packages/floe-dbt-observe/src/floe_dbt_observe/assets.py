@@ -133,8 +133,9 @@ def build_dbt_assets(
         column_lineage: Compute OpenLineage column lineage from the compiled SQL with sqlglot.
         warehouse_columns: Read the columns and types of every relation a step built (and of its parents) from
             the warehouse with one query once dbt has exited, for typed schema facets and column lineage; the
-            COMPLETE events of models, seeds and snapshots are sent then. DuckDB only for now; other adapters
-            use schema.yml's declared columns.
+            COMPLETE events of models, seeds and snapshots are sent then. DuckDB, and the adapters whose
+            databases carry ``information_schema.columns`` (Postgres, Redshift, Snowflake, Trino, Databricks,
+            SQL Server); other adapters use schema.yml's declared columns.
         lineage_queue_size: Most lineage events buffered before new ones are dropped (and counted).
         flush_timeout_seconds: Longest wait for lineage delivery and span export at the end of a step.
         op_tags: Extra op tags.

@@ -48,6 +48,7 @@ from floe_dbt_observe.column_lineage import (
 from floe_dbt_observe.facets import FLOE_PRODUCER, DbtNodeRunFacet, DbtVersionRunFacet, OtelTraceRunFacet
 from floe_dbt_observe.standard_facets import (
     dagster_tags,
+    dbt_node_owners,
     dbt_tags,
     job_tags_facet,
     nominal_time_facet,
@@ -388,7 +389,11 @@ def _static_job_facets(ctx: LineageContext, unique_id: str) -> dict[str, JobFace
         facets["documentation"] = documentation_job.DocumentationJobFacet(
             description=str(node["description"]), producer=FLOE_PRODUCER
         )
-    ownership = ownership_facet([*ctx.asset_owners.get(unique_id, ()), *_dbt_owners(node)])
+    owners = [*ctx.asset_owners.get(unique_id, ()), *_dbt_owners(node)]
+    target = tested_node(ctx, unique_id) if resource_type == "test" else None
+    if target is not None:  # a test has no owners of its own in Dagster; whoever owns the tested model owns it
+        owners += [*ctx.asset_owners.get(target, ()), *_dbt_owners(ctx.node(target))]
+    ownership = ownership_facet(owners)
     if ownership is not None:
         facets["ownership"] = ownership
     node_tags = [str(tag) for tag in node.get("tags") or ()]
@@ -406,13 +411,7 @@ def _static_job_facets(ctx: LineageContext, unique_id: str) -> dict[str, JobFace
 
 
 def _dbt_owners(node: Mapping[str, Any]) -> list[str]:
-    """Return a node's ``meta.owner`` (in ``config.meta`` or ``meta``; a string or a list of strings)."""
-    owners: list[str] = []
-    for meta in ((node.get("config") or {}).get("meta") or {}, node.get("meta") or {}):
-        value = meta.get("owner") if isinstance(meta, Mapping) else None
-        values = value if isinstance(value, list) else [value]
-        owners.extend(str(owner) for owner in values if isinstance(owner, str) and owner.strip())
-    return owners
+    return dbt_node_owners(node)
 
 
 def compiled_sql(ctx: LineageContext, unique_id: str) -> str | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from typing import Any
 
 from openlineage.client.facet_v2 import nominal_time_run, ownership_job, tags_job, tags_run
 
@@ -31,6 +32,16 @@ def owner_urn(owner: str) -> str:
     if ":" not in text and "@" in text:
         return f"user:{text}"
     return text
+
+
+def dbt_node_owners(node: Mapping[str, Any]) -> list[str]:
+    """Return a dbt node's ``meta.owner`` (in ``config.meta`` or ``meta``; a string or a list of strings)."""
+    owners: list[str] = []
+    for meta in ((node.get("config") or {}).get("meta") or {}, node.get("meta") or {}):
+        value = meta.get("owner") if isinstance(meta, Mapping) else None
+        values = value if isinstance(value, list) else [value]
+        owners.extend(str(owner) for owner in values if isinstance(owner, str) and owner.strip())
+    return owners
 
 
 def ownership_facet(owners: Iterable[str], producer: str = FLOE_PRODUCER) -> ownership_job.OwnershipJobFacet | None:

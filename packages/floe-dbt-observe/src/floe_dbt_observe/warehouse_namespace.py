@@ -1,7 +1,13 @@
 """OpenLineage dataset namespaces for dbt adapters, equal to dbt-ol's (OpenLineage's dbt integration).
 
-DuckDB has no entry in the naming spec; floe names it by its database file, ``duckdb:///abs/path.duckdb``, as dbt-ol
-does when the profile's path is absolute (dbt-ol keeps a relative path as written, so same-named files collide).
+Where OpenLineage's own naming helpers (``openlineage.client.naming``: in openlineage-python 1.36, not in 1.33)
+cover an adapter and agree with dbt-ol (Postgres, Trino, BigQuery, Athena, Snowflake's ``org-account`` form), the
+namespace comes from them; elsewhere, and on an older openlineage-python, from the same formulas written here. Where
+the helpers and dbt-ol differ (Redshift: the helper wants a cluster id and region, dbt-ol uses the endpoint host;
+SQL Server: ``sqlserver://`` against dbt-ol's ``mssql://``; Snowflake's legacy account locators), dbt-ol's name is
+kept, so both tools' lineage of a table joins. DuckDB has no entry in the naming spec; floe names it by its
+database file, ``duckdb:///abs/path.duckdb``, as dbt-ol does when the profile's path is absolute (dbt-ol keeps a
+relative path as written, so same-named files collide).
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from floe_dbt_observe import _compat
@@ -28,6 +35,9 @@ def namespace_from_credentials(adapter_type: str, credentials: object) -> str | 
     def get(name: str) -> Any:
         return getattr(credentials, name, None)
 
+    from_spec = spec_namespace(adapter_type, credentials)
+    if from_spec is not None:
+        return from_spec
     host, port = get("host"), get("port")
     if adapter_type == "duckdb":
         path = get("path")
@@ -54,6 +64,58 @@ def namespace_from_credentials(adapter_type: str, credentials: object) -> str | 
         default_port = {"http": ":443", "odbc": ":443", "thrift": ":10001"}.get(method, "")
         return f"spark://{host}{f':{port}' if port else default_port}"
     return None
+
+
+def naming_helpers() -> ModuleType | None:
+    """Return ``openlineage.client.naming.dataset`` (in openlineage-python 1.36, not in 1.33), None on an older one."""
+    try:
+        from openlineage.client.naming import dataset
+    except ImportError:
+        return None
+    return dataset
+
+
+def spec_namespace(adapter_type: str, credentials: object) -> str | None:
+    """Return the namespace ``openlineage.client.naming`` gives an adapter's credentials, None where it does not apply.
+
+    Only the adapters whose helper agrees with dbt-ol are asked (see the module docstring). A helper wants the
+    whole dataset identity, but its namespace depends only on the connection (host and port, region, account), so
+    the parts not known here are given as ``_``.
+    """
+    naming = naming_helpers()
+    if naming is None:
+        return None
+
+    def get(name: str) -> str:
+        value = getattr(credentials, name, None)
+        return str(value) if value not in (None, "") else ""
+
+    def part(name: str) -> str:  # a dataset-name part the namespace does not depend on
+        return get(name) or "_"
+
+    host, port = get("host"), get("port")
+    helper: Any = None
+    if adapter_type == "postgres" and host and port:
+        helper = naming.Postgres(host=host, port=port, database=part("database"), schema=part("schema"), table="_")
+    elif adapter_type == "trino" and host and port:
+        helper = naming.Trino(host=host, port=port, catalog=part("database"), schema=part("schema"), table="_")
+    elif adapter_type == "bigquery":
+        helper = naming.BigQuery(project_id=part("database"), dataset_name=part("schema"), table_name="_")
+    elif adapter_type == "athena" and get("region_name"):
+        helper = naming.Athena(
+            region_name=get("region_name"), catalog=part("database"), database=part("schema"), table="_"
+        )
+    elif adapter_type == "snowflake" and "-" in get("account").split(".")[0]:
+        organization, _, account = get("account").split(".")[0].partition("-")
+        if organization and account:
+            helper = naming.Snowflake(
+                organization_name=organization,
+                account_name=account,
+                database=part("database"),
+                schema=part("schema"),
+                table="_",
+            )
+    return str(helper.get_namespace()) if helper is not None else None
 
 
 def snowflake_account(account: str) -> str:

@@ -165,6 +165,23 @@ def test_dbt_meta_owner_and_tags_become_ownership_and_tags_job_facets(success_ru
     assert "tags" not in untagged
 
 
+def test_a_dbt_test_is_owned_by_the_owners_of_the_model_it_tests(success_run: DbtRun) -> None:
+    names = ("not_null_customer_orders_customer_id", "unique_customer_orders_customer_id")
+    tests = [e for name in names for e in success_run.events_for(name) if e["eventType"] == "COMPLETE"]
+    assert len(tests) == 2
+    for event in tests:
+        assert event["job"]["facets"]["ownership"]["owners"] == [{"name": "user:finance-lead@example.com"}]
+    validate_events(tests)
+    (unowned,) = [e for e in success_run.events_for("not_null_stg_orders_order_id") if e["eventType"] == "COMPLETE"]
+    assert "ownership" not in unowned["job"]["facets"]
+
+
+def test_each_node_type_gets_exactly_a_start_and_a_terminal_event_per_node(success_run: DbtRun) -> None:
+    counts = Counter(str(e["job"]["facets"]["jobType"]["jobType"]) for e in success_run.events)
+    # 6 models, 1 seed, 1 snapshot, 9 tests; floe-dbt-observe alone emits no Dagster run (floe-definitions does)
+    assert dict(counts) == {"MODEL": 12, "SEED": 2, "SNAPSHOT": 2, "TEST": 18}
+
+
 def test_unpartitioned_runs_carry_no_nominal_time(success_run: DbtRun) -> None:
     assert not [event for event in success_run.events if "nominalTime" in event["run"]["facets"]]
 

@@ -17,69 +17,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dbt_harness import DUCKDB_ENV, DbtRun, run_dbt
-
-JAFFLE_PROJECT = Path(__file__).parent.parent / "jaffle_project"
-MODELS = ("stg_customers", "stg_orders", "stg_payments", "customers", "orders")
-
-# Checked by hand against the SQL in tests/jaffle_project/models: output column -> {(parent, column, type, subtype)}
-EXPECTED_LINEAGE: dict[str, dict[str, set[tuple[str, str, str, str]]]] = {
-    "stg_customers": {
-        "customer_id": {("raw_customers", "id", "DIRECT", "IDENTITY")},
-        "first_name": {("raw_customers", "first_name", "DIRECT", "IDENTITY")},
-        "last_name": {("raw_customers", "last_name", "DIRECT", "IDENTITY")},
-    },
-    "stg_orders": {
-        "order_id": {("raw_orders", "id", "DIRECT", "IDENTITY")},
-        "customer_id": {("raw_orders", "user_id", "DIRECT", "IDENTITY")},
-        "order_date": {("raw_orders", "order_date", "DIRECT", "IDENTITY")},
-        "status": {("raw_orders", "status", "DIRECT", "IDENTITY")},
-    },
-    "stg_payments": {
-        "payment_id": {("raw_payments", "id", "DIRECT", "IDENTITY")},
-        "order_id": {("raw_payments", "order_id", "DIRECT", "IDENTITY")},
-        "payment_method": {("raw_payments", "payment_method", "DIRECT", "IDENTITY")},
-        "amount": {("raw_payments", "amount", "DIRECT", "TRANSFORMATION")},  # cents / 100
-    },
-    "customers": {
-        "customer_id": {("stg_customers", "customer_id", "DIRECT", "IDENTITY")},
-        "first_name": {("stg_customers", "first_name", "DIRECT", "IDENTITY")},
-        "last_name": {("stg_customers", "last_name", "DIRECT", "IDENTITY")},
-        "first_order": {("stg_orders", "order_date", "DIRECT", "AGGREGATION")},  # min()
-        "most_recent_order": {("stg_orders", "order_date", "DIRECT", "AGGREGATION")},  # max()
-        "number_of_orders": {("stg_orders", "order_id", "DIRECT", "AGGREGATION")},  # count()
-        "customer_lifetime_value": {("stg_payments", "amount", "DIRECT", "AGGREGATION")},  # sum()
-    },
-    "orders": {
-        "order_id": {("stg_orders", "order_id", "DIRECT", "IDENTITY")},
-        "customer_id": {("stg_orders", "customer_id", "DIRECT", "IDENTITY")},
-        "order_date": {("stg_orders", "order_date", "DIRECT", "IDENTITY")},
-        "status": {("stg_orders", "status", "DIRECT", "IDENTITY")},
-        **{
-            f"{method}_amount": {
-                ("stg_payments", "amount", "DIRECT", "AGGREGATION"),  # sum(case when ... then amount ...)
-                ("stg_payments", "payment_method", "INDIRECT", "CONDITIONAL"),  # only in the case condition
-            }
-            for method in ("credit_card", "coupon", "bank_transfer", "gift_card")
-        },
-        "amount": {("stg_payments", "amount", "DIRECT", "AGGREGATION")},
-    },
-}
-# joins and group by of customers.sql / orders.sql, checked by hand
-EXPECTED_DATASET_LINEAGE = {
-    "customers": {
-        ("stg_customers", "customer_id", "JOIN"),
-        ("stg_orders", "customer_id", "JOIN"),
-        ("stg_orders", "order_id", "JOIN"),
-        ("stg_payments", "order_id", "JOIN"),
-        ("stg_orders", "customer_id", "GROUP_BY"),
-    },
-    "orders": {
-        ("stg_orders", "order_id", "JOIN"),
-        ("stg_payments", "order_id", "JOIN"),
-        ("stg_payments", "order_id", "GROUP_BY"),
-    },
-}
+from dbt_harness import DUCKDB_ENV, DbtRun, captured_warnings, run_dbt
+from jaffle_expectations import (
+    EXPECTED_DATASET_LINEAGE,
+    EXPECTED_EVENTS_PER_TYPE,
+    EXPECTED_LINEAGE,
+    JAFFLE_PROJECT,
+    MODELS,
+    events_per_node_type,
+)
 
 
 @pytest.fixture(scope="module")
@@ -90,22 +36,10 @@ def jaffle_run(tmp_path_factory: pytest.TempPathFactory, session_monkeypatch: py
     shutil.copytree(JAFFLE_PROJECT, project, ignore=shutil.ignore_patterns("target", "logs", "*.duckdb"))
     warehouse = root / "jaffle.duckdb"
     session_monkeypatch.setenv(DUCKDB_ENV, str(warehouse))
-    with _captured_warnings() as warnings:
+    with captured_warnings() as warnings:
         run = run_dbt(project, warehouse, session_monkeypatch, translator=None)
     run.warnings = warnings  # type: ignore[attr-defined]
     return run
-
-
-class _captured_warnings:
-    def __enter__(self) -> list[str]:
-        self.records: list[str] = []
-        self.handler = logging.Handler(logging.WARNING)
-        self.handler.emit = lambda record: self.records.append(record.getMessage())  # type: ignore[method-assign]
-        logging.getLogger("floe_dbt_observe").addHandler(self.handler)
-        return self.records
-
-    def __exit__(self, *exc: object) -> None:
-        logging.getLogger("floe_dbt_observe").removeHandler(self.handler)
 
 
 def _complete(run: DbtRun, name: str) -> dict[str, Any]:
@@ -121,6 +55,13 @@ def test_the_build_succeeds(jaffle_run: DbtRun) -> None:
     assert jaffle_run.result.success
     completes = [e for e in jaffle_run.events if e["eventType"] == "COMPLETE"]
     assert len(completes) == 28  # 3 seeds, 5 models, 20 tests
+
+
+def test_each_node_type_gets_exactly_a_start_and_a_complete_per_node(jaffle_run: DbtRun) -> None:
+    assert events_per_node_type(jaffle_run.events) == EXPECTED_EVENTS_PER_TYPE
+    for event in jaffle_run.events:
+        states = [e["eventType"] for e in jaffle_run.events if e["run"]["runId"] == event["run"]["runId"]]
+        assert states == ["START", "COMPLETE"], event["job"]["name"]
 
 
 @pytest.mark.parametrize("model", MODELS)

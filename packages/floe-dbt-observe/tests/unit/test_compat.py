@@ -6,6 +6,7 @@ it on purpose (``FLOE_COMPAT_DISABLE``) makes floe take the public path with one
 import logging
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import dagster as dg
 import pytest
@@ -16,6 +17,7 @@ from dbt_harness import DUCKDB_ENV, FIXTURE_PROJECT
 from floe_dbt_observe import _compat, build_dbt_assets
 from floe_dbt_observe.dbt_resource import FloeDbtCliResource, build_dbt_resource
 from floe_dbt_observe.output_keys_cache import cached_output_asset_keys
+from floe_dbt_observe.warehouse_columns import read_adapter_columns
 from floe_dbt_observe.warehouse_namespace import profile_credentials
 
 SPECS = [dg.AssetSpec("a", skippable=True), dg.AssetSpec("b", deps=["a"], skippable=True)]
@@ -106,3 +108,28 @@ def test_without_the_dbt_profile_reader_lineage_falls_back_and_warns_once(
                 profile_credentials(FIXTURE_PROJECT, profiles_dir=None, profile=None, target=None, cli_vars={}) is None
             )
     assert len(_warnings_for(caplog, _compat.DBT_PROFILE)) == 1
+
+
+def test_the_dbt_connection_probe_opens_a_connection_with_the_adapters_own_manager(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    monkeypatch.delenv(_compat.DISABLE_ENV, raising=False)
+    monkeypatch.setenv(DUCKDB_ENV, str(tmp_path / "wh.duckdb"))
+    credentials = profile_credentials(FIXTURE_PROJECT, profiles_dir=None, profile=None, target=None, cli_vars={})
+    with caplog.at_level(logging.WARNING), _compat.dbt_connection("duckdb", credentials) as handle:
+        assert handle is not None
+        cursor = handle.cursor()
+        cursor.execute("select 42")
+        assert cursor.fetchall() == [(42,)]
+    assert not _warnings_for(caplog, _compat.DBT_CONNECTION)
+
+
+def test_without_the_dbt_connection_other_adapters_keep_declared_columns_and_warn_once(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    _disable(monkeypatch, _compat.DBT_CONNECTION)
+    credentials = SimpleNamespace(host="127.0.0.1", port=1, database="db", schema="s")
+    with caplog.at_level(logging.WARNING):
+        for _ in range(2):
+            assert read_adapter_columns("postgres", credentials, [("db", "s", "orders")]) == {}
+    assert len(_warnings_for(caplog, _compat.DBT_CONNECTION)) == 1

@@ -52,7 +52,7 @@ from floe_dbt_observe.lineage_events import ParentRun
 from floe_definitions.run_partitions import PARTITION_TAG, run_time_window
 from floe_definitions.run_trace import run_span_ids, run_trace_id, step_lineage_run_id, step_span_ids
 from floe_definitions.span_delivery import flush_spans
-from floe_definitions.step_assets import StepAssets, step_assets
+from floe_definitions.step_assets import StepAssets, job_owners, step_assets
 from floe_definitions.step_lineage import DatasetNaming, dagster_run_event, lineage_job_name, step_event
 
 if TYPE_CHECKING:
@@ -184,6 +184,7 @@ class RunObserver:
         self._errors = 0
         self._parent = ParentRun(run_id=self._run_id, job_name=self._job_name, namespace=telemetry.lineage_namespace)
         self._nominal_time: tuple[str, str | None] | None = None
+        self._owners: tuple[str, ...] = ()
         self._first_failure: str | None = None
 
     def _job_def(self) -> JobDefinition:
@@ -208,6 +209,10 @@ class RunObserver:
             self._nominal_time = run_time_window(self._job_def(), self._plan_context.dagster_run.tags)
         except Exception:  # a partition key the job cannot place in time: no nominal time, never a failed run
             logger.debug("cannot compute the run's partition time window", exc_info=True)
+        try:
+            self._owners = job_owners(self._job_def())
+        except Exception:  # owners are a facet: never a failed run
+            logger.debug("cannot read the owners of the job's assets", exc_info=True)
         self._emit_run(RunState.START, None)
 
     def _emit_run(self, state: RunState, error: str | None) -> None:
@@ -216,6 +221,7 @@ class RunObserver:
         job_tags = {key: str(value) for key, value in self._job_def().tags.items()}
         nominal = self._nominal_time
         parent = self._parent
+        owners = self._owners
         self._submit(
             lambda: dagster_run_event(
                 state,
@@ -225,6 +231,7 @@ class RunObserver:
                 nominal_time=nominal,
                 error=error,
                 dagster_version=dagster_version,
+                owners=owners,
             )
         )
 

@@ -13,12 +13,15 @@ from typing import TYPE_CHECKING, Any
 
 from dagster import AssetKey, AssetsDefinition, JobDefinition
 
+from floe_dbt_observe.standard_facets import dbt_node_owners
 from floe_definitions._compat import step_assets_def
 
 if TYPE_CHECKING:
     from floe_definitions._compat import ExecutionPlan
 
 _MAPPED_SUFFIX = re.compile(r"\[[^\]]*\]$")
+_DBT_MANIFEST_KEY = "dagster_dbt/manifest"
+_DBT_UNIQUE_ID_KEY = "dagster_dbt/unique_id"
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,35 @@ def step_assets(job_def: JobDefinition, execution_plan: ExecutionPlan, step_key:
         owners=tuple(owners),
         tags=tags,
     )
+
+
+def job_owners(job_def: JobDefinition) -> tuple[str, ...]:
+    """Return the owners of the assets a job targets, for the Dagster run's ``ownership`` facet.
+
+    Per asset (in key order): its Dagster owners (floe.yaml's ``owners`` included), then, for a dbt model, seed or
+    snapshot, its dbt ``meta.owner`` (dagster-dbt does not make that a Dagster owner). Duplicates are dropped; an
+    ops job has none.
+    """
+    asset_layer = job_def.asset_layer
+    owners: dict[str, None] = {}
+    for key in sorted(asset_layer.selected_asset_keys, key=lambda key: key.to_user_string()):
+        if not asset_layer.has(key):
+            continue
+        node = asset_layer.get(key)
+        owners.update(dict.fromkeys(node.owners))
+        owners.update(dict.fromkeys(dbt_node_owners(_dbt_node(node.metadata))))
+    return tuple(owners)
+
+
+def _dbt_node(metadata: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Return the dbt manifest entry behind a dagster-dbt asset's metadata (empty for any other asset)."""
+    wrapper = metadata.get(_DBT_MANIFEST_KEY)
+    unique_id = metadata.get(_DBT_UNIQUE_ID_KEY)
+    manifest = getattr(wrapper, "manifest", None)
+    if not isinstance(manifest, Mapping) or not unique_id:
+        return {}
+    node = (manifest.get("nodes") or {}).get(str(getattr(unique_id, "value", unique_id)))
+    return node if isinstance(node, Mapping) else {}
 
 
 def is_dbt_assets(assets_def: AssetsDefinition) -> bool:

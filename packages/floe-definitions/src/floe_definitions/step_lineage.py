@@ -168,6 +168,7 @@ def dagster_run_event(
     nominal_time: tuple[str, str | None] | None = None,
     error: str | None = None,
     dagster_version: str = "",
+    owners: Sequence[str] = (),
 ) -> RunEvent:
     """Build one lineage event of the Dagster run itself (the parent and root of its steps' and nodes' runs).
 
@@ -179,6 +180,7 @@ def dagster_run_event(
         nominal_time: ``(start, end)`` of the run's partition time window, for ``nominalTime``.
         error: Why the run failed or was aborted, for ``errorMessage``.
         dagster_version: Dagster's version for the processing-engine facet.
+        owners: The owners of the assets the job targets, for the job's ``ownership`` facet.
 
     Returns:
         The event.
@@ -200,6 +202,7 @@ def dagster_run_event(
             processingType="BATCH", integration="DAGSTER", jobType="JOB", producer=PRODUCER
         )
     }
+    _add(job_facets, "ownership", ownership_facet(owners, producer=PRODUCER))
     _add(job_facets, "tags", job_tags_facet(dagster_tags(job_tags), producer=PRODUCER))
     return RunEvent(
         eventType=state,

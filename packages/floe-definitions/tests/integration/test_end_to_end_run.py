@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from types import ModuleType
 from typing import Any
 
@@ -129,6 +130,41 @@ def test_floe_yaml_owners_and_tags_reach_the_dbt_models_job_facets(successful_ru
     facets = complete["job"]["facets"]
     assert facets["ownership"]["owners"] == [{"name": "team:marts"}]
     assert {"key": "layer", "value": "gold", "source": "DAGSTER"} in facets["tags"]["tags"]
+
+
+def test_the_dagster_runs_job_is_owned_by_its_assets_owners_from_floe_yaml_and_dbt_meta(
+    successful_run: Any, openlineage_conformance: ModuleType
+) -> None:
+    events = [e for e in successful_run.copy.lineage() if e["run"]["runId"] == successful_run.run_id]
+    assert [e["eventType"] for e in events] == ["START", "COMPLETE"]
+    for event in events:
+        owners = [owner["name"] for owner in event["job"]["facets"]["ownership"]["owners"]]
+        # assets in key order: raw/numbers (none), stg_numbers (dbt meta.owner), total (floe.yaml owners)
+        assert owners == ["user:numbers-lead@example.com", "team:marts"]
+    openlineage_conformance.validate_events(events)
+
+
+def test_a_dbt_test_is_owned_by_the_owners_of_the_model_it_tests(successful_run: Any) -> None:
+    (complete,) = [
+        e
+        for e in successful_run.copy.lineage()
+        if e["job"]["name"] == "tiny.not_null_stg_numbers_n" and e["eventType"] == "COMPLETE"
+    ]
+    assert complete["job"]["facets"]["ownership"]["owners"] == [{"name": "user:numbers-lead@example.com"}]
+
+
+def test_each_node_type_gets_exactly_its_events(successful_run: Any) -> None:
+    """One run of Python asset -> dbt view (with a test) -> dbt table: the event count of each kind of run."""
+    counts = Counter(
+        (e["job"]["facets"]["jobType"]["integration"], e["job"]["facets"]["jobType"]["jobType"])
+        for e in successful_run.copy.lineage()
+    )
+    assert dict(counts) == {
+        ("DAGSTER", "JOB"): 2,  # the Dagster run: START, COMPLETE
+        ("DAGSTER", "ASSET"): 2,  # the Python asset's step
+        ("DBT", "MODEL"): 4,  # stg_numbers, total
+        ("DBT", "TEST"): 2,  # not_null_stg_numbers_n
+    }
 
 
 def test_python_asset_materialization_carries_its_span_and_lineage_ids(successful_run: Any) -> None:

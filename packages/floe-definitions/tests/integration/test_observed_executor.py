@@ -277,6 +277,19 @@ def test_python_asset_owners_and_tags_become_ownership_and_tags_job_facets(parti
     assert facets["tags"]["tags"] == [{"key": "tier", "value": "bronze", "source": "DAGSTER"}]
 
 
+def test_the_dagster_runs_job_is_owned_by_the_owners_of_the_assets_it_targets(
+    partitioned_run: Ran, ops_run: Ran, openlineage_conformance: ModuleType
+) -> None:
+    events = _dagster_run_events(partitioned_run)
+    assert [e["eventType"] for e in events] == ["START", "COMPLETE"]
+    for event in events:
+        owners = event["job"]["facets"]["ownership"]["owners"]
+        assert [owner["name"] for owner in owners] == ["team:obs", "user:ana@example.com"]
+    openlineage_conformance.validate_events(events)
+    for event in _dagster_run_events(ops_run):  # an ops job targets no asset: no owners
+        assert "ownership" not in event["job"]["facets"]
+
+
 _TERMINATED_RUN = """
 import sys
 from pathlib import Path

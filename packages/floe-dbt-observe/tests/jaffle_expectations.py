@@ -1,0 +1,81 @@
+"""What the jaffle-shaped fixture project (``tests/jaffle_project``) must give on every warehouse: hand-checked lineage.
+
+Shared by the DuckDB and the PostgreSQL warehouse-truth tests, so both assert the same mappings.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+JAFFLE_PROJECT = Path(__file__).parent / "jaffle_project"
+MODELS = ("stg_customers", "stg_orders", "stg_payments", "customers", "orders")
+
+# Checked by hand against the SQL in tests/jaffle_project/models: output column -> {(parent, column, type, subtype)}
+EXPECTED_LINEAGE: dict[str, dict[str, set[tuple[str, str, str, str]]]] = {
+    "stg_customers": {
+        "customer_id": {("raw_customers", "id", "DIRECT", "IDENTITY")},
+        "first_name": {("raw_customers", "first_name", "DIRECT", "IDENTITY")},
+        "last_name": {("raw_customers", "last_name", "DIRECT", "IDENTITY")},
+    },
+    "stg_orders": {
+        "order_id": {("raw_orders", "id", "DIRECT", "IDENTITY")},
+        "customer_id": {("raw_orders", "user_id", "DIRECT", "IDENTITY")},
+        "order_date": {("raw_orders", "order_date", "DIRECT", "IDENTITY")},
+        "status": {("raw_orders", "status", "DIRECT", "IDENTITY")},
+    },
+    "stg_payments": {
+        "payment_id": {("raw_payments", "id", "DIRECT", "IDENTITY")},
+        "order_id": {("raw_payments", "order_id", "DIRECT", "IDENTITY")},
+        "payment_method": {("raw_payments", "payment_method", "DIRECT", "IDENTITY")},
+        "amount": {("raw_payments", "amount", "DIRECT", "TRANSFORMATION")},  # cents / 100
+    },
+    "customers": {
+        "customer_id": {("stg_customers", "customer_id", "DIRECT", "IDENTITY")},
+        "first_name": {("stg_customers", "first_name", "DIRECT", "IDENTITY")},
+        "last_name": {("stg_customers", "last_name", "DIRECT", "IDENTITY")},
+        "first_order": {("stg_orders", "order_date", "DIRECT", "AGGREGATION")},  # min()
+        "most_recent_order": {("stg_orders", "order_date", "DIRECT", "AGGREGATION")},  # max()
+        "number_of_orders": {("stg_orders", "order_id", "DIRECT", "AGGREGATION")},  # count()
+        "customer_lifetime_value": {("stg_payments", "amount", "DIRECT", "AGGREGATION")},  # sum()
+    },
+    "orders": {
+        "order_id": {("stg_orders", "order_id", "DIRECT", "IDENTITY")},
+        "customer_id": {("stg_orders", "customer_id", "DIRECT", "IDENTITY")},
+        "order_date": {("stg_orders", "order_date", "DIRECT", "IDENTITY")},
+        "status": {("stg_orders", "status", "DIRECT", "IDENTITY")},
+        **{
+            f"{method}_amount": {
+                ("stg_payments", "amount", "DIRECT", "AGGREGATION"),  # sum(case when ... then amount ...)
+                ("stg_payments", "payment_method", "INDIRECT", "CONDITIONAL"),  # only in the case condition
+            }
+            for method in ("credit_card", "coupon", "bank_transfer", "gift_card")
+        },
+        "amount": {("stg_payments", "amount", "DIRECT", "AGGREGATION")},
+    },
+}
+# joins and group by of customers.sql / orders.sql, checked by hand
+EXPECTED_DATASET_LINEAGE = {
+    "customers": {
+        ("stg_customers", "customer_id", "JOIN"),
+        ("stg_orders", "customer_id", "JOIN"),
+        ("stg_orders", "order_id", "JOIN"),
+        ("stg_payments", "order_id", "JOIN"),
+        ("stg_orders", "customer_id", "GROUP_BY"),
+    },
+    "orders": {
+        ("stg_orders", "order_id", "JOIN"),
+        ("stg_payments", "order_id", "JOIN"),
+        ("stg_payments", "order_id", "GROUP_BY"),
+    },
+}
+
+# OpenLineage events per node type of one successful build: a START and a terminal event per node
+EXPECTED_EVENTS_PER_TYPE = {"SEED": 3 * 2, "MODEL": 5 * 2, "TEST": 20 * 2}
+
+
+def events_per_node_type(events: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    """Count events by their job's ``jobType`` (``SEED``, ``MODEL``, ``SNAPSHOT``, ``TEST``, ``JOB``, ``ASSET``...)."""
+    return dict(Counter(str(event["job"]["facets"]["jobType"]["jobType"]) for event in events))
