@@ -168,5 +168,6 @@ def demo(session: nox.Session) -> None:
 @nox.session(python="3.11")
 def bench(session: nox.Session) -> None:
     """Run benchmarks; pass a name to run one (`nox -s bench -- load`)."""
-    _sync(session, "--all-packages", "--group", "dev")
+    # the test groups bring dagster-celery and the Redis client (the `celery` benchmark)
+    _sync(session, "--all-packages", "--group", "dev", "--group", "test")
     session.run("python", str(ROOT / "bench" / "run.py"), *session.posargs, env={"PYTHONPATH": str(ROOT / "bench")})

@@ -1,7 +1,8 @@
 """floe benchmarks: whole processes timed from outside, medians over repeats, ratios against baselines in the same run.
 
-Usage: ``python bench/run.py [load] [run] [scale] [config] [file_watcher] [lineage] [otlp] [latency] [--repeat K]
-[--sizes N,...] [--large] [--cases sample,demo,100,1000]`` (no name = all). ``nox -s bench -- load`` runs one.
+Usage: ``python bench/run.py [load] [run] [scale] [config] [file_watcher] [lineage] [otlp] [latency] [celery]
+[--repeat K] [--sizes N,...] [--large] [--cases sample,demo,100,1000]`` (no name = all). ``nox -s bench -- load``
+runs one.
 Generated inputs are cached under bench/.work/ (dbt projects parsed once per size, the 100,000-file directory); logs
 of every measured process go to
 bench/.work/logs/<stamp>/ and a JSON record of the session to bench/.work/results/.
@@ -34,7 +35,7 @@ from workloads import FILE_WATCHER_BUILDER_NAMES
 
 BENCH_DIR = Path(__file__).resolve().parent
 WORKLOADS = BENCH_DIR / "workloads.py"
-BENCHMARKS = ("load", "run", "scale", "telemetry", "config", "file_watcher", "lineage", "otlp", "latency")
+BENCHMARKS = ("load", "run", "scale", "telemetry", "config", "file_watcher", "lineage", "otlp", "latency", "celery")
 DEFAULT_REPEAT = {
     "load": 3,
     "run": 3,
@@ -722,6 +723,12 @@ def bench_latency(ctx: Context) -> None:
     run_latency(ctx, child_env(), repeat_interleaved)
 
 
+def bench_celery(ctx: Context) -> None:
+    from celery_bench import bench_celery as run_celery
+
+    run_celery(ctx, child_env(), repeat_interleaved)
+
+
 RUNNERS: dict[str, Callable[[Context], None]] = {
     "load": bench_load,
     "run": bench_run,
@@ -732,6 +739,7 @@ RUNNERS: dict[str, Callable[[Context], None]] = {
     "otlp": bench_otlp,
     "latency": bench_latency,
     "telemetry": bench_telemetry,
+    "celery": bench_celery,
 }
 
 

@@ -25,9 +25,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
-from dagster import DagsterEventType, DagsterInstance
+from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus
 from dagster._core.instance.ref import InstanceRef
 from demo.run_demo import DemoRun, collect, read_emitted, verify
 
@@ -357,3 +358,267 @@ def test_the_runs_are_stored_on_the_postgres_instance_when_one_is_given(celery_d
     with celery_demo.instance() as instance:
         stored = {run.run_id for run in instance.get_runs()}
     assert {_run_id(completed) for _, completed in celery_demo.runs} <= stored
+
+
+# A worker killed in the middle of a step.
+#
+# A test-only project (no dbt): `held/gate` writes its pid to a file and waits until the test writes `release`;
+# `held/after` depends on it. The test SIGKILLs the pool process that runs `held/gate` (the process whose pid the
+# step wrote and its STEP_START carries: a child of a Celery worker's main process), then releases the step.
+# Each case has its own two workers on its own Redis database, configured by its platform file's on_worker_lost.
+
+HELD_ASSETS = '''\
+"""Test-only assets: ``held/gate`` holds its step until the test releases it."""
+
+import os
+import time
+from pathlib import Path
+
+import dagster as dg
+
+GATE = Path({gate!r})
+
+
+@dg.asset(key_prefix=["held"], group_name="held")
+def gate() -> None:
+    """Record this process's pid, then wait for the test's release file."""
+    (GATE / f"started-{{os.getpid()}}").write_text(str(os.getpid()))
+    while not (GATE / "release").exists():
+        time.sleep(0.05)
+
+
+@dg.asset(key_prefix=["held"], group_name="held", deps=[gate])
+def after() -> None:
+    """Runs only once ``held/gate`` succeeded."""
+'''
+
+
+@dataclass(frozen=True)
+class WorkerLostRun:
+    root: Path
+    completed: subprocess.CompletedProcess[str]
+    killed_pid: int
+    worker_pids: set[int]
+    postgres_url: str | None
+
+    def instance(self) -> DagsterInstance:
+        return open_demo_instance(self.root, self.postgres_url)
+
+    def run_id(self) -> str:
+        line = next(line for line in self.completed.stdout.splitlines() if line.startswith("floe run: hold "))
+        return line.rsplit("(run ", 1)[1].rstrip(")")
+
+    def lineage(self) -> list[dict[str, Any]]:
+        path = self.root / ".floe" / "lineage" / "held.jsonl"
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def _redis_database(url: str, number: int) -> str:
+    """``url`` on another database of the same server (each case's workers see only their own tasks)."""
+    base, _, _ = url.rpartition("/")
+    return f"{base}/{number}"
+
+
+def _held_project(
+    base: Path, broker: str, on_worker_lost: str, postgres_url: str | None
+) -> tuple[Path, Path, dict[str, str]]:
+    root = base / "held"
+    gate = base / "gate"
+    package = root / f"held_{on_worker_lost}_assets"  # one name per case: a worker process imports it once
+    package.mkdir(parents=True)
+    gate.mkdir()
+    (package / "__init__.py").write_text(HELD_ASSETS.format(gate=str(gate)))
+    (root / "floe.yaml").write_text(
+        "name: held\nversion: '1.0.0'\norchestration:\n"
+        f"  asset_modules: [.{package.name}]\n"
+        "  jobs:\n    hold: {type: batch, selection: ['group:held']}\n"
+    )
+    (root / "celery.yaml").write_text(
+        "environment: test\n"
+        "tracing: {type: file, path: .floe/traces}\n"
+        "lineage: {transport: {type: file, path: .floe/lineage}}\n"
+        f"execution:\n  executor: {{type: celery, broker: '{broker}', backend: '{broker}', "
+        f"on_worker_lost: {on_worker_lost}}}\n" + _instance_section(postgres_url)
+    )
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("FLOE_", "DAGSTER_", "OTEL_", "OPENLINEAGE"))
+    }
+    env.update(
+        {
+            "FLOE_PLATFORM_FILE": str(root / "celery.yaml"),
+            "DAGSTER_HOME": str(root / ".floe" / "dagster"),
+            "PYTHONUNBUFFERED": "1",
+            "PATH": os.pathsep.join([str(BIN), env.get("PATH", "")]),
+        }
+    )
+    if postgres_url:
+        env[INSTANCE_URL_ENV] = postgres_url
+    return root, gate, env
+
+
+def _descendants(pid: int) -> set[int]:
+    """The pids of ``pid``'s children, grandchildren, ... (from /proc)."""
+    children: dict[int, set[int]] = {}
+    for status in Path("/proc").glob("[0-9]*/status"):
+        with contextlib.suppress(OSError, StopIteration, ValueError):
+            lines = status.read_text().splitlines()
+            parent = int(next(line for line in lines if line.startswith("PPid:")).split()[1])
+            children.setdefault(parent, set()).add(int(status.parent.name))
+    found: set[int] = set()
+    todo = [pid]
+    while todo:
+        for child in children.get(todo.pop(), set()) - found:
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def _kill_the_step_mid_run(
+    base: Path, redis_url: str, on_worker_lost: str, database: int, postgres_url: str | None
+) -> WorkerLostRun:
+    """Start two workers, run ``hold``, SIGKILL the process running ``held/gate`` while it waits, release it."""
+    root, gate, env = _held_project(base, _redis_database(redis_url, database), on_worker_lost, postgres_url)
+    written = _floe(root, env, "instance", str(root), "--write")
+    assert written.returncode == 0, written.stderr
+    with open_demo_instance(root, postgres_url) as instance:
+        instance.get_runs_count()  # create the storage once, before the workers race to migrate it
+    names = (f"floe-lost-{on_worker_lost}-1", f"floe-lost-{on_worker_lost}-2")
+    workers = [_start_worker(name, root, env) for name in names]
+    try:
+        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+        while not all("ready." in (root / f"{name}.log").read_text(errors="replace") for name in names):
+            assert all(worker.poll() is None for worker in workers), "a Celery worker exited before it was ready"
+            assert time.monotonic() < deadline, "the Celery workers did not become ready"
+            time.sleep(0.5)
+        run = subprocess.Popen(
+            [str(BIN / "floe"), "run", "hold", str(root)],
+            cwd=root,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            # The step is held until the release file exists: it is certainly still running when it is killed.
+            while not (started := sorted(gate.glob("started-*"))):
+                assert run.poll() is None, "floe run ended before the step started"
+                time.sleep(0.2)
+            killed = int(started[0].read_text())
+            worker_pids = set().union(*(_descendants(worker.pid) for worker in workers))
+            assert killed in worker_pids, f"the step's process {killed} is not a Celery worker's"
+            os.kill(killed, signal.SIGKILL)
+            (gate / "release").write_text("go")
+            stdout, stderr = run.communicate(timeout=900)  # a guard: a run left waiting fails here, not hangs
+        finally:
+            if run.poll() is None:
+                run.kill()
+                run.communicate()
+        completed = subprocess.CompletedProcess(run.args, run.returncode, stdout, stderr)
+        return WorkerLostRun(root, completed, killed, worker_pids, postgres_url)
+    finally:
+        for worker in workers:
+            _stop(worker)
+
+
+def _started_but_unended(events: list[dict[str, Any]]) -> set[str]:
+    """Lineage runs with a START and no COMPLETE / FAIL / ABORT (parents or not)."""
+    states: dict[str, set[str]] = {}
+    for event in events:
+        states.setdefault(str(event["run"]["runId"]), set()).add(str(event["eventType"]))
+    return {run for run, seen in states.items() if "START" in seen and not seen & {"COMPLETE", "FAIL", "ABORT"}}
+
+
+def _step_events(instance: DagsterInstance, run_id: str, step_key: str) -> list[tuple[DagsterEventType, int]]:
+    return [
+        (entry.dagster_event.event_type, entry.dagster_event.pid)
+        for entry in (record.event_log_entry for record in instance.get_records_for_run(run_id).records)
+        if entry.dagster_event is not None
+        and entry.dagster_event.step_key == step_key
+        and entry.dagster_event.event_type
+        in (DagsterEventType.STEP_START, DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE)
+    ]
+
+
+@pytest.fixture(scope="module")
+def worker_lost_failed(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> WorkerLostRun:
+    base = tmp_path_factory.mktemp("lost_fail")
+    return _kill_the_step_mid_run(base, redis_url, "fail", 3, _fresh_postgres_database())
+
+
+@pytest.fixture(scope="module")
+def worker_lost_redelivered(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> WorkerLostRun:
+    base = tmp_path_factory.mktemp("lost_redeliver")
+    return _kill_the_step_mid_run(base, redis_url, "redeliver", 4, _fresh_postgres_database())
+
+
+def test_a_step_whose_worker_process_is_killed_fails_the_run_by_default(worker_lost_failed: WorkerLostRun) -> None:
+    completed = worker_lost_failed.completed
+    output = completed.stdout + completed.stderr
+    assert completed.returncode == 1, output[-3000:]
+    assert "floe run: hold FAILED" in completed.stdout
+    assert "WorkerLostError" in output  # dagster-celery's loop raises the task's error: the worker process died
+    assert "Traceback" not in output
+    run_id = worker_lost_failed.run_id()
+    with worker_lost_failed.instance() as instance:
+        run = instance.get_run_by_id(run_id)
+        assert run is not None
+        assert run.status == DagsterRunStatus.FAILURE
+        # The killed process wrote its STEP_START and nothing after it; the downstream step never started.
+        assert _step_events(instance, run_id, "held__gate") == [
+            (DagsterEventType.STEP_START, worker_lost_failed.killed_pid)
+        ]
+        assert _step_events(instance, run_id, "held__after") == []
+
+
+def test_a_killed_step_leaves_no_lineage_run_without_a_terminal_event(
+    worker_lost_failed: WorkerLostRun, openlineage_conformance: ModuleType
+) -> None:
+    events = worker_lost_failed.lineage()
+    openlineage_conformance.validate_events(events)
+    assert openlineage_conformance.unended_parent_runs(events) == {}
+    assert _started_but_unended(events) == set()
+    run_id = worker_lost_failed.run_id()
+    mine = [(e["run"]["runId"], e["eventType"]) for e in events]
+    assert mine == [(run_id, "START"), (run_id, "FAIL")]
+    # The run worker learns of a Celery step only from its task's result (all its events at once): the killed
+    # step's task returned none, so the step has no lineage run to end, and the Dagster run's own run FAILs.
+    (failed,) = [e for e in events if e["eventType"] == "FAIL"]
+    assert "WorkerLostError" in json.dumps(failed["run"])
+
+
+def test_with_on_worker_lost_redeliver_another_process_reruns_the_step_and_the_run_succeeds(
+    worker_lost_redelivered: WorkerLostRun, openlineage_conformance: ModuleType
+) -> None:
+    completed = worker_lost_redelivered.completed
+    assert completed.returncode == 0, (completed.stdout + completed.stderr)[-3000:]
+    run_id = worker_lost_redelivered.run_id()
+    killed = worker_lost_redelivered.killed_pid
+    with worker_lost_redelivered.instance() as instance:
+        gate = _step_events(instance, run_id, "held__gate")
+        # The killed attempt's STEP_START, then the redelivered task's, in another Celery pool process.
+        assert [kind for kind, _ in gate] == [
+            DagsterEventType.STEP_START,
+            DagsterEventType.STEP_START,
+            DagsterEventType.STEP_SUCCESS,
+        ]
+        assert gate[0][1] == killed
+        assert gate[1][1] != killed
+        assert [kind for kind, _ in _step_events(instance, run_id, "held__after")] == [
+            DagsterEventType.STEP_START,
+            DagsterEventType.STEP_SUCCESS,
+        ]
+    events = worker_lost_redelivered.lineage()
+    openlineage_conformance.validate_events(events)
+    assert openlineage_conformance.unended_parent_runs(events) == {}
+    assert _started_but_unended(events) == set()
+    states: dict[str, list[str]] = {}
+    for event in events:
+        states.setdefault(event["job"]["name"], []).append(event["eventType"])
+    # The run worker saw only the redelivered attempt's events (the killed task returned none): one lineage run.
+    assert states == {
+        "hold": ["START", "COMPLETE"],
+        "held.held.gate": ["START", "COMPLETE"],
+        "held.held.after": ["START", "COMPLETE"],
+    }

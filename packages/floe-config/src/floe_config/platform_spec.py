@@ -149,6 +149,24 @@ class CeleryExecutor(_PlatformModel):
     """Celery broker URL."""
     backend: str | None = None
     """Celery result backend URL."""
+    on_worker_lost: Literal["fail", "redeliver"] = "fail"
+    """A step whose worker process dies mid-step (SIGKILL, out of memory): ``fail`` (dagster-celery's default:
+    Celery acknowledges a task when a worker takes it, so the task fails with ``WorkerLostError`` and the run
+    fails; a worker lost whole, main process included, loses the task and the run waits for it forever) or
+    ``redeliver`` (the task is acknowledged when it ends: a lost one goes back to the queue and a worker runs the
+    step again, so steps must be safe to re-run)."""
+    visibility_timeout_seconds: int | None = Field(default=None, gt=0)
+    """Redis broker, with ``on_worker_lost: redeliver``: how long a task taken by a worker lost whole stays
+    unacknowledged before it is redelivered (Celery's default, 3600, when omitted). Set it above the longest
+    step: a step still running after it is run a second time."""
+
+    @model_validator(mode="after")
+    def _visibility_timeout_needs_redeliver(self) -> CeleryExecutor:
+        if self.visibility_timeout_seconds is not None and self.on_worker_lost != "redeliver":
+            raise ValueError(
+                "visibility_timeout_seconds only applies with on_worker_lost: redeliver; add it or remove it"
+            )
+        return self
 
 
 class K8sResourceQuantities(_PlatformModel):

@@ -127,3 +127,21 @@ def test_platform_preload_modules_without_forkserver_is_located():
     [issue] = caught.value.issues
     assert issue.line == 1
     assert "preload_modules only applies with start_method: forkserver" in issue.format()
+
+
+def test_platform_celery_on_worker_lost_defaults_to_fail_and_takes_redeliver():
+    default = parse_platform_spec("execution: {executor: {type: celery}}\n", environ={}).execution.executor
+    assert default.type == "celery"
+    assert default.on_worker_lost == "fail"
+    text = "execution: {executor: {type: celery, on_worker_lost: redeliver, visibility_timeout_seconds: 600}}\n"
+    redeliver = parse_platform_spec(text, environ={}).execution.executor
+    assert redeliver.type == "celery"
+    assert (redeliver.on_worker_lost, redeliver.visibility_timeout_seconds) == ("redeliver", 600)
+
+
+def test_platform_celery_visibility_timeout_without_redeliver_is_located():
+    with pytest.raises(ConfigError) as caught:
+        parse_platform_spec("execution: {executor: {type: celery, visibility_timeout_seconds: 60}}\n", environ={})
+    [issue] = caught.value.issues
+    assert issue.line == 1
+    assert "visibility_timeout_seconds only applies with on_worker_lost: redeliver" in issue.format()

@@ -20,6 +20,7 @@ from floe_config.platform_spec import (
     MultiprocessExecutor,
 )
 from floe_definitions.celery_broker import check_celery_broker
+from floe_definitions.celery_settings import celery_config_source
 from floe_definitions.errors import ExecutorConfigError
 from floe_definitions.observed_executor import ObservedExecutor, RunTelemetry
 
@@ -48,7 +49,8 @@ def dagster_executor(config: ExecutorConfig) -> ExecutorDefinition:
         return multiprocess_executor.configured(settings, name="multiprocess")
     if isinstance(config, CeleryExecutor):
         celery_executor = _optional("dagster_celery", "celery_executor", extra="celery", executor="celery")
-        return celery_executor.configured(_present(broker=config.broker, backend=config.backend), name="celery")
+        settings = _present(broker=config.broker, backend=config.backend, config_source=celery_config_source(config))
+        return celery_executor.configured(settings, name="celery")
     assert isinstance(config, K8sExecutor)
     k8s_job_executor = _optional("dagster_k8s", "k8s_job_executor", extra="k8s", executor="k8s")
     settings = _present(

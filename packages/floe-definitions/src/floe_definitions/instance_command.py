@@ -17,6 +17,7 @@ from floe_config import PlatformSpec
 from floe_config.floe_loading import load_floe_document
 from floe_config.platform_loading import load_platform_document
 from floe_config.platform_spec import CeleryExecutor
+from floe_definitions.celery_settings import celery_config_source
 from floe_definitions.instance import instance_for, write_instance
 from floe_definitions.instance_config import RenderedInstance
 from floe_definitions.project import _platform_locator, find_floe_yaml
@@ -89,8 +90,9 @@ def write_workspace(home: Path, floe_yaml: Path, location_name: str) -> Path:
 def write_celery_worker_config(home: Path, platform: PlatformSpec) -> Path | None:
     """Write ``<home>/celery-worker.yaml`` for ``dagster-celery worker start -y`` when the executor is Celery.
 
-    The file holds the same broker and backend the platform file gives the executor (in the layout
-    dagster-celery's worker command reads: ``execution.config``), so runs and workers meet on one broker.
+    The file holds the same broker, backend and Celery settings (``on_worker_lost``, see
+    :mod:`floe_definitions.celery_settings`) the platform file gives the executor (in the layout dagster-celery's
+    worker command reads: ``execution.config``), so runs and workers meet on one broker and agree on acks.
 
     Returns:
         The file, or ``None`` when the platform's executor is not Celery.
@@ -98,7 +100,12 @@ def write_celery_worker_config(home: Path, platform: PlatformSpec) -> Path | Non
     executor = platform.execution.executor
     if not isinstance(executor, CeleryExecutor):
         return None
-    settings = {name: value for name, value in (("broker", executor.broker), ("backend", executor.backend)) if value}
+    settings: dict[str, Any] = {
+        name: value for name, value in (("broker", executor.broker), ("backend", executor.backend)) if value
+    }
+    config_source = celery_config_source(executor)
+    if config_source is not None:  # the workers ack and requeue as the executor expects (on_worker_lost)
+        settings["config_source"] = config_source
     path = home / CELERY_WORKER_YAML
     home.mkdir(parents=True, exist_ok=True)
     header = (

@@ -405,7 +405,10 @@ def _run_errors(result: dg.ExecuteJobResult) -> list[str]:
         while error is not None and error.cause is not None:
             error = error.cause
         if error is not None:
-            text = error.message.strip().splitlines()[0] if error.message.strip() else error.cls_name or "error"
+            lines = [line.strip() for line in error.message.splitlines() if line.strip()]
+            text = lines[0] if lines else error.cls_name or "error"
+            if text.endswith(":") and len(lines) > 1:  # a heading over the errors (dagster-celery's): add the first
+                text = f"{text} {lines[1]}"
             if text not in reasons:
                 reasons.append(text)
     return reasons

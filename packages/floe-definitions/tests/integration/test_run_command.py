@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import os
 import subprocess
@@ -285,3 +286,19 @@ def test_floe_run_in_process_overrides_the_platforms_multiprocess_executor(
     states = _node_lineage_states(ok_copy, run_id)
     assert len(states) == 3
     assert all(events == ["START", "COMPLETE"] for events in states.values()), states
+
+
+def test_floe_run_leaves_no_unclosed_trace_file_behind(tmp_path: Path, copy_project: Any) -> None:
+    """A guard on the whole command (run worker and step processes); the exporter's own test is in test_tracing."""
+    copy = copy_project(tmp_path, package="closed_trace_assets")
+    # Step subprocesses too: each loads the project and exports spans to the same trace file.
+    (copy.root / "platform.yaml").write_text(
+        "environment: test\nexecution:\n  executor: {type: multiprocess, max_concurrent: 1}\n"
+    )
+    # An unclosed file found by the garbage collector is reported on stderr ("Exception ignored ... ResourceWarning").
+    strict = dataclasses.replace(copy, env={**copy.env, "PYTHONWARNINGS": "error::ResourceWarning"})
+    completed = floe_run(strict, "everything", str(copy.root))
+    output = completed.stdout + completed.stderr
+    assert completed.returncode == 0, output[-3000:]
+    assert "ResourceWarning" not in output, output[-3000:]
+    assert {span["name"] for span in copy.spans()} >= {"raw/numbers"}  # the spans were still written

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -107,3 +108,40 @@ def test_unreachable_celery_broker_names_the_url_with_the_password_masked() -> N
     assert f"redis://floe:***@127.0.0.1:{port}/0" in str(caught.value)
     assert "s3cret" not in str(caught.value)
     assert caught.value.key == "execution.executor.broker"
+
+
+def test_celery_on_worker_lost_redeliver_reaches_the_executors_celery_settings() -> None:
+    pytest.importorskip("dagster_celery")
+    config = _executor_config(type="celery", broker="redis://127.0.0.1:1/0", on_worker_lost="redeliver")
+    resolved = dagster_executor(config).config_schema.resolve_config({})  # type: ignore[arg-type]
+    assert resolved.success
+    assert resolved.value["config"]["config_source"] == {"task_acks_late": True, "task_reject_on_worker_lost": True}
+
+
+def test_celery_visibility_timeout_keeps_dagster_celerys_other_transport_options() -> None:
+    defaults = pytest.importorskip("dagster_celery.defaults")
+    config = _executor_config(
+        type="celery", broker="redis://127.0.0.1:1/0", on_worker_lost="redeliver", visibility_timeout_seconds=120
+    )
+    resolved = dagster_executor(config).config_schema.resolve_config({})  # type: ignore[arg-type]
+    options = resolved.value["config"]["config_source"]["broker_transport_options"]
+    assert options == {**defaults.broker_transport_options, "visibility_timeout": 120}
+
+
+def test_celery_on_worker_lost_fail_keeps_dagster_celerys_defaults() -> None:
+    pytest.importorskip("dagster_celery")
+    resolved = dagster_executor(_executor_config(type="celery")).config_schema.resolve_config({})  # type: ignore[arg-type]
+    assert resolved.value["config"].get("config_source") is None
+
+
+def test_celery_worker_yaml_carries_the_same_settings_and_dagster_celery_validates_it(tmp_path: Path) -> None:
+    cli = pytest.importorskip("dagster_celery.cli")
+    from floe_definitions.instance_command import write_celery_worker_config
+
+    executor = {"type": "celery", "broker": "redis://127.0.0.1:1/0", "on_worker_lost": "redeliver"}
+    platform = PlatformSpec.model_validate({"execution": {"executor": executor}})
+    written = write_celery_worker_config(tmp_path, platform)
+    assert written is not None
+    validated = cli.get_validated_config(str(written))  # what `dagster-celery worker start -y` reads
+    assert validated["broker"] == "redis://127.0.0.1:1/0"
+    assert validated["config_source"] == {"task_acks_late": True, "task_reject_on_worker_lost": True}

@@ -1,15 +1,20 @@
 from __future__ import annotations
 
 import contextlib
+import gc
+import os
 import socket
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 
 from floe_config import FloeSpec, PlatformSpec
-from floe_definitions.otlp_json import read_spans
+from floe_definitions.otlp_json import OtlpJsonFileSpanExporter, read_spans
 from floe_definitions.span_delivery import flush_spans, shutdown_spans
 from floe_definitions.tracing import build_tracer_provider, traces_file
 
@@ -188,3 +193,48 @@ def test_otlp_live_collector_gets_every_span_and_no_warning(tmp_path: Path, http
     assert (report.ended, report.exported, report.failed) == (3, 3, 0)
     assert report.problem() is None
     assert shutdown_spans(provider, GENEROUS_FLUSH_SECONDS)
+
+
+def _open_paths() -> set[str]:
+    """The files this process holds open (Linux /proc)."""
+    found = set()
+    for descriptor in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):
+            found.add(os.path.realpath(f"/proc/self/fd/{descriptor}"))
+    return found
+
+
+def test_the_trace_file_is_not_held_open_between_exports(tmp_path: Path) -> None:
+    provider = build_tracer_provider(_spec(), _platform(), tmp_path, env={})
+    assert provider is not None
+    path = tmp_path / ".floe" / "traces" / "shop.jsonl"
+    provider.get_tracer("t").start_span("hello").end()
+    assert provider.force_flush()
+    assert [span["name"] for span in read_spans(path)] == ["hello"]
+    assert os.path.realpath(path) not in _open_paths()
+    provider.shutdown()
+
+
+def test_a_file_exporter_never_shut_down_leaves_no_unclosed_file(tmp_path: Path) -> None:
+    path = tmp_path / "traces" / "shop.jsonl"
+    provider = SdkTracerProvider(shutdown_on_exit=False)  # no exit handler keeps it alive: collected below
+    exporter = OtlpJsonFileSpanExporter(path)
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    provider.get_tracer("t").start_span("hello").end()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        del provider, exporter
+        gc.collect()
+    assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
+    assert [span["name"] for span in read_spans(path)] == ["hello"]
+
+
+def test_a_shut_down_file_exporter_writes_nothing_more(tmp_path: Path) -> None:
+    path = tmp_path / "shop.jsonl"
+    exporter = OtlpJsonFileSpanExporter(path)
+    provider = SdkTracerProvider(shutdown_on_exit=False)
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    provider.get_tracer("t").start_span("before").end()
+    provider.shutdown()
+    assert exporter.export([]) == SpanExportResult.FAILURE
+    assert [span["name"] for span in read_spans(path)] == ["before"]
