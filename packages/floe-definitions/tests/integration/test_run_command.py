@@ -309,10 +309,7 @@ def test_floe_run_runs_a_single_step_job_in_process_without_a_step_process(
     messages, worker_starts = _engine_messages_and_worker_starts(ok_copy, run_id)
     assert any(message.startswith("Executing steps in process") for message in messages)
     assert worker_starts == 0  # no step process was started
-    assert _span_names(ok_copy, run_id) == TRANSFORM_SPANS
-    states = _node_lineage_states(ok_copy, run_id)
-    assert len(states) == 3
-    assert all(events == ["START", "COMPLETE"] for events in states.values()), states
+    assert _span_names(ok_copy, run_id) == TRANSFORM_SPANS  # observed like the platform's executor
 
 
 def test_floe_run_keeps_the_platforms_multiprocess_executor_for_several_steps(
