@@ -6,8 +6,10 @@ dbt's jaffle-shop sample), ``demo`` (the demo's ``seed_bronze`` and ``transform`
 from outside; the sides of a case are interleaved (ABC CBA ...) and compared as ratios of medians of the same run.
 
 floe sides run the ``floe`` console script (``floe run JOB PROJECT --platform FILE``) on a project-local instance:
-``floe run`` with the platform's multiprocess executor (Dagster's default ``spawn``), with ``start_method:
-forkserver``, and ``floe run --in-process``.
+``floe run --platform-executor`` with the platform's multiprocess executor (Dagster's default ``spawn``; the flag
+keeps a step process for single-step jobs, which ``floe run`` otherwise runs in process), with ``start_method:
+forkserver``, ``floe run --in-process``, and ``floe run --in-process`` with dbt in the same process (platform.yaml
+``dbt: {invocation: in_process}``: dbt's ``dbtRunner`` instead of a ``dbt`` subprocess).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ SAMPLE_NODES = 28  # 3 seeds + 5 models + 20 tests
 PLATFORMS = {
     "multiprocess": "execution:\n  executor: {type: multiprocess}\n",
     "forkserver": "execution:\n  executor: {type: multiprocess, start_method: forkserver}\n",
+    "dbt-in-process": "execution:\n  executor: {type: multiprocess}\ndbt: {invocation: in_process}\n",
 }
 TELEMETRY = "tracing: {type: file, path: .floe/traces}\nlineage:\n  transport: {type: file, path: .floe/lineage}\n"
 SYNTHETIC_FLOE_YAML = """\
@@ -59,13 +62,17 @@ class FloeSide:
     platform: str
     in_process: bool = False
     multi_step_only: bool = False
+    dbt_only: bool = False
+    platform_executor: bool = False
 
 
 FLOE_SIDES = (
-    FloeSide("floe run (multiprocess, spawn)", "multiprocess"),
+    FloeSide("floe run (multiprocess, spawn)", "multiprocess", platform_executor=True),
     # forkserver only changes how step processes start: measured where a job has several steps
     FloeSide("floe run (multiprocess, forkserver)", "forkserver", multi_step_only=True),
     FloeSide("floe run --in-process", "multiprocess", in_process=True),
+    # dbt's dbtRunner in the step's process instead of a dbt subprocess (jobs with a dbt step)
+    FloeSide("floe run --in-process, dbt in process", "dbt-in-process", in_process=True, dbt_only=True),
 )
 
 
@@ -218,6 +225,8 @@ def _floe_measure(ctx: Any, case: LatencyCase, side: FloeSide) -> Callable[[int]
         cmd = [floe_executable(), "run", case.job, str(case.project_dir), "--platform", str(platform), *case.floe_args]
         if side.in_process:
             cmd.append("--in-process")
+        if side.platform_executor:
+            cmd.append("--platform-executor")
         return ctx.measure("latency", f"{case.name} {side.label}", index, cmd, env=case.env, cwd=case.project_dir)
 
     return once
@@ -240,7 +249,11 @@ def measure_case(
         plain.note = f"skipped: > --plain-max {plain_max}"
     else:
         cases.append((plain, _plain_measure(ctx, case)))
-    sides = [side for side in FLOE_SIDES if case.multi_step or not side.multi_step_only]
+    sides = [
+        side
+        for side in FLOE_SIDES
+        if (case.multi_step or not side.multi_step_only) and (case.raw_args is not None or not side.dbt_only)
+    ]
     floe = [Series(side.label) for side in sides]
     cases += [(series, _floe_measure(ctx, case, side)) for series, side in zip(floe, sides, strict=True)]
     print(f"  {case.name}: {repeats} repeat(s), interleaved", flush=True)

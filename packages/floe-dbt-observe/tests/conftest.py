@@ -13,13 +13,11 @@ import socket
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import pytest
-from dbt_harness import DUCKDB_ENV, DbtRun, copy_project, make_warehouse, run_dbt
-from packaging.version import Version
+from dbt_harness import DUCKDB_ENV, DbtRun, add_failing_test, break_payments, copy_project, make_warehouse, run_dbt
 
 from floe_dbt_observe import build_dbt_assets
 
@@ -59,33 +57,11 @@ def success_run(
     return run_dbt(parsed_project, warehouse, session_monkeypatch)
 
 
-def _break_payments(project: Path) -> None:
-    (project / "models" / "staging" / "stg_payments.sql").write_text(
-        "select id as payment_id, order_id, amount_cents / 100.0 as amount from {{ source('raw', 'payments') }}\n"
-        "where no_such_column > 0\n"
-    )
-
-
-def _failing_test(project: Path) -> None:
-    path = project / "models" / "marts" / "_marts.yml"
-    values = "values: [0, 1, 10, 100, 1000, 10000]\n"
-    # dbt 1.10 takes a generic test's arguments under `arguments:` (and warns without it); dbt 1.8/1.9 do not know it
-    if Version(version("dbt-core")) >= Version("1.10"):
-        arguments = "              arguments:\n                " + values
-    else:
-        arguments = "              " + values
-    text = path.read_text().replace(
-        "      - name: order_count\n",
-        "      - name: order_count\n        data_tests:\n          - accepted_values:\n" + arguments,
-    )
-    path.write_text(text)
-
-
 @pytest.fixture(scope="session")
 def broken_model_run(tmp_path_factory: pytest.TempPathFactory, session_monkeypatch: pytest.MonkeyPatch) -> DbtRun:
     """A build where ``stg_payments`` does not compile against the warehouse."""
     root = tmp_path_factory.mktemp("broken")
-    project = copy_project(root / "dbt_project", _break_payments)
+    project = copy_project(root / "dbt_project", break_payments)
     warehouse = make_warehouse(root / "broken.duckdb")
     return run_dbt(project, warehouse, session_monkeypatch)
 
@@ -97,7 +73,7 @@ def failing_test_run(tmp_path_factory: pytest.TempPathFactory, session_monkeypat
     Its name is long enough (64+ characters) for dbt to write it to a hashed file name.
     """
     root = tmp_path_factory.mktemp("failing")
-    project = copy_project(root / "dbt_project", _failing_test)
+    project = copy_project(root / "dbt_project", add_failing_test)
     warehouse = make_warehouse(root / "failing.duckdb")
     return run_dbt(project, warehouse, session_monkeypatch)
 

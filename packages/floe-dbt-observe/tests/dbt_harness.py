@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +23,16 @@ from openlineage_conformance import validate_events
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from packaging.version import Version
 
 from floe_dbt_observe import FloeDbtTranslator, build_dbt_assets
 
 FIXTURE_PROJECT = Path(__file__).parent / "dbt_project"
 DUCKDB_ENV = "FLOE_FIXTURE_DUCKDB_PATH"
 FOLDER_GROUPS = {"staging": "silver", "marts": "gold"}
+DBT_INVOCATION_ENV = "FLOE_TEST_DBT_INVOCATION"
+"""How the harness's runs start dbt when a test does not say: ``subprocess`` (default) or ``in_process``; set it to
+run the whole per-node suite with dbt's ``dbtRunner`` in the test process."""
 
 
 class ListTransport(Transport):
@@ -99,6 +105,30 @@ def copy_project(destination: Path, edit: Callable[[Path], None] | None = None) 
     return destination
 
 
+def break_payments(project: Path) -> None:
+    """Make ``stg_payments`` select a column the warehouse does not have."""
+    (project / "models" / "staging" / "stg_payments.sql").write_text(
+        "select id as payment_id, order_id, amount_cents / 100.0 as amount from {{ source('raw', 'payments') }}\n"
+        "where no_such_column > 0\n"
+    )
+
+
+def add_failing_test(project: Path) -> None:
+    """Add an ``accepted_values`` test on ``customer_orders.order_count`` that fails."""
+    path = project / "models" / "marts" / "_marts.yml"
+    values = "values: [0, 1, 10, 100, 1000, 10000]\n"
+    # dbt 1.10 takes a generic test's arguments under `arguments:` (and warns without it); dbt 1.8/1.9 do not know it
+    if Version(version("dbt-core")) >= Version("1.10"):
+        arguments = "              arguments:\n                " + values
+    else:
+        arguments = "              " + values
+    text = path.read_text().replace(
+        "      - name: order_count\n",
+        "      - name: order_count\n        data_tests:\n          - accepted_values:\n" + arguments,
+    )
+    path.write_text(text)
+
+
 @dataclass
 class DbtRun:
     """One real materialization of dbt assets and everything it emitted."""
@@ -143,6 +173,7 @@ def run_dbt(
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     transport = transport if transport is not None else ListTransport()
     build_kwargs.setdefault("translator", FloeDbtTranslator(folder_groups=FOLDER_GROUPS))
+    build_kwargs.setdefault("dbt_invocation", os.environ.get(DBT_INVOCATION_ENV, "subprocess"))
     defs = build_dbt_assets(
         project_dir, tracer_provider=provider, lineage=OpenLineageClient(transport=transport), **build_kwargs
     )

@@ -113,6 +113,10 @@ class PlatformDbtConfig(_PlatformModel):
     """Directory holding profiles.yml, relative to the platform file's directory."""
     target: str | None = None
     """dbt target; overrides floe.yaml's."""
+    invocation: Literal["subprocess", "in_process"] = "subprocess"
+    """How a dbt step runs dbt: ``subprocess`` (a ``dbt`` process per step, as dagster-dbt) or ``in_process``
+    (dbt's ``dbtRunner`` inside the step's process: no Python start-up and dbt imports per step; the same spans,
+    lineage and cancellation; dbt invocations in one process run one at a time)."""
 
 
 class InProcessExecutor(_PlatformModel):

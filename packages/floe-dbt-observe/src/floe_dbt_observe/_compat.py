@@ -15,6 +15,12 @@ Capabilities:
   (``warehouse_namespace.py``).
 - ``dbt_connection``: open a connection with the dbt adapter's own connection manager (no adapter instance, no
   macros, no manifest) to read warehouse columns on adapters other than DuckDB (``warehouse_columns.py``).
+- ``dbt_in_process``: run dbt with ``dbtRunner`` in the step's process (``dbt_invocation="in_process"``,
+  ``dbt_in_process.py``): dagster-dbt's own helpers build the same dbt arguments ``DbtCliResource.cli`` would
+  (subsetting, selectors, unique target path), dagster-dbt's ``DbtCoreCliEventMessage`` wraps each event, and on an
+  interrupt CPython's ``PyThreadState_SetAsyncExc`` raises ``KeyboardInterrupt`` in dbt's thread (dbt's own
+  cancellation path) while the registered adapter's ``cancel_open_connections`` stops the running queries. Without
+  it, dbt runs as a subprocess, as with ``dbt_invocation="subprocess"``.
 """
 
 from __future__ import annotations
@@ -23,8 +29,9 @@ import contextlib
 import functools
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 logger = logging.getLogger("floe_dbt_observe")
@@ -58,7 +65,11 @@ DBT_CONNECTION = Capability(
     "dbt_connection",
     "the columns schema.yml declares for lineage schemas and column lineage on adapters other than DuckDB",
 )
-CAPABILITIES = (OUTPUT_KEYS_CACHE, DBT_ADAPTER_SKIP, DBT_PROFILE, DBT_CONNECTION)
+DBT_IN_PROCESS = Capability(
+    "dbt_in_process",
+    "dbt as a subprocess (dagster-dbt's DbtCliResource.cli), as with dbt_invocation='subprocess'",
+)
+CAPABILITIES = (OUTPUT_KEYS_CACHE, DBT_ADAPTER_SKIP, DBT_PROFILE, DBT_CONNECTION, DBT_IN_PROCESS)
 
 
 def disabled(capability: Capability) -> bool:
@@ -218,3 +229,156 @@ def dbt_connection(adapter_type: str, credentials: Any) -> Iterator[Any | None]:
                 manager.close(opened)
             except Exception:  # closing a read-only connection must never fail the lineage
                 logger.debug("cannot close the warehouse connection", exc_info=True)
+
+
+# --- dbt_in_process ----------------------------------------------------------------------------------------------
+
+UNIQUE_TARGET_PATH_METHOD = "_get_unique_target_path"
+
+
+def dbt_in_process_available() -> bool:
+    """Probe: can dbt run in this process with the arguments, events and cancellation ``dbt_in_process`` uses?"""
+    if disabled(DBT_IN_PROCESS):
+        return _unavailable(DBT_IN_PROCESS)
+    try:
+        import ctypes
+
+        from dagster_dbt import DbtCliResource
+        from dagster_dbt.asset_utils import (
+            extract_runtime_selection_from_args,
+            get_updated_cli_invocation_params_for_context,
+        )
+        from dagster_dbt.core.dbt_cli_event import DbtCoreCliEventMessage
+        from dbt.adapters.factory import get_adapter_by_type
+        from dbt.cli.main import dbtRunner
+        from dbt_common.events.functions import msg_to_dict
+    except ImportError:
+        return _unavailable(DBT_IN_PROCESS)
+    needed = (
+        extract_runtime_selection_from_args,
+        get_updated_cli_invocation_params_for_context,
+        DbtCoreCliEventMessage,
+        get_adapter_by_type,
+        dbtRunner,
+        msg_to_dict,
+        getattr(DbtCliResource, UNIQUE_TARGET_PATH_METHOD, None),
+        getattr(getattr(ctypes, "pythonapi", None), "PyThreadState_SetAsyncExc", None),
+    )
+    if all(callable(item) for item in needed):
+        return True
+    return _unavailable(DBT_IN_PROCESS)
+
+
+@dataclass(frozen=True)
+class DbtCliPlan:
+    """What ``DbtCliResource.cli(args, context=...)`` would run, without running it.
+
+    Attributes:
+        args: dbt's arguments (no executable), with every setting dagster-dbt passes through the environment
+            written as a flag instead (the process's environment is left alone).
+        project_dir: The project directory dbt runs in (a temporary copy when dagster-dbt generated a selector).
+        target_path: The invocation's own absolute target path.
+        manifest: The manifest of the step's assets definition.
+        translator: The step's ``DagsterDbtTranslator``.
+        project: dagster-dbt's ``DbtProject`` of the assets definition, if any.
+    """
+
+    args: tuple[str, ...]
+    project_dir: Path
+    target_path: Path
+    manifest: Mapping[str, Any]
+    translator: Any
+    project: Any | None
+
+
+def dbt_cli_plan(resource: Any, args: Sequence[str], context: Any) -> DbtCliPlan:
+    """Return the dbt command ``resource.cli(args, context=context)`` would start, built by dagster-dbt's helpers."""
+    from dagster_dbt.asset_utils import (
+        extract_runtime_selection_from_args,
+        get_updated_cli_invocation_params_for_context,
+    )
+    from dagster_dbt.dagster_dbt_translator import DagsterDbtTranslator
+
+    cleaned, runtime_selects, runtime_excludes = extract_runtime_selection_from_args(args)
+    params = get_updated_cli_invocation_params_for_context(
+        context=context,
+        manifest={},
+        dagster_dbt_translator=DagsterDbtTranslator(),
+        runtime_selects=runtime_selects,
+        runtime_excludes=runtime_excludes,
+    )
+    project_dir = Path(params.dbt_project.project_dir if params.dbt_project else resource.project_dir).absolute()
+    target_path = Path(getattr(resource, UNIQUE_TARGET_PATH_METHOD)(context=context))
+    if not target_path.is_absolute():
+        target_path = project_dir / target_path
+    flags: list[str] = ["--project-dir", str(project_dir), "--target-path", str(target_path)]
+    flags += ["--log-path", str(target_path), "--no-send-anonymous-usage-stats"]
+    if resource.profiles_dir:
+        flags += ["--profiles-dir", str(resource.profiles_dir)]
+    if params.indirect_selection:
+        flags += ["--indirect-selection", str(params.indirect_selection)]
+    if resource.profile:
+        flags += ["--profile", resource.profile]
+    if resource.target:
+        flags += ["--target", resource.target]
+    return DbtCliPlan(
+        args=(*resource.global_config_flags, *cleaned, *flags, *params.selection_args),
+        project_dir=project_dir,
+        target_path=target_path,
+        manifest=params.manifest,
+        translator=params.dagster_dbt_translator,
+        project=params.dbt_project,
+    )
+
+
+def core_event_message(raw_event: dict[str, Any], event_history_metadata: dict[str, Any]) -> Any:
+    """Wrap one raw dbt event (the dict of a JSON log line) as dagster-dbt's ``DbtCoreCliEventMessage``."""
+    from dagster_dbt.core.dbt_cli_event import DbtCoreCliEventMessage
+
+    return DbtCoreCliEventMessage(raw_event=raw_event, event_history_metadata=event_history_metadata)
+
+
+def raise_in_thread(thread_id: int, exception: type[BaseException]) -> bool:
+    """Raise ``exception`` in another thread at its next Python instruction; False when the thread is gone."""
+    import ctypes
+
+    set_async_exc = ctypes.pythonapi.PyThreadState_SetAsyncExc
+    found = int(set_async_exc(ctypes.c_ulong(thread_id), ctypes.py_object(exception)))
+    if found > 1:  # CPython's documented recovery: revert when more than one thread state matched
+        set_async_exc(ctypes.c_ulong(thread_id), None)
+        return False
+    return found == 1
+
+
+def cancel_dbt_queries(adapter_type: str) -> None:
+    """Cancel the queries dbt's registered adapter of ``adapter_type`` is running (what dbt does on Ctrl-C)."""
+    from dbt.adapters.factory import get_adapter_by_type
+
+    try:
+        adapter = get_adapter_by_type(adapter_type)  # type: ignore[no-untyped-call]
+        if adapter.is_cancelable():
+            adapter.cancel_open_connections()
+    except Exception:  # not registered (yet, or any more), or no connection open: nothing to cancel
+        logger.debug("floe-dbt-observe: no dbt query to cancel", exc_info=True)
+
+
+def release_dbt_adapter(adapter_type: str) -> None:
+    """Close what dbt's adapter keeps open after an invocation, as the adapter does at process exit.
+
+    dbt-duckdb keeps its database in a class-level environment that outlives the invocation's connections (a
+    process running dbt as a subprocess never notices: the process exits); in the step's process that would keep
+    the DuckDB file locked against any other connection with another configuration (e.g. read-only).
+    """
+    from dbt.adapters.factory import get_adapter_by_type
+
+    try:
+        adapter = get_adapter_by_type(adapter_type)  # type: ignore[no-untyped-call]
+        manager = getattr(adapter, "ConnectionManager", None) or type(adapter.connections)
+        environment = getattr(manager, "_ENV", None)
+        if environment is not None and callable(getattr(environment, "close", None)):
+            environment.close()
+        close_all = getattr(manager, "close_all_connections", None)
+        if callable(close_all):
+            close_all()
+    except Exception:  # not registered, or nothing held: nothing to release
+        logger.debug("floe-dbt-observe: no dbt adapter resources to release", exc_info=True)

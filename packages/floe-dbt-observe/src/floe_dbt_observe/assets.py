@@ -28,7 +28,14 @@ from opentelemetry.trace import TracerProvider
 from floe_dbt_observe.asset_settings import AssetSettingsSource, settings_resolver
 from floe_dbt_observe.dbt_executable import find_dbt_executable
 from floe_dbt_observe.dbt_resource import build_dbt_resource
-from floe_dbt_observe.dbt_runner import DbtStepRunner, Observability, PartitionVarsFn, RunnerConfig, SpanFlush
+from floe_dbt_observe.dbt_runner import (
+    DbtInvocation,
+    DbtStepRunner,
+    Observability,
+    PartitionVarsFn,
+    RunnerConfig,
+    SpanFlush,
+)
 from floe_dbt_observe.errors import DbtObserveError, EmptySelectionError
 from floe_dbt_observe.manifest import check_project_dir, load_or_parse_manifest
 from floe_dbt_observe.output_keys_cache import cached_output_asset_keys
@@ -40,6 +47,7 @@ if TYPE_CHECKING:
     from openlineage.client import OpenLineageClient
 
 _OBSERVABILITY = ("per_model", "job_level", "off")
+_DBT_INVOCATIONS = ("subprocess", "in_process")
 MAX_ASSETS_PER_DEFINITION = 10_000
 """Default assets per definition, whatever the ``output_keys_cache`` probe says: the asset graph's shape
 (definitions, op names, step keys) never depends on a probe. Where the probe fails, the step's bookkeeping is
@@ -86,6 +94,7 @@ def build_dbt_assets(
     pool: str | None = None,
     executor_step_spans: bool = False,
     span_flush: SpanFlush | None = None,
+    dbt_invocation: DbtInvocation = "subprocess",
 ) -> list[AssetsDefinition]:
     """Build Dagster assets for a dbt project, each dbt node observed with its own span and lineage run.
 
@@ -148,6 +157,12 @@ def build_dbt_assets(
         span_flush: The application's end-of-step span flush, ``(trace_id, timeout_seconds) -> warning or None``:
             floe-dbt-observe never flushes a provider itself (floe-definitions passes its bounded, counting
             flush); a returned text is logged as the step's warning. None flushes nothing.
+        dbt_invocation: How a step runs dbt. ``subprocess`` (default): dagster-dbt's ``dbt`` subprocess, whose JSON
+            log lines the step reads. ``in_process``: dbt's ``dbtRunner`` in the step's own process (no Python
+            start-up and dbt imports per step), its events through dbt's callbacks in the same shape; the same
+            arguments, spans, lineage runs, Dagster events and interrupt behaviour (see ``dbt_in_process``). dbt's
+            process-wide state makes in-process invocations run one at a time per process. Falls back to the
+            subprocess, with one WARNING, where the ``dbt_in_process`` probe fails.
 
     Returns:
         The dbt assets definitions.
@@ -157,6 +172,11 @@ def build_dbt_assets(
     """
     if observability not in _OBSERVABILITY:
         raise DbtObserveError(f"observability must be one of {', '.join(_OBSERVABILITY)}, got {observability!r}")
+    if dbt_invocation not in _DBT_INVOCATIONS:
+        raise DbtObserveError(
+            f"dbt_invocation must be one of {', '.join(_DBT_INVOCATIONS)}, got {dbt_invocation!r}; "
+            "'subprocess' runs dbt as dagster-dbt does, 'in_process' with dbt's dbtRunner in the step's process"
+        )
     if max_assets_per_definition is None:
         max_assets_per_definition = MAX_ASSETS_PER_DEFINITION
     if max_assets_per_definition < 1:
@@ -244,6 +264,7 @@ def build_dbt_assets(
             asset_keys=asset_keys,
             executor_step_spans=executor_step_spans,
             span_flush=span_flush,
+            dbt_invocation=dbt_invocation,
         )
     )
     base = _safe_name(name or f"{manifest_dict.get('metadata', {}).get('project_name') or 'dbt'}_dbt")

@@ -50,6 +50,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 Observability = Literal["per_model", "job_level", "off"]
+DbtInvocation = Literal["subprocess", "in_process"]
+"""How a step runs dbt: dagster-dbt's ``dbt`` subprocess, or dbt's ``dbtRunner`` in the step's process."""
 PartitionVarsFn = Callable[[AssetExecutionContext], Mapping[str, Any]]
 
 
@@ -98,6 +100,8 @@ class RunnerConfig:
         asset_keys: dbt unique id -> asset key string for the whole selection.
         executor_step_spans: The executor opens the step span (ids from ``dagster_step_span_context``); node
             spans are its children and the step opens no ``dbt.build`` span.
+        dbt_invocation: ``subprocess`` (dagster-dbt's ``DbtCliResource.cli``) or ``in_process`` (``dbtRunner`` in
+            the step's process, see ``dbt_in_process``; the subprocess when its probe fails).
     """
 
     dbt: DbtCliResource | None
@@ -118,6 +122,7 @@ class RunnerConfig:
     executor_step_spans: bool = False
     span_flush: SpanFlush | None = None
     warehouse_columns: bool = True
+    dbt_invocation: DbtInvocation = "subprocess"
 
 
 def _decorate(event: Any, link: NodeLink | None) -> Any:
@@ -240,6 +245,16 @@ class DbtStepRunner:
         assert self.config.dbt is not None
         return self.config.dbt
 
+    def _invoke(self, dbt: DbtCliResource, args: Sequence[str], context: AssetExecutionContext) -> Any:
+        """Start dbt: a ``DbtCliInvocation`` (subprocess) or an ``InProcessDbtInvocation`` (``dbtRunner``)."""
+        if self.config.dbt_invocation == "in_process":
+            from floe_dbt_observe.dbt_in_process import start_in_process
+
+            invocation = start_in_process(dbt, args, context)
+            if invocation is not None:
+                return invocation
+        return dbt.cli(args, context=context)
+
     def run(self, context: AssetExecutionContext) -> Iterator[Any]:
         """Run dbt for the step's selection and yield its Dagster events."""
         from openlineage.client.event_v2 import RunState
@@ -255,7 +270,18 @@ class DbtStepRunner:
             args += ["--vars", json.dumps(dbt_vars, sort_keys=True, default=str)]
         dbt = self._resource(context)
         if config.observability == "off":
-            yield from dbt.cli(args, context=context).stream()
+            if config.dbt_invocation == "subprocess":
+                yield from dbt.cli(args, context=context).stream()
+                return
+            plain = self._invoke(dbt, args, context)
+            for raw in plain.stream_raw_events():
+                yield from raw.to_default_asset_events(
+                    manifest=plain.manifest,
+                    dagster_dbt_translator=plain.dagster_dbt_translator,
+                    context=context,
+                    target_path=plain.target_path,
+                    project=plain.project,
+                )
             return
 
         tracer = get_tracer(config.tracer_provider, PACKAGE_VERSION)
@@ -289,7 +315,7 @@ class DbtStepRunner:
         step_link: NodeLink | None = None
         try:
             with trace.use_span(step_span, end_on_exit=False):
-                invocation = dbt.cli(args, context=context)
+                invocation = self._invoke(dbt, args, context)
             manifest = invocation.manifest
             if emitter is not None:
                 owners, tags = _asset_owners_and_tags(context, config.asset_keys)

@@ -44,6 +44,7 @@ def test_every_probe_passes_on_the_locked_versions(
     monkeypatch.delenv(_compat.DISABLE_ENV, raising=False)
     assert _compat.output_keys_cache_available()
     assert _compat.dbt_adapter_skip_available()
+    assert _compat.dbt_in_process_available()
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
 
 

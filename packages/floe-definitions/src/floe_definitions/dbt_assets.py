@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import dagster as dg
 from dagster_dbt import DbtCliResource
@@ -46,12 +46,14 @@ class DbtProject:
         manifest_path: The manifest file (parsed when missing).
         profiles_dir: Directory of profiles.yml, or ``None`` for dbt's default.
         target: dbt target, or ``None`` for the profile's default.
+        invocation: How dbt steps run dbt (platform.yaml ``dbt.invocation``): ``subprocess`` or ``in_process``.
     """
 
     project_dir: Path
     manifest_path: Path
     profiles_dir: Path | None
     target: str | None
+    invocation: Literal["subprocess", "in_process"] = "subprocess"
 
 
 def resolve_dbt_project(
@@ -91,7 +93,9 @@ def resolve_dbt_project(
         _require_directory(profiles_dir, config.profiles_dir, "orchestration.dbt.profiles_dir")
     elif (project_dir / "profiles.yml").is_file():
         profiles_dir = project_dir
-    return DbtProject(project_dir, manifest, profiles_dir, platform.dbt.target or config.target)
+    return DbtProject(
+        project_dir, manifest, profiles_dir, platform.dbt.target or config.target, invocation=platform.dbt.invocation
+    )
 
 
 def _require_directory(path: Path, written: str, key: str) -> None:
@@ -211,6 +215,7 @@ def build_floe_dbt_assets(
         executor_step_spans=tracer_provider is not None,
         # floe-dbt-observe never flushes the SDK provider: floe's bounded, counting flush runs at each step's end
         span_flush=partial(_flush_step_spans, tracer_provider) if tracer_provider is not None else None,
+        dbt_invocation=project.invocation,
     )
 
 

@@ -28,6 +28,7 @@ from floe_config.platform_loading import load_platform_document
 from floe_config.platform_spec import InProcessExecutor
 from floe_config.validation_issues import did_you_mean
 from floe_definitions.errors import RunCommandError
+from floe_definitions.executor_choice import choose_executor
 from floe_definitions.executors import build_executor
 from floe_definitions.instance import open_instance
 from floe_definitions.project import FloeProject, find_floe_yaml, load_project
@@ -89,11 +90,18 @@ def register(commands: Any) -> None:
     parser.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE", help="a run tag (repeatable)")
     parser.add_argument("--platform", default=None, help="platform file (default: FLOE_PLATFORM_FILE / _ENV)")
     parser.add_argument("--verbose", action="store_true", help="print every Dagster event instead of the summary")
-    parser.add_argument(
+    executor = parser.add_mutually_exclusive_group()
+    executor.add_argument(
         "--in-process",
         action="store_true",
         help="run every step in this process (Dagster's in-process executor) instead of the platform's executor: "
         "no process start-up per step; for development",
+    )
+    executor.add_argument(
+        "--platform-executor",
+        action="store_true",
+        help="use the platform's executor even for a single-step run (which floe otherwise runs in this process "
+        "when the platform's executor is the default multiprocess one)",
     )
     parser.set_defaults(handler=run_run_command)
 
@@ -135,6 +143,18 @@ def _run(args: argparse.Namespace, tags: dict[str, str], out: TextIO) -> int:
     except RunCommandError as exc:
         print(f"error: {exc.located_message}", file=sys.stderr)
         return EXIT_USAGE
+    choice = choose_executor(
+        job,
+        project.platform.execution.executor,
+        in_process=args.in_process,
+        platform_executor=args.platform_executor,
+    )
+    if choice.automatic:
+        print(
+            f"floe run: {job.name}: {choice.reason}; running it in this process (--platform-executor: the platform's)",
+            file=out,
+            flush=True,
+        )
     instance = open_instance(
         project.base_dir, project.platform, platform_file=project.platform_file, locate=project.platform_locate
     )
@@ -151,7 +171,7 @@ def _run(args: argparse.Namespace, tags: dict[str, str], out: TextIO) -> int:
             tags,
             platform_file=platform_file,
             verbose=args.verbose,
-            in_process=args.in_process,
+            in_process=choice.in_process,
             out=out,
         )
 

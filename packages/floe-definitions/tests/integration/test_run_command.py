@@ -302,3 +302,50 @@ def test_floe_run_leaves_no_unclosed_trace_file_behind(tmp_path: Path, copy_proj
     assert completed.returncode == 0, output[-3000:]
     assert "ResourceWarning" not in output, output[-3000:]
     assert {span["name"] for span in copy.spans()} >= {"raw/numbers"}  # the spans were still written
+
+
+DEFAULT_MULTIPROCESS_PLATFORM = "environment: test\nexecution:\n  executor: {type: multiprocess}\n"
+
+
+@pytest.fixture(scope="module")
+def default_platform(ok_copy: Any, ok_run: subprocess.CompletedProcess[str]) -> Path:
+    """A platform whose executor is Dagster's default multiprocess one, with nothing set beyond its type."""
+    assert ok_run.returncode == 0  # transform reads what `everything` wrote
+    path = ok_copy.root / "default-multiprocess.yaml"
+    path.write_text(DEFAULT_MULTIPROCESS_PLATFORM)
+    return path
+
+
+def test_floe_run_runs_a_single_step_job_in_process_without_a_step_process(
+    ok_copy: Any, default_platform: Path
+) -> None:
+    completed = floe_run(ok_copy, "transform", str(ok_copy.root), "--platform", str(default_platform))
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "transform: one step" in completed.stdout
+    run_id = _run_id(completed)
+    messages, worker_starts = _engine_messages_and_worker_starts(ok_copy, run_id)
+    assert any(message.startswith("Executing steps in process") for message in messages)
+    assert worker_starts == 0  # no step process was started
+    assert _span_names(ok_copy, run_id) == TRANSFORM_SPANS  # observed like the platform's executor
+
+
+def test_floe_run_keeps_the_platforms_multiprocess_executor_for_several_steps(
+    ok_copy: Any, default_platform: Path
+) -> None:
+    completed = floe_run(ok_copy, "everything", str(ok_copy.root), "--platform", str(default_platform))
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "running it in this process" not in completed.stdout
+    messages, worker_starts = _engine_messages_and_worker_starts(ok_copy, _run_id(completed))
+    assert any(message.startswith("Executing steps using multiprocess executor") for message in messages)
+    assert worker_starts == 2  # raw/numbers and the dbt step, each in its own process
+
+
+def test_floe_run_platform_executor_flag_keeps_a_step_process_for_a_single_step(
+    ok_copy: Any, default_platform: Path
+) -> None:
+    completed = floe_run(
+        ok_copy, "transform", str(ok_copy.root), "--platform", str(default_platform), "--platform-executor"
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    _, worker_starts = _engine_messages_and_worker_starts(ok_copy, _run_id(completed))
+    assert worker_starts == 1

@@ -5,6 +5,9 @@ starting a run worker process, dbt as the worker's subprocess); while dbt works 
 run launcher's ``terminate`` interrupts it. Afterwards: the run is CANCELED, the slow model's span and the step and
 run spans have ended (they are in the span file, which only ever receives ended spans), the model's lineage run
 ended FAIL or ABORT, and no process working in the project's directory is left.
+
+The same test runs with dbt inside the run worker (platform.yaml ``dbt: {invocation: in_process}``, dbt's
+``dbtRunner``): there is no dbt process to signal, and the outcome must be the same.
 """
 
 from __future__ import annotations
@@ -55,10 +58,21 @@ def _processes_in(directory: Path) -> list[tuple[int, str]]:
     return found
 
 
-@pytest.fixture
-def workspace(fault_project: Callable[..., Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, Any, Any]]:
-    """(project, instance, workspace process context) for the slow-mart copy; the code server is a subprocess."""
+def _is_dbt_cli(cmdline: str) -> bool:
+    return any(Path(part).name == "dbt" for part in cmdline.split()[:3])
+
+
+@pytest.fixture(params=["subprocess", "in_process"])
+def workspace(
+    request: pytest.FixtureRequest, fault_project: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[Any, Any, Any]]:
+    """(project, instance, workspace process context) for the slow-mart copy; the code server is a subprocess.
+
+    Parametrized by how the run worker runs dbt: a ``dbt`` subprocess, or ``dbtRunner`` in the worker itself.
+    """
     project = fault_project(_slow_mart)
+    if request.param == "in_process":
+        project.write_platform("dbt: {invocation: in_process}\n")
     for key, value in project.env().items():
         monkeypatch.setenv(key, value)
     home = project.root / ".floe" / "dagster"
@@ -101,7 +115,8 @@ def test_terminated_run_ends_spans_and_lineage_and_leaves_no_dbt_process(workspa
 
     _wait_until(total_started, "dbt to start the slow mart")
     started_for_run = [(pid, cmdline) for pid, cmdline in _processes_in(project.root) if pid not in code_server]
-    assert any("dbt" in cmdline for _, cmdline in started_for_run), started_for_run
+    in_process = "invocation: in_process" in (project.root / "platform.yaml").read_text()
+    assert any(_is_dbt_cli(cmdline) for _, cmdline in started_for_run) != in_process, started_for_run
 
     assert instance.run_launcher.terminate(run.run_id)
     finished = _wait_until(
