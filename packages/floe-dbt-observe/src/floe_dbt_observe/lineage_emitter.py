@@ -66,6 +66,9 @@ class LineageEmitter:
         poll_seconds: Longest time an event waits before the worker picks it up.
         batch_size: Number of waiting events that wakes the worker early.
         health: What is known about the backend; default the record shared by every emitter using ``client``.
+        max_build_seconds: Longest a flush ``while_progressing`` waits for one event still being built (the first
+            held COMPLETE reads the warehouse's columns; each computes its column lineage): local work that says
+            nothing about the backend, so it does not run down the backend's flush timeout, up to this cap.
     """
 
     def __init__(
@@ -75,6 +78,7 @@ class LineageEmitter:
         poll_seconds: float = 0.1,
         batch_size: int = 256,
         health: DeliveryHealth | None = None,
+        max_build_seconds: float = 60.0,
     ) -> None:
         self._client = client
         self._health = health if health is not None else delivery_health(client)
@@ -91,6 +95,8 @@ class LineageEmitter:
         self._thread: threading.Thread | None = None
         self._closed = False
         self._abandoned = False
+        self._max_build_seconds = max_build_seconds
+        self._building_since: float | None = None
 
     def submit(self, factory: EventFactory) -> None:
         """Buffer an event factory without blocking; drop and count it when the buffer is full."""
@@ -129,11 +135,16 @@ class LineageEmitter:
                     return
 
     def _send(self, item: EventFactory) -> None:
+        self._building_since = time.monotonic()
         try:
             event = item()
         except Exception:  # building facets is counted, never raised; it says nothing about the backend
             logger.debug("building an OpenLineage event failed", exc_info=True)
             self._count(sent=False)
+            return
+        finally:
+            self._building_since = None
+        if self._abandoned:  # the flush stopped waiting while this one was built: reported pending, not sent late
             return
         if event is None:
             self._count(sent=True)
@@ -168,8 +179,9 @@ class LineageEmitter:
 
         Args:
             timeout_seconds: Longest wait for a healthy backend to take the remaining events.
-            while_progressing: Restart that wait each time an event is sent, so events still being built (held
-                until dbt exited) are all delivered while the backend keeps taking them.
+            while_progressing: Restart that wait each time an event is sent, and do not count the time an event
+                spends being built (up to ``max_build_seconds`` each), so events still being built (held until dbt
+                exited) are all delivered while the backend keeps taking them, however busy the machine is.
 
         Returns:
             Counts of sent, failed, dropped and still-pending events, and why the wait stopped early.
@@ -184,10 +196,17 @@ class LineageEmitter:
                 gave_up = self._health.reason_not_to_wait()
                 if gave_up is not None:
                     break
+                now = time.monotonic()
+                building_since = self._building_since
                 if while_progressing and self._sent + self._failed > done:
                     done = self._sent + self._failed
-                    deadline = time.monotonic() + max(timeout_seconds, 0.0)
-                remaining = deadline - time.monotonic()
+                    deadline = now + max(timeout_seconds, 0.0)
+                if while_progressing and building_since is not None:
+                    if now - building_since > self._max_build_seconds:
+                        gave_up = f"an event was still being built after {self._max_build_seconds:g} s"
+                        break
+                    deadline = max(deadline, now + max(timeout_seconds, 0.0))
+                remaining = deadline - now
                 if remaining <= 0:
                     gave_up = f"the flush timeout ({timeout_seconds:g} s) passed"
                     break

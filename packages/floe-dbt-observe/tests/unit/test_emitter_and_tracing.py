@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from openlineage.client import OpenLineageClient
@@ -126,6 +127,33 @@ def test_a_flush_while_progressing_waits_for_events_that_keep_being_built() -> N
     report = emitter.close(1.0, while_progressing=True)  # 10 x 0.2 s > 1 s, but each event restarts the wait
     assert (report.sent, report.pending, report.gave_up) == (10, 0, None)
     assert len(transport.sent) == 10
+
+
+def _event_built_in(seconds: float) -> Callable[[], Any]:
+    def build() -> Any:
+        time.sleep(seconds)  # local work (the warehouse read, column lineage) on a busy machine
+        return _event()
+
+    return build
+
+
+def test_a_flush_while_progressing_does_not_count_an_events_build_against_the_backends_timeout() -> None:
+    transport = _Collect()
+    emitter = LineageEmitter(OpenLineageClient(transport=transport))
+    emitter.submit(_event_built_in(1.0))
+    report = emitter.close(0.2, while_progressing=True)  # one build of 1 s, a flush timeout of 0.2 s
+    assert (report.sent, report.pending, report.gave_up) == (1, 0, None)
+    assert len(transport.sent) == 1
+
+
+def test_a_build_longer_than_its_cap_is_given_up_and_counted_as_pending() -> None:
+    transport = _Collect()
+    emitter = LineageEmitter(OpenLineageClient(transport=transport), max_build_seconds=0.2)
+    emitter.submit(_event_built_in(3.0))
+    report = emitter.close(0.1, while_progressing=True)
+    assert report.pending == 1
+    assert report.gave_up is not None
+    assert "still being built" in report.gave_up
 
 
 def test_a_plain_flush_still_stops_at_its_timeout() -> None:
