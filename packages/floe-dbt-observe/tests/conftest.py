@@ -69,7 +69,7 @@ def _break_payments(project: Path) -> None:
 def _failing_test(project: Path) -> None:
     path = project / "models" / "marts" / "_marts.yml"
     values = "values: [0, 1, 10, 100, 1000, 10000]\n"
-    # dbt 1.10 takes a generic test's arguments under `arguments:` (and warns without it); dbt 1.8/1.9 do not know it
+    # dbt 1.10 takes a generic test's arguments under `arguments:` (and warns without it); dbt 1.9 does not know it
     if Version(version("dbt-core")) >= Version("1.10"):
         arguments = "              arguments:\n                " + values
     else:
