@@ -80,12 +80,15 @@ LOWEST_SUBSETS = {
 LOWEST_DESELECT = {
     "floe-config": ["test_committed_schema_is_not_stale", "test_committed_platform_schema_is_not_stale"],
 }
-# lowest-direct keeps transitive dependencies at their newest, and with the newest dbt-common / dbt-adapters uv
-# settles on dbt-core 1.9.9 although 1.8 is declared: held below 1.9 here so that the declared minor is what is tested.
-LOWEST_CONSTRAINTS = {
-    "floe-dbt-observe": ["dbt-core<1.9"],
-    "floe-definitions": ["dbt-core<1.9"],
+# Test modules that cannot even be imported at the floors, for a test dependency's sake, not floe's: the dbt-ol
+# reference floe's dataset namespaces are compared against (openlineage-dbt 1.54) needs a newer openlineage-python
+# than floe's floor (it imports facets that 1.31 lacks); floe's own namespace code runs in the per-model dbt build.
+LOWEST_IGNORE = {
+    "floe-dbt-observe": ["tests/unit/test_dataset_namespace_like_dbt_ol.py"],
 }
+# Extra constraints for a package's floor resolution (lowest-direct keeps transitive dependencies at their newest);
+# none needed since dbt-core's floor became 1.9 (README: "Tested versions").
+LOWEST_CONSTRAINTS: dict[str, list[str]] = {}
 # Printed by the session: the versions that decide what "floor" means in the README's matrix.
 LOWEST_REPORTED = (
     "dagster",
@@ -137,7 +140,8 @@ def tests_lowest(session: nox.Session, package: str) -> None:
     names = LOWEST_DESELECT.get(package, [])
     deselect = ["-k", " and ".join(f"not {name}" for name in names)] if names else []
     targets = [str(package_dir / target) for target in LOWEST_SUBSETS[package]]
-    session.run("pytest", *targets, *deselect, *session.posargs)
+    ignored = [f"--ignore={package_dir / path}" for path in LOWEST_IGNORE.get(package, [])]
+    session.run("pytest", *targets, *ignored, *deselect, *session.posargs)
 
 
 @nox.session(python="3.11")

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import attr
 from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
 from openlineage.client.facet_v2 import (
     DatasetFacet,
@@ -370,8 +371,19 @@ def _job_facets(ctx: LineageContext, unique_id: str, with_sql: bool) -> dict[str
         sql = compiled_sql(ctx, unique_id) or executed_sql(ctx, unique_id)
         if sql:
             dialect = sqlglot_dialect(ctx.adapter_type)
-            facets["sql"] = sql_job.SQLJobFacet(query=sql, dialect=dialect, producer=FLOE_PRODUCER)
+            optional = _known_fields(sql_job.SQLJobFacet, dialect=dialect)
+            facets["sql"] = sql_job.SQLJobFacet(query=sql, producer=FLOE_PRODUCER, **optional)
     return facets
+
+
+def _known_fields(facet_class: type[Any], **optional: Any) -> dict[str, Any]:
+    """Keep the optional fields ``facet_class`` has in the installed openlineage-python.
+
+    Newer client releases add optional facet fields (``SQLJobFacet.dialect``, ``Assertion.severity`` and ``name``)
+    that openlineage-python 1.31, floe's floor, does not take; events built there simply lack them.
+    """
+    names = attr.fields_dict(facet_class)
+    return {key: value for key, value in optional.items() if key in names}
 
 
 def _static_job_facets(ctx: LineageContext, unique_id: str) -> dict[str, JobFacet]:
@@ -681,8 +693,11 @@ def _test_inputs(ctx: LineageContext, unique_id: str, outcome: NodeOutcome | Non
                     assertion=str(metadata.get("name") or node.get("name") or unique_id),
                     success=outcome.status == "pass",
                     column=str(column) if column else None,
-                    severity=str((node.get("config") or {}).get("severity") or "error").lower(),
-                    name=str(node.get("name") or unique_id),
+                    **_known_fields(
+                        data_quality_assertions_dataset.Assertion,
+                        severity=str((node.get("config") or {}).get("severity") or "error").lower(),
+                        name=str(node.get("name") or unique_id),
+                    ),
                 )
             ],
             producer=FLOE_PRODUCER,

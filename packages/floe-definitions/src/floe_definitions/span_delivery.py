@@ -33,7 +33,7 @@ MAX_COUNTED_TRACES = 1024
 _ENDED, _EXPORTED, _FAILED = range(3)
 
 _DELIVERIES: weakref.WeakKeyDictionary[object, SpanDelivery] = weakref.WeakKeyDictionary()
-_FLUSHES: weakref.WeakKeyDictionary[object, threading.Thread] = weakref.WeakKeyDictionary()
+_FLUSHES: weakref.WeakKeyDictionary[object, _Call] = weakref.WeakKeyDictionary()
 _REGISTRY_LOCK = threading.Lock()
 
 
@@ -168,34 +168,44 @@ def span_delivery(provider: object) -> SpanDelivery | None:
             return None
 
 
-def _flush_thread(provider: object, timeout_millis: int) -> threading.Thread | None:
-    """Return the provider's flush still running, or start one; ``None`` if it has no ``force_flush``."""
+def _flush_thread(provider: object, timeout_millis: int) -> tuple[_Call | None, bool]:
+    """Return the provider's running flush or a new one, and whether it is new; ``None`` without ``force_flush``."""
     force_flush = getattr(provider, "force_flush", None)
     if force_flush is None:
-        return None
+        return None, True
     with _REGISTRY_LOCK:
         try:
             running = _FLUSHES.get(provider)
         except TypeError:
             running = None
         if running is not None and running.is_alive():
-            return running
+            return running, False
         thread = _start_daemon(lambda: force_flush(timeout_millis), "floe-span-flush")
         try:
             _FLUSHES[provider] = thread
         except TypeError:
             pass
-        return thread
+        return thread, True
 
 
-def _start_daemon(call: Callable[[], object], name: str) -> threading.Thread:
-    def run() -> None:
+class _Call(threading.Thread):
+    """A daemon thread making one call; ``answer`` is what it returned (``None`` while running or if it raised)."""
+
+    def __init__(self, call: Callable[[], object], name: str) -> None:
+        super().__init__(name=name, daemon=True)
+        self._call = call
+        self.answer: object = None
+
+    def run(self) -> None:
+        """Make the call; an exporter's failure shows in the counts, never in the run."""
         try:
-            call()
-        except Exception:  # an exporter's failure shows in the counts, never in the run
+            self.answer = self._call()
+        except Exception:
             return
 
-    thread = threading.Thread(target=run, name=name, daemon=True)
+
+def _start_daemon(call: Callable[[], object], name: str) -> _Call:
+    thread = _Call(call, name)
     thread.start()
     return thread
 
@@ -264,11 +274,21 @@ def flush_spans(provider: object | None, timeout_seconds: float, *, trace_id: in
     elif delivery is not None and (gave_up := delivery.health.reason_not_to_wait()) is not None:
         pass
     else:
-        thread = _flush_thread(provider, int(timeout_seconds * 1000))
+        deadline = time.monotonic() + timeout_seconds
+        thread, fresh = _flush_thread(provider, int(timeout_seconds * 1000))
         gave_up = _wait(thread, delivery, timeout_seconds)
+        if not fresh and gave_up is None and thread is not None and not thread.is_alive():
+            # The flush joined had started before this call, so it may not cover the spans ended since: flush again.
+            remaining = max(deadline - time.monotonic(), 0.0)
+            thread, _ = _flush_thread(provider, int(remaining * 1000))
+            gave_up = _wait(thread, delivery, remaining)
         completed = thread is None or not thread.is_alive()
         if completed:
             gave_up = None
+        if thread is not None and completed and thread.answer is False:
+            # Older SDKs (1.28 at the floor) honour force_flush's timeout and answer False when it passed (1.45
+            # exports everything before it answers): the flush ended, but not every span was exported.
+            completed, gave_up = False, f"the flush timeout ({timeout_seconds:g} s) passed"
     if delivery is None:
         return SpanFlushReport(completed=completed, gave_up=gave_up)
     ended, exported, failed = delivery.counts(trace_id)

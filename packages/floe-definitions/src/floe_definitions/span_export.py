@@ -34,6 +34,16 @@ class EndedSpanCounter(SpanProcessor):
         if span.context is not None and span.context.trace_flags.sampled:
             self._delivery.span_ended(span.context.trace_id)
 
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        """Report success: nothing is held here.
+
+        Without it, SDK releases older than opentelemetry-python PR 5179 (the 1.27 floor among them; the locked
+        1.45.2 has the fix) answer ``None`` from the base class, and the provider, which flushes its processors in
+        order and stops at the first falsy answer, never reached the batch processor added after this counter:
+        ``provider.force_flush()`` exported nothing, and spans left only on the batch schedule or at shutdown.
+        """
+        return True
+
 
 class DeliveryCountingExporter(SpanExporter):
     """Delegate to an exporter, recording each export's outcome and duration.

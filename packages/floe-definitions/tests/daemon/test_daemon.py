@@ -130,8 +130,11 @@ def test_run_status_sensor_starts_alert_after_a_failed_run(dagster_dev: Any) -> 
     _drop(dev, "poison.csv")
     failed = dev.wait_until(lambda: dev.runs_by_file().get("poison.csv"), timeout=RUN_TIMEOUT, what="no poison run")
     assert [run.status for run in dev.wait_for_runs_to_finish(failed, RUN_TIMEOUT)] == [DagsterRunStatus.FAILURE]
+    # The alert for this test's failed run (floe's run-status sensor tags it with the run it reacts to): another
+    # test's ingest run failed by a restart (run monitoring) gets its own alert, whichever order the tests run in.
+    triggered = {"dagster/sensor_name": "on_failure", "floe/triggered_by_run": failed[0].run_id}
     alerts = dev.wait_until(
-        lambda: dev.runs("alert", tags={"dagster/sensor_name": "on_failure"}),
+        lambda: dev.runs("alert", tags=triggered),
         timeout=RUN_TIMEOUT,
         what="the run-status sensor never requested alert",
     )
@@ -141,11 +144,14 @@ def test_run_status_sensor_starts_alert_after_a_failed_run(dagster_dev: Any) -> 
 
 def test_per_minute_schedule_from_environment_override_runs(dagster_dev: Any) -> None:
     dev = dagster_dev
-    runs = dev.wait_until(
-        lambda: dev.runs("ticker", tags={"dagster/schedule_name": "every_minute"}),
-        timeout=150,
-        what="the per-minute schedule produced no run",
-    )
+    # A run of a tick after this test began: an earlier one may have been cut off by the restart test's stop.
+    began = time.time()
+
+    def ticks_since() -> list[Any]:
+        scheduled = dev.runs("ticker", tags={"dagster/schedule_name": "every_minute"})
+        return [run for run in scheduled if dev.created_seconds_after(run, began) > 0]
+
+    runs = dev.wait_until(ticks_since, timeout=150, what="the per-minute schedule produced no run")
     finished = dev.wait_for_runs_to_finish(runs[-1:], RUN_TIMEOUT)
     assert _succeeded(finished)
     # Dagster tags each scheduled run with its tick's time: whole minutes, as the overridden cron says.

@@ -39,6 +39,17 @@ def test_only_the_compat_modules_import_private_apis() -> None:
     assert offenders == set()
 
 
+def test_tests_run_jobs_loaded_by_file_through_dagsters_public_reconstructable_api() -> None:
+    # dagster.build_reconstructable_job with tests/reconstruct/floe_test_jobs.py, not the private loader by file
+    private_loader = "ReconstructableRepository"
+    offenders = {
+        str(path.relative_to(PACKAGES_DIR))
+        for path in PACKAGES_DIR.glob("*/tests/**/*.py")
+        if path.resolve() != Path(__file__).resolve() and private_loader in path.read_text(encoding="utf-8")
+    }
+    assert offenders == set()
+
+
 def test_floe_definitions_loads_without_dagsters_private_executor_types() -> None:
     tree = ast.parse(Path(_compat.__file__).read_text(encoding="utf-8"))
     at_import = [

@@ -159,10 +159,13 @@ def _assert_not_waited_for_and_counted(provider: Any) -> None:
     for name in ("a", "b"):
         tracer.start_span(name).end()
     first = flush_spans(provider, GENEROUS_FLUSH_SECONDS)
-    # Stopped by the collector's health (an export failed or has been in flight over 1 s), not by the timeout.
-    assert not first.completed
-    assert first.gave_up is not None
-    assert first.gave_up.startswith("a send to the span collector")
+    # Stopped by the collector's health (an export failed or has been in flight over 1 s), not by the timeout; or,
+    # with an SDK whose OTLP exporter raises at once on a refused connection (1.28), ended by that failure.
+    if first.completed:
+        assert first.failed == 2
+    else:
+        assert first.gave_up is not None
+        assert first.gave_up.startswith("a send to the span collector")
     assert (first.ended, first.exported) == (2, 0)
     assert "2 span(s) not delivered" in (first.problem() or "")
     tracer.start_span("c").end()

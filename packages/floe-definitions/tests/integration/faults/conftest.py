@@ -27,13 +27,14 @@ from typing import Any
 
 import grpc
 import pytest
-from dagster import DagsterInstance, execute_job, instance_for_test
-from dagster._core.definitions.reconstruct import ReconstructableRepository
+from dagster import DagsterInstance, build_reconstructable_job, execute_job, instance_for_test
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 
 from floe_definitions.otlp_json import read_spans
 
 PROJECT = Path(__file__).parent / "project"
+# floe_test_jobs.job_from_file: the reconstructor of a job loaded by file (public API; see that module)
+RECONSTRUCT_DIR = Path(__file__).parents[2] / "reconstruct"
 PLATFORM_BASE = "environment: fault-tests\nexecution:\n  executor: {type: in_process}\n"
 _package_numbers = itertools.count()
 
@@ -122,8 +123,13 @@ def run_job(
     with instance_for_test(temp_dir=str(home), set_dagster_home=False) as own_instance:
         active = instance or own_instance
         started = time.perf_counter()
-        recon = ReconstructableRepository.for_file(str(project.root / "definitions.py"), "defs", str(project.root))
-        result = execute_job(recon.get_reconstructable_job(job), instance=active, raise_on_error=False)
+        recon = build_reconstructable_job(
+            "floe_test_jobs",
+            "job_from_file",
+            reconstructable_args=(str(project.root / "definitions.py"), job),
+            reconstructor_working_directory=str(RECONSTRUCT_DIR),
+        )
+        result = execute_job(recon, instance=active, raise_on_error=False)
         seconds = time.perf_counter() - started
         records = active.all_logs(result.run_id)
         messages = [(record.level, record.message or "") for record in records]
