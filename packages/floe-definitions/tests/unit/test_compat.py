@@ -13,6 +13,8 @@ from floe_definitions import _compat
 
 PACKAGES_DIR = Path(floe_definitions.__file__).resolve().parents[3]
 PRIVATE_PREFIXES = ("dagster._", "dagster_dbt._", "dbt.", "pydantic_settings.sources")
+# dbt's documented programmatic API ("Programmatic invocations": dbtRunner, dbtRunnerResult), not an internal
+PUBLIC_MODULES = frozenset({"dbt.cli.main"})
 
 
 def _private_imports(path: Path) -> list[tuple[int, str, bool]]:
@@ -24,7 +26,12 @@ def _private_imports(path: Path) -> list[tuple[int, str, bool]]:
             type_only |= {id(child) for child in ast.walk(node)}
     found = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith(PRIVATE_PREFIXES):
+        if (
+            isinstance(node, ast.ImportFrom)
+            and node.module
+            and node.module.startswith(PRIVATE_PREFIXES)
+            and node.module not in PUBLIC_MODULES
+        ):
             found.append((node.lineno, node.module, id(node) not in type_only))
     return found
 
