@@ -48,6 +48,8 @@ logger = get_dagster_logger(__name__)  # a step's Dagster log shows these lines,
 PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 TERMINATION_TIMEOUT_SECONDS = float(os.getenv("DAGSTER_DBT_TERMINATION_TIMEOUT_SECONDS", "25"))
 """Longest wait for dbt to stop after an interrupt (dagster-dbt's setting for its subprocess)."""
+ENDING_SECONDS = 10.0
+"""Longest wait for dbt's thread to end once its events are all read (it is then only leaving ``invoke``)."""
 POLL_SECONDS = 0.5
 _INVOCATION_LOCK = threading.Lock()
 """dbt's flags, event manager and adapters are process-wide: one in-process dbt invocation at a time."""
@@ -141,6 +143,9 @@ class InProcessDbtInvocation:
                 raise
             finally:
                 self._accepting.clear()
+                # dbt's thread hands over _DONE from its own `finally`, so it can still be alive here for a moment:
+                # wait for it, or the adapter stays open and the warehouse read after the step finds DuckDB locked
+                thread.join(timeout=ENDING_SECONDS)
                 if not thread.is_alive():  # dbt has ended: nothing of it may keep the warehouse open
                     _compat.release_dbt_adapter(self.adapter_type)
         self._raise_on_error(outcome)
