@@ -79,3 +79,14 @@ EXPECTED_EVENTS_PER_TYPE = {"SEED": 3 * 2, "MODEL": 5 * 2, "TEST": 20 * 2}
 def events_per_node_type(events: Iterable[Mapping[str, Any]]) -> dict[str, int]:
     """Count events by their job's ``jobType`` (``SEED``, ``MODEL``, ``SNAPSHOT``, ``TEST``, ``JOB``, ``ASSET``...)."""
     return dict(Counter(str(event["job"]["facets"]["jobType"]["jobType"]) for event in events))
+
+
+def complete_event(run: Any, name: str) -> dict[str, Any]:
+    """Return the one COMPLETE event of the node ``name`` in a ``dbt_harness.DbtRun``."""
+    (event,) = [e for e in run.events_for(name) if e["eventType"] == "COMPLETE"]
+    return event  # type: ignore[no-any-return]
+
+
+def table_name(dataset_name: str) -> str:
+    """Return the table of an OpenLineage dataset name (``db.schema.table``)."""
+    return dataset_name.rsplit(".", 1)[-1]

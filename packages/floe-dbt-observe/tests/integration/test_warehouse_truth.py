@@ -24,7 +24,9 @@ from jaffle_expectations import (
     EXPECTED_LINEAGE,
     JAFFLE_PROJECT,
     MODELS,
+    complete_event,
     events_per_node_type,
+    table_name,
 )
 
 
@@ -42,15 +44,6 @@ def jaffle_run(tmp_path_factory: pytest.TempPathFactory, session_monkeypatch: py
     return run
 
 
-def _complete(run: DbtRun, name: str) -> dict[str, Any]:
-    (event,) = [e for e in run.events_for(name) if e["eventType"] == "COMPLETE"]
-    return event
-
-
-def _table(dataset_name: str) -> str:
-    return dataset_name.rsplit(".", 1)[-1]
-
-
 def test_the_build_succeeds(jaffle_run: DbtRun) -> None:
     assert jaffle_run.result.success
     completes = [e for e in jaffle_run.events if e["eventType"] == "COMPLETE"]
@@ -66,10 +59,10 @@ def test_each_node_type_gets_exactly_a_start_and_a_complete_per_node(jaffle_run:
 
 @pytest.mark.parametrize("model", MODELS)
 def test_every_model_gets_column_lineage_with_hand_checked_mappings(jaffle_run: DbtRun, model: str) -> None:
-    facet = _complete(jaffle_run, model)["outputs"][0]["facets"]["columnLineage"]
+    facet = complete_event(jaffle_run, model)["outputs"][0]["facets"]["columnLineage"]
     got = {
         column: {
-            (_table(i["name"]), i["field"], i["transformations"][0]["type"], i["transformations"][0]["subtype"])
+            (table_name(i["name"]), i["field"], i["transformations"][0]["type"], i["transformations"][0]["subtype"])
             for i in spec["inputFields"]
         }
         for column, spec in facet["fields"].items()
@@ -79,8 +72,8 @@ def test_every_model_gets_column_lineage_with_hand_checked_mappings(jaffle_run: 
 
 @pytest.mark.parametrize("model", ["customers", "orders"])
 def test_joins_and_group_by_are_dataset_level_indirect_lineage(jaffle_run: DbtRun, model: str) -> None:
-    facet = _complete(jaffle_run, model)["outputs"][0]["facets"]["columnLineage"]
-    got = {(_table(i["name"]), i["field"], i["transformations"][0]["subtype"]) for i in facet["dataset"]}
+    facet = complete_event(jaffle_run, model)["outputs"][0]["facets"]["columnLineage"]
+    got = {(table_name(i["name"]), i["field"], i["transformations"][0]["subtype"]) for i in facet["dataset"]}
     assert {i["transformations"][0]["type"] for i in facet["dataset"]} == {"INDIRECT"}
     assert got == EXPECTED_DATASET_LINEAGE[model]
 
@@ -90,7 +83,7 @@ def test_no_model_warns_that_it_cannot_be_parsed(jaffle_run: DbtRun) -> None:
 
 
 def test_seed_schema_is_typed_from_the_warehouse_though_it_declares_no_columns(jaffle_run: DbtRun) -> None:
-    fields = _complete(jaffle_run, "raw_payments")["outputs"][0]["facets"]["schema"]["fields"]
+    fields = complete_event(jaffle_run, "raw_payments")["outputs"][0]["facets"]["schema"]["fields"]
     assert [(f["name"], f["type"]) for f in fields] == [
         ("id", "INTEGER"),
         ("order_id", "INTEGER"),
@@ -100,7 +93,7 @@ def test_seed_schema_is_typed_from_the_warehouse_though_it_declares_no_columns(j
 
 
 def test_model_schema_is_the_tables_columns_with_schema_yml_descriptions(jaffle_run: DbtRun) -> None:
-    fields = _complete(jaffle_run, "customers")["outputs"][0]["facets"]["schema"]["fields"]
+    fields = complete_event(jaffle_run, "customers")["outputs"][0]["facets"]["schema"]["fields"]
     assert [f["name"] for f in fields] == [
         "customer_id",
         "first_name",
@@ -195,7 +188,7 @@ def _identities(events: list[dict[str, Any]]) -> dict[str, set[tuple[str, str]]]
     found: dict[str, set[tuple[str, str]]] = {}
     for event in events:
         for dataset in [*event.get("inputs", []), *event.get("outputs", [])]:
-            found.setdefault(_table(dataset["name"]), set()).add((dataset["namespace"], dataset["name"]))
+            found.setdefault(table_name(dataset["name"]), set()).add((dataset["namespace"], dataset["name"]))
     return found
 
 

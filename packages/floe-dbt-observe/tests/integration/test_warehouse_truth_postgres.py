@@ -24,7 +24,9 @@ from jaffle_expectations import (
     EXPECTED_LINEAGE,
     JAFFLE_PROJECT,
     MODELS,
+    complete_event,
     events_per_node_type,
+    table_name,
 )
 from openlineage_conformance import validate_events
 
@@ -93,15 +95,6 @@ def postgres_run(
     return run
 
 
-def _complete(run: DbtRun, name: str) -> dict[str, Any]:
-    (event,) = [e for e in run.events_for(name) if e["eventType"] == "COMPLETE"]
-    return event
-
-
-def _table(dataset_name: str) -> str:
-    return dataset_name.rsplit(".", 1)[-1]
-
-
 def test_the_build_succeeds_and_every_event_validates_against_the_official_schemas(postgres_run: DbtRun) -> None:
     assert postgres_run.result.success
     counted, facets = validate_events(postgres_run.events)
@@ -119,7 +112,7 @@ def test_the_warehouse_was_read_without_a_warning(postgres_run: DbtRun) -> None:
 
 @pytest.mark.parametrize("node", [*SEEDS, *MODELS])
 def test_every_seed_and_model_gets_a_typed_schema_from_the_warehouse(postgres_run: DbtRun, node: str) -> None:
-    fields = _complete(postgres_run, node)["outputs"][0]["facets"]["schema"]["fields"]
+    fields = complete_event(postgres_run, node)["outputs"][0]["facets"]["schema"]["fields"]
     assert fields
     assert all(field.get("type") for field in fields), fields
     if node in EXPECTED_LINEAGE:  # a model's columns are the ones its hand-checked lineage lists, no more
@@ -127,7 +120,7 @@ def test_every_seed_and_model_gets_a_typed_schema_from_the_warehouse(postgres_ru
 
 
 def test_a_seed_declaring_no_columns_gets_postgres_types(postgres_run: DbtRun) -> None:
-    fields = _complete(postgres_run, "raw_orders")["outputs"][0]["facets"]["schema"]["fields"]
+    fields = complete_event(postgres_run, "raw_orders")["outputs"][0]["facets"]["schema"]["fields"]
     assert [(f["name"], f["type"]) for f in fields] == [
         ("id", "integer"),
         ("user_id", "integer"),
@@ -137,7 +130,7 @@ def test_a_seed_declaring_no_columns_gets_postgres_types(postgres_run: DbtRun) -
 
 
 def test_model_schema_is_the_tables_columns_in_order_with_schema_yml_descriptions(postgres_run: DbtRun) -> None:
-    fields = _complete(postgres_run, "customers")["outputs"][0]["facets"]["schema"]["fields"]
+    fields = complete_event(postgres_run, "customers")["outputs"][0]["facets"]["schema"]["fields"]
     assert [f["name"] for f in fields] == [
         "customer_id",
         "first_name",
@@ -155,10 +148,10 @@ def test_model_schema_is_the_tables_columns_in_order_with_schema_yml_description
 
 @pytest.mark.parametrize("model", MODELS)
 def test_every_model_gets_the_hand_checked_column_lineage(postgres_run: DbtRun, model: str) -> None:
-    facet = _complete(postgres_run, model)["outputs"][0]["facets"]["columnLineage"]
+    facet = complete_event(postgres_run, model)["outputs"][0]["facets"]["columnLineage"]
     got = {
         column: {
-            (_table(i["name"]), i["field"], i["transformations"][0]["type"], i["transformations"][0]["subtype"])
+            (table_name(i["name"]), i["field"], i["transformations"][0]["type"], i["transformations"][0]["subtype"])
             for i in spec["inputFields"]
         }
         for column, spec in facet["fields"].items()
@@ -168,8 +161,8 @@ def test_every_model_gets_the_hand_checked_column_lineage(postgres_run: DbtRun, 
 
 @pytest.mark.parametrize("model", ["customers", "orders"])
 def test_joins_and_group_by_are_dataset_level_indirect_lineage(postgres_run: DbtRun, model: str) -> None:
-    facet = _complete(postgres_run, model)["outputs"][0]["facets"]["columnLineage"]
-    got = {(_table(i["name"]), i["field"], i["transformations"][0]["subtype"]) for i in facet["dataset"]}
+    facet = complete_event(postgres_run, model)["outputs"][0]["facets"]["columnLineage"]
+    got = {(table_name(i["name"]), i["field"], i["transformations"][0]["subtype"]) for i in facet["dataset"]}
     assert got == EXPECTED_DATASET_LINEAGE[model]
 
 
@@ -182,9 +175,9 @@ def test_datasets_are_named_as_the_openlineage_naming_spec_says_for_postgres(
     for event in postgres_run.events:
         for dataset in [*event.get("inputs", []), *event.get("outputs", [])]:
             assert dataset["namespace"] == namespace
-            assert dataset["name"] == f"{postgres_database['dbname']}.{SCHEMA}.{_table(dataset['name'])}"
+            assert dataset["name"] == f"{postgres_database['dbname']}.{SCHEMA}.{table_name(dataset['name'])}"
             assert dataset["facets"]["dataSource"]["uri"] == namespace
-            seen.add(_table(dataset["name"]))
+            seen.add(table_name(dataset["name"]))
     assert seen == tables
 
 
@@ -192,7 +185,7 @@ def test_the_naming_helper_gives_the_same_identity_where_the_client_has_it(
     postgres_run: DbtRun, postgres_database: dict[str, Any]
 ) -> None:
     naming = pytest.importorskip("openlineage.client.naming.dataset", reason="openlineage-python < 1.36")
-    output = _complete(postgres_run, "orders")["outputs"][0]
+    output = complete_event(postgres_run, "orders")["outputs"][0]
     helper = naming.Postgres(
         host=postgres_database["host"],
         port=str(postgres_database["port"]),
