@@ -26,6 +26,7 @@ Capabilities:
 from __future__ import annotations
 
 import contextlib
+import copy
 import functools
 import logging
 import os
@@ -168,14 +169,22 @@ def read_dbt_profile(
         from dbt.config.profile import Profile, read_profile
         from dbt.config.project import load_raw_project
         from dbt.config.renderer import ProfileRenderer
-        from dbt.flags import get_flags, set_from_args
+        from dbt.flags import get_flags, set_flags, set_from_args
         from dbt_common.context import set_invocation_context
     except ImportError:
         warn_unavailable(DBT_PROFILE)
         return None
-    if not hasattr(get_flags(), "LOG_CACHE_EVENTS"):  # type: ignore[no-untyped-call]
+    flags = get_flags()  # type: ignore[no-untyped-call]
+    if not hasattr(flags, "LOG_CACHE_EVENTS"):
         # dbt's profile reads process-wide flags; dagster-dbt sets the same ones before each step
         set_from_args(Namespace(profiles_dir=profiles_dir), None)
+    elif getattr(flags, "PROFILES_DIR", None) != profiles_dir:
+        # set, but not for this profile: dagster-dbt's manifest selection (every code-location load) sets flags
+        # without PROFILES_DIR, and a profile reading `flags.PROFILES_DIR` then rendered "None/..." (a path that
+        # does not exist). A copy with only PROFILES_DIR changed: whoever set the other flags keeps them.
+        updated = copy.copy(flags)
+        object.__setattr__(updated, "PROFILES_DIR", profiles_dir)  # dbt's own Flags object refuses setattr
+        set_flags(updated)  # type: ignore[no-untyped-call]
     set_invocation_context(os.environ.copy())
     renderer = ProfileRenderer(cli_vars)
     raw_name = profile or load_raw_project(project_dir).get("profile")

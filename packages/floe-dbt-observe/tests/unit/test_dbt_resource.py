@@ -8,6 +8,7 @@ import pytest
 from dagster_dbt import DbtCliResource
 from dbt_harness import DUCKDB_ENV, FIXTURE_PROJECT, copy_project
 
+from floe_dbt_observe import build_dbt_assets
 from floe_dbt_observe.dbt_resource import FloeDbtCliResource, build_dbt_resource
 from floe_dbt_observe.warehouse_namespace import namespace_from_credentials, profile_credentials
 
@@ -33,6 +34,24 @@ def test_a_relative_duckdb_path_is_relative_to_the_project(monkeypatch: pytest.M
         namespace_from_credentials("duckdb", credentials)
         == "duckdb://" + (FIXTURE_PROJECT / "data/wh.duckdb").as_posix()
     )
+
+
+def test_a_profile_path_built_from_flags_profiles_dir_renders_after_dagster_dbt_has_set_dbts_flags(
+    tmp_path: Path,
+) -> None:
+    # Building dbt assets runs dagster-dbt's manifest selection, which sets dbt's process-wide flags without
+    # PROFILES_DIR: the profile then rendered "None/../wh.duckdb" and the warehouse read found no database.
+    project = copy_project(tmp_path / "project")
+    profiles = (project / "profiles.yml").read_text()
+    (project / "profiles.yml").write_text(
+        profiles.replace("{{ env_var('FLOE_FIXTURE_DUCKDB_PATH') }}", "{{ flags.PROFILES_DIR ~ '/../wh.duckdb' }}")
+    )
+    assert "flags.PROFILES_DIR" in (project / "profiles.yml").read_text()
+    build_dbt_assets(project)
+    credentials = profile_credentials(project, profiles_dir=project, profile=None, target=None, cli_vars={})
+    path = getattr(credentials, "path", None)
+    assert path is not None
+    assert Path(path).resolve() == (tmp_path / "wh.duckdb").resolve()
 
 
 def test_an_unreadable_profile_gives_none(tmp_path: Path) -> None:
