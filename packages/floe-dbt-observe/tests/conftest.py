@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import dagster as dg
 import pytest
 from dbt_harness import DUCKDB_ENV, DbtRun, add_failing_test, break_payments, copy_project, make_warehouse, run_dbt
 
-from floe_dbt_observe import build_dbt_assets
+from floe_dbt_observe import DbtAssetSettings, build_dbt_assets
 
 
 @pytest.fixture(scope="session")
@@ -55,6 +56,23 @@ def success_run(
     """A successful ``dbt build`` of the whole fixture project, per-model observability on."""
     warehouse = make_warehouse(tmp_path_factory.mktemp("wh") / "success.duckdb")
     return run_dbt(parsed_project, warehouse, session_monkeypatch)
+
+
+@pytest.fixture(scope="session")
+def partitioned_run(
+    parsed_project: Path, tmp_path_factory: pytest.TempPathFactory, session_monkeypatch: pytest.MonkeyPatch
+) -> DbtRun:
+    """``stg_orders`` alone, daily-partitioned, for one partition (its window reaches dbt as --vars)."""
+    warehouse = make_warehouse(tmp_path_factory.mktemp("partitioned") / "partitioned.duckdb")
+    daily = dg.DailyPartitionsDefinition(start_date="2024-01-01")
+    return run_dbt(
+        parsed_project,
+        warehouse,
+        session_monkeypatch,
+        asset_settings={dg.AssetKey("stg_orders"): DbtAssetSettings(partitions_def=daily)},
+        selection=[dg.AssetKey("stg_orders")],
+        partition_key="2024-01-02",
+    )
 
 
 @pytest.fixture(scope="session")

@@ -262,6 +262,7 @@ class DbtStepRunner:
 
         from floe_dbt_observe.lineage_events import LineageContext, ParentRun
         from floe_dbt_observe.node_observer import NodeObserver
+        from floe_dbt_observe.reparse_notice import reparse_notice
 
         config = self.config
         args = list(config.build_args)
@@ -360,7 +361,13 @@ class DbtStepRunner:
                 if invocation_run_id is not None:
                     step_span.set_attribute("openlineage.run_id", invocation_run_id)
                 self._emit_invocation(emitter, lineage_ctx, invocation_run_id, op_name, RunState.START, [], step_link)
+            reparse_said = False
             for raw in invocation.stream_raw_events():
+                if not reparse_said:
+                    notice = reparse_notice(raw.raw_event, dbt.target, bool(dbt_vars))
+                    if notice is not None:
+                        context.log.log(*notice)
+                        reparse_said = True
                 link = observer.on_event(raw.raw_event) if observer is not None else step_link
                 if observer is None:
                     node_info = (raw.raw_event.get("data") or {}).get("node_info") or {}

@@ -3,30 +3,11 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import dagster as dg
 import duckdb
 import pytest
-from dbt_harness import DbtRun, make_warehouse, run_dbt
-
-from floe_dbt_observe import DbtAssetSettings
-
-
-@pytest.fixture(scope="session")
-def partitioned_run(
-    parsed_project: Path, tmp_path_factory: pytest.TempPathFactory, session_monkeypatch: pytest.MonkeyPatch
-) -> DbtRun:
-    warehouse = make_warehouse(tmp_path_factory.mktemp("partitioned") / "partitioned.duckdb")
-    daily = dg.DailyPartitionsDefinition(start_date="2024-01-01")
-    return run_dbt(
-        parsed_project,
-        warehouse,
-        session_monkeypatch,
-        asset_settings={dg.AssetKey("stg_orders"): DbtAssetSettings(partitions_def=daily)},
-        selection=[dg.AssetKey("stg_orders")],
-        partition_key="2024-01-02",
-    )
+from dbt_harness import DbtRun, run_dbt
 
 
 @pytest.fixture(scope="session")
