@@ -33,6 +33,7 @@ from floe_definitions.executors import build_executor
 from floe_definitions.instance import open_instance
 from floe_definitions.project import FloeProject, find_floe_yaml, load_project
 from floe_definitions.run_trace import run_trace_id
+from floe_definitions.step_process_console import step_debug_lines_dropped
 from floe_definitions.telemetry_sinks import TelemetryOverrideWarning, lineage_sink, span_sink
 
 EXIT_OK = 0
@@ -355,14 +356,16 @@ def _execute(
     follower = threading.Thread(target=progress.follow, name="floe-run-progress", daemon=True)
     follower.start()
     started = time.monotonic()
+    console = contextlib.nullcontext() if verbose else step_debug_lines_dropped(job.name)
     try:
-        result = dg.execute_job(
-            recon,
-            instance=instance,
-            run_config=None if verbose else QUIET_LOGGERS,
-            tags={**tags, INVOCATION_TAG: invocation},
-            raise_on_error=False,
-        )
+        with console:
+            result = dg.execute_job(
+                recon,
+                instance=instance,
+                run_config=None if verbose else QUIET_LOGGERS,
+                tags={**tags, INVOCATION_TAG: invocation},
+                raise_on_error=False,
+            )
     except Exception as exc:
         # Raised before the run's own failure handling (e.g. the executor could not be created: broker down):
         # Dagster leaves the run STARTED; mark it failed so no run of this command stays unfinished.

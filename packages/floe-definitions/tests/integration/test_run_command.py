@@ -327,6 +327,9 @@ def test_floe_run_runs_a_single_step_job_in_process_without_a_step_process(
     assert any(message.startswith("Executing steps in process") for message in messages)
     assert worker_starts == 0  # no step process was started
     assert _span_names(ok_copy, run_id) == TRANSFORM_SPANS  # observed like the platform's executor
+    states = _node_lineage_states(ok_copy, run_id)
+    assert len(states) == 3  # stg_numbers, its test, total: one lineage run each, ended
+    assert all(events == ["START", "COMPLETE"] for events in states.values()), states
 
 
 def test_floe_run_keeps_the_platforms_multiprocess_executor_for_several_steps(
@@ -338,6 +341,9 @@ def test_floe_run_keeps_the_platforms_multiprocess_executor_for_several_steps(
     messages, worker_starts = _engine_messages_and_worker_starts(ok_copy, _run_id(completed))
     assert any(message.startswith("Executing steps using multiprocess executor") for message in messages)
     assert worker_starts == 2  # raw/numbers and the dbt step, each in its own process
+    # each step process announces itself at DEBUG on the stderr it inherited; the progress view replaces that
+    assert "STEP_WORKER_STARTED" not in completed.stderr, completed.stderr[-3000:]
+    assert " - DEBUG - " not in completed.stderr
 
 
 def test_floe_run_platform_executor_flag_keeps_a_step_process_for_a_single_step(
