@@ -23,6 +23,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -260,6 +261,80 @@ def test_each_asset_span_has_the_right_parent_in_the_runs_trace(celery_demo: Cel
             else:  # a dbt node span (in a Celery worker): child of its step's one span, opened in the run worker
                 assert "dagster.step_key" in parent["attributes"], (span["name"], parent["name"])
         assert not [span for span in mine if span["name"].startswith("dbt.build ")]  # one span per step, not two
+
+
+def _span_nanos(path: Path) -> dict[str, tuple[int, int]]:
+    """Span id (``0x`` hex, as ``read_spans`` writes it) -> (start, end) in epoch ns, exactly as exported."""
+    times: dict[str, tuple[int, int]] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        for resource_spans in json.loads(line).get("resourceSpans", []):
+            for scope_spans in resource_spans.get("scopeSpans", []):
+                for span in scope_spans.get("spans", []):
+                    times[f"0x{span['spanId']}"] = (int(span["startTimeUnixNano"]), int(span["endTimeUnixNano"]))
+    return times
+
+
+def _recorded_micros(instance: DagsterInstance, run_id: str) -> dict[tuple[str, DagsterEventType], list[int]]:
+    """(step key, event type) -> the step events' stored times (``EventLogEntry.timestamp``) as epoch microseconds."""
+    kinds = {DagsterEventType.STEP_START, DagsterEventType.STEP_SUCCESS}
+    found: dict[tuple[str, DagsterEventType], list[int]] = {}
+    for record in instance.get_records_for_run(run_id, of_type=kinds).records:
+        event = record.event_log_entry.dagster_event
+        assert event is not None
+        assert event.step_key is not None
+        found.setdefault((event.step_key, event.event_type), []).append(round(record.event_log_entry.timestamp * 1e6))
+    return found
+
+
+def _event_time_micros(event: dict[str, Any]) -> int:
+    """An OpenLineage ``eventTime`` as epoch microseconds (integer arithmetic: no float rounding)."""
+    moment = datetime.fromisoformat(event["eventTime"].replace("Z", "+00:00"))
+    return (moment - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+
+
+def test_step_spans_and_step_lineage_carry_the_times_the_celery_workers_stored_not_their_arrival(
+    celery_demo: CeleryDemo,
+) -> None:
+    """A Celery step's events reach the run worker together when its task returns, after the step ended.
+
+    Its span must still start at its STEP_START and end at its STEP_SUCCESS as the worker stored them (compared at
+    the microsecond, the precision of a float of epoch seconds), with every dbt node span it parents within it, and
+    a Python asset step's lineage START / COMPLETE must carry those same times.
+    """
+    root = celery_demo.root
+    spans = read_spans(root / ".floe" / "traces" / "shop.jsonl")
+    nanos = _span_nanos(root / ".floe" / "traces" / "shop.jsonl")
+    lineage = [json.loads(line) for line in (root / ".floe" / "lineage" / "shop.jsonl").read_text().splitlines()]
+    checked: dict[str, set[str]] = {}
+    with celery_demo.instance() as instance:
+        for job, completed in celery_demo.runs:
+            run_id = _run_id(completed)
+            recorded = _recorded_micros(instance, run_id)
+            trace = f"0x{run_trace_id(run_id):032x}"
+            mine = [span for span in spans if span["context"]["trace_id"] == trace]
+            steps = [span for span in mine if "dagster.step_key" in span["attributes"]]
+            assert steps, job
+            for step in steps:
+                step_key = step["attributes"]["dagster.step_key"]
+                (started,) = recorded[(step_key, DagsterEventType.STEP_START)]
+                (succeeded,) = recorded[(step_key, DagsterEventType.STEP_SUCCESS)]
+                start_ns, end_ns = nanos[step["context"]["span_id"]]
+                assert (start_ns // 1_000, end_ns // 1_000) == (started, succeeded), (job, step_key)
+                kind = step["attributes"]["floe.step_kind"]
+                checked.setdefault(job, set()).add(kind)
+                if kind == "dbt":
+                    children = [span for span in mine if span["parent_id"] == step["context"]["span_id"]]
+                    assert children, f"{step_key}: no dbt node span parented on the step span"
+                    for child in children:
+                        child_start, child_end = nanos[child["context"]["span_id"]]
+                        assert start_ns <= child_start <= child_end <= end_ns, (step_key, child["name"])
+                elif kind == "asset":
+                    run = step["attributes"]["openlineage.run_id"]
+                    times = {e["eventType"]: _event_time_micros(e) for e in lineage if e["run"]["runId"] == run}
+                    assert times == {"START": started, "COMPLETE": succeeded}, (job, step_key)
+    assert checked == {"seed_bronze": {"asset"}, "transform": {"dbt"}}
 
 
 def test_each_celery_run_is_a_lineage_run_every_node_run_points_at(

@@ -63,6 +63,21 @@ def dagster_executor(config: ExecutorConfig) -> ExecutorDefinition:
     return k8s_job_executor.configured(settings, name="k8s")
 
 
+def events_arrive_late(config: ExecutorConfig) -> bool:
+    """Whether the executor hands the run worker a step's events after they happened.
+
+    dagster-celery returns a step's events when its task ends; the k8s executor reads them back from the event
+    log on a polling tick. The in-process and multiprocess executors pass each event on as it happens.
+
+    Args:
+        config: platform.yaml ``execution.executor``.
+
+    Returns:
+        True when step times must be read from the run's instance (``ObservedExecutor(recorded_step_times=)``).
+    """
+    return not isinstance(config, InProcessExecutor | MultiprocessExecutor)
+
+
 def _k8s_resources(config: K8sExecutor) -> dict[str, dict[str, str]] | None:
     """The executor's ``resources`` in Kubernetes' shape (quantities as strings), or ``None`` when unset."""
     if config.resources is None:
@@ -113,7 +128,7 @@ def build_executor(
         )
         if isinstance(config, CeleryExecutor):
             check_celery_broker(inner_executor.app_args()["broker"])  # type: ignore[attr-defined]
-        return ObservedExecutor(inner_executor, telemetry)
+        return ObservedExecutor(inner_executor, telemetry, recorded_step_times=events_arrive_late(config))
 
     return ExecutorDefinition(
         name=f"floe_{inner.name}",

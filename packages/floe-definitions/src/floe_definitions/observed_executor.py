@@ -21,6 +21,13 @@ This lives in the run worker, not in a run-status sensor: it needs no daemon and
 worker killed with SIGKILL runs no code at all, so its Dagster run keeps a START without a terminal event (its
 steps' and nodes' runs too); Dagster's run monitoring marks the run failed, but no lineage says so.
 
+A step span starts and ends, and a step's lineage events are timed, when the step's events happened. With the
+in-process and multiprocess executors that is when they reach the run worker. dagster-celery hands over a step's
+events only when its task returns, and a step-delegating executor (Kubernetes) reads them back from the event log
+on a polling tick: for those (``recorded_step_times``), the times are those the step's process stored with the
+events, read from the run's instance (:mod:`floe_definitions.step_event_times`), so the dbt node spans a worker
+emits lie within their step's span.
+
 Telemetry never fails or blocks the run: every emission is guarded, failures are counted, logged once, and
 reported in one warning when the run ends.
 """
@@ -28,6 +35,7 @@ reported in one warning when the run ends.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -53,6 +61,7 @@ from floe_definitions.run_partitions import PARTITION_TAG, run_time_window
 from floe_definitions.run_trace import run_span_ids, run_trace_id, step_lineage_run_id, step_span_ids
 from floe_definitions.span_delivery import flush_spans
 from floe_definitions.step_assets import StepAssets, job_owners, step_assets
+from floe_definitions.step_event_times import RecordedStepTimes, ns_to_event_time
 from floe_definitions.step_lineage import DatasetNaming, dagster_run_event, lineage_job_name, step_event
 
 if TYPE_CHECKING:
@@ -91,16 +100,26 @@ class ObservedExecutor(Executor):
     Args:
         inner: The Dagster executor that actually runs the steps.
         telemetry: Where spans and lineage go.
+        recorded_step_times: Time step spans and lineage events by the times stored with the step events in the
+            run's instance, not by their arrival: for executors that hand the run worker a step's events after
+            the fact (Celery, Kubernetes). Costs a query per batch of step events; off for executors whose
+            events arrive as they happen (in-process, multiprocess).
     """
 
-    def __init__(self, inner: Executor, telemetry: RunTelemetry) -> None:
+    def __init__(self, inner: Executor, telemetry: RunTelemetry, *, recorded_step_times: bool = False) -> None:
         self._inner = inner
         self._telemetry = telemetry
+        self._recorded_step_times = recorded_step_times
 
     @property
     def inner(self) -> Executor:
         """The wrapped Dagster executor."""
         return self._inner
+
+    @property
+    def recorded_step_times(self) -> bool:
+        """Whether step times are read from the run's instance rather than taken when events arrive."""
+        return self._recorded_step_times
 
     @property
     def retries(self) -> RetryMode:
@@ -134,7 +153,9 @@ class ObservedExecutor(Executor):
         Yields:
             Every event of the inner executor, unchanged.
         """
-        observer = RunObserver(self._telemetry, plan_context, execution_plan)
+        observer = RunObserver(
+            self._telemetry, plan_context, execution_plan, recorded_step_times=self._recorded_step_times
+        )
         observer.run_started()
         interrupted: BaseException | None = None
         try:
@@ -163,10 +184,16 @@ class RunObserver:
         telemetry: Where spans and lineage go.
         plan_context: The run's orchestration context.
         execution_plan: The plan being executed.
+        recorded_step_times: Read step event times from the run's instance (see :class:`ObservedExecutor`).
     """
 
     def __init__(
-        self, telemetry: RunTelemetry, plan_context: PlanOrchestrationContext, execution_plan: ExecutionPlan
+        self,
+        telemetry: RunTelemetry,
+        plan_context: PlanOrchestrationContext,
+        execution_plan: ExecutionPlan,
+        *,
+        recorded_step_times: bool = False,
     ) -> None:
         self._telemetry = telemetry
         self._plan_context = plan_context
@@ -186,6 +213,9 @@ class RunObserver:
         self._nominal_time: tuple[str, str | None] | None = None
         self._owners: tuple[str, ...] = ()
         self._first_failure: str | None = None
+        self._recorded: RecordedStepTimes | None = None
+        if recorded_step_times and (telemetry.tracer_provider is not None or telemetry.lineage_client is not None):
+            self._recorded = RecordedStepTimes(plan_context.instance, self._run_id)
 
     def _job_def(self) -> JobDefinition:
         if self._job_definition is None:
@@ -290,26 +320,37 @@ class RunObserver:
         if step_key is None:
             return
         if event_type == DagsterEventType.STEP_START:
-            self._step_started(step_key)
+            self._step_started(step_key, self._event_time_ns(event))
         elif event_type == DagsterEventType.ASSET_MATERIALIZATION:
             self._materialized(step_key, event)
         elif event_type == DagsterEventType.STEP_SUCCESS:
-            self._step_ended(step_key, None)
+            self._step_ended(step_key, None, at_ns=self._event_time_ns(event))
         elif event_type == DagsterEventType.STEP_FAILURE:
             failure = _failure(event)
+            at_ns = self._event_time_ns(event)
             if failure[2] in _INTERRUPT_NAMES:  # terminated, not failed: its lineage run is aborted
-                self._step_ended(step_key, failure, state=RunState.ABORT)
+                self._step_ended(step_key, failure, state=RunState.ABORT, at_ns=at_ns)
                 return
             self._failed_steps += 1
             if self._first_failure is None:
                 self._first_failure = f"step {step_key!r} failed: {failure[0]}"
-            self._step_ended(step_key, failure)
+            self._step_ended(step_key, failure, at_ns=at_ns)
         elif event_type == DagsterEventType.STEP_UP_FOR_RETRY:
-            self._step_ended(step_key, _failure(event, default="step failed and is up for retry"))
+            failure = _failure(event, default="step failed and is up for retry")
+            self._step_ended(step_key, failure, at_ns=self._event_time_ns(event))
 
-    def _step_started(self, step_key: str) -> None:
+    def _event_time_ns(self, event: DagsterEvent) -> int:
+        """When a step event happened: its stored time when recorded times are on and found, else now."""
+        if self._recorded is not None:
+            stored = self._recorded.time_ns(event)
+            if stored is not None:
+                return stored
+        return time.time_ns()
+
+    def _step_started(self, step_key: str, at_ns: int) -> None:
         if step_key in self._open:  # a restart without an end event: close the previous attempt first
-            self._step_ended(step_key, ("step restarted before it finished", None, "dagster.step_restarted"))
+            restarted = ("step restarted before it finished", None, "dagster.step_restarted")
+            self._step_ended(step_key, restarted, at_ns=at_ns)
         assets = step_assets(self._job_def(), self._plan, step_key)
         attempt = self._attempts[step_key] = self._attempts.get(step_key, -1) + 1
         span = None
@@ -325,7 +366,7 @@ class RunObserver:
             attributes["dagster.step_attempt"] = attempt
             # derived ids: a dbt step, in whatever process runs it, parents its node spans on this span
             with step_span_ids(self._run_id, step_key, attempt):
-                span = self._tracer.start_span(name, context=parent, attributes=attributes)
+                span = self._tracer.start_span(name, context=parent, attributes=attributes, start_time=at_ns)
         lineage_run_id = None
         if self._telemetry.lineage_client is not None and not assets.is_dbt:
             # derived, so the step's own process can put it on the asset's materialization (asset_links)
@@ -335,7 +376,7 @@ class RunObserver:
         step = _OpenStep(assets=assets, span=span, lineage_run_id=lineage_run_id)
         self._open[step_key] = step
         if lineage_run_id is not None:
-            self._emit(step, RunState.START, None)
+            self._emit(step, RunState.START, None, at_ns)
 
     def _materialized(self, step_key: str, event: DagsterEvent) -> None:
         step = self._open.get(step_key)
@@ -348,11 +389,18 @@ class RunObserver:
         )
 
     def _step_ended(
-        self, step_key: str, error: tuple[str, str | None, str] | None, *, state: RunState | None = None
+        self,
+        step_key: str,
+        error: tuple[str, str | None, str] | None,
+        *,
+        state: RunState | None = None,
+        at_ns: int | None = None,
     ) -> None:
         step = self._open.pop(step_key, None)
         if step is None:
             return
+        if at_ns is None:
+            at_ns = time.time_ns()
         if step.span is not None:
             if error is not None:  # success stays UNSET (OpenTelemetry's conventions for instrumentation)
                 step.span.set_status(Status(StatusCode.ERROR, error[0]))
@@ -365,11 +413,11 @@ class RunObserver:
                         "exception.stacktrace": error[1] or "",
                     },
                 )
-            step.span.end()
+            step.span.end(end_time=at_ns)
         if step.lineage_run_id is not None:
-            self._emit(step, state or (RunState.COMPLETE if error is None else RunState.FAIL), error)
+            self._emit(step, state or (RunState.COMPLETE if error is None else RunState.FAIL), error, at_ns)
 
-    def _emit(self, step: _OpenStep, state: RunState, error: tuple[str, str | None, str] | None) -> None:
+    def _emit(self, step: _OpenStep, state: RunState, error: tuple[str, str | None, str] | None, at_ns: int) -> None:
         assert step.lineage_run_id is not None
         naming = self._telemetry.naming
         metadata = step.assets.metadata
@@ -388,6 +436,7 @@ class RunObserver:
             owners=step.assets.owners,
             tags=step.assets.tags,
             job_type="ASSET" if step.assets.outputs else "TASK",
+            event_time=ns_to_event_time(at_ns),
         )
         self._submit(lambda: event)
 

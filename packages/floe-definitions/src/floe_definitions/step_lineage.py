@@ -101,6 +101,7 @@ def step_event(
     owners: Sequence[str] = (),
     tags: Mapping[str, str] | None = None,
     job_type: str = "ASSET",
+    event_time: str | None = None,
 ) -> RunEvent:
     """Build one lineage event of a step's run.
 
@@ -117,6 +118,8 @@ def step_event(
         owners: The step's assets' owners, for ``ownership``.
         tags: The step's assets' tags, for the job's ``tags``.
         job_type: ``ASSET`` for an asset step, ``TASK`` for an op step of an ops job (``jobType`` facet).
+        event_time: ISO 8601 time of the transition (the step event's), as floe-dbt-observe's builders take it;
+            now when omitted.
 
     Returns:
         The event.
@@ -150,7 +153,7 @@ def step_event(
     _add(job_facets, "tags", job_tags_facet(dagster_tags(tags or {}), producer=PRODUCER))
     return RunEvent(
         eventType=state,
-        eventTime=dt.datetime.now(dt.UTC).isoformat(),
+        eventTime=event_time or dt.datetime.now(dt.UTC).isoformat(),
         run=Run(runId=run_id, facets=run_facets),
         job=Job(namespace=parent.namespace, name=job_name, facets=job_facets),
         inputs=[InputDataset(namespace=ns, name=name) for ns, name in inputs],

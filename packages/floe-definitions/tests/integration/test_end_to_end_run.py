@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime
 from types import ModuleType
 from typing import Any
 
@@ -86,6 +87,18 @@ def test_a_dbt_step_has_one_step_span_and_its_node_spans_are_children(successful
     tests = [s for s in spans if s["attributes"].get("dbt.node.resource_type") == "test"]
     assert tests
     assert all(s["parent_id"] in step_spans for s in tests)
+
+
+def test_in_process_every_dbt_node_span_lies_within_its_step_span(successful_run: Any) -> None:
+    """The in-process executor times a step span as its events arrive: the node spans are inside it."""
+    spans = successful_run.copy.spans()
+    step_spans = {s["context"]["span_id"]: s for s in spans if s["attributes"].get("floe.step_kind") == "dbt"}
+    nodes = [s for s in spans if s["parent_id"] in step_spans]
+    assert nodes
+    for node in nodes:
+        step = step_spans[node["parent_id"]]
+        start, end = (datetime.fromisoformat(node[key]) for key in ("start_time", "end_time"))
+        assert datetime.fromisoformat(step["start_time"]) <= start <= end <= datetime.fromisoformat(step["end_time"])
 
 
 def test_dbt_node_spans_follow_the_semantic_conventions(successful_run: Any) -> None:

@@ -8,14 +8,15 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import dagster
 import pytest
-from dagster import build_reconstructable_job, execute_job, instance_for_test
+from dagster import DagsterEventType, build_reconstructable_job, execute_job, instance_for_test
 
 from floe_dbt_observe.tracing import dagster_step_span_context
 from floe_definitions import _compat
@@ -27,10 +28,15 @@ PIPELINE = Path(__file__).parent / "pipelines" / "observed_pipeline.py"
 RECONSTRUCT_DIR = Path(__file__).parents[1] / "reconstruct"
 
 
+STEP_EVENTS = {DagsterEventType.STEP_START, DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE}
+
+
 @dataclass(frozen=True)
 class Ran:
     dir: Path
     result: Any
+    step_times: dict[tuple[str, str], list[float]] = field(default_factory=dict)
+    """(step key, event type value) -> the stored times (``EventLogEntry.timestamp``) of the run's step events."""
 
 
 def _run(base: Path, job: str = "everything", tags: dict[str, str] | None = None, **env: str) -> Ran:
@@ -56,7 +62,15 @@ def _run(base: Path, job: str = "everything", tags: dict[str, str] | None = None
                 reconstructor_working_directory=str(RECONSTRUCT_DIR),
             )
             result = execute_job(recon, instance=instance, raise_on_error=False, tags=tags)
-    return Ran(dir=base, result=result)
+            step_times: dict[tuple[str, str], list[float]] = {}
+            for record in instance.get_records_for_run(result.run_id, of_type=STEP_EVENTS).records:
+                event = record.event_log_entry.dagster_event
+                assert event is not None
+                assert event.step_key is not None
+                step_times.setdefault((event.step_key, event.event_type_value), []).append(
+                    record.event_log_entry.timestamp
+                )
+    return Ran(dir=base, result=result, step_times=step_times)
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +95,12 @@ def partitioned_run(tmp_path_factory: pytest.TempPathFactory) -> Ran:
     """One daily partition of a Python asset with owners and tags, in process."""
     tags = {"dagster/partition": "2024-01-02", "requested_by": "tests"}
     return _run(tmp_path_factory.mktemp("dated"), "dated", tags, FLOE_TEST_EXECUTOR="in_process")
+
+
+@pytest.fixture(scope="module")
+def recorded_times_run(tmp_path_factory: pytest.TempPathFactory) -> Ran:
+    """In process, with step times read back from the instance, as they are for Celery and Kubernetes."""
+    return _run(tmp_path_factory.mktemp("recorded"), FLOE_TEST_EXECUTOR="in_process", FLOE_TEST_RECORDED_TIMES="1")
 
 
 def _spans(tmp_path: Path) -> list[dict[str, Any]]:
@@ -380,3 +400,70 @@ def test_without_the_step_lookup_steps_are_matched_by_op_name_and_one_warning_sa
     ]
     assert len(warnings) == 1
     assert _compat.STEP_ASSETS_FALLBACK in warnings[0]
+
+
+def _span_nanos(tmp_path: Path) -> dict[str, tuple[int, int]]:
+    """Span id (``0x`` hex) -> (start, end) in epoch ns, exactly as exported."""
+    times: dict[str, tuple[int, int]] = {}
+    for line in (tmp_path / ".floe" / "traces" / "obs.jsonl").read_text().splitlines():
+        if not line.strip():
+            continue
+        for resource_spans in json.loads(line).get("resourceSpans", []):
+            for scope_spans in resource_spans.get("scopeSpans", []):
+                for span in scope_spans.get("spans", []):
+                    times[f"0x{span['spanId']}"] = (int(span["startTimeUnixNano"]), int(span["endTimeUnixNano"]))
+    return times
+
+
+def _micros(timestamp: float) -> int:
+    """Dagster's float epoch seconds as epoch microseconds (what they hold)."""
+    return round(timestamp * 1e6)
+
+
+def _event_time_micros(event: dict[str, Any]) -> int:
+    moment = datetime.fromisoformat(event["eventTime"].replace("Z", "+00:00"))
+    return (moment - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+
+
+def test_with_recorded_step_times_spans_and_lineage_carry_the_times_stored_with_the_step_events(
+    recorded_times_run: Ran,
+) -> None:
+    """What Celery and Kubernetes runs get: step times read back from the instance, equal to the stored ones."""
+    ran = recorded_times_run
+    assert ran.result.success
+    nanos = _span_nanos(ran.dir)
+    lineage = _lineage(ran.dir)
+    steps = [span for span in _spans(ran.dir) if "dagster.step_key" in span["attributes"]]
+    assert {span["name"] for span in steps} == {"bronze/raw", "silver/clean", "gold/report", "silver/modelled"}
+    for step in steps:
+        step_key = step["attributes"]["dagster.step_key"]
+        (started,) = ran.step_times[(step_key, "STEP_START")]
+        (succeeded,) = ran.step_times[(step_key, "STEP_SUCCESS")]
+        start_ns, end_ns = nanos[step["context"]["span_id"]]
+        assert (start_ns, end_ns) == (_micros(started) * 1_000, _micros(succeeded) * 1_000), step_key
+        run = step["attributes"].get("openlineage.run_id")
+        if run is not None:  # a Python asset step (the dbt-kinded one has no lineage run of its own)
+            times = {e["eventType"]: _event_time_micros(e) for e in lineage if e["run"]["runId"] == run}
+            assert times == {"START": _micros(started), "COMPLETE": _micros(succeeded)}, step_key
+
+
+def test_multiprocess_step_spans_are_timed_when_their_events_arrive_after_they_were_stored(
+    multiprocess_run: Ran,
+) -> None:
+    """Without recorded times (in-process, multiprocess): a step's span opens and ends as its events arrive."""
+    nanos = _span_nanos(multiprocess_run.dir)
+    lineage = _lineage(multiprocess_run.dir)
+    for step in (span for span in _spans(multiprocess_run.dir) if "dagster.step_key" in span["attributes"]):
+        step_key = step["attributes"]["dagster.step_key"]
+        (started,) = multiprocess_run.step_times[(step_key, "STEP_START")]
+        (succeeded,) = multiprocess_run.step_times[(step_key, "STEP_SUCCESS")]
+        start_ns, end_ns = nanos[step["context"]["span_id"]]
+        # The step's process stores an event, then hands it to the run worker: the span time is not earlier
+        # (to the microsecond a float of epoch seconds holds).
+        assert start_ns // 1_000 >= _micros(started) - 1, step_key
+        assert end_ns // 1_000 >= _micros(succeeded) - 1, step_key
+        assert start_ns <= end_ns
+        run = step["attributes"].get("openlineage.run_id")
+        if run is not None:  # its lineage events carry its span's times
+            times = {e["eventType"]: _event_time_micros(e) for e in lineage if e["run"]["runId"] == run}
+            assert times == {"START": start_ns // 1_000, "COMPLETE": end_ns // 1_000}, step_key

@@ -8,7 +8,7 @@ import pytest
 
 from floe_config import PlatformSpec
 from floe_definitions.errors import ExecutorConfigError
-from floe_definitions.executors import build_executor, dagster_executor
+from floe_definitions.executors import build_executor, dagster_executor, events_arrive_late
 from floe_definitions.observed_executor import RunTelemetry
 from floe_definitions.step_lineage import DatasetNaming
 
@@ -66,6 +66,21 @@ def test_optional_executors_build_when_installed_or_name_their_extra(
             build_executor(config, TELEMETRY)  # type: ignore[arg-type]
     else:
         assert build_executor(config, TELEMETRY).name == f"floe_{kind}"  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("settings", "late"),
+    [
+        ({"type": "in_process"}, False),
+        ({"type": "multiprocess", "max_concurrent": 2}, False),
+        ({"type": "celery", "broker": "redis://127.0.0.1:1/0"}, True),  # a step's events come when its task ends
+        ({"type": "k8s", "job_namespace": "data"}, True),  # read back from the event log on a polling tick
+    ],
+)
+def test_step_times_are_read_from_the_instance_only_for_executors_whose_events_arrive_late(
+    settings: dict[str, object], late: bool
+) -> None:
+    assert events_arrive_late(_executor_config(**settings)) is late  # type: ignore[arg-type]
 
 
 def test_missing_extra_can_be_deferred_to_run_start(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,11 +5,15 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from typing import Any, cast
 
 from dagster import (
     AssetSelection,
     DailyPartitionsDefinition,
     Definitions,
+    Executor,
+    ExecutorDefinition,
+    InitExecutorContext,
     MaterializeResult,
     MetadataValue,
     asset,
@@ -22,7 +26,7 @@ from openlineage.client.transport.transport import Transport
 from floe_config import FloeSpec, PlatformSpec
 from floe_definitions.executors import build_executor
 from floe_definitions.lineage_client import build_lineage_client
-from floe_definitions.observed_executor import RunTelemetry
+from floe_definitions.observed_executor import ObservedExecutor, RunTelemetry
 from floe_definitions.step_lineage import DatasetNaming
 from floe_definitions.tracing import build_tracer_provider
 
@@ -47,6 +51,25 @@ telemetry = RunTelemetry(
     lineage_namespace="floe-test",
     naming=DatasetNaming(pipeline="obs", table_namespaces={"duckdb": "duckdb:///warehouse.duckdb"}),
 )
+
+
+observed_executor = build_executor(platform.execution.executor, telemetry)
+if os.environ.get("FLOE_TEST_RECORDED_TIMES"):
+    # The platform's executor observed as Celery's and Kubernetes' are: step times read back from the instance.
+    platform_executor = observed_executor
+
+    def _with_recorded_times(init_context: InitExecutorContext) -> Executor:
+        assert platform_executor.executor_creation_fn is not None
+        built = platform_executor.executor_creation_fn(init_context)
+        assert isinstance(built, ObservedExecutor)
+        return ObservedExecutor(built.inner, telemetry, recorded_step_times=True)
+
+    observed_executor = ExecutorDefinition(
+        name=platform_executor.name,
+        config_schema=cast("Any", platform_executor.config_schema),  # already a definition schema
+        requirements=platform_executor.get_requirements,
+        executor_creation_fn=_with_recorded_times,
+    )
 
 
 @asset(key=["bronze", "raw"], group_name="bronze")
@@ -109,5 +132,5 @@ defs = Definitions(
         define_asset_job("slow", selection=AssetSelection.groups("slow")),
         maintenance,
     ],
-    executor=build_executor(platform.execution.executor, telemetry),
+    executor=observed_executor,
 )
