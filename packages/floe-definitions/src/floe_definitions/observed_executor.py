@@ -22,9 +22,9 @@ worker killed with SIGKILL runs no code at all, so its Dagster run keeps a START
 steps' and nodes' runs too); Dagster's run monitoring marks the run failed, but no lineage says so.
 
 A step span starts and ends, and a step's lineage events are timed, when the step's events happened. With the
-in-process and multiprocess executors that is when they reach the run worker. dagster-celery hands over a step's
-events only when its task returns, and a step-delegating executor (Kubernetes) reads them back from the event log
-on a polling tick: for those (``recorded_step_times``), the times are those the step's process stored with the
+in-process executor that is when they reach the run worker. The multiprocess executor's run worker drains step
+processes' queues between its own work, dagster-celery hands over a step's events only when its task returns, and
+a step-delegating executor (Kubernetes) reads them back from the event log on a polling tick: for those (``recorded_step_times``), the times are those the step's process stored with the
 events, read from the run's instance (:mod:`floe_definitions.step_event_times`), so the dbt node spans a worker
 emits lie within their step's span.
 
@@ -102,8 +102,8 @@ class ObservedExecutor(Executor):
         telemetry: Where spans and lineage go.
         recorded_step_times: Time step spans and lineage events by the times stored with the step events in the
             run's instance, not by their arrival: for executors that hand the run worker a step's events after
-            the fact (Celery, Kubernetes). Costs a query per batch of step events; off for executors whose
-            events arrive as they happen (in-process, multiprocess).
+            the fact (multiprocess, Celery, Kubernetes). Costs a query per batch of step events; off for the
+            in-process executor, whose events arrive as they happen.
     """
 
     def __init__(self, inner: Executor, telemetry: RunTelemetry, *, recorded_step_times: bool = False) -> None:
