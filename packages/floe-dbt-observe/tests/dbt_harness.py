@@ -74,6 +74,10 @@ class SleepingTransport(Transport):
         time.sleep(self.seconds)
 
 
+REPARSE_NOTICE = "dbt parsed the whole project again"
+"""What floe-dbt-observe's message says when dbt could not reuse its saved partial parse."""
+
+
 def make_warehouse(path: Path) -> Path:
     """Create the raw tables the fixture project's sources read."""
     con = duckdb.connect(str(path))

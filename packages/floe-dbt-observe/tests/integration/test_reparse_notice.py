@@ -7,18 +7,16 @@ import logging
 import subprocess
 
 import pytest
-from dbt_harness import DUCKDB_ENV, DbtRun, copy_project, make_warehouse, run_dbt
+from dbt_harness import DUCKDB_ENV, REPARSE_NOTICE, DbtRun, copy_project, make_warehouse, run_dbt
 
 from floe_dbt_observe.dbt_executable import find_dbt_executable
-
-REPARSED = "dbt parsed the whole project again"
 
 
 def _notices(run: DbtRun) -> list[tuple[int, str]]:
     return [
         (entry.level, entry.user_message)
         for entry in run.instance.all_logs(run.result.run_id)
-        if REPARSED in entry.user_message
+        if REPARSE_NOTICE in entry.user_message
     ]
 
 

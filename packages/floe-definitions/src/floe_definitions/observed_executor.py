@@ -24,9 +24,10 @@ steps' and nodes' runs too); Dagster's run monitoring marks the run failed, but 
 A step span starts and ends, and a step's lineage events are timed, when the step's events happened. With the
 in-process executor that is when they reach the run worker. The multiprocess executor's run worker drains step
 processes' queues between its own work, dagster-celery hands over a step's events only when its task returns, and
-a step-delegating executor (Kubernetes) reads them back from the event log on a polling tick: for those (``recorded_step_times``), the times are those the step's process stored with the
-events, read from the run's instance (:mod:`floe_definitions.step_event_times`), so the dbt node spans a worker
-emits lie within their step's span.
+a step-delegating executor (Kubernetes) reads them back from the event log on a polling tick: for those
+(``recorded_step_times``), the times are those the step's process stored with the events, read from the run's
+instance (:mod:`floe_definitions.step_event_times`), so the dbt node spans a worker emits lie within their step's
+span.
 
 Telemetry never fails or blocks the run: every emission is guarded, failures are counted, logged once, and
 reported in one warning when the run ends.

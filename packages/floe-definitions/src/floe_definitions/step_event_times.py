@@ -2,10 +2,11 @@
 
 The in-process executor gives the run worker each step event as it happens, so its arrival is its time. The
 multiprocess executor's run worker drains each step process's queue between its own work, so a short step's
-events can arrive together; dagster-celery gives the run worker a step's events only when the step's task returns (all at once,
-after the step ended), and a step-delegating executor (Kubernetes) reads them back from the event log on its
-polling tick. For those, :class:`RecordedStepTimes` reads the time the step's own process stored with each event
-(``EventLogEntry.timestamp``) from the run's instance, with Dagster's public ``get_records_for_run``.
+events can arrive together; dagster-celery gives the run worker a step's events only when the step's task
+returns (all at once, after the step ended), and a step-delegating executor (Kubernetes) reads them back from the
+event log on its polling tick. For those, :class:`RecordedStepTimes` reads the time the step's own process stored
+with each event (``EventLogEntry.timestamp``) from the run's instance, with Dagster's public
+``get_records_for_run``.
 """
 
 from __future__ import annotations
