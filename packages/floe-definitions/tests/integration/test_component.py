@@ -342,13 +342,18 @@ def free_port() -> int:
 
 @pytest.fixture
 def dg_dev(shop: DgProject) -> Iterator[tuple[subprocess.Popen[str], int]]:
-    """``dg dev`` on 127.0.0.1 at a free port, stopped (SIGINT, as Ctrl-C) when the test ends."""
+    """``dg dev`` on 127.0.0.1 at a free port, stopped (SIGINT, as Ctrl-C) when the test ends.
+
+    Its output goes to a file, not a pipe: nothing reads a pipe while the test polls the server, and a full pipe
+    would block dg dev writing its shutdown messages after Ctrl-C.
+    """
     port = free_port()
+    log = (shop.root.parent / "dg-dev.log").open("w")
     process = subprocess.Popen(
         [str(DG), "dev", "--host", "127.0.0.1", "--port", str(port)],
         cwd=shop.root,
         env=shop.env,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
@@ -363,8 +368,7 @@ def dg_dev(shop: DgProject) -> Iterator[tuple[subprocess.Popen[str], int]]:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
+        log.close()
 
 
 def wait_for_http(url: str, process: subprocess.Popen[str], deadline_seconds: float = 300) -> bytes:
@@ -403,10 +407,11 @@ def test_dg_dev_serves_the_floe_component_on_localhost_and_stops_cleanly(
             time.sleep(1)
     os.killpg(process.pid, signal.SIGINT)
     try:
-        returncode = process.wait(timeout=120)
+        # dagster dev gives the webserver and then the daemon 60 s each to stop before it kills them, and then
+        # stops its code server: a slow but bounded shutdown (seen in CI: still running 120 s after Ctrl-C)
+        returncode = process.wait(timeout=240)
     except subprocess.TimeoutExpired:
-        # Seen once in three CI-like runs: dg dev still shutting down 120 s after Ctrl-C (cause not found; the
-        # same test passed alone right after). A user presses Ctrl-C again; it must still exit cleanly then.
+        # A user presses Ctrl-C again; it must still exit cleanly then.
         os.killpg(process.pid, signal.SIGINT)
         returncode = process.wait(timeout=60)
 
