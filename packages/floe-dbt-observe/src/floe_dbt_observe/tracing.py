@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from opentelemetry import trace
 from opentelemetry.context import Context
@@ -129,9 +129,16 @@ def dbt_time_ns(value: object) -> int | None:
     return int(parsed.timestamp() * 1_000_000) * 1_000
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def ns_to_iso(value_ns: int) -> str:
-    """Format epoch ns as an ISO 8601 UTC timestamp (OpenLineage ``eventTime``)."""
-    return datetime.fromtimestamp(value_ns / 1e9, tz=UTC).isoformat()
+    """Format epoch ns as an ISO 8601 UTC timestamp (OpenLineage ``eventTime``), exact to the microsecond.
+
+    Integer arithmetic: a float of epoch seconds (``value_ns / 1e9``) holds only about a quarter of a microsecond
+    today, so an event time could differ by one microsecond from the span it belongs to.
+    """
+    return (_EPOCH + timedelta(microseconds=value_ns // 1_000)).isoformat()
 
 
 def format_trace_id(trace_id: int) -> str:

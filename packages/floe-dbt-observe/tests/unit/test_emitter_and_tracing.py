@@ -6,13 +6,14 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from openlineage.client import OpenLineageClient
 from openlineage.client.transport import Transport
 
 from floe_dbt_observe.lineage_emitter import LineageEmitter
-from floe_dbt_observe.tracing import dagster_run_span_context, dbt_time_ns
+from floe_dbt_observe.tracing import dagster_run_span_context, dbt_time_ns, ns_to_iso
 
 
 class _Blocking(Transport):
@@ -104,6 +105,12 @@ def test_dbt_naive_timestamps_are_utc() -> None:
     assert dbt_time_ns("1970-01-01T00:00:01Z") == 1_000_000_000
     assert dbt_time_ns("") is None
     assert dbt_time_ns("None") is None
+
+
+def test_an_event_time_is_the_exact_microsecond_in_iso_8601_utc() -> None:
+    text = ns_to_iso(1_700_000_000_123_456_789)
+    assert text == "2023-11-14T22:13:20.123456+00:00"
+    assert datetime.fromisoformat(text) == datetime(2023, 11, 14, 22, 13, 20, 123456, tzinfo=UTC)
 
 
 def test_run_span_context_derives_the_trace_from_the_run_id() -> None:

@@ -58,11 +58,12 @@ from opentelemetry.trace import Span, Status, StatusCode, TracerProvider
 
 from floe_dbt_observe.lineage_emitter import LineageEmitter
 from floe_dbt_observe.lineage_events import ParentRun
+from floe_dbt_observe.tracing import ns_to_iso
 from floe_definitions.run_partitions import PARTITION_TAG, run_time_window
 from floe_definitions.run_trace import run_span_ids, run_trace_id, step_lineage_run_id, step_span_ids
 from floe_definitions.span_delivery import flush_spans
 from floe_definitions.step_assets import StepAssets, job_owners, step_assets
-from floe_definitions.step_event_times import RecordedStepTimes, ns_to_event_time
+from floe_definitions.step_event_times import RecordedStepTimes
 from floe_definitions.step_lineage import DatasetNaming, dagster_run_event, lineage_job_name, step_event
 
 if TYPE_CHECKING:
@@ -437,7 +438,7 @@ class RunObserver:
             owners=step.assets.owners,
             tags=step.assets.tags,
             job_type="ASSET" if step.assets.outputs else "TASK",
-            event_time=ns_to_event_time(at_ns),
+            event_time=ns_to_iso(at_ns),
         )
         self._submit(lambda: event)
 

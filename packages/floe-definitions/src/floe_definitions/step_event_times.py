@@ -11,7 +11,6 @@ with each event (``EventLogEntry.timestamp``) from the run's instance, with Dags
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 
 from dagster import DagsterEvent, DagsterEventType, DagsterInstance
@@ -28,8 +27,6 @@ STEP_EVENT_TYPES = frozenset(
 )
 """The events that open and end a step's span and lineage run."""
 
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-
 
 def seconds_to_ns(timestamp: float) -> int:
     """Convert Dagster's float epoch seconds to OpenTelemetry's integer epoch ns, at the microsecond.
@@ -38,11 +35,6 @@ def seconds_to_ns(timestamp: float) -> int:
     honestly carry (dbt's node times are microseconds too).
     """
     return round(timestamp * 1_000_000) * 1_000
-
-
-def ns_to_event_time(value_ns: int) -> str:
-    """Format epoch ns as an ISO 8601 UTC ``eventTime``, exactly to the microsecond (no float on the way)."""
-    return (_EPOCH + dt.timedelta(microseconds=value_ns // 1_000)).isoformat()
 
 
 class RecordedStepTimes:
