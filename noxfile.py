@@ -18,6 +18,12 @@ nox.options.sessions = ["lint", "tests"]
 ROOT = Path(__file__).parent
 PACKAGES = ["floe-config", "floe-loaders", "floe-dbt-observe", "floe-definitions"]
 TEST_TARGETS = [*PACKAGES, "demo"]
+# Suites whose tests mostly wait on subprocesses (dbt, Dagster's run workers, `floe dev`, daemons) run on two
+# pytest-xdist workers, a test module per worker (module-scoped fixtures such as one demo run stay shared).
+PARALLEL = {
+    "floe-definitions": ["-n", "2", "--dist", "loadfile"],
+    "demo": ["-n", "2", "--dist", "loadfile"],
+}
 
 
 def _sync(session: nox.Session, *args: str) -> None:
@@ -52,7 +58,10 @@ def tests(session: nox.Session, package: str) -> None:
         test_dir = ROOT / "packages" / package / "tests"
     if not any(test_dir.rglob("test_*.py")):
         session.skip(f"{package}: no tests yet")
-    session.run("pytest", str(test_dir), *session.posargs)
+    session.run("pytest", str(test_dir), *PARALLEL.get(package, []), *session.posargs)
+    if package == "floe-config":
+        # this venv holds floe-config alone: prove `floe-config validate` imports no Dagster, dbt, OTel or OpenLineage
+        session.run("python", str(ROOT / "packages" / "floe-config" / "tests" / "check_import_boundary.py"))
 
 
 # Each package's sibling workspace packages, installed editable so the floors of their direct dependencies hold too.
