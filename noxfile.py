@@ -1,12 +1,14 @@
-"""floe's developer sessions: tests per package, tests_lowest, config_only, lint, demo, bench.
+"""floe's developer sessions: tests per package, tests_lowest, tests_newest, config_only, lint, demo, bench.
 
-Every session but ``tests_lowest`` installs from the committed ``uv.lock`` (``uv sync --frozen``) into its own
-venv, so what is tested here is what a user gets. ``tests_lowest`` resolves each package's direct dependencies at
-their declared floors instead (uv's lowest-direct resolution), without touching ``uv.lock``.
+Every session but ``tests_lowest`` and ``tests_newest`` installs from the committed ``uv.lock`` (``uv sync
+--frozen``) into its own venv, so what is tested here is what a user gets. ``tests_lowest`` resolves each package's
+direct dependencies at their declared floors instead (uv's lowest-direct resolution), and ``tests_newest`` every
+dependency at the newest release its range allows, both without reading or touching ``uv.lock``.
 """
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 import nox
@@ -98,8 +100,9 @@ LOWEST_IGNORE = {
 # Extra constraints for a package's floor resolution (lowest-direct keeps transitive dependencies at their newest);
 # none needed since dbt-core's floor became 1.9 (README: "Tested versions").
 LOWEST_CONSTRAINTS: dict[str, list[str]] = {}
-# Printed by the session: the versions that decide what "floor" means in the README's matrix.
-LOWEST_REPORTED = (
+# Printed by tests_lowest and tests_newest: the versions that decide what "floor" and "newest" mean in the README's
+# matrix.
+REPORTED_VERSIONS = (
     "dagster",
     "dagster-dbt",
     "dbt-core",
@@ -112,31 +115,42 @@ LOWEST_REPORTED = (
 )
 
 
-@nox.session(python="3.11")
-@nox.parametrize("package", PACKAGES, ids=PACKAGES)
-def tests_lowest(session: nox.Session, package: str) -> None:
-    """Run one package's floor subset with its direct dependencies at their declared floors (lowest-direct)."""
+# Left out of every resolution, as of the locked environments (the root pyproject's `exclude-dependencies`, which
+# says why): dbt-core 1.12's experimental parser cannot be built without GitHub.
+EXCLUDED = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["uv"]["exclude-dependencies"]
+
+
+def _resolve_into_venv(session: nox.Session, package: str, resolution: str) -> list[str]:
+    """Resolve ``package`` (with its workspace siblings and test group) by ``resolution``, ignoring ``uv.lock``, and
+    make the session's venv hold exactly that; return the resolved ``name==version`` lines of ``REPORTED_VERSIONS``.
+    """
     package_dir = ROOT / "packages" / package
     tmp = Path(session.create_tmp())
-    inputs, requirements = tmp / "lowest.in", tmp / "lowest.txt"
+    inputs, requirements = tmp / f"{resolution}.in", tmp / f"{resolution}.txt"
     inputs.write_text("".join(f"-e {ROOT / 'packages' / name}\n" for name in [*WORKSPACE_DEPS[package], package]))
-    constraints = tmp / "lowest-constraints.txt"
+    constraints = tmp / f"{resolution}-constraints.txt"
     constraints.write_text("".join(f"{line}\n" for line in LOWEST_CONSTRAINTS.get(package, [])))
+    excludes = tmp / "excludes.txt"
+    excludes.write_text("".join(f"{name}\n" for name in EXCLUDED))
+    # an earlier output file would be read as preferences (a reused venv's tmp keeps it): resolve afresh
+    requirements.unlink(missing_ok=True)
     env = {"VIRTUAL_ENV": session.virtualenv.location}
-    # compile, then sync: the venv holds exactly the floor resolution even when nox reuses it (uv.lock is not read)
+    # compile, then sync: the venv holds exactly this resolution even when nox reuses it (uv.lock is not read)
     session.run_install(
         "uv",
         "pip",
         "compile",
         "--quiet",
         "--resolution",
-        "lowest-direct",
+        resolution,
         "--python",
         str(Path(session.virtualenv.location) / "bin" / "python"),
         "--group",
         f"{package_dir / 'pyproject.toml'}:test",
         "--constraint",
         str(constraints),
+        "--excludes",
+        str(excludes),
         "--output-file",
         str(requirements),
         str(inputs),
@@ -144,13 +158,35 @@ def tests_lowest(session: nox.Session, package: str) -> None:
         silent=True,
     )
     session.run_install("uv", "pip", "sync", "--quiet", str(requirements), env=env, silent=True)
-    pinned = [line for line in requirements.read_text().splitlines() if line.split("==")[0] in LOWEST_REPORTED]
-    session.log(f"{package} at its floors: {', '.join(pinned)}")
+    return [line for line in requirements.read_text().splitlines() if line.split("==")[0] in REPORTED_VERSIONS]
+
+
+def _run_floor_subset(session: nox.Session, package: str, ignore: list[str]) -> None:
+    """Run ``package``'s floor subset (``LOWEST_SUBSETS``) without the lock-decided tests (``LOWEST_DESELECT``)."""
+    package_dir = ROOT / "packages" / package
     names = LOWEST_DESELECT.get(package, [])
     deselect = ["-k", " and ".join(f"not {name}" for name in names)] if names else []
     targets = [str(package_dir / target) for target in LOWEST_SUBSETS[package]]
-    ignored = [f"--ignore={package_dir / path}" for path in LOWEST_IGNORE.get(package, [])]
+    ignored = [f"--ignore={package_dir / path}" for path in ignore]
     session.run("pytest", *targets, *ignored, *deselect, *session.posargs)
+
+
+@nox.session(python="3.11")
+@nox.parametrize("package", PACKAGES, ids=PACKAGES)
+def tests_lowest(session: nox.Session, package: str) -> None:
+    """Run one package's floor subset with its direct dependencies at their declared floors (lowest-direct)."""
+    pinned = _resolve_into_venv(session, package, "lowest-direct")
+    session.log(f"{package} at its floors: {', '.join(pinned)}")
+    _run_floor_subset(session, package, LOWEST_IGNORE.get(package, []))
+
+
+@nox.session(python="3.11")
+@nox.parametrize("package", PACKAGES, ids=PACKAGES)
+def tests_newest(session: nox.Session, package: str) -> None:
+    """Run one package's floor subset with every dependency at the newest release its range allows (not the lock)."""
+    pinned = _resolve_into_venv(session, package, "highest")
+    session.log(f"{package} at the newest its ranges allow: {', '.join(pinned)}")
+    _run_floor_subset(session, package, [])
 
 
 @nox.session(python="3.11")

@@ -15,17 +15,20 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from floe_config.errors import ConfigError, FloeConfigError
-from floe_config.floe_loading import load_floe_spec
-from floe_config.floe_spec import FloeSpec
 
 if TYPE_CHECKING:
     from floe_config.compiled_artifacts import CompiledArtifacts, compile_artifacts
+    from floe_config.floe_loading import load_floe_spec
+    from floe_config.floe_spec import FloeSpec
     from floe_config.platform_loading import load_platform_spec
     from floe_config.platform_spec import PlatformSpec
 
-# Platform and compile names load on first use: `floe-config validate` without a platform file should not
-# pay for building those models (the command's whole run is only a few times `import pydantic`).
+# The models and loaders load on first use: importing a submodule (``floe_config.errors``, ``floe_config.cli``)
+# runs this file first, and should not build every model; `floe-config validate` without a platform file never
+# builds the platform models at all (the command's whole run is only a few times `import pydantic`).
 _LAZY_MODULES: dict[str, str] = {
+    "FloeSpec": "floe_config.floe_spec",
+    "load_floe_spec": "floe_config.floe_loading",
     "PlatformSpec": "floe_config.platform_spec",
     "load_platform_spec": "floe_config.platform_loading",
     "CompiledArtifacts": "floe_config.compiled_artifacts",

@@ -1,11 +1,13 @@
 """floe-config validate / schema / compile: output formats and exit codes (0 valid, 1 invalid, 2 usage/unreadable)."""
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from floe_config.cli import main
+from floe_config.cli import is_platform_file, main
 from floe_config.json_schema import render_floe_json_schema, render_platform_json_schema
 
 
@@ -134,6 +136,41 @@ def test_validate_still_reads_a_file_with_name_as_floe_yaml(project: Path, capsy
     (project / "mixed.yaml").write_text("name: shop\nenvironment: prod\n")
     assert main(["validate", "mixed.yaml"]) == 1
     assert "mixed.yaml:2:1: environment: unknown key 'environment'" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("environment: prod\n", True),
+        ("x: name\nenvironment: prod\n", True),  # 'name' as a value
+        ("environment: {name: x, orchestration: y}\n", True),  # nested keys are not top-level ones
+        ("environment: [name]\nlineage: {}\n", True),
+        ("name: shop\nenvironment: prod\n", False),
+        ("environment: prod\norchestration: {}\n", False),  # found after a platform key
+        ("'name': shop\nenvironment: prod\n", False),
+        ("name: shop\nenvironment: [\n", False),  # stops at 'name', never reaches the broken part
+        ("environment: prod\ntracing: {\n", False),  # not YAML
+        ("environment: prod\n---\nlineage: {}\n", False),  # more than one document
+        ("- environment\n", False),
+        ("environment\n", False),
+        ("x: 1\n", False),  # no platform key
+        ("", False),
+    ],
+)
+def test_is_platform_file_reads_only_top_level_keys(tmp_path: Path, text: str, expected: bool):
+    (tmp_path / "f.yaml").write_text(text)
+    assert is_platform_file(str(tmp_path / "f.yaml")) is expected
+
+
+def test_the_command_exits_like_main(project: Path, capsys: pytest.CaptureFixture[str]):
+    """``python -m floe_config.cli`` (like the console script) runs ``run``: same output and exit code as ``main``."""
+    (project / "bad.yaml").write_text("name: shop\nobservability: {traces: maybe}\n")
+    assert main(["validate", "bad.yaml"]) == 1
+    expected = capsys.readouterr()
+    result = subprocess.run(
+        [sys.executable, "-m", "floe_config.cli", "validate", "bad.yaml"], capture_output=True, text=True, check=False
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (1, expected.out, expected.err)
 
 
 def test_compile_to_file(project: Path):
