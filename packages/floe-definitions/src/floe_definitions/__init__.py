@@ -6,7 +6,7 @@ same as a component of a ``dg`` project (this module is registered for ``dg`` as
 
 ``__all__`` is what a user calls: the facade, ``load_project`` / ``load_compiled_artifacts``, the project they
 return, the dg component and the error root. Everything else is importable from its module
-(``floe_definitions.run_trace``, ``floe_definitions.tracing``, ``floe_definitions.errors``, ...).
+(``floe_definitions.telemetry.run_trace``, ``floe_definitions.telemetry.tracing``, ``floe_definitions.errors``, ...).
 """
 
 from floe_definitions.component import FloeComponent

@@ -29,7 +29,7 @@ from floe_dbt_observe.dbt_resource import build_dbt_resource
 from floe_dbt_observe.manifest import load_or_parse_manifest
 from floe_dbt_observe.warehouse_namespace import fallback_namespace
 from floe_definitions.errors import DefinitionsLoadError
-from floe_definitions.span_delivery import flush_spans
+from floe_definitions.telemetry.span_delivery import flush_spans
 from floe_loaders.asset_patterns import build_automation_condition, build_backfill_policy
 from floe_loaders.asset_settings import resolve_asset_settings
 

@@ -24,18 +24,18 @@ from floe_config.floe_loading import FloeDocument, load_floe_document
 from floe_config.platform_loading import PlatformDocument, load_platform_document
 from floe_dbt_observe import DbtObserveError
 from floe_dbt_observe.errors import DbtParseError
-from floe_definitions.asset_links import link_python_assets
 from floe_definitions.errors import (
     ConfigNotFoundError,
     DefinitionsLoadError,
     LocatedError,
     ResourceConflictError,
 )
-from floe_definitions.executors import build_executor
-from floe_definitions.lineage_client import build_lineage_client
-from floe_definitions.observed_executor import RunTelemetry
-from floe_definitions.step_lineage import DatasetNaming
-from floe_definitions.tracing import build_tracer_provider
+from floe_definitions.execution.executors import build_executor
+from floe_definitions.execution.observed_executor import RunTelemetry
+from floe_definitions.execution.step_lineage import DatasetNaming
+from floe_definitions.telemetry.asset_links import link_python_assets
+from floe_definitions.telemetry.lineage_client import build_lineage_client
+from floe_definitions.telemetry.tracing import build_tracer_provider
 from floe_loaders import FloeLoaderError, OrchestrationObjects, build_orchestration
 from floe_loaders.locations import Locate
 from floe_loaders.partitions import build_partitions

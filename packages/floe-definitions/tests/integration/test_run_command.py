@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus
 
-from floe_definitions import run_command
-from floe_definitions.cli import main
+from floe_definitions.commands import run as run_command
+from floe_definitions.commands.cli import main
 from floe_definitions.project import FloeProject
 
 FLOE = str(Path(sys.executable).with_name("floe"))

@@ -51,7 +51,7 @@ def test_all_holds_only_what_a_user_calls_and_each_name_resolves(package: str) -
 
 def test_floe_definitions_imports_its_siblings_through_public_names_only() -> None:
     offenders = []
-    for path in sorted(SOURCE.glob("*.py")):
+    for path in sorted(SOURCE.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if not (isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in SIBLINGS):
                 continue

@@ -28,13 +28,13 @@ from floe_config.platform_loading import load_platform_document
 from floe_config.platform_spec import InProcessExecutor
 from floe_config.validation_issues import did_you_mean
 from floe_definitions.errors import RunCommandError
-from floe_definitions.executor_choice import choose_executor
-from floe_definitions.executors import build_executor
-from floe_definitions.instance import open_instance
+from floe_definitions.execution.executor_choice import choose_executor
+from floe_definitions.execution.executors import build_executor
+from floe_definitions.execution.step_process_console import step_debug_lines_dropped
+from floe_definitions.instance.home import open_instance
 from floe_definitions.project import FloeProject, find_floe_yaml, load_project
-from floe_definitions.run_trace import run_trace_id
-from floe_definitions.step_process_console import step_debug_lines_dropped
-from floe_definitions.telemetry_sinks import TelemetryOverrideWarning, lineage_sink, span_sink
+from floe_definitions.telemetry.run_trace import run_trace_id
+from floe_definitions.telemetry.sinks import TelemetryOverrideWarning, lineage_sink, span_sink
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -343,7 +343,7 @@ def _execute(
     assert project.floe_yaml is not None
     invocation = uuid.uuid4().hex
     recon = dg.build_reconstructable_job(
-        "floe_definitions.run_command",
+        "floe_definitions.commands.run",
         "reconstruct_job",
         reconstructable_args=(  # type: ignore[arg-type]  # Dagster types the tuple as one element
             os.fspath(project.floe_yaml.resolve()),
@@ -438,7 +438,7 @@ def _run_errors(result: dg.ExecuteJobResult) -> list[str]:
 
 
 def telemetry_destinations(project: FloeProject) -> tuple[str, str]:
-    """Say where the project's spans and lineage events go (for messages), by the rule of ``telemetry_sinks``."""
+    """Say where the project's spans and lineage events go (for messages), by the rule of ``telemetry.sinks``."""
     with warnings.catch_warnings():  # loading the project already warned about an overridden variable
         warnings.simplefilter("ignore", TelemetryOverrideWarning)
         spans = span_sink(project.spec, project.platform, project.base_dir)
