@@ -50,11 +50,11 @@ from dagster import (  # noqa: E402
 )
 from dagster._core.definitions.reconstruct import ReconstructableRepository  # noqa: E402
 
+from demo.otlp_spans import read_spans  # noqa: E402
 from demo.telemetry_receiver import LINEAGE_PATH, TRACES_PATH, TelemetryReceiver  # noqa: E402
 from floe_definitions import FloeProject, load_project  # noqa: E402
 from floe_definitions.instance.home import dagster_home, open_instance  # noqa: E402
 from floe_definitions.project import display_path  # noqa: E402
-from floe_definitions.telemetry.otlp_json import read_spans  # noqa: E402
 from floe_definitions.telemetry.run_trace import run_trace_id  # noqa: E402
 from floe_definitions.telemetry.sinks import (  # noqa: E402
     OTLP_ENDPOINT_VARS,
