@@ -1,4 +1,4 @@
-"""floe's developer sessions: tests per package, tests_lowest, config_only, lint, demo, bench.
+"""floe's developer sessions: tests per package and workspace-wide, tests_lowest, config_only, lint, demo, bench.
 
 Every session but ``tests_lowest`` installs from the committed ``uv.lock`` (``uv sync --frozen``) into its own
 venv, so what is tested here is what a user gets. ``tests_lowest`` resolves each package's direct dependencies at
@@ -17,7 +17,8 @@ nox.options.sessions = ["lint", "tests"]
 
 ROOT = Path(__file__).parent
 PACKAGES = ["floe-config", "floe-loaders", "floe-dbt-observe", "floe-definitions"]
-TEST_TARGETS = [*PACKAGES, "demo"]
+TEST_TARGETS = [*PACKAGES, "demo", "workspace"]
+"""``workspace``: the policy tests over every package at once (tests/policy), in a venv holding all of them."""
 
 
 def _sync(session: nox.Session, *args: str) -> None:
@@ -47,6 +48,9 @@ def tests(session: nox.Session, package: str) -> None:
     if package == "demo":
         _sync(session, "--package", "floe-demo", "--group", "test")
         test_dir = ROOT / "demo" / "tests"
+    elif package == "workspace":
+        _sync(session, "--all-packages", "--group", "dev")
+        test_dir = ROOT / "tests"
     else:
         _sync(session, "--package", package, "--group", "test")
         test_dir = ROOT / "packages" / package / "tests"

@@ -53,14 +53,15 @@ from dagster._core.definitions.reconstruct import ReconstructableRepository  # n
 from demo.otlp_spans import read_spans  # noqa: E402
 from demo.telemetry_receiver import LINEAGE_PATH, TRACES_PATH, TelemetryReceiver  # noqa: E402
 from floe_definitions import FloeProject, load_project  # noqa: E402
-from floe_definitions.instance.home import dagster_home, open_instance  # noqa: E402
-from floe_definitions.project import display_path  # noqa: E402
-from floe_definitions.telemetry.run_trace import run_trace_id  # noqa: E402
-from floe_definitions.telemetry.sinks import (  # noqa: E402
+from floe_definitions.integration import (  # noqa: E402  # noqa: E402
     OTLP_ENDPOINT_VARS,
     OTLP_PROTOCOL_VARS,
     TRACES_EXPORTER_VAR,
+    dagster_home,
+    display_path,
     lineage_sink,
+    open_instance,
+    run_trace_id,
     span_sink,
 )
 

@@ -24,7 +24,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 
 from demo.otlp_spans import spans_from_request
-from floe_definitions.telemetry.otlp_json import request_dict
+from floe_definitions.integration import request_dict
 
 TRACES_PATH = "/v1/traces"
 LINEAGE_PATH = "/api/v1/lineage"

@@ -19,11 +19,15 @@ from openlineage.client.transport import Transport
 from opentelemetry.sdk.trace.export import SpanExporter
 
 from floe_config import FloeSpec, PlatformSpec
-from floe_config.dbt import DbtConfig
-from floe_config.floe_loading import FloeDocument, load_floe_document
-from floe_config.platform_loading import PlatformDocument, load_platform_document
+from floe_config.integration import (
+    DbtConfig,
+    FloeDocument,
+    PlatformDocument,
+    load_floe_document,
+    load_platform_document,
+)
 from floe_dbt_observe import DbtObserveError
-from floe_dbt_observe.errors import DbtParseError
+from floe_dbt_observe.integration import DbtParseError
 from floe_definitions.errors import (
     ConfigNotFoundError,
     DefinitionsLoadError,
@@ -37,8 +41,7 @@ from floe_definitions.telemetry.asset_links import link_python_assets
 from floe_definitions.telemetry.lineage_client import build_lineage_client
 from floe_definitions.telemetry.tracing import build_tracer_provider
 from floe_loaders import FloeLoaderError, OrchestrationObjects, build_orchestration
-from floe_loaders.locations import Locate
-from floe_loaders.partitions import build_partitions
+from floe_loaders.integration import Locate, build_partitions
 
 FLOE_CONFIG_ENV = "FLOE_CONFIG"
 """Environment variable naming the floe.yaml to load when no path is given."""

@@ -14,14 +14,12 @@ from typing import Any, TextIO
 import yaml
 
 from floe_config import PlatformSpec
-from floe_config.floe_loading import load_floe_document
-from floe_config.platform_loading import load_platform_document
-from floe_config.platform_spec import CeleryExecutor
+from floe_config.integration import CeleryExecutor, load_floe_document, load_platform_document
 from floe_definitions.execution.celery_settings import celery_config_source
 from floe_definitions.instance.dagster_yaml import RenderedInstance
 from floe_definitions.instance.home import instance_for, write_instance
 from floe_definitions.project import _platform_locator, find_floe_yaml
-from floe_loaders.locations import Locate
+from floe_loaders.integration import Locate
 
 WORKSPACE_YAML = "workspace.yaml"
 CELERY_WORKER_YAML = "celery-worker.yaml"

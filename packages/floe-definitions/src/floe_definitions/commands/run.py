@@ -24,8 +24,7 @@ from typing import Any, TextIO
 import dagster as dg
 from dagster import DagsterEventType, DagsterInstance, RunsFilter
 
-from floe_config.platform_loading import load_platform_document
-from floe_config.validation_issues import did_you_mean
+from floe_config.integration import did_you_mean, load_platform_document
 from floe_definitions.commands.progress import INVOCATION_TAG, RunProgress
 from floe_definitions.errors import RunCommandError
 from floe_definitions.execution.executor_choice import choose_executor

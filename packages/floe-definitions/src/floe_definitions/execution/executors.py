@@ -12,13 +12,7 @@ from typing import Any, cast
 
 from dagster import Executor, ExecutorDefinition, InitExecutorContext, in_process_executor, multiprocess_executor
 
-from floe_config.platform_spec import (
-    CeleryExecutor,
-    ExecutorConfig,
-    InProcessExecutor,
-    K8sExecutor,
-    MultiprocessExecutor,
-)
+from floe_config.integration import CeleryExecutor, ExecutorConfig, InProcessExecutor, K8sExecutor, MultiprocessExecutor
 from floe_definitions.errors import ExecutorConfigError
 from floe_definitions.execution.celery_broker import check_celery_broker
 from floe_definitions.execution.celery_settings import celery_config_source

@@ -56,9 +56,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import Span, Status, StatusCode, TracerProvider
 
-from floe_dbt_observe.lineage_emitter import LineageEmitter
-from floe_dbt_observe.lineage_events import ParentRun
-from floe_dbt_observe.tracing import ns_to_iso
+from floe_dbt_observe.integration import LineageEmitter, ParentRun, ns_to_iso
 from floe_definitions.execution.run_partitions import PARTITION_TAG, run_time_window
 from floe_definitions.execution.step_assets import StepAssets, job_owners, step_assets
 from floe_definitions.execution.step_event_times import RecordedStepTimes

@@ -10,7 +10,7 @@ import functools
 
 import dagster as dg
 
-from floe_config.platform_spec import InProcessExecutor
+from floe_config.integration import InProcessExecutor
 from floe_definitions.execution.executors import build_executor
 from floe_definitions.project import FloeProject, load_project
 

@@ -17,8 +17,15 @@ from typing import Any
 
 from dagster import AssetExecutionContext, AssetsDefinition
 
-from floe_dbt_observe.link_metadata import OPENLINEAGE_JOB_KEY, OPENLINEAGE_RUN_ID_KEY, SPAN_ID_KEY, TRACE_ID_KEY
-from floe_dbt_observe.tracing import dagster_step_span_context, format_span_id, format_trace_id
+from floe_dbt_observe.integration import (
+    OPENLINEAGE_JOB_KEY,
+    OPENLINEAGE_RUN_ID_KEY,
+    SPAN_ID_KEY,
+    TRACE_ID_KEY,
+    dagster_step_span_context,
+    format_span_id,
+    format_trace_id,
+)
 from floe_definitions._compat import with_wrapped_compute
 from floe_definitions.execution.step_assets import is_dbt_assets
 from floe_definitions.execution.step_lineage import lineage_job_name

@@ -29,7 +29,7 @@ from floe_definitions.telemetry.sinks import LineageSink, Locate, lineage_sink
 from floe_definitions.telemetry.sinks import lineage_file as lineage_file
 
 # One retry: events are sent from a background thread, and once a send has failed or been slow no flush of the
-# process waits for the backend (floe_dbt_observe.DeliveryHealth), so retries never hold a run up.
+# process waits for the backend (floe_dbt_observe.delivery_health.DeliveryHealth), so retries never hold a run up.
 _RETRY = {"total": 1, "connect": 1, "read": 1, "backoff_factor": 0.2}
 
 
