@@ -44,7 +44,7 @@ def _sync(session: nox.Session, *args: str) -> None:
 @nox.session(python="3.11")
 @nox.parametrize("package", TEST_TARGETS, ids=TEST_TARGETS)
 def tests(session: nox.Session, package: str) -> None:
-    """Run one package's test suite in a venv holding only that package and its declared deps."""
+    """Run one package's test suite in a venv holding only it and its deps (workspace: tests/ with every package)."""
     if package == "demo":
         _sync(session, "--package", "floe-demo", "--group", "test")
         test_dir = ROOT / "demo" / "tests"
