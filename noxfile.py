@@ -1,4 +1,5 @@
-"""floe's developer sessions: tests per package, tests_lowest, tests_newest, config_only, lint, demo, bench.
+"""floe's developer sessions: tests (per package, workspace), tests_lowest, tests_newest, config_only, lint, demo,
+bench.
 
 Every session but ``tests_lowest`` and ``tests_newest`` installs from the committed ``uv.lock`` (``uv sync
 --frozen``) into its own venv, so what is tested here is what a user gets. ``tests_lowest`` resolves each package's
@@ -19,7 +20,8 @@ nox.options.sessions = ["lint", "tests"]
 
 ROOT = Path(__file__).parent
 PACKAGES = ["floe-config", "floe-loaders", "floe-dbt-observe", "floe-definitions"]
-TEST_TARGETS = [*PACKAGES, "demo"]
+TEST_TARGETS = [*PACKAGES, "demo", "workspace"]
+"""``workspace``: the policy tests over every package at once (tests/policy), in a venv holding all of them."""
 # Suites whose tests mostly wait on subprocesses (dbt, Dagster's run workers, `floe dev`, daemons) run on two
 # pytest-xdist workers, a test module per worker (module-scoped fixtures such as one demo run stay shared).
 PARALLEL = {
@@ -51,10 +53,13 @@ def _sync(session: nox.Session, *args: str) -> None:
 @nox.session(python="3.11")
 @nox.parametrize("package", TEST_TARGETS, ids=TEST_TARGETS)
 def tests(session: nox.Session, package: str) -> None:
-    """Run one package's test suite in a venv holding only that package and its declared deps."""
+    """Run one package's test suite in a venv holding only it and its deps (workspace: tests/ with every package)."""
     if package == "demo":
         _sync(session, "--package", "floe-demo", "--group", "test")
         test_dir = ROOT / "demo" / "tests"
+    elif package == "workspace":
+        _sync(session, "--all-packages", "--group", "dev")
+        test_dir = ROOT / "tests"
     else:
         _sync(session, "--package", package, "--group", "test")
         test_dir = ROOT / "packages" / package / "tests"

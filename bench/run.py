@@ -567,10 +567,10 @@ def bench_file_watcher(ctx: Context) -> None:
     repeats = ctx.repeats("file_watcher")
     names = ", ".join(FILE_WATCHER_BUILDER_NAMES)
     code = (
-        "import floe_loaders.file_watcher as m\n"
+        "import floe_loaders.integration as m\n"
         f"print('OK' if any(callable(getattr(m, n, None)) for n in {FILE_WATCHER_BUILDER_NAMES!r}) else 'missing')"
     )
-    skip = ctx.probe("floe_loaders.file_watcher", code)
+    skip = ctx.probe("floe_loaders.integration", code)
     directory = ensure_fixture(100_000)
     series = Series("file_watcher sensor tick, 100,000 files")
     if skip is not None:

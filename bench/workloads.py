@@ -10,7 +10,7 @@ Assumed floe APIs (until those packages land; see bench/README.md):
 - ``floe_dbt_observe.build_dbt_assets(project_dir, *, manifest=..., profiles_dir=..., tracer_provider=...,
   lineage=...)`` returning one ``AssetsDefinition`` or a sequence of them; a ``DbtCliResource`` is supplied
   only for required resource keys containing ``dbt``.
-- a file-watcher sensor builder in ``floe_loaders`` named one of ``FILE_WATCHER_BUILDER_NAMES``, called with
+- a file-watcher sensor builder in ``floe_loaders.integration`` named one of ``FILE_WATCHER_BUILDER_NAMES``, called with
   the keyword arguments it accepts among ``name, path, pattern, recursive, job_name, job,
   poll_interval_seconds, minimum_interval_seconds``.
 """
@@ -175,13 +175,9 @@ def run_floe_off(project_dir: Path, out_dir: Path) -> None:
 
 
 def _find_file_watcher_builder() -> Callable[..., Any] | None:
-    import floe_loaders.file_watcher
+    from floe_loaders.integration import build_file_watcher_sensor
 
-    for name in FILE_WATCHER_BUILDER_NAMES:
-        builder = getattr(floe_loaders.file_watcher, name, None)
-        if callable(builder):
-            return builder  # type: ignore[no-any-return]
-    return None
+    return build_file_watcher_sensor
 
 
 def file_watcher_tick(directory: Path, new_files: int) -> None:

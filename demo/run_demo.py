@@ -12,7 +12,7 @@ check fails: every dbt model ran as its own asset, each asset execution has exac
 one COMPLETE lineage event, every span of a run shares the run's trace id, and lineage connects bronze to gold
 per model.
 
-The checks read what was emitted from the sink actually used (``floe_definitions.telemetry_sinks`` decides):
+The checks read what was emitted from the sink actually used (``floe_definitions.telemetry.sinks`` decides):
 the files, or a local OTLP/HTTP + OpenLineage receiver the demo starts on 127.0.0.1 when the standard
 ``OTEL_EXPORTER_OTLP_*ENDPOINT`` / ``OTEL_TRACES_EXPORTER=otlp`` / ``OPENLINEAGE_URL`` variables send telemetry
 over the network (or with ``--receiver``); the receiver relays every request to the endpoints the variables named,
@@ -50,17 +50,18 @@ from dagster import (  # noqa: E402
 )
 from dagster._core.definitions.reconstruct import ReconstructableRepository  # noqa: E402
 
+from demo.otlp_spans import read_spans  # noqa: E402
 from demo.telemetry_receiver import LINEAGE_PATH, TRACES_PATH, TelemetryReceiver  # noqa: E402
 from floe_definitions import FloeProject, load_project  # noqa: E402
-from floe_definitions.instance import dagster_home, open_instance  # noqa: E402
-from floe_definitions.otlp_json import read_spans  # noqa: E402
-from floe_definitions.project import display_path  # noqa: E402
-from floe_definitions.run_trace import run_trace_id  # noqa: E402
-from floe_definitions.telemetry_sinks import (  # noqa: E402
+from floe_definitions.integration import (  # noqa: E402  # noqa: E402
     OTLP_ENDPOINT_VARS,
     OTLP_PROTOCOL_VARS,
     TRACES_EXPORTER_VAR,
+    dagster_home,
+    display_path,
     lineage_sink,
+    open_instance,
+    run_trace_id,
     span_sink,
 )
 

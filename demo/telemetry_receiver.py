@@ -2,8 +2,8 @@
 
 One ``http.server`` answers both: ``POST …/v1/traces`` (OTLP ``application/x-protobuf`` or ``application/json``)
 and ``POST …/api/v1/lineage`` (OpenLineage JSON). It records the spans (as the flat records of
-``floe_definitions.otlp_json``) and the events, and, when given the user's own endpoints, relays each request to
-them unchanged, so the data still reaches a real collector or Marquez while the demo checks it.
+``demo.otlp_spans``) and the events, and, when given the user's own endpoints, relays each request
+to them unchanged, so the data still reaches a real collector or Marquez while the demo checks it.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
-from floe_definitions.otlp_json import request_dict, spans_from_request
+from demo.otlp_spans import spans_from_request
+from floe_definitions.integration import request_dict
 
 TRACES_PATH = "/v1/traces"
 LINEAGE_PATH = "/api/v1/lineage"

@@ -31,11 +31,11 @@ from typing import Any
 import pytest
 from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus
 from dagster._core.instance.ref import InstanceRef
+from demo.otlp_spans import read_spans
 from demo.run_demo import DemoRun, collect, read_emitted, verify
 
 from floe_definitions import load_project
-from floe_definitions.otlp_json import read_spans
-from floe_definitions.run_trace import run_trace_id
+from floe_definitions.telemetry.run_trace import run_trace_id
 
 DEMO_DIR = Path(__file__).resolve().parents[1]
 REPO = DEMO_DIR.parent

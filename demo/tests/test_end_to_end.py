@@ -36,7 +36,7 @@ from demo.run_demo import AssetRow, DemoRun, Emitted, collect, materialize, read
 from demo.telemetry_receiver import TelemetryReceiver
 
 from floe_definitions import FloeProject, load_project
-from floe_definitions.checks import check_floe_yaml
+from floe_definitions.commands.checks import check_floe_yaml
 from floe_loaders import launch_backfill
 from floe_loaders.backfills import BACKFILL_NAME_TAG
 

@@ -12,6 +12,24 @@ from types import ModuleType
 import pytest
 
 CONFORMANCE = Path(__file__).resolve().parents[2] / "floe-dbt-observe" / "tests" / "openlineage_conformance.py"
+OTLP_SPANS = Path(__file__).resolve().parents[3] / "demo" / "otlp_spans.py"
+
+
+def _load_by_path(name: str, path: Path) -> ModuleType:
+    """Import a helper module of another folder by file, once, under ``name`` (no test folder is a package)."""
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, path)
+        assert spec is not None
+        assert spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+# The OTLP/JSON trace-file reader (the demo's; standard library only): test modules ``from otlp_spans import
+# read_spans`` to read back what floe's file exporter wrote.
+_load_by_path("otlp_spans", OTLP_SPANS)
 
 
 @pytest.fixture(scope="session")
@@ -20,15 +38,7 @@ def openlineage_conformance() -> ModuleType:
 
     ``validate_events(events)`` validates each event and each facet and returns ``(events, facets)`` checked.
     """
-    name = "openlineage_conformance"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, CONFORMANCE)
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+    return _load_by_path("openlineage_conformance", CONFORMANCE)
 
 
 @dataclass

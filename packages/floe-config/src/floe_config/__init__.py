@@ -6,7 +6,8 @@ This package has no Dagster, dbt, OpenTelemetry or OpenLineage dependency, so va
 ``__all__`` is what a user calls: the loaders (``load_floe_spec``, ``load_platform_spec``, ``compile_artifacts``),
 the models they return (``FloeSpec``, ``PlatformSpec``, ``CompiledArtifacts``) and the errors (``ConfigError``
 under the root ``FloeConfigError``). Every other model and helper is imported from its module
-(``floe_config.jobs.BatchJob``, ``floe_config.platform_spec.OtlpTracing``, ``floe_config.interpolation``, ...).
+(``floe_config.jobs.BatchJob``, ``floe_config.platform_spec.OtlpTracing``, ``floe_config.interpolation``, ...);
+floe's sibling packages import them through one module, ``floe_config.integration``, their contract.
 """
 
 from __future__ import annotations

@@ -6,8 +6,9 @@ no-ops until an application installs an SDK) and emits lineage through a caller'
 
 ``__all__`` is what a user calls: ``build_dbt_assets``, its per-asset settings, its translator and the error
 root. Everything else is importable from its module (``floe_dbt_observe.delivery_health.DeliveryHealth``,
-``floe_dbt_observe.lineage_emitter.LineageEmitter``, ``floe_dbt_observe.tracing.dagster_run_span_context``, ...),
-which is how floe-definitions uses it; modules whose name starts with ``_`` are private.
+``floe_dbt_observe.lineage_emitter.LineageEmitter``, ``floe_dbt_observe.tracing.dagster_run_span_context``, ...);
+floe-definitions imports what it needs beyond ``__all__`` through one module, ``floe_dbt_observe.integration``,
+its contract. Modules whose name starts with ``_`` are private.
 """
 
 import importlib

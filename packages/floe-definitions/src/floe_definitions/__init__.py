@@ -4,14 +4,15 @@
 telemetry (an OpenTelemetry SDK tracer provider, an OpenLineage client) and executor. ``FloeComponent`` does the
 same as a component of a ``dg`` project (this module is registered for ``dg`` as a registry module).
 
-``__all__`` is what a user calls: the facade, ``load_project`` / ``load_compiled_artifacts``, the project they
-return, the dg component and the error root. Everything else is importable from its module
-(``floe_definitions.run_trace``, ``floe_definitions.tracing``, ``floe_definitions.errors``, ...).
+``__all__`` is what a user calls: the facade (``FloeDefinitions.from_floe_yaml`` /
+``FloeDefinitions.from_compiled_artifacts``), ``load_project`` and the project it returns, the dg component and the
+error root. Everything else is importable from its module
+(``floe_definitions.telemetry.run_trace``, ``floe_definitions.telemetry.tracing``, ``floe_definitions.errors``, ...).
 """
 
 from floe_definitions.component import FloeComponent
 from floe_definitions.errors import FloeDefinitionsError
-from floe_definitions.facade import FloeDefinitions, load_compiled_artifacts
+from floe_definitions.facade import FloeDefinitions
 from floe_definitions.project import FloeProject, load_project
 
 __all__ = [
@@ -19,6 +20,5 @@ __all__ = [
     "FloeDefinitions",
     "FloeDefinitionsError",
     "FloeProject",
-    "load_compiled_artifacts",
     "load_project",
 ]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from floe_config.json_schema import render_floe_json_schema
+from floe_config.integration import render_floe_json_schema
 
 SCHEMA_FILE = "floe.schema.json"
 

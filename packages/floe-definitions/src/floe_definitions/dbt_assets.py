@@ -20,18 +20,17 @@ from openlineage.client import OpenLineageClient
 from opentelemetry.trace import TracerProvider
 
 from floe_config import PlatformSpec
-from floe_config.dbt import DbtConfig
-from floe_config.floe_spec import OrchestrationConfig
-from floe_config.validation_issues import did_you_mean
+from floe_config.integration import DbtConfig, OrchestrationConfig, did_you_mean
 from floe_dbt_observe import DbtAssetSettings, FloeDbtTranslator, build_dbt_assets
-from floe_dbt_observe.dbt_executable import find_dbt_executable
-from floe_dbt_observe.dbt_resource import build_dbt_resource
-from floe_dbt_observe.manifest import load_or_parse_manifest
-from floe_dbt_observe.warehouse_namespace import fallback_namespace
+from floe_dbt_observe.integration import (
+    build_dbt_resource,
+    fallback_namespace,
+    find_dbt_executable,
+    load_or_parse_manifest,
+)
 from floe_definitions.errors import DefinitionsLoadError
-from floe_definitions.span_delivery import flush_spans
-from floe_loaders.asset_patterns import build_automation_condition, build_backfill_policy
-from floe_loaders.asset_settings import resolve_asset_settings
+from floe_definitions.telemetry.span_delivery import flush_spans
+from floe_loaders.integration import build_automation_condition, build_backfill_policy, resolve_asset_settings
 
 DBT_RESOURCE_KEY = "dbt"
 """Resource key of the ``DbtCliResource`` floe provides; overriding it also changes what the dbt assets run."""

@@ -56,10 +56,10 @@ class FloeDefinitions:
             The definitions.
 
         Raises:
-            floe_definitions.ConfigNotFoundError: No floe.yaml found.
+            floe_definitions.errors.ConfigNotFoundError: No floe.yaml found.
             floe_config.ConfigError: floe.yaml or the platform file is invalid.
-            floe_definitions.DefinitionsLoadError: The config is valid but cannot be built.
-            floe_definitions.ResourceConflictError: A resource key clashes with floe's.
+            floe_definitions.errors.DefinitionsLoadError: The config is valid but cannot be built.
+            floe_definitions.errors.ResourceConflictError: A resource key clashes with floe's.
         """
         caller = sys._getframe(1).f_globals.get("__file__")
         return load_project(
@@ -101,7 +101,7 @@ class FloeDefinitions:
 
         Raises:
             floe_config.ConfigError: The artifacts are invalid.
-            floe_definitions.DefinitionsLoadError: They cannot be built.
+            floe_definitions.errors.DefinitionsLoadError: They cannot be built.
         """
         compiled = load_compiled_artifacts(artifacts)
         floe_yaml = Path(compiled.floe_yaml.path)

@@ -19,26 +19,29 @@ from openlineage.client.transport import Transport
 from opentelemetry.sdk.trace.export import SpanExporter
 
 from floe_config import FloeSpec, PlatformSpec
-from floe_config.dbt import DbtConfig
-from floe_config.floe_loading import FloeDocument, load_floe_document
-from floe_config.platform_loading import PlatformDocument, load_platform_document
+from floe_config.integration import (
+    DbtConfig,
+    FloeDocument,
+    PlatformDocument,
+    load_floe_document,
+    load_platform_document,
+)
 from floe_dbt_observe import DbtObserveError
-from floe_dbt_observe.errors import DbtParseError
-from floe_definitions.asset_links import link_python_assets
+from floe_dbt_observe.integration import DbtParseError
 from floe_definitions.errors import (
     ConfigNotFoundError,
     DefinitionsLoadError,
     LocatedError,
     ResourceConflictError,
 )
-from floe_definitions.executors import build_executor
-from floe_definitions.lineage_client import build_lineage_client
-from floe_definitions.observed_executor import RunTelemetry
-from floe_definitions.step_lineage import DatasetNaming
-from floe_definitions.tracing import build_tracer_provider
+from floe_definitions.execution.executors import build_executor
+from floe_definitions.execution.observed_executor import RunTelemetry
+from floe_definitions.execution.step_lineage import DatasetNaming
+from floe_definitions.telemetry.asset_links import link_python_assets
+from floe_definitions.telemetry.lineage_client import build_lineage_client
+from floe_definitions.telemetry.tracing import build_tracer_provider
 from floe_loaders import FloeLoaderError, OrchestrationObjects, build_orchestration
-from floe_loaders.locations import Locate
-from floe_loaders.partitions import build_partitions
+from floe_loaders.integration import Locate, build_partitions
 
 FLOE_CONFIG_ENV = "FLOE_CONFIG"
 """Environment variable naming the floe.yaml to load when no path is given."""

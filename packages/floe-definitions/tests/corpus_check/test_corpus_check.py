@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from floe_definitions.cli import main
+from floe_definitions.commands.cli import main
 
 HERE = Path(__file__).parent
 PROJECTS = sorted(path.parent for path in HERE.glob("*/floe.yaml"))

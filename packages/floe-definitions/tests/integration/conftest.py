@@ -11,7 +11,7 @@ import pytest
 from dagster import DagsterEventType, build_reconstructable_job, execute_job, instance_for_test
 
 from floe_definitions import FloeProject, load_project
-from floe_definitions.otlp_json import read_spans
+from otlp_spans import read_spans
 
 PROJECT = Path(__file__).parent / "project"
 # floe_test_jobs.job_from_file: the reconstructor of a job loaded by file (public API; see that module)

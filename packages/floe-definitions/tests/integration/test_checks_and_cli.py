@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from floe_definitions import FloeProject, load_project
-from floe_definitions.checks import check_floe_yaml, check_project
-from floe_definitions.cli import main
-from floe_definitions.tracing import traces_file
+from floe_definitions.commands.checks import check_floe_yaml, check_project
+from floe_definitions.commands.cli import main
+from floe_definitions.telemetry.tracing import traces_file
 
 
 def test_fixture_project_checks_ok_with_a_warning_for_the_unmatched_pattern(loaded_project: FloeProject) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from floe_definitions.cli import main
+from floe_definitions.commands.cli import main
 
 PARTITIONED = """
   partitions:

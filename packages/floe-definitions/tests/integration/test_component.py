@@ -28,7 +28,7 @@ import pytest
 
 from floe_config import load_floe_spec
 from floe_definitions import FloeDefinitions
-from floe_definitions.otlp_json import read_spans
+from otlp_spans import read_spans
 
 REPO_ROOT = Path(__file__).resolve().parents[4]
 DEMO_DIR = REPO_ROOT / "demo"

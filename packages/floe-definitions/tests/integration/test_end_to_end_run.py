@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from floe_definitions.run_trace import run_span_id, run_trace_id
+from floe_definitions.telemetry.run_trace import run_span_id, run_trace_id
 
 
 def _by_name(spans: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:

@@ -13,10 +13,10 @@ import yaml
 from dagster import DagsterInstance
 
 from floe_config.platform_loading import parse_platform_spec
-from floe_definitions.cli import main
+from floe_definitions.commands.cli import main
 from floe_definitions.errors import InstanceConfigError
-from floe_definitions.instance import open_instance, write_instance
-from floe_definitions.instance_config import render_instance
+from floe_definitions.instance.dagster_yaml import render_instance
+from floe_definitions.instance.home import open_instance, write_instance
 
 REPO = Path(__file__).resolve().parents[4]
 POSTGRES_URL_ENV = "FLOE_TEST_POSTGRES_URL"

@@ -20,8 +20,8 @@ from dagster import DagsterEventType, build_reconstructable_job, execute_job, in
 
 from floe_dbt_observe.tracing import dagster_step_span_context
 from floe_definitions import _compat
-from floe_definitions.otlp_json import read_spans
-from floe_definitions.run_trace import run_span_id, run_trace_id
+from floe_definitions.telemetry.run_trace import run_span_id, run_trace_id
+from otlp_spans import read_spans
 
 PIPELINE = Path(__file__).parent / "pipelines" / "observed_pipeline.py"
 # floe_test_jobs.job_from_file: the reconstructor of a job loaded by file (public API; see that module)

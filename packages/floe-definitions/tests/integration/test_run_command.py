@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus
 
-from floe_definitions import run_command
-from floe_definitions.cli import main
+from floe_definitions.commands.cli import main
+from floe_definitions.execution import reconstruct
 from floe_definitions.project import FloeProject
 
 FLOE = str(Path(sys.executable).with_name("floe"))
@@ -98,7 +98,7 @@ def in_process_run(ok_copy: Any, ok_run: subprocess.CompletedProcess[str]) -> In
     """
     assert ok_run.returncode == 0  # transform reads what `everything` wrote
     loads: list[tuple[str, str | None]] = []
-    real_load = run_command.load_project
+    real_load = reconstruct.load_project
 
     def counting_load(path: str, platform: str | None = None) -> FloeProject:
         loads.append((path, platform))
@@ -109,8 +109,8 @@ def in_process_run(ok_copy: Any, ok_run: subprocess.CompletedProcess[str]) -> In
         for key, value in ok_copy.env.items():
             monkeypatch.setenv(key, value)
         monkeypatch.delenv("PYTHONWARNINGS", raising=False)
-        monkeypatch.setattr(run_command, "load_project", counting_load)
-        run_command._load_once.cache_clear()
+        monkeypatch.setattr(reconstruct, "load_project", counting_load)
+        reconstruct.load_once.cache_clear()
         with contextlib.redirect_stdout(stdout):
             code = main(["run", "transform", str(ok_copy.root), "--verbose", "--tag", "team=data"])
         return InProcessRun(

@@ -3,7 +3,7 @@
 Dagster's own loader by file lives in ``dagster._core`` (private); its public way to make a job that step
 processes can rebuild is ``build_reconstructable_job(module, function, args)``, with ``module`` importable from a
 working directory (this folder, which Dagster puts on ``sys.path`` only while importing it), as floe's own
-``floe run`` does with ``floe_definitions.run_command.reconstruct_job``::
+``floe run`` does with ``floe_definitions.execution.reconstruct.reconstruct_job``::
 
     dagster.build_reconstructable_job(
         "floe_test_jobs", "job_from_file", reconstructable_args=(str(python_file), job_name),

@@ -10,8 +10,8 @@ import pytest
 
 from floe_dbt_observe.tracing import dagster_step_span_context
 from floe_definitions import _compat
-from floe_definitions.asset_links import link_python_assets
-from floe_definitions.run_trace import step_lineage_run_id
+from floe_definitions.telemetry.asset_links import link_python_assets
+from floe_definitions.telemetry.run_trace import step_lineage_run_id
 
 
 @dg.asset

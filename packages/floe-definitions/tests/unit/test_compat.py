@@ -39,7 +39,7 @@ def _private_imports(path: Path) -> list[tuple[int, str, bool]]:
 def test_only_the_compat_modules_import_private_apis() -> None:
     offenders = {
         f"{path.relative_to(PACKAGES_DIR)}:{line}: {module}"
-        for path in PACKAGES_DIR.glob("*/src/*/*.py")
+        for path in PACKAGES_DIR.glob("*/src/*/**/*.py")
         if path.name != "_compat.py"
         for line, module, _ in _private_imports(path)
     }
@@ -80,7 +80,7 @@ def test_without_the_alias_hook_the_lineage_client_still_builds_and_warns_once(
 ) -> None:
     from floe_config.floe_spec import FloeSpec
     from floe_config.platform_spec import PlatformSpec
-    from floe_definitions.lineage_client import build_lineage_client
+    from floe_definitions.telemetry.lineage_client import build_lineage_client
 
     _compat.warn_unavailable.cache_clear()
     monkeypatch.setenv(_compat.DISABLE_ENV, "openlineage_alias_hook")

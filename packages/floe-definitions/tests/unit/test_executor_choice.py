@@ -13,7 +13,7 @@ from floe_config.platform_spec import (
     InProcessExecutor,
     MultiprocessExecutor,
 )
-from floe_definitions.executor_choice import choose_executor, step_count
+from floe_definitions.execution.executor_choice import choose_executor, step_count
 
 DEFAULT = MultiprocessExecutor(type="multiprocess")
 

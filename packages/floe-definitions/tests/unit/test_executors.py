@@ -8,9 +8,9 @@ import pytest
 
 from floe_config import PlatformSpec
 from floe_definitions.errors import ExecutorConfigError
-from floe_definitions.executors import build_executor, dagster_executor, events_arrive_late
-from floe_definitions.observed_executor import RunTelemetry
-from floe_definitions.step_lineage import DatasetNaming
+from floe_definitions.execution.executors import build_executor, dagster_executor, events_arrive_late
+from floe_definitions.execution.observed_executor import RunTelemetry
+from floe_definitions.execution.step_lineage import DatasetNaming
 
 TELEMETRY = RunTelemetry(tracer_provider=None, lineage_client=None, lineage_namespace="floe", naming=DatasetNaming("t"))
 
@@ -99,7 +99,7 @@ def test_observed_executor_exposes_the_wrapped_executors_attributes() -> None:
     dagster_celery = pytest.importorskip("dagster_celery")
     from dagster._core.execution.retries import RetryMode
 
-    from floe_definitions.observed_executor import ObservedExecutor
+    from floe_definitions.execution.observed_executor import ObservedExecutor
 
     inner = dagster_celery.executor.CeleryExecutor(retries=RetryMode.DISABLED, broker="redis://127.0.0.1:1/0")
     observed = ObservedExecutor(inner, TELEMETRY)
@@ -113,7 +113,7 @@ def test_unreachable_celery_broker_names_the_url_with_the_password_masked() -> N
     pytest.importorskip("kombu")
     import socket
 
-    from floe_definitions.celery_broker import check_celery_broker
+    from floe_definitions.execution.celery_broker import check_celery_broker
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -151,7 +151,7 @@ def test_celery_on_worker_lost_fail_keeps_dagster_celerys_defaults() -> None:
 
 def test_celery_worker_yaml_carries_the_same_settings_and_dagster_celery_validates_it(tmp_path: Path) -> None:
     cli = pytest.importorskip("dagster_celery.cli")
-    from floe_definitions.instance_command import write_celery_worker_config
+    from floe_definitions.commands.instance import write_celery_worker_config
 
     executor = {"type": "celery", "broker": "redis://127.0.0.1:1/0", "on_worker_lost": "redeliver"}
     platform = PlatformSpec.model_validate({"execution": {"executor": executor}})

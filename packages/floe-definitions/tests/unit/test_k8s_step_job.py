@@ -20,7 +20,7 @@ from dagster_k8s.job import get_k8s_job_name
 from kubernetes.client import ApiClient, V1Job, V1ResourceRequirements
 
 from floe_config.platform_loading import parse_platform_spec
-from floe_definitions.executors import dagster_executor
+from floe_definitions.execution.executors import dagster_executor
 
 PROD = Path(__file__).resolve().parents[4] / "demo" / "platform" / "prod.yaml"
 IMAGE = "images.example/shop:1.4.2"

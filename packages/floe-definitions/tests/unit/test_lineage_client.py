@@ -12,7 +12,7 @@ from openlineage.client.event_v2 import Job, Run, RunEvent, RunState
 
 from floe_config import FloeSpec, PlatformSpec
 from floe_definitions.errors import TelemetryConfigError
-from floe_definitions.lineage_client import build_lineage_client, lineage_file
+from floe_definitions.telemetry.lineage_client import build_lineage_client, lineage_file
 
 
 def _spec(**observability: object) -> FloeSpec:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from floe_definitions.run_partitions import run_time_window
+from floe_definitions.execution.run_partitions import run_time_window
 
 DAILY = dg.DailyPartitionsDefinition(start_date="2024-01-01")
 

@@ -8,7 +8,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from floe_definitions.run_trace import (
+from floe_definitions.telemetry.run_trace import (
     RunIdGenerator,
     run_parent_span_context,
     run_span_id,

@@ -18,8 +18,14 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from floe_definitions.span_delivery import MAX_COUNTED_TRACES, SpanDelivery, SpanFlushReport, flush_spans, span_delivery
-from floe_definitions.span_export import EndedSpanCounter, track_span_delivery
+from floe_definitions.telemetry.span_delivery import (
+    MAX_COUNTED_TRACES,
+    SpanDelivery,
+    SpanFlushReport,
+    flush_spans,
+    span_delivery,
+)
+from floe_definitions.telemetry.span_export import EndedSpanCounter, track_span_delivery
 
 GENEROUS_FLUSH_SECONDS = 60.0
 
@@ -228,8 +234,8 @@ def test_span_delivery_does_not_import_span_export() -> None:
     import ast
     from pathlib import Path
 
-    import floe_definitions.span_delivery
+    import floe_definitions.telemetry.span_delivery
 
-    tree = ast.parse(Path(floe_definitions.span_delivery.__file__).read_text(encoding="utf-8"))
+    tree = ast.parse(Path(floe_definitions.telemetry.span_delivery.__file__).read_text(encoding="utf-8"))
     imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
-    assert "floe_definitions.span_export" not in imported
+    assert "floe_definitions.telemetry.span_export" not in imported

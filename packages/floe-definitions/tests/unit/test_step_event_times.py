@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from floe_definitions.step_event_times import seconds_to_ns
+from floe_definitions.execution.step_event_times import seconds_to_ns
 
 
 def test_dagster_float_seconds_become_otel_nanoseconds_at_the_microsecond() -> None:

@@ -18,12 +18,12 @@ from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SimpleSpanProces
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from floe_config import FloeSpec, PlatformSpec
-from floe_definitions.checks import check_floe_yaml
+from floe_definitions.commands.checks import check_floe_yaml
 from floe_definitions.errors import TelemetryConfigError
-from floe_definitions.lineage_client import build_lineage_client
-from floe_definitions.otlp_json import read_spans
-from floe_definitions.telemetry_sinks import TelemetryOverrideWarning, lineage_sink, span_sink
-from floe_definitions.tracing import _configured_exporter, build_tracer_provider
+from floe_definitions.telemetry.lineage_client import build_lineage_client
+from floe_definitions.telemetry.sinks import TelemetryOverrideWarning, lineage_sink, span_sink
+from floe_definitions.telemetry.tracing import _configured_exporter, build_tracer_provider
+from otlp_spans import read_spans
 
 FILE_SINKS: dict[str, Any] = {
     "tracing": {"type": "file", "path": ".floe/traces"},

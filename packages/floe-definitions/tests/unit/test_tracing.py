@@ -14,9 +14,10 @@ from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 
 from floe_config import FloeSpec, PlatformSpec
-from floe_definitions.otlp_json import OtlpJsonFileSpanExporter, read_spans
-from floe_definitions.span_delivery import flush_spans, shutdown_spans
-from floe_definitions.tracing import build_tracer_provider, traces_file
+from floe_definitions.telemetry.otlp_json import OtlpJsonFileSpanExporter
+from floe_definitions.telemetry.span_delivery import flush_spans, shutdown_spans
+from floe_definitions.telemetry.tracing import build_tracer_provider, traces_file
+from otlp_spans import read_spans
 
 GENEROUS_FLUSH_SECONDS = 60.0
 

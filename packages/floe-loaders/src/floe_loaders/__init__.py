@@ -5,8 +5,8 @@ and backfills. Depends on floe-config and dagster only; dbt assets arrive as ord
 
 ``__all__`` is what a user calls: ``build_orchestration``, ``load_asset_modules``, ``launch_backfill``, the result
 type and the error root. Everything else is importable from its module (``floe_loaders.jobs.parse_selection``,
-``floe_loaders.errors.SelectionError``, ...), which is how floe-definitions uses it; modules whose name starts
-with ``_`` are private.
+``floe_loaders.errors.SelectionError``, ...); floe-definitions imports what it needs beyond ``__all__`` through
+one module, ``floe_loaders.integration``, its contract. Modules whose name starts with ``_`` are private.
 """
 
 from floe_loaders.backfills import launch_backfill

@@ -16,15 +16,15 @@ from typing import Any
 
 import dagster as dg
 
-from floe_config.asset_patterns import (
+from floe_config.integration import (
     AutomationConditionConfig,
     BackfillPolicyConfig,
     MultiRunBackfill,
     NamedCondition,
     OnCronCondition,
+    OrchestrationConfig,
+    did_you_mean,
 )
-from floe_config.floe_spec import OrchestrationConfig
-from floe_config.validation_issues import did_you_mean
 from floe_loaders.asset_settings import (
     ResolvedAssetSettings,
     asset_key_string,

@@ -17,8 +17,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from floe_config.asset_patterns import AssetPattern, AutomationConditionConfig, BackfillPolicyConfig
-from floe_config.floe_spec import OrchestrationConfig
+from floe_config.integration import AssetPattern, AutomationConditionConfig, BackfillPolicyConfig, OrchestrationConfig
 
 _WILDCARD = re.compile(r"\*\*|\*|\?|\[!?\]?[^\]]*\]")
 _FIELDS = ("partitions", "automation_condition", "backfill_policy", "group_name", "kinds", "owners", "description")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import dagster as dg
 
-from floe_config.floe_spec import OrchestrationConfig
+from floe_config.integration import OrchestrationConfig
 from floe_loaders.backfills import resolve_backfill
 from floe_loaders.locations import Locate, default_locate
 

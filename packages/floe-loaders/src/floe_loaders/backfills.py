@@ -14,8 +14,7 @@ from dataclasses import dataclass
 
 import dagster as dg
 
-from floe_config.backfills import BackfillConfig
-from floe_config.floe_spec import OrchestrationConfig
+from floe_config.integration import BackfillConfig, OrchestrationConfig
 from floe_loaders import _compat
 from floe_loaders.errors import BackfillError, UnknownReferenceError
 from floe_loaders.locations import Locate, config_path, default_locate

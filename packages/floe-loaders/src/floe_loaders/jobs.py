@@ -16,8 +16,7 @@ from typing import Any
 
 import dagster as dg
 
-from floe_config.floe_spec import OrchestrationConfig
-from floe_config.jobs import BatchJob
+from floe_config.integration import BatchJob, OrchestrationConfig
 from floe_loaders import _compat
 from floe_loaders.discovery import JobObject
 from floe_loaders.errors import (

@@ -11,8 +11,7 @@ from typing import Any
 
 import dagster as dg
 
-from floe_config.jobs import OpsJob
-from floe_config.validation_issues import did_you_mean
+from floe_config.integration import OpsJob, did_you_mean
 from floe_loaders.errors import TargetFunctionError
 from floe_loaders.locations import Locate, config_path, default_locate
 

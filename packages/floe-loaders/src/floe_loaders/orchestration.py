@@ -14,7 +14,7 @@ from typing import Any
 import dagster as dg
 
 from floe_config import FloeSpec
-from floe_config.floe_spec import OrchestrationConfig
+from floe_config.integration import OrchestrationConfig
 from floe_loaders.asset_patterns import apply_asset_patterns
 from floe_loaders.backfills import backfill_partition_keys
 from floe_loaders.discovery import AssetObject, JobObject, ScheduleObject, asset_keys_of, load_asset_modules

@@ -11,11 +11,11 @@ import datetime as dt
 
 import dagster as dg
 
-from floe_config.floe_spec import OrchestrationConfig
-from floe_config.partitions import (
+from floe_config.integration import (
     CadencePartitions,
     DynamicPartitions,
     MultiPartitions,
+    OrchestrationConfig,
     PartitionsConfig,
     StaticPartitions,
     TimeWindowPartitions,

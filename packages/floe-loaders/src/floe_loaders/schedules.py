@@ -16,8 +16,7 @@ from typing import Literal
 
 import dagster as dg
 
-from floe_config.floe_spec import OrchestrationConfig
-from floe_config.schedules import ScheduleConfig
+from floe_config.integration import OrchestrationConfig, ScheduleConfig
 from floe_loaders.discovery import JobObject
 from floe_loaders.errors import DuplicateDefinitionError, ScheduleError
 from floe_loaders.jobs import lookup_job

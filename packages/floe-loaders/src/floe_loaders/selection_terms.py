@@ -15,7 +15,7 @@ from typing import Any
 
 import dagster as dg
 
-from floe_config.validation_issues import did_you_mean
+from floe_config.integration import did_you_mean
 from floe_loaders import _compat
 
 _ATOM = re.compile(r'\b(group|key|tag|kind|owner|code_location):("(?:[^"\\]|\\.)*"|[^\s()]+)')

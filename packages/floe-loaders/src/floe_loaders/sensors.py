@@ -22,8 +22,7 @@ from typing import Any
 import dagster as dg
 from dagster import AssetRecordsFilter
 
-from floe_config.floe_spec import OrchestrationConfig
-from floe_config.sensors import AssetSensor, CustomSensor, FileWatcherSensor, RunStatusSensor
+from floe_config.integration import AssetSensor, CustomSensor, FileWatcherSensor, OrchestrationConfig, RunStatusSensor
 from floe_loaders.discovery import JobObject
 from floe_loaders.errors import DuplicateDefinitionError, UnknownReferenceError
 from floe_loaders.file_watcher import build_file_watcher_sensor

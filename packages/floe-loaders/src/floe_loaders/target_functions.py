@@ -18,8 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from floe_config.floe_spec import OrchestrationConfig
-from floe_config.validation_issues import did_you_mean
+from floe_config.integration import OrchestrationConfig, did_you_mean
 from floe_loaders.errors import AssetModuleImportError, AssetModuleNotFoundError, TargetFunctionError
 from floe_loaders.locations import Locate, default_locate
 from floe_loaders.project_imports import import_project_module, is_relative, top_level_package

@@ -30,7 +30,7 @@ import pytest
 from dagster import DagsterInstance, build_reconstructable_job, execute_job, instance_for_test
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 
-from floe_definitions.otlp_json import read_spans
+from otlp_spans import read_spans
 
 PROJECT = Path(__file__).parent / "project"
 # floe_test_jobs.job_from_file: the reconstructor of a job loaded by file (public API; see that module)

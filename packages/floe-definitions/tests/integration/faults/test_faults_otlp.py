@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from floe_definitions.run_trace import run_trace_id
+from floe_definitions.telemetry.run_trace import run_trace_id
 
 ALL_ASSETS = {"raw/numbers", "stg_numbers", "total"}
 RUN_END_UNDELIVERED = re.compile(

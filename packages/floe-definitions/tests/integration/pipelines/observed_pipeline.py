@@ -24,11 +24,11 @@ from dagster import (
 from openlineage.client.transport.transport import Transport
 
 from floe_config import FloeSpec, PlatformSpec
-from floe_definitions.executors import build_executor
-from floe_definitions.lineage_client import build_lineage_client
-from floe_definitions.observed_executor import ObservedExecutor, RunTelemetry
-from floe_definitions.step_lineage import DatasetNaming
-from floe_definitions.tracing import build_tracer_provider
+from floe_definitions.execution.executors import build_executor
+from floe_definitions.execution.observed_executor import ObservedExecutor, RunTelemetry
+from floe_definitions.execution.step_lineage import DatasetNaming
+from floe_definitions.telemetry.lineage_client import build_lineage_client
+from floe_definitions.telemetry.tracing import build_tracer_provider
 
 BASE = Path(os.environ["FLOE_TEST_DIR"])
 

@@ -14,14 +14,12 @@ from typing import Any, TextIO
 import yaml
 
 from floe_config import PlatformSpec
-from floe_config.floe_loading import load_floe_document
-from floe_config.platform_loading import load_platform_document
-from floe_config.platform_spec import CeleryExecutor
-from floe_definitions.celery_settings import celery_config_source
-from floe_definitions.instance import instance_for, write_instance
-from floe_definitions.instance_config import RenderedInstance
+from floe_config.integration import CeleryExecutor, load_floe_document, load_platform_document
+from floe_definitions.execution.celery_settings import celery_config_source
+from floe_definitions.instance.dagster_yaml import RenderedInstance
+from floe_definitions.instance.home import instance_for, write_instance
 from floe_definitions.project import _platform_locator, find_floe_yaml
-from floe_loaders.locations import Locate
+from floe_loaders.integration import Locate
 
 WORKSPACE_YAML = "workspace.yaml"
 CELERY_WORKER_YAML = "celery-worker.yaml"
@@ -91,8 +89,9 @@ def write_celery_worker_config(home: Path, platform: PlatformSpec) -> Path | Non
     """Write ``<home>/celery-worker.yaml`` for ``dagster-celery worker start -y`` when the executor is Celery.
 
     The file holds the same broker, backend and Celery settings (``on_worker_lost``, see
-    :mod:`floe_definitions.celery_settings`) the platform file gives the executor (in the layout dagster-celery's
-    worker command reads: ``execution.config``), so runs and workers meet on one broker and agree on acks.
+    :mod:`floe_definitions.execution.celery_settings`) the platform file gives the executor (in the layout
+    dagster-celery's worker command reads: ``execution.config``), so runs and workers meet on one broker and agree on
+    acks.
 
     Returns:
         The file, or ``None`` when the platform's executor is not Celery.

@@ -24,7 +24,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from floe_dbt_observe.delivery_health import SLOW_SEND_SECONDS, DeliveryHealth
+from floe_dbt_observe.integration import SLOW_SEND_SECONDS, DeliveryHealth
 
 _POLL_SECONDS = 0.05
 # Traces whose counts are kept (oldest dropped first): far more than the runs one process makes at once.

@@ -16,9 +16,9 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
-from floe_config.floe_loading import load_floe_document
-from floe_definitions.instance import write_instance
-from floe_definitions.instance_command import ProjectInstance, project_instance, write_workspace
+from floe_config.integration import load_floe_document
+from floe_definitions.commands.instance import ProjectInstance, project_instance, write_workspace
+from floe_definitions.instance.home import write_instance
 from floe_definitions.project import FLOE_CONFIG_ENV, find_floe_yaml
 
 HOST = "127.0.0.1"

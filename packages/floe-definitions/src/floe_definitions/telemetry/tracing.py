@@ -1,6 +1,6 @@
 """The OpenTelemetry SDK tracer provider a floe pipeline exports its spans with.
 
-Where spans go is decided by :func:`floe_definitions.telemetry_sinks.span_sink` (platform.yaml's ``tracing``,
+Where spans go is decided by :func:`floe_definitions.telemetry.sinks.span_sink` (platform.yaml's ``tracing``,
 then ``OTEL_TRACES_EXPORTER`` and the ``OTEL_EXPORTER_OTLP_*`` endpoints, else OTLP/JSON lines under
 ``.floe/traces/``). Only the SDK's own exporters and the OTLP encoder are used; spans are batched on a background
 thread so exporting never blocks a step, and a failing exporter is logged by the SDK, never raised.
@@ -24,13 +24,13 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExport
 
 from floe_config import FloeSpec, PlatformSpec
 from floe_definitions.errors import TelemetryConfigError
-from floe_definitions.otlp_json import OtlpJsonFileSpanExporter
-from floe_definitions.run_trace import RunIdGenerator
-from floe_definitions.span_delivery import flush_spans, shutdown_spans
-from floe_definitions.span_export import track_span_delivery
-from floe_definitions.telemetry_sinks import DEFAULT_TRACES_DIR as DEFAULT_TRACES_DIR  # importable from here too
-from floe_definitions.telemetry_sinks import Locate, SpanSink, span_sink
-from floe_definitions.telemetry_sinks import traces_file as traces_file
+from floe_definitions.telemetry.otlp_json import OtlpJsonFileSpanExporter
+from floe_definitions.telemetry.run_trace import RunIdGenerator
+from floe_definitions.telemetry.sinks import DEFAULT_TRACES_DIR as DEFAULT_TRACES_DIR  # importable from here too
+from floe_definitions.telemetry.sinks import Locate, SpanSink, span_sink
+from floe_definitions.telemetry.sinks import traces_file as traces_file
+from floe_definitions.telemetry.span_delivery import flush_spans, shutdown_spans
+from floe_definitions.telemetry.span_export import track_span_delivery
 
 logger = logging.getLogger(__name__)
 

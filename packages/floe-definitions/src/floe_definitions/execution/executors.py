@@ -3,7 +3,7 @@
 floe never runs steps itself: ``in_process`` and ``multiprocess`` come from Dagster, ``celery`` from
 ``dagster-celery`` (``floe-definitions[celery]``) and ``k8s`` from ``dagster-k8s`` (``floe-definitions[k8s]``),
 imported only when selected. :func:`build_executor` configures the chosen one from the platform file and wraps
-the executor it creates in :class:`~floe_definitions.observed_executor.ObservedExecutor`.
+the executor it creates in :class:`~floe_definitions.execution.observed_executor.ObservedExecutor`.
 """
 
 from __future__ import annotations
@@ -12,17 +12,11 @@ from typing import Any, cast
 
 from dagster import Executor, ExecutorDefinition, InitExecutorContext, in_process_executor, multiprocess_executor
 
-from floe_config.platform_spec import (
-    CeleryExecutor,
-    ExecutorConfig,
-    InProcessExecutor,
-    K8sExecutor,
-    MultiprocessExecutor,
-)
-from floe_definitions.celery_broker import check_celery_broker
-from floe_definitions.celery_settings import celery_config_source
+from floe_config.integration import CeleryExecutor, ExecutorConfig, InProcessExecutor, K8sExecutor, MultiprocessExecutor
 from floe_definitions.errors import ExecutorConfigError
-from floe_definitions.observed_executor import ObservedExecutor, RunTelemetry
+from floe_definitions.execution.celery_broker import check_celery_broker
+from floe_definitions.execution.celery_settings import celery_config_source
+from floe_definitions.execution.observed_executor import ObservedExecutor, RunTelemetry
 
 
 def dagster_executor(config: ExecutorConfig) -> ExecutorDefinition:

@@ -19,19 +19,17 @@ from typing import Any, TextIO
 import dagster as dg
 
 from floe_config import ConfigError
-from floe_config.errors import ConfigFileError
-from floe_config.jobs import BatchJob
-from floe_definitions.checks import check_floe_yaml, dbt_resource_type
-from floe_definitions.dev_command import register as register_dev
-from floe_definitions.dry_run import describe_instance, dry_run_telemetry
+from floe_config.integration import BatchJob, ConfigFileError
+from floe_definitions.commands.checks import check_floe_yaml, dbt_resource_type
+from floe_definitions.commands.dev import register as register_dev
+from floe_definitions.commands.dry_run import describe_instance, dry_run_telemetry
+from floe_definitions.commands.instance import register as register_instance
+from floe_definitions.commands.run import register as register_run
 from floe_definitions.errors import ConfigNotFoundError, FloeDefinitionsError, LocatedError
-from floe_definitions.instance import open_instance
-from floe_definitions.instance_command import register as register_instance
+from floe_definitions.instance.home import open_instance
 from floe_definitions.project import FloeProject, load_project
-from floe_definitions.run_command import register as register_run
 from floe_loaders import FloeLoaderError, launch_backfill
-from floe_loaders.asset_settings import resolve_asset_settings
-from floe_loaders.backfill_plan import plan_backfill
+from floe_loaders.integration import plan_backfill, resolve_asset_settings
 
 EXIT_OK = 0
 EXIT_FAILED = 1

@@ -19,7 +19,7 @@ from dagster import DagsterInstance
 
 from floe_config import PlatformSpec
 from floe_definitions.errors import InstanceConfigError
-from floe_definitions.instance_config import RenderedInstance, render_instance, written_by_floe
+from floe_definitions.instance.dagster_yaml import RenderedInstance, render_instance, written_by_floe
 
 DEFAULT_DAGSTER_HOME = ".floe/dagster"
 """``DAGSTER_HOME`` when unset, relative to floe.yaml's directory."""

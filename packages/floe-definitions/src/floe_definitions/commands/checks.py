@@ -17,17 +17,14 @@ from typing import TYPE_CHECKING, Any, Literal
 import dagster as dg
 
 from floe_config import ConfigError
-from floe_config.errors import ConfigFileError
-from floe_config.jobs import BatchJob
-from floe_config.sensors import AssetSensor
-from floe_definitions.dry_run import check_configured_sinks, dry_run_telemetry
+from floe_config.integration import AssetSensor, BatchJob, ConfigFileError
+from floe_definitions.commands.dry_run import check_configured_sinks, dry_run_telemetry
 from floe_definitions.errors import ConfigNotFoundError, ExecutorConfigError, FloeDefinitionsError, LocatedError
-from floe_definitions.executors import dagster_executor
+from floe_definitions.execution.executors import dagster_executor
 from floe_definitions.project import FloeProject, load_project
-from floe_definitions.telemetry_sinks import TelemetryOverrideWarning
+from floe_definitions.telemetry.sinks import TelemetryOverrideWarning
 from floe_loaders import FloeLoaderError
-from floe_loaders.jobs import parse_selection
-from floe_loaders.selection_terms import unmatched_terms
+from floe_loaders.integration import parse_selection, unmatched_terms
 
 if TYPE_CHECKING:
     from floe_definitions._compat import AssetGraph

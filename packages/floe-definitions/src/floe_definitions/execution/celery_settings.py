@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from floe_config.platform_spec import CeleryExecutor
+from floe_config.integration import CeleryExecutor
 
 
 def celery_config_source(executor: CeleryExecutor) -> dict[str, Any] | None:

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Literal
 
 from floe_config import FloeSpec, PlatformSpec
-from floe_config.platform_spec import FileLineage, FileTracing, HttpLineage, OtlpTracing
+from floe_config.integration import FileLineage, FileTracing, HttpLineage, OtlpTracing
 from floe_definitions.errors import TelemetryConfigError
 
 DEFAULT_TRACES_DIR = ".floe/traces"

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from dagster import AssetKey, AssetsDefinition, JobDefinition
 
-from floe_dbt_observe.standard_facets import dbt_node_owners
+from floe_dbt_observe.integration import dbt_node_owners
 from floe_definitions._compat import step_assets_def
 
 if TYPE_CHECKING:

@@ -1,6 +1,6 @@
 """The OpenLineage client a floe pipeline emits its lineage runs with.
 
-Where events go is decided by :func:`floe_definitions.telemetry_sinks.lineage_sink` (platform.yaml's
+Where events go is decided by :func:`floe_definitions.telemetry.sinks.lineage_sink` (platform.yaml's
 ``lineage.transport``, then ``OPENLINEAGE_URL`` / ``OPENLINEAGE_CONFIG`` / ``OPENLINEAGE__TRANSPORT__*``, else JSON
 lines under ``.floe/lineage/``; ``OPENLINEAGE_DISABLED=true`` turns it off). Only the client's own transports are
 used; an HTTP transport's API key is read from the named environment variable.
@@ -24,12 +24,12 @@ from openlineage.client.transport.http import HttpConfig, HttpTransport
 from floe_config import FloeSpec, PlatformSpec
 from floe_definitions import _compat
 from floe_definitions.errors import TelemetryConfigError
-from floe_definitions.telemetry_sinks import DEFAULT_LINEAGE_DIR as DEFAULT_LINEAGE_DIR  # importable from here too
-from floe_definitions.telemetry_sinks import LineageSink, Locate, lineage_sink
-from floe_definitions.telemetry_sinks import lineage_file as lineage_file
+from floe_definitions.telemetry.sinks import DEFAULT_LINEAGE_DIR as DEFAULT_LINEAGE_DIR  # importable from here too
+from floe_definitions.telemetry.sinks import LineageSink, Locate, lineage_sink
+from floe_definitions.telemetry.sinks import lineage_file as lineage_file
 
 # One retry: events are sent from a background thread, and once a send has failed or been slow no flush of the
-# process waits for the backend (floe_dbt_observe.DeliveryHealth), so retries never hold a run up.
+# process waits for the backend (floe_dbt_observe.delivery_health.DeliveryHealth), so retries never hold a run up.
 _RETRY = {"total": 1, "connect": 1, "read": 1, "backoff_factor": 0.2}
 
 

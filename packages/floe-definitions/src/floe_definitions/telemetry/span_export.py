@@ -14,7 +14,7 @@ from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
 from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-from floe_definitions.span_delivery import SpanDelivery, register_span_delivery
+from floe_definitions.telemetry.span_delivery import SpanDelivery, register_span_delivery
 
 _tokens = itertools.count(1)
 

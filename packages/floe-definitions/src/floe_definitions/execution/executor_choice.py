@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 import dagster as dg
 
-from floe_config.platform_spec import ExecutorConfig, MultiprocessExecutor
+from floe_config.integration import ExecutorConfig, MultiprocessExecutor
 
 Choice = Literal["in_process", "platform"]
 

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from opentelemetry.sdk.trace.id_generator import IdGenerator, RandomIdGenerator
 from opentelemetry.trace import SpanContext
 
-from floe_dbt_observe.tracing import dagster_run_span_context, dagster_step_span_context, run_span_id, run_trace_id
+from floe_dbt_observe.integration import dagster_run_span_context, dagster_step_span_context, run_span_id, run_trace_id
 
 __all__ = [
     "RunIdGenerator",

@@ -10,7 +10,7 @@ import importlib
 from typing import Any
 
 from floe_definitions.errors import ExecutorConfigError
-from floe_definitions.instance_config import mask_url
+from floe_definitions.instance.dagster_yaml import mask_url
 
 CONNECT_TIMEOUT_SECONDS = 5.0
 

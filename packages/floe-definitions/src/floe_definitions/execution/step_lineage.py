@@ -27,8 +27,8 @@ from openlineage.client.facet_v2 import (
     processing_engine_run,
 )
 
-from floe_dbt_observe.lineage_events import ParentRun
-from floe_dbt_observe.standard_facets import (
+from floe_dbt_observe.integration import (
+    ParentRun,
     dagster_tags,
     job_tags_facet,
     nominal_time_facet,

@@ -1,15 +1,16 @@
 """``floe run JOB``: execute one floe job in the foreground, on the project's instance, through the platform's executor.
 
-The job runs with Dagster's public ``execute_job`` on a reconstructable job (:func:`reconstruct_job`, importable in
-every step process and Celery worker). Instead of Dagster's DEBUG event stream, a thread reads the run's events
-from the instance and prints one line per step and per materialized asset; ``--verbose`` prints every event.
+The job runs with Dagster's public ``execute_job`` on a reconstructable job
+(:func:`~floe_definitions.execution.reconstruct.reconstruct_job`, importable in every step process and Celery
+worker). Instead of Dagster's DEBUG event stream, a progress view (:mod:`floe_definitions.commands.progress`) reads
+the run's events from the instance and prints one line per step and per materialized asset; ``--verbose`` prints
+every event.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import functools
 import os
 import sys
 import threading
@@ -17,67 +18,28 @@ import time
 import uuid
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
 import dagster as dg
 from dagster import DagsterEventType, DagsterInstance, RunsFilter
 
-from floe_config.platform_loading import load_platform_document
-from floe_config.platform_spec import InProcessExecutor
-from floe_config.validation_issues import did_you_mean
+from floe_config.integration import did_you_mean, load_platform_document
+from floe_definitions.commands.progress import INVOCATION_TAG, RunProgress
 from floe_definitions.errors import RunCommandError
-from floe_definitions.executor_choice import choose_executor
-from floe_definitions.executors import build_executor
-from floe_definitions.instance import open_instance
-from floe_definitions.project import FloeProject, find_floe_yaml, load_project
-from floe_definitions.run_trace import run_trace_id
-from floe_definitions.step_process_console import step_debug_lines_dropped
-from floe_definitions.telemetry_sinks import TelemetryOverrideWarning, lineage_sink, span_sink
+from floe_definitions.execution.executor_choice import choose_executor
+from floe_definitions.execution.reconstruct import RECONSTRUCT_MODULE, load_once, reconstruct_job
+from floe_definitions.execution.step_process_console import step_debug_lines_dropped
+from floe_definitions.instance.home import open_instance
+from floe_definitions.project import FloeProject, find_floe_yaml
+from floe_definitions.telemetry.run_trace import run_trace_id
+from floe_definitions.telemetry.sinks import TelemetryOverrideWarning, lineage_sink, span_sink
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
-INVOCATION_TAG = "floe/invocation"
-"""Tag naming one ``floe run`` invocation (how the progress thread finds the run ``execute_job`` creates)."""
-POLL_SECONDS = 0.5
 QUIET_LOGGERS = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 """Dagster's console logger, raised to errors: the progress view replaces its DEBUG stream."""
-
-
-def reconstruct_job(
-    floe_yaml: str, platform_file: str | None, job_name: str, in_process: bool = False
-) -> dg.JobDefinition:
-    """Load the project and return one of its jobs (the reconstructor every step process calls).
-
-    Args:
-        floe_yaml: floe.yaml's absolute path.
-        platform_file: The platform file's absolute path, or ``None`` for the environment's choice.
-        job_name: The job.
-        in_process: Run every step in the calling process (``floe run --in-process``), with Dagster's in-process
-            executor, observed like the platform's.
-
-    Returns:
-        The job definition, with the platform's (observed) executor, or the observed in-process one.
-    """
-    project = _load_once(floe_yaml, platform_file)
-    job = project.definitions.resolve_job_def(job_name)
-    if in_process:
-        job = job.with_executor_def(build_executor(InProcessExecutor(type="in_process"), project.telemetry))
-    return job
-
-
-@functools.lru_cache(maxsize=1)
-def _load_once(floe_yaml: str, platform_file: str | None) -> FloeProject:
-    """Load the project once per process and arguments.
-
-    ``floe run`` loads the project to check the job and partitions, then Dagster reconstructs the job in the same
-    process (:func:`reconstruct_job`); both get this one load (dbt parse, asset imports), as Dagster's own
-    ``ReconstructableJob.get_definition`` keeps its last definition. Step processes and Celery workers load once
-    each.
-    """
-    return load_project(floe_yaml, platform=platform_file)
 
 
 def register(commands: Any) -> None:
@@ -135,10 +97,10 @@ def run_run_command(args: argparse.Namespace, out: TextIO) -> int:
 def _run(args: argparse.Namespace, tags: dict[str, str], out: TextIO) -> int:
     floe_yaml = find_floe_yaml(args.path).resolve()
     # The platform file is resolved (cheaply: no asset import, no dbt) before the one project load, so that the
-    # load here and Dagster's reconstruction of the job in this process share one key (see _load_once).
+    # load here and Dagster's reconstruction of the job in this process share one key (see load_once).
     platform_path = load_platform_document(args.platform, floe_yaml=floe_yaml).path
     platform_file = os.fspath(platform_path.resolve()) if platform_path is not None else None
-    project = _load_once(os.fspath(floe_yaml), platform_file)
+    project = load_once(os.fspath(floe_yaml), platform_file)
     try:
         job = _job(project, args.job)
     except RunCommandError as exc:
@@ -254,81 +216,6 @@ def _partition_tags(
     return {"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end}
 
 
-@dataclass
-class _Progress:
-    """The progress view: reads the run's events from the instance and prints them as they arrive."""
-
-    instance: DagsterInstance
-    invocation: str
-    verbose: bool
-    out: TextIO
-    run_id: str | None = None
-    cursor: str | None = None
-    started: dict[str, float] = field(default_factory=dict)
-    steps: dict[str, tuple[str, float]] = field(default_factory=dict)
-    stop: threading.Event = field(default_factory=threading.Event)
-
-    def follow(self) -> None:
-        """Print events until :meth:`finish`; never raises (the run matters, the view does not)."""
-        while not self.stop.wait(POLL_SECONDS):
-            self.drain()
-
-    def drain(self) -> None:
-        """Print the events stored since the last call."""
-        try:
-            if self.run_id is None:
-                runs = self.instance.get_runs(RunsFilter(tags={INVOCATION_TAG: self.invocation}), limit=1)
-                if not runs:
-                    return
-                self.run_id = runs[0].run_id
-                print(f"run {self.run_id} ({runs[0].job_name})", file=self.out, flush=True)
-            while True:
-                connection = self.instance.get_records_for_run(self.run_id, cursor=self.cursor, limit=500)
-                for record in connection.records:
-                    self._show(record.event_log_entry)
-                self.cursor = connection.cursor
-                if not connection.has_more:
-                    break
-        except Exception as exc:  # e.g. a storage being torn down: the view skips a beat, the run is unaffected
-            if self.verbose:
-                print(f"(progress view: {type(exc).__name__}: {exc})", file=self.out, flush=True)
-
-    def _show(self, entry: dg.EventLogEntry) -> None:
-        event = entry.dagster_event
-        if self.verbose:
-            text = entry.user_message or (event.message if event is not None else "") or ""
-            kind = event.event_type.name if event is not None else str(entry.level)
-            print(f"  {kind:<24} {entry.step_key or '':<28} {text}", file=self.out, flush=True)
-        if event is None or entry.step_key is None:
-            return
-        step = entry.step_key
-        kind = event.event_type
-        if kind == DagsterEventType.STEP_START:
-            self.started[step] = entry.timestamp
-            return
-        if kind == DagsterEventType.ASSET_MATERIALIZATION and not self.verbose:
-            asset = event.asset_key.to_user_string() if event.asset_key else "?"
-            print(f"  {'materialized':<12} {asset}", file=self.out, flush=True)
-            return
-        status = {
-            DagsterEventType.STEP_SUCCESS: "ok",
-            DagsterEventType.STEP_FAILURE: "FAILED",
-            DagsterEventType.STEP_SKIPPED: "skipped",
-            DagsterEventType.STEP_UP_FOR_RETRY: "retrying",
-        }.get(kind)
-        if status is None:
-            return
-        seconds = entry.timestamp - self.started.get(step, entry.timestamp)
-        self.steps[step] = (status, seconds)
-        if not self.verbose:
-            print(f"  {status:<12} {step}  {seconds:.1f} s", file=self.out, flush=True)
-
-    def finish(self) -> None:
-        """Stop following and print what is left."""
-        self.stop.set()
-        self.drain()
-
-
 def _execute(
     project: FloeProject,
     job: dg.JobDefinition,
@@ -343,8 +230,8 @@ def _execute(
     assert project.floe_yaml is not None
     invocation = uuid.uuid4().hex
     recon = dg.build_reconstructable_job(
-        "floe_definitions.run_command",
-        "reconstruct_job",
+        RECONSTRUCT_MODULE,
+        reconstruct_job.__name__,
         reconstructable_args=(  # type: ignore[arg-type]  # Dagster types the tuple as one element
             os.fspath(project.floe_yaml.resolve()),
             platform_file,
@@ -352,7 +239,7 @@ def _execute(
             in_process,
         ),
     )
-    progress = _Progress(instance=instance, invocation=invocation, verbose=verbose, out=out)
+    progress = RunProgress(instance=instance, invocation=invocation, verbose=verbose, out=out)
     follower = threading.Thread(target=progress.follow, name="floe-run-progress", daemon=True)
     follower.start()
     started = time.monotonic()
@@ -438,7 +325,7 @@ def _run_errors(result: dg.ExecuteJobResult) -> list[str]:
 
 
 def telemetry_destinations(project: FloeProject) -> tuple[str, str]:
-    """Say where the project's spans and lineage events go (for messages), by the rule of ``telemetry_sinks``."""
+    """Say where the project's spans and lineage events go (for messages), by the rule of ``telemetry.sinks``."""
     with warnings.catch_warnings():  # loading the project already warned about an overridden variable
         warnings.simplefilter("ignore", TelemetryOverrideWarning)
         spans = span_sink(project.spec, project.platform, project.base_dir)

@@ -20,8 +20,8 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from floe_config import FloeSpec, PlatformSpec
-from floe_definitions.instance import DEFAULT_DAGSTER_HOME, dagster_home
-from floe_definitions.telemetry_sinks import TelemetryOverrideWarning, lineage_sink, span_sink
+from floe_definitions.instance.home import DEFAULT_DAGSTER_HOME, dagster_home
+from floe_definitions.telemetry.sinks import TelemetryOverrideWarning, lineage_sink, span_sink
 
 
 class DiscardingSpanExporter(SpanExporter):
@@ -55,7 +55,7 @@ def check_configured_sinks(
 ) -> list[TelemetryOverrideWarning]:
     """Build the configured span exporter and lineage transport where building can fail, and discard them.
 
-    The sinks are those :mod:`floe_definitions.telemetry_sinks` chooses. File and ``none`` sinks cannot fail to
+    The sinks are those :mod:`floe_definitions.telemetry.sinks` chooses. File and ``none`` sinks cannot fail to
     build and are skipped (building a file sink creates its folder); the others are built as a run builds them.
 
     Args:
@@ -71,8 +71,8 @@ def check_configured_sinks(
     Raises:
         TelemetryConfigError: A configured sink cannot be built (e.g. its API key variable is unset).
     """
-    from floe_definitions.lineage_client import build_lineage_client
-    from floe_definitions.tracing import build_tracer_provider
+    from floe_definitions.telemetry.lineage_client import build_lineage_client
+    from floe_definitions.telemetry.tracing import build_tracer_provider
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", TelemetryOverrideWarning)

@@ -1,8 +1,8 @@
 """Put floe's trace, span and lineage ids on every Python asset materialization, as floe-dbt-observe does for dbt.
 
 The executor wrapper opens each step's span and lineage run with ids derived from the run id, step key and
-attempt (:mod:`floe_definitions.run_trace`). The step's own process -- wherever the executor runs it -- derives
-the same ids and adds them to the metadata of the step's materializations (``floe/trace_id``, ``floe/span_id``,
+attempt (:mod:`floe_definitions.telemetry.run_trace`). The step's own process -- wherever the executor runs it --
+derives the same ids and adds them to the metadata of the step's materializations (``floe/trace_id``, ``floe/span_id``,
 ``floe/openlineage_run_id``, ``floe/openlineage_job``), with no code in the asset: each Python asset's compute
 function is wrapped once, when the definitions are built.
 """
@@ -17,12 +17,19 @@ from typing import Any
 
 from dagster import AssetExecutionContext, AssetsDefinition
 
-from floe_dbt_observe.link_metadata import OPENLINEAGE_JOB_KEY, OPENLINEAGE_RUN_ID_KEY, SPAN_ID_KEY, TRACE_ID_KEY
-from floe_dbt_observe.tracing import dagster_step_span_context, format_span_id, format_trace_id
+from floe_dbt_observe.integration import (
+    OPENLINEAGE_JOB_KEY,
+    OPENLINEAGE_RUN_ID_KEY,
+    SPAN_ID_KEY,
+    TRACE_ID_KEY,
+    dagster_step_span_context,
+    format_span_id,
+    format_trace_id,
+)
 from floe_definitions._compat import with_wrapped_compute
-from floe_definitions.run_trace import step_lineage_run_id
-from floe_definitions.step_assets import is_dbt_assets
-from floe_definitions.step_lineage import lineage_job_name
+from floe_definitions.execution.step_assets import is_dbt_assets
+from floe_definitions.execution.step_lineage import lineage_job_name
+from floe_definitions.telemetry.run_trace import step_lineage_run_id
 
 logger = logging.getLogger(__name__)
 

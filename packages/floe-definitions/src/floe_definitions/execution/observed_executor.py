@@ -4,9 +4,9 @@
 and watches the event stream its ``execute`` yields. That stream is produced in the run worker for every
 executor, whatever process or pod a step runs in, so one wrapper observes them all:
 
-* execution starts -> the run span opens (trace id = the Dagster run id, see :mod:`floe_definitions.run_trace`)
-  and the Dagster run's own OpenLineage run STARTs (run id = the Dagster run id: the ``parent`` and ``root`` of
-  every step and dbt node run);
+* execution starts -> the run span opens (trace id = the Dagster run id, see
+  :mod:`floe_definitions.telemetry.run_trace`) and the Dagster run's own OpenLineage run STARTs (run id = the Dagster
+  run id: the ``parent`` and ``root`` of every step and dbt node run);
 * ``STEP_START`` -> a step span (child of the run span) and, unless the step's assets are dbt models (which
   floe-dbt-observe gives per-model lineage), an OpenLineage run START (an op step of an ops job too: job type
   TASK, no datasets);
@@ -26,8 +26,8 @@ in-process executor that is when they reach the run worker. The multiprocess exe
 processes' queues between its own work, dagster-celery hands over a step's events only when its task returns, and
 a step-delegating executor (Kubernetes) reads them back from the event log on a polling tick: for those
 (``recorded_step_times``), the times are those the step's process stored with the events, read from the run's
-instance (:mod:`floe_definitions.step_event_times`), so the dbt node spans a worker emits lie within their step's
-span.
+instance (:mod:`floe_definitions.execution.step_event_times`), so the dbt node spans a worker emits lie within their
+step's span.
 
 Telemetry never fails or blocks the run: every emission is guarded, failures are counted, logged once, and
 reported in one warning when the run ends.
@@ -56,15 +56,13 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import Span, Status, StatusCode, TracerProvider
 
-from floe_dbt_observe.lineage_emitter import LineageEmitter
-from floe_dbt_observe.lineage_events import ParentRun
-from floe_dbt_observe.tracing import ns_to_iso
-from floe_definitions.run_partitions import PARTITION_TAG, run_time_window
-from floe_definitions.run_trace import run_span_ids, run_trace_id, step_lineage_run_id, step_span_ids
-from floe_definitions.span_delivery import flush_spans
-from floe_definitions.step_assets import StepAssets, job_owners, step_assets
-from floe_definitions.step_event_times import RecordedStepTimes
-from floe_definitions.step_lineage import DatasetNaming, dagster_run_event, lineage_job_name, step_event
+from floe_dbt_observe.integration import LineageEmitter, ParentRun, ns_to_iso
+from floe_definitions.execution.run_partitions import PARTITION_TAG, run_time_window
+from floe_definitions.execution.step_assets import StepAssets, job_owners, step_assets
+from floe_definitions.execution.step_event_times import RecordedStepTimes
+from floe_definitions.execution.step_lineage import DatasetNaming, dagster_run_event, lineage_job_name, step_event
+from floe_definitions.telemetry.run_trace import run_span_ids, run_trace_id, step_lineage_run_id, step_span_ids
+from floe_definitions.telemetry.span_delivery import flush_spans
 
 if TYPE_CHECKING:
     from floe_definitions._compat import ExecutionPlan, PlanOrchestrationContext, RetryMode, StepDependencyConfig

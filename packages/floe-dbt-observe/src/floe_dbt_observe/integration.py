@@ -1,0 +1,87 @@
+"""The contract between floe-dbt-observe and floe's sibling packages (floe-definitions).
+
+What floe-definitions uses beyond ``floe_dbt_observe.__all__`` to wire dbt assets into a code location and
+observe the steps around them: the trace-id rule and span contexts, the lineage emitter and its parent run, the
+standard OpenLineage facets, the metadata keys that link a materialization to its span and lineage run, the
+manifest and dbt resource helpers. It is for floe's own packages, not for users (who read
+``floe_dbt_observe.__all__``); a workspace test (``tests/policy``) keeps every sibling import on ``__all__`` or
+this module. The names are re-exported from the modules that define them; ``build_dbt_resource`` loads
+dagster-dbt, so it is imported on first use, as ``floe_dbt_observe`` itself does with ``build_dbt_assets``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from floe_dbt_observe.dbt_executable import find_dbt_executable
+from floe_dbt_observe.delivery_health import SLOW_SEND_SECONDS, DeliveryHealth
+from floe_dbt_observe.errors import DbtParseError
+from floe_dbt_observe.lineage_emitter import LineageEmitter
+from floe_dbt_observe.lineage_events import ParentRun
+from floe_dbt_observe.link_metadata import OPENLINEAGE_JOB_KEY, OPENLINEAGE_RUN_ID_KEY, SPAN_ID_KEY, TRACE_ID_KEY
+from floe_dbt_observe.manifest import load_or_parse_manifest
+from floe_dbt_observe.standard_facets import (
+    dagster_tags,
+    dbt_node_owners,
+    job_tags_facet,
+    nominal_time_facet,
+    ownership_facet,
+    run_tags_facet,
+)
+from floe_dbt_observe.tracing import (
+    dagster_run_span_context,
+    dagster_step_span_context,
+    format_span_id,
+    format_trace_id,
+    ns_to_iso,
+    run_span_id,
+    run_trace_id,
+)
+from floe_dbt_observe.warehouse_namespace import fallback_namespace
+
+if TYPE_CHECKING:
+    from floe_dbt_observe.dbt_resource import build_dbt_resource
+
+_LAZY_MODULES: dict[str, str] = {
+    "build_dbt_resource": "floe_dbt_observe.dbt_resource",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY_MODULES.get(name)
+    if module is None:
+        raise AttributeError(f"module 'floe_dbt_observe.integration' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+__all__ = [
+    "OPENLINEAGE_JOB_KEY",
+    "OPENLINEAGE_RUN_ID_KEY",
+    "SLOW_SEND_SECONDS",
+    "SPAN_ID_KEY",
+    "TRACE_ID_KEY",
+    "DbtParseError",
+    "DeliveryHealth",
+    "LineageEmitter",
+    "ParentRun",
+    "build_dbt_resource",
+    "dagster_run_span_context",
+    "dagster_step_span_context",
+    "dagster_tags",
+    "dbt_node_owners",
+    "fallback_namespace",
+    "find_dbt_executable",
+    "format_span_id",
+    "format_trace_id",
+    "job_tags_facet",
+    "load_or_parse_manifest",
+    "nominal_time_facet",
+    "ns_to_iso",
+    "ownership_facet",
+    "run_span_id",
+    "run_tags_facet",
+    "run_trace_id",
+]

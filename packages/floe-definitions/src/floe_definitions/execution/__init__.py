@@ -1,0 +1,1 @@
+"""How runs execute: executor choice, the observed executor, step assets, step lineage, Celery wiring."""

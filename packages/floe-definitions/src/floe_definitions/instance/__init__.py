@@ -1,0 +1,1 @@
+"""The Dagster instance: the project's ``DAGSTER_HOME`` and the ``dagster.yaml`` rendered from platform.yaml."""
