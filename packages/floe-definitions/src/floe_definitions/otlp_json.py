@@ -12,7 +12,6 @@ import base64
 import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,8 @@ from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+from floe_dbt_observe.tracing import ns_to_iso
 
 _ID_FIELDS = ("traceId", "spanId", "parentSpanId")
 _STATUS_CODES = {0: "UNSET", 1: "OK", 2: "ERROR"}
@@ -149,9 +150,7 @@ def spans_from_request(request: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
 
 
 def _iso(nanos: str | int | None) -> str | None:
-    if nanos is None:
-        return None
-    return datetime.fromtimestamp(int(nanos) / 1e9, tz=UTC).isoformat()
+    return None if nanos is None else ns_to_iso(int(nanos))
 
 
 def _attributes(pairs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:

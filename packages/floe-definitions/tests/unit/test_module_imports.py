@@ -41,7 +41,7 @@ def test_every_module_imports_without_a_floe_yaml(package: str, tmp_path: Path) 
 
 
 def test_code_location_builds_the_definitions_only_when_dagster_asks(tmp_path: Path) -> None:
-    """``floe_definitions.code_location`` imports cleanly, and its ``defs`` raises the loading error only when called."""
+    """``code_location`` imports cleanly; its ``defs`` raises the loading error only when Dagster calls it."""
     env = {key: value for key, value in os.environ.items() if not key.startswith(("FLOE_", "DAGSTER_HOME"))}
     script = (
         "import floe_definitions.code_location as location\n"
