@@ -167,7 +167,7 @@ def _dataset_namespace_source(
         return config.dataset_namespace
     adapter_type = str(manifest.get("metadata", {}).get("adapter_type") or "")
 
-    def from_profile() -> str:
+    def from_profile() -> str:  # the same as warehouse_namespace.dataset_namespace, with the step's credentials
         read = credentials()
         found = namespace_from_credentials(adapter_type, read) if read is not None else None
         return found or fallback_namespace(manifest)
@@ -342,7 +342,9 @@ class DbtStepRunner:
                     asset_owners=owners,
                     asset_tags=tags,
                     columns_reader_source=(
-                        (lambda: columns_reader(adapter_type, credentials())) if config.warehouse_columns else None
+                        (lambda: columns_reader(adapter_type, credentials(), project_dir=config.project_dir))
+                        if config.warehouse_columns
+                        else None
                     ),
                 )
             span_context = step_span.get_span_context()

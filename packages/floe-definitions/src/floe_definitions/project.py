@@ -235,7 +235,7 @@ def build_project(
                     f"got {type(dbt_resource).__name__}"
                 )
             manifest = load_manifest(project)
-            adapter, dataset_namespace = warehouse_namespace(manifest)
+            adapter, dataset_namespace = warehouse_namespace(project, manifest)
             naming = DatasetNaming(pipeline=spec.name, table_namespaces={adapter: dataset_namespace})
             partitions = build_partitions(orchestration, locate=locate)
             dbt_assets = build_floe_dbt_assets(
@@ -247,7 +247,6 @@ def build_project(
                 tracer_provider=tracer_provider,
                 lineage=lineage_client,
                 lineage_namespace=platform.lineage.namespace,
-                dataset_namespace=dataset_namespace,
                 dbt=dbt_resource,
             )
         except FloeLoaderError as exc:
