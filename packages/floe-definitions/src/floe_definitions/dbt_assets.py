@@ -185,6 +185,7 @@ def build_floe_dbt_assets(
     tracer_provider: TracerProvider | None,
     lineage: OpenLineageClient | None,
     lineage_namespace: str,
+    lineage_job_names: Literal["dbt_ol", "floe"],
     dbt: DbtCliResource,
 ) -> list[dg.AssetsDefinition]:
     """Build the dbt assets with per-model observability and pattern-resolved settings.
@@ -223,6 +224,7 @@ def build_floe_dbt_assets(
         tracer_provider=tracer_provider,
         lineage=lineage,
         lineage_namespace=lineage_namespace,
+        lineage_job_names=lineage_job_names,
         translator=translator,
         asset_settings=settings,
         dbt=dbt,

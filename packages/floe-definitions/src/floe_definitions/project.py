@@ -32,7 +32,7 @@ from floe_definitions.errors import (
     ResourceConflictError,
 )
 from floe_definitions.executors import build_executor
-from floe_definitions.lineage_client import build_lineage_client
+from floe_definitions.lineage_client import build_lineage_client, lineage_namespace
 from floe_definitions.observed_executor import RunTelemetry
 from floe_definitions.step_lineage import DatasetNaming
 from floe_definitions.tracing import build_tracer_provider
@@ -206,6 +206,7 @@ def build_project(
     except LocatedError as exc:
         raise _relocated(exc, platform_locate) from exc
     naming = DatasetNaming(pipeline=spec.name)
+    namespace = lineage_namespace(platform, environ)
     floe_resources: dict[str, Any] = {}
     dbt_assets: list[dg.AssetsDefinition] = []
     orchestration = spec.orchestration
@@ -246,7 +247,8 @@ def build_project(
                 partitions,
                 tracer_provider=tracer_provider,
                 lineage=lineage_client,
-                lineage_namespace=platform.lineage.namespace,
+                lineage_namespace=namespace,
+                lineage_job_names=platform.lineage.dbt_job_names,
                 dbt=dbt_resource,
             )
         except FloeLoaderError as exc:
@@ -270,7 +272,7 @@ def build_project(
     telemetry = RunTelemetry(
         tracer_provider=tracer_provider,
         lineage_client=lineage_client,
-        lineage_namespace=platform.lineage.namespace,
+        lineage_namespace=namespace,
         naming=naming,
     )
     try:
@@ -286,7 +288,7 @@ def build_project(
     definitions_args["assets"] = link_python_assets(
         definitions_args["assets"],
         traces=tracer_provider is not None,
-        lineage_namespace=platform.lineage.namespace if lineage_client is not None else None,
+        lineage_namespace=namespace if lineage_client is not None else None,
         pipeline=spec.name,
     )
     definitions = dg.Definitions(**definitions_args, resources=merged, executor=executor)
