@@ -2,16 +2,18 @@
 
 floe writes file traces as OTLP/JSON lines (``floe_definitions.telemetry.otlp_json``, the format a Collector's
 ``otlpjsonfile`` receiver reads); :func:`read_spans` reads such a file and :func:`spans_from_request` one request a
-receiver got. Standard library only, so floe-definitions' tests load this file by path too.
+receiver got. It needs only the standard library and floe-dbt-observe (its exact ns-to-ISO formatter), so
+floe-definitions' tests load this file by path too.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from floe_dbt_observe.integration import ns_to_iso
 
 _STATUS_CODES = {0: "UNSET", 1: "OK", 2: "ERROR"}
 _KINDS = {0: "UNSPECIFIED", 1: "INTERNAL", 2: "SERVER", 3: "CLIENT", 4: "PRODUCER", 5: "CONSUMER"}
@@ -71,9 +73,7 @@ def spans_from_request(request: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
 
 
 def _iso(nanos: str | int | None) -> str | None:
-    if nanos is None:
-        return None
-    return datetime.fromtimestamp(int(nanos) / 1e9, tz=UTC).isoformat()
+    return None if nanos is None else ns_to_iso(int(nanos))
 
 
 def _attributes(pairs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:

@@ -268,7 +268,9 @@ def test_the_bronze_partition_is_the_nominal_time_of_its_runs(demo_run: Outcome)
 def test_gold_owners_and_tags_from_floe_yaml_reach_the_gold_models_lineage(demo_run: Outcome) -> None:
     events = _events(demo_run)
     for model in ("customer_orders", "revenue_by_product"):
-        (complete,) = [e for e in events if e["job"]["name"] == f"shop.{model}" and e["eventType"] == "COMPLETE"]
+        (complete,) = [
+            e for e in events if e["job"]["name"] == f"warehouse.gold.shop.{model}" and e["eventType"] == "COMPLETE"
+        ]
         facets = complete["job"]["facets"]
         assert facets["ownership"]["owners"] == [{"name": "team:analytics"}]
         assert {"key": "layer", "value": "gold", "source": "DAGSTER"} in facets["tags"]["tags"]

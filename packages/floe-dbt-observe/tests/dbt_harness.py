@@ -156,8 +156,13 @@ class DbtRun:
     def step_spans(self) -> list[ReadableSpan]:
         return [span for span in self.spans if span.name.startswith("dbt.build")]
 
-    def events_for(self, job_suffix: str) -> list[dict[str, Any]]:
-        return [event for event in self.events if event["job"]["name"].endswith("." + job_suffix)]
+    def events_for(self, node_name: str) -> list[dict[str, Any]]:
+        """Events of the node named ``node_name``: dbt-ol's job names end with it, a test's holds it before its hash."""
+        return [
+            event
+            for event in self.events
+            if event["job"]["name"].endswith("." + node_name) or f".{node_name}." in event["job"]["name"]
+        ]
 
 
 def run_dbt(

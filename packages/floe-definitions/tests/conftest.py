@@ -27,8 +27,8 @@ def _load_by_path(name: str, path: Path) -> ModuleType:
     return sys.modules[name]
 
 
-# The OTLP/JSON trace-file reader (the demo's; standard library only): test modules ``from otlp_spans import
-# read_spans`` to read back what floe's file exporter wrote.
+# The OTLP/JSON trace-file reader (the demo's; it needs the standard library and floe-dbt-observe): test modules
+# ``from otlp_spans import read_spans`` to read back what floe's file exporter wrote.
 _load_by_path("otlp_spans", OTLP_SPANS)
 
 

@@ -102,8 +102,14 @@ class LineageConfig(_PlatformModel):
     ``OPENLINEAGE__TRANSPORT__*`` (floe warns that a set one is ignored); ``OPENLINEAGE_DISABLED=true`` still turns
     lineage off. When omitted: ``OPENLINEAGE_URL`` (HTTP), else ``OPENLINEAGE_CONFIG`` /
     ``OPENLINEAGE__TRANSPORT__*``, else JSON lines under ``.floe/lineage``."""
-    namespace: str = "floe"
-    """OpenLineage job namespace."""
+    namespace: str | None = None
+    """OpenLineage job namespace of the Dagster runs, their steps and the dbt nodes. When not set here, the
+    ``OPENLINEAGE_NAMESPACE`` environment variable (dbt-ol's setting) gives it, else ``floe``."""
+    dbt_job_names: Literal["dbt_ol", "floe"] = "dbt_ol"
+    """How dbt nodes' lineage jobs are named. ``dbt_ol``: as dbt-ol names them,
+    ``<database>.<schema>.<project>.<model>`` (tests by their unique id), so a team that ran dbt-ol keeps its
+    jobs' history. ``floe``: ``<project>.<node name>`` in ``namespace`` (``OPENLINEAGE_NAMESPACE`` is then not
+    read), floe's names before this setting existed."""
 
 
 class PlatformDbtConfig(_PlatformModel):

@@ -31,6 +31,7 @@ from floe_dbt_observe.dbt_resource import build_dbt_resource
 from floe_dbt_observe.dbt_runner import (
     DbtInvocation,
     DbtStepRunner,
+    JobNames,
     Observability,
     PartitionVarsFn,
     RunnerConfig,
@@ -73,6 +74,7 @@ def build_dbt_assets(
     tracer_provider: TracerProvider | None = None,
     lineage: "OpenLineageClient | None" = None,
     lineage_namespace: str = "dbt",
+    lineage_job_names: JobNames = "dbt_ol",
     parent_namespace: str | None = None,
     dataset_namespace: str | None = None,
     translator: DagsterDbtTranslator | None = None,
@@ -119,7 +121,11 @@ def build_dbt_assets(
             (one of each per dbt invocation) or ``off`` (plain dagster-dbt streaming).
         tracer_provider: OpenTelemetry tracer provider; None uses the global one (a no-op without an SDK).
         lineage: OpenLineage client; None emits no lineage.
-        lineage_namespace: OpenLineage namespace of the dbt jobs (``<namespace>/<project>.<node>``).
+        lineage_namespace: OpenLineage namespace of the dbt jobs; dbt-ol's is ``OPENLINEAGE_NAMESPACE`` (default
+            ``dbt``), to keep a job's history when moving from dbt-ol.
+        lineage_job_names: ``dbt_ol``: a node's job is named as dbt-ol names it
+            (``<database>.<schema>.<project>.<model>``, tests by unique id; ``LineageContext.job_name``);
+            ``floe``: ``<project>.<node name>``.
         parent_namespace: OpenLineage namespace of the Dagster job used in the parent-run facet;
             defaults to ``lineage_namespace``.
         dataset_namespace: Warehouse namespace; default derived from the dbt profile
@@ -255,6 +261,7 @@ def build_dbt_assets(
             tracer_provider=tracer_provider,
             lineage=lineage,
             lineage_namespace=lineage_namespace,
+            job_names=lineage_job_names,
             parent_namespace=parent_namespace or lineage_namespace,
             dataset_namespace=dataset_namespace,
             column_lineage=column_lineage,

@@ -52,6 +52,9 @@ logger = logging.getLogger(__name__)
 Observability = Literal["per_model", "job_level", "off"]
 DbtInvocation = Literal["subprocess", "in_process"]
 """How a step runs dbt: dagster-dbt's ``dbt`` subprocess, or dbt's ``dbtRunner`` in the step's process."""
+JobNames = Literal["dbt_ol", "floe"]
+"""How dbt nodes' lineage jobs are named: dbt-ol's (``<database>.<schema>.<project>.<model>``) or floe's
+``<project>.<node name>`` (see ``LineageContext.job_name``)."""
 PartitionVarsFn = Callable[[AssetExecutionContext], Mapping[str, Any]]
 
 
@@ -91,6 +94,8 @@ class RunnerConfig:
         lineage_namespace: OpenLineage namespace of dbt jobs.
         parent_namespace: OpenLineage namespace of the Dagster job (parent run).
         dataset_namespace: Warehouse namespace, None to derive it from the dbt profile.
+        job_names: ``dbt_ol`` (dbt-ol's job names) or ``floe`` (``<project>.<node name>``), see
+            ``LineageContext.job_name``.
         column_lineage: Compute column lineage with sqlglot.
         warehouse_columns: Read the built relations' columns and types from the warehouse once dbt has exited.
         max_queue: Most lineage events held in memory.
@@ -123,6 +128,7 @@ class RunnerConfig:
     span_flush: SpanFlush | None = None
     warehouse_columns: bool = True
     dbt_invocation: DbtInvocation = "subprocess"
+    job_names: JobNames = "dbt_ol"
 
 
 def _decorate(event: Any, link: NodeLink | None) -> Any:
@@ -167,7 +173,7 @@ def _dataset_namespace_source(
         return config.dataset_namespace
     adapter_type = str(manifest.get("metadata", {}).get("adapter_type") or "")
 
-    def from_profile() -> str:
+    def from_profile() -> str:  # the same as warehouse_namespace.dataset_namespace, with the step's credentials
         read = credentials()
         found = namespace_from_credentials(adapter_type, read) if read is not None else None
         return found or fallback_namespace(manifest)
@@ -341,8 +347,11 @@ class DbtStepRunner:
                     nominal_time=_nominal_time(context),
                     asset_owners=owners,
                     asset_tags=tags,
+                    job_names=config.job_names,
                     columns_reader_source=(
-                        (lambda: columns_reader(adapter_type, credentials())) if config.warehouse_columns else None
+                        (lambda: columns_reader(adapter_type, credentials(), project_dir=config.project_dir))
+                        if config.warehouse_columns
+                        else None
                     ),
                 )
             span_context = step_span.get_span_context()

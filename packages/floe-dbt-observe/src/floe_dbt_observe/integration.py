@@ -38,7 +38,7 @@ from floe_dbt_observe.tracing import (
     run_span_id,
     run_trace_id,
 )
-from floe_dbt_observe.warehouse_namespace import fallback_namespace
+from floe_dbt_observe.warehouse_namespace import dataset_namespace
 
 if TYPE_CHECKING:
     from floe_dbt_observe.dbt_resource import build_dbt_resource
@@ -71,8 +71,8 @@ __all__ = [
     "dagster_run_span_context",
     "dagster_step_span_context",
     "dagster_tags",
+    "dataset_namespace",
     "dbt_node_owners",
-    "fallback_namespace",
     "find_dbt_executable",
     "format_span_id",
     "format_trace_id",

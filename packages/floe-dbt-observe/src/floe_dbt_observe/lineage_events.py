@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import attr
 from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
@@ -130,6 +130,8 @@ class LineageContext:
         asset_tags: dbt unique id -> the Dagster asset's tags (floe.yaml ``tags`` included), for the ``tags`` facet.
         columns_reader_source: Returns the reader of warehouse columns (called once, on the emitter thread), or
             None when the warehouse is not read; then schemas and lineage use the manifest's declared columns.
+        job_names: How a node's lineage job is named (see :meth:`job_name`): ``dbt_ol`` (dbt-ol's names) or
+            ``floe`` (``<project>.<node name>``, floe's names before issue 23).
     """
 
     manifest: Mapping[str, Any]
@@ -147,6 +149,7 @@ class LineageContext:
     asset_owners: Mapping[str, Sequence[str]] = field(default_factory=dict)
     asset_tags: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     columns_reader_source: Callable[[], ColumnsReader | None] | None = None
+    job_names: Literal["dbt_ol", "floe"] = "dbt_ol"  # dbt_runner.JobNames (not imported: no cycle)
     _warehouse: dict[str, dict[str, str]] | None = None
     _held: list[Callable[[], Any]] = field(default_factory=list)
     _held_ids: list[str] = field(default_factory=list)
@@ -212,9 +215,22 @@ class LineageContext:
         return found or {}
 
     def job_name(self, unique_id: str) -> str:
-        """Return ``<dbt project>.<node name>`` (tests keep their unique name)."""
+        """Return the OpenLineage job name of a dbt node.
+
+        ``dbt_ol`` names are dbt-ol's (``dbt-ol run``'s; ``dbt-ol build`` appends ``.build.run``), so a team that
+        ran dbt-ol keeps its jobs' history: a model is ``<database>.<schema>.<project>.<model>`` (its unique id
+        without ``model.``), a snapshot the same with ``.snapshot`` appended, a test its unique id
+        (``test.<project>.<test>.<hash>``). dbt-ol emits nothing for seeds; a seed is named as a model is.
+        ``floe`` names are ``<project>.<node name>``.
+        """
         node = self.node(unique_id)
-        return f"{self.project_name}.{node.get('name') or unique_id.split('.')[-1]}"
+        if self.job_names == "floe":
+            return f"{self.project_name}.{node.get('name') or unique_id.split('.')[-1]}"
+        resource_type, _, rest = unique_id.partition(".")
+        if resource_type not in ("model", "seed", "snapshot") or not rest:
+            return unique_id
+        relation = ".".join(str(part) for part in (node.get("database"), node.get("schema"), rest) if part)
+        return relation + (".snapshot" if resource_type == "snapshot" else "")
 
     def dataset_name(self, node: Mapping[str, Any]) -> str:
         """Return ``database.schema.identifier`` of a relation."""

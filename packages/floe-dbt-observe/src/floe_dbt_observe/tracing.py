@@ -126,14 +126,26 @@ def dbt_time_ns(value: object) -> int | None:
         return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return int(parsed.timestamp() * 1_000_000) * 1_000
+    return seconds_to_ns(parsed.timestamp())
+
+
+def seconds_to_ns(seconds: float) -> int:
+    """Convert float epoch seconds (Dagster's event times, dbt's parsed times) to integer epoch ns, at the microsecond.
+
+    floe's one seconds-to-ns conversion. It rounds to the nearest microsecond: a float of epoch seconds holds about
+    a quarter of a microsecond today, so the microsecond is what it can honestly carry (dbt's node times are
+    microseconds too), and truncating would turn a time stored as ``...456.9`` µs into ``...456`` µs.
+    """
+    return round(seconds * 1_000_000) * 1_000
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def ns_to_iso(value_ns: int) -> str:
-    """Format epoch ns as an ISO 8601 UTC timestamp (OpenLineage ``eventTime``), exact to the microsecond.
+    """Format epoch ns as an ISO 8601 UTC timestamp (OpenLineage ``eventTime``, span times), exact to the microsecond.
+
+    floe's one ns-to-ISO formatter (lineage event times, the OTLP/JSON trace file reader).
 
     Integer arithmetic: a float of epoch seconds (``value_ns / 1e9``) holds only about a quarter of a microsecond
     today, so an event time could differ by one microsecond from the span it belongs to.

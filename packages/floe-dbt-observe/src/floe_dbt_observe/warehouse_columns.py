@@ -22,6 +22,7 @@ from typing import Any
 
 from floe_dbt_observe import _compat
 from floe_dbt_observe.column_lineage import relation_key
+from floe_dbt_observe.warehouse_namespace import duckdb_file
 
 logger = logging.getLogger(__name__)
 
@@ -38,8 +39,17 @@ INFORMATION_SCHEMA_ADAPTERS = frozenset({"postgres", "redshift", "snowflake", "t
 _SIMPLE_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
 
 
-def columns_reader(adapter_type: str, credentials: object | None) -> ColumnsReader | None:
-    """Return a reader of warehouse columns for an adapter's credentials, None when floe cannot read that adapter."""
+def columns_reader(
+    adapter_type: str, credentials: object | None, *, project_dir: Path | None = None
+) -> ColumnsReader | None:
+    """Return a reader of warehouse columns for an adapter's credentials, None when floe cannot read that adapter.
+
+    Args:
+        adapter_type: The dbt adapter (``duckdb``, ``postgres`` ...).
+        credentials: The dbt profile's credentials, as the profile writes them.
+        project_dir: The dbt project directory, against which dbt resolves a relative DuckDB path (None: the
+            current directory).
+    """
     if credentials is None:
         return None
     if adapter_type in INFORMATION_SCHEMA_ADAPTERS:
@@ -50,10 +60,9 @@ def columns_reader(adapter_type: str, credentials: object | None) -> ColumnsRead
         return read_generic
     if adapter_type != "duckdb":
         return None
-    path = getattr(credentials, "path", None)
-    if not path or str(path) == ":memory:":
+    database_path = duckdb_file(getattr(credentials, "path", None), project_dir or Path.cwd())
+    if database_path is None:
         return None
-    database_path = Path(str(path))
 
     def read(relations: Iterable[Relation]) -> dict[str, dict[str, str]]:
         return read_duckdb_columns(database_path, relations)

@@ -5,15 +5,17 @@ cover an adapter and agree with dbt-ol (Postgres, Trino, BigQuery, Athena, Snowf
 namespace comes from them; elsewhere, and on an older openlineage-python, from the same formulas written here. Where
 the helpers and dbt-ol differ (Redshift: the helper wants a cluster id and region, dbt-ol uses the endpoint host;
 SQL Server: ``sqlserver://`` against dbt-ol's ``mssql://``; Snowflake's legacy account locators), dbt-ol's name is
-kept, so both tools' lineage of a table joins. DuckDB has no entry in the naming spec; floe names it by its
-database file, ``duckdb:///abs/path.duckdb``, as dbt-ol does when the profile's path is absolute (dbt-ol keeps a
-relative path as written, so same-named files collide).
+kept, so both tools' lineage of a table joins. DuckDB has no entry in the naming spec; floe names it as dbt-ol does,
+``duckdb://<the profile's path as written>``: ``duckdb:///abs/path.duckdb`` for an absolute path, and
+``duckdb://shop.duckdb`` for a relative one (so two projects whose profiles both say ``path: shop.duckdb`` share a
+namespace: give each an absolute path, or ``env_var(...)`` one, to keep them apart).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
@@ -23,13 +25,14 @@ from floe_dbt_observe import _compat
 
 logger = logging.getLogger(__name__)
 
+_URL_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+:")  # md:, ducklake:, s3:// (two letters at least: not C:)
+
 
 def namespace_from_credentials(adapter_type: str, credentials: object) -> str | None:
     """Return the dataset namespace for an adapter's credentials, None when unknown.
 
     Each namespace is the one OpenLineage's own dbt integration (dbt-ol) gives the same profile, so both tools'
-    lineage for a table joins; DuckDB's path is made absolute (dbt-ol keeps it as written), so two files with the
-    same name in different folders never share a namespace.
+    lineage for a table joins; DuckDB's is its path as the profile writes it (relative or absolute), as dbt-ol's.
     """
 
     def get(name: str) -> Any:
@@ -40,10 +43,7 @@ def namespace_from_credentials(adapter_type: str, credentials: object) -> str | 
         return from_spec
     host, port = get("host"), get("port")
     if adapter_type == "duckdb":
-        path = get("path")
-        if not path or str(path) == ":memory:":
-            return "duckdb://memory"
-        return "duckdb://" + Path(os.fspath(path)).absolute().as_posix()
+        return f"duckdb://{get('path') or ':memory:'}"  # dbt-duckdb's default path is :memory:
     if adapter_type in ("postgres", "redshift", "clickhouse", "trino"):
         return f"{adapter_type}://{host}:{port}" if host and port else None
     if adapter_type == "snowflake":
@@ -165,12 +165,48 @@ def profile_credentials(
         return None
     if loaded is None:
         return None
-    credentials: object = loaded.credentials
-    path = getattr(credentials, "path", None)
-    if isinstance(path, str) and path not in ("", ":memory:") and not Path(path).is_absolute():
-        # dbt runs from the project directory, so a relative DuckDB path is relative to it
-        try:
-            setattr(credentials, "path", str(project_dir / path))  # noqa: B010 - a dbt Credentials field
-        except Exception:
-            logger.debug("cannot absolutise the DuckDB path %s", path, exc_info=True)
+    credentials: object = loaded.credentials  # as the profile writes them: a DuckDB path stays relative
     return credentials
+
+
+def dataset_namespace(
+    project_dir: Path,
+    manifest: Mapping[str, Any],
+    *,
+    profiles_dir: Path | None,
+    profile: str | None,
+    target: str | None,
+    cli_vars: Mapping[str, Any] | None = None,
+) -> str:
+    """Return the OpenLineage namespace of a dbt project's warehouse, as dbt-ol names it from the same profile.
+
+    For siblings (floe-definitions names a Python asset's warehouse tables with it, so they join the dbt models):
+    the profile's namespace (:func:`namespace_from_credentials`), else ``<adapter>://<database>`` from the
+    manifest when the profile cannot be read or the adapter is unknown.
+
+    Args:
+        project_dir: The dbt project directory.
+        manifest: The project's parsed manifest (its adapter type, and the fallback's database).
+        profiles_dir: Where ``profiles.yml`` is (None: the project directory).
+        profile: The profile name (None: the project's).
+        target: The target (None: the profile's default).
+        cli_vars: dbt ``--vars`` the profile may read.
+    """
+    adapter_type = str(manifest.get("metadata", {}).get("adapter_type") or "")
+    credentials = profile_credentials(
+        project_dir, profiles_dir=profiles_dir, profile=profile, target=target, cli_vars=cli_vars or {}
+    )
+    found = namespace_from_credentials(adapter_type, credentials) if credentials is not None else None
+    return found or fallback_namespace(manifest)
+
+
+def duckdb_file(path: object, project_dir: Path) -> Path | None:
+    """Return the DuckDB file a profile's ``path`` names, resolved as dbt does (against the project directory).
+
+    None for an in-memory database (``:memory:``, empty) or a URL (MotherDuck ``md:``, ``ducklake:``).
+    """
+    text = os.fspath(path) if isinstance(path, str | os.PathLike) else ""
+    if not text or text == ":memory:" or _URL_SCHEME.match(text):
+        return None
+    candidate = Path(text).expanduser()
+    return candidate if candidate.is_absolute() else project_dir / candidate

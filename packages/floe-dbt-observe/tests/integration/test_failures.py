@@ -112,7 +112,7 @@ def test_failing_test_is_an_error_span_a_failed_check_and_a_failed_assertion(fai
     (event,) = [
         e
         for e in failing_test_run.events
-        if e["eventType"] == "FAIL" and e["job"]["name"].startswith("floe_fixture.accepted_values")
+        if e["eventType"] == "FAIL" and e["job"]["name"].startswith("test.floe_fixture.accepted_values")
     ]
     (dataset,) = event["inputs"]
     assert dataset["name"].endswith("customer_orders")

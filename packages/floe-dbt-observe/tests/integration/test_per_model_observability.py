@@ -126,7 +126,8 @@ def _complete(run: DbtRun, job: str) -> dict[str, Any]:
 def test_model_events_carry_dbt_ol_facets(success_run: DbtRun) -> None:
     event = _complete(success_run, "customer_orders")
     assert event["job"]["namespace"] == "dbt"
-    assert event["job"]["name"] == "floe_fixture.customer_orders"
+    # dbt-ol's job name: <database>.<schema>.<project>.<model> (the warehouse file's stem is the database)
+    assert event["job"]["name"] == f"{success_run.warehouse.stem}.main.floe_fixture.customer_orders"
     job_facets = event["job"]["facets"]
     assert job_facets["jobType"]["integration"] == "DBT"
     assert job_facets["jobType"]["jobType"] == "MODEL"
@@ -209,7 +210,7 @@ def test_test_runs_carry_data_quality_assertions_on_the_tested_dataset(success_r
     (event,) = [
         e
         for e in success_run.events
-        if e["eventType"] == "COMPLETE" and e["job"]["name"].startswith("floe_fixture.unique_stg_orders_order_id")
+        if e["eventType"] == "COMPLETE" and e["job"]["name"].startswith("test.floe_fixture.unique_stg_orders_order_id")
     ]
     assert event["job"]["facets"]["jobType"]["jobType"] == "TEST"
     (dataset,) = event["inputs"]

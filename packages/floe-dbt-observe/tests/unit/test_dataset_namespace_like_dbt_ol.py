@@ -27,6 +27,9 @@ PROFILES: list[tuple[str, dict[str, Any]]] = [
     ("spark", {"host": "spark.example", "method": "thrift"}),
     ("spark", {"host": "spark.example", "method": "http", "port": 8443}),
     ("duckdb", {"path": "/data/warehouse/dev.duckdb"}),
+    ("duckdb", {"path": "shop.duckdb"}),  # relative: dbt-ol keeps it as written
+    ("duckdb", {"path": "data/shop.duckdb"}),
+    ("duckdb", {"path": ":memory:"}),
 ]
 
 

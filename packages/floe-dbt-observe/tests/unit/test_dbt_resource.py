@@ -10,7 +10,7 @@ from dbt_harness import DUCKDB_ENV, FIXTURE_PROJECT, copy_project
 
 from floe_dbt_observe import build_dbt_assets
 from floe_dbt_observe.dbt_resource import FloeDbtCliResource, build_dbt_resource
-from floe_dbt_observe.warehouse_namespace import namespace_from_credentials, profile_credentials
+from floe_dbt_observe.warehouse_namespace import duckdb_file, namespace_from_credentials, profile_credentials
 
 
 def test_the_default_resource_is_a_dbt_cli_resource_with_no_adapter_and_a_known_version() -> None:
@@ -27,13 +27,13 @@ def test_profile_credentials_render_env_vars(monkeypatch: pytest.MonkeyPatch, tm
     assert namespace_from_credentials("duckdb", credentials) == "duckdb://" + (tmp_path / "wh.duckdb").as_posix()
 
 
-def test_a_relative_duckdb_path_is_relative_to_the_project(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_relative_duckdb_path_names_the_namespace_as_written_and_the_file_against_the_project(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv(DUCKDB_ENV, "data/wh.duckdb")
     credentials = profile_credentials(FIXTURE_PROJECT, profiles_dir=None, profile=None, target=None, cli_vars={})
-    assert (
-        namespace_from_credentials("duckdb", credentials)
-        == "duckdb://" + (FIXTURE_PROJECT / "data/wh.duckdb").as_posix()
-    )
+    assert namespace_from_credentials("duckdb", credentials) == "duckdb://data/wh.duckdb"  # dbt-ol's name
+    assert duckdb_file(getattr(credentials, "path", None), FIXTURE_PROJECT) == FIXTURE_PROJECT / "data/wh.duckdb"
 
 
 def test_a_profile_path_built_from_flags_profiles_dir_renders_after_dagster_dbt_has_set_dbts_flags(
@@ -78,10 +78,11 @@ def test_dbt_use_colors_in_the_environment_still_decides(monkeypatch: pytest.Mon
     assert "--no-use-colors" not in resource.global_config_flags
 
 
-def test_two_duckdb_files_with_the_same_name_in_different_folders_do_not_collide(
+def test_two_projects_with_the_same_relative_duckdb_path_share_dbt_ols_namespace(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    # dbt-ol names both `duckdb://dev.duckdb` (the profile's path as written); floe resolves each against its project
+    # dbt-ol names both `duckdb://dev.duckdb` (the profile's path as written), and so does floe, so that both tools'
+    # lineage of a table joins; an absolute path (or env_var giving one) keeps two such projects apart
     monkeypatch.setenv(DUCKDB_ENV, "dev.duckdb")
     namespaces = {
         namespace_from_credentials(
@@ -92,7 +93,4 @@ def test_two_duckdb_files_with_the_same_name_in_different_folders_do_not_collide
         )
         for folder in ("team_a", "team_b")
     }
-    assert namespaces == {
-        "duckdb://" + (tmp_path / "team_a" / "project" / "dev.duckdb").as_posix(),
-        "duckdb://" + (tmp_path / "team_b" / "project" / "dev.duckdb").as_posix(),
-    }
+    assert namespaces == {"duckdb://dev.duckdb"}

@@ -13,7 +13,7 @@ from openlineage.client import OpenLineageClient
 from openlineage.client.transport import Transport
 
 from floe_dbt_observe.lineage_emitter import LineageEmitter
-from floe_dbt_observe.tracing import dagster_run_span_context, dbt_time_ns, ns_to_iso
+from floe_dbt_observe.tracing import dagster_run_span_context, dbt_time_ns, ns_to_iso, seconds_to_ns
 
 
 class _Blocking(Transport):
@@ -105,6 +105,15 @@ def test_dbt_naive_timestamps_are_utc() -> None:
     assert dbt_time_ns("1970-01-01T00:00:01Z") == 1_000_000_000
     assert dbt_time_ns("") is None
     assert dbt_time_ns("None") is None
+
+
+def test_float_seconds_become_ns_at_the_nearest_microsecond() -> None:
+    # floe's one conversion: Dagster's stored event times (floats with sub-microsecond noise) and dbt's parsed
+    # times. Truncating, as dbt_time_ns once did, gives ...123456 for the first value where rounding gives ...123457.
+    assert seconds_to_ns(1_700_000_000.1234567) == 1_700_000_000_123_457_000
+    assert seconds_to_ns(1_700_000_000.123456) == 1_700_000_000_123_456_000
+    assert seconds_to_ns(1_700_000_000.0000004) == 1_700_000_000_000_000_000  # below what the float holds
+    assert seconds_to_ns(0.0) == 0
 
 
 def test_an_event_time_is_the_exact_microsecond_in_iso_8601_utc() -> None:

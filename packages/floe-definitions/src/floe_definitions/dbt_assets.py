@@ -8,9 +8,9 @@ models with different settings land in different ``AssetsDefinition``s.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -24,7 +24,7 @@ from floe_config.integration import DbtConfig, OrchestrationConfig, did_you_mean
 from floe_dbt_observe import DbtAssetSettings, FloeDbtTranslator, build_dbt_assets
 from floe_dbt_observe.integration import (
     build_dbt_resource,
-    fallback_namespace,
+    dataset_namespace,
     find_dbt_executable,
     load_or_parse_manifest,
 )
@@ -147,10 +147,24 @@ def load_manifest(project: DbtProject) -> dict[str, Any]:
     return manifest
 
 
-def warehouse_namespace(manifest: Mapping[str, Any]) -> tuple[str, str]:
-    """Return ``(adapter type, OpenLineage namespace)`` of the dbt warehouse, the same in every process."""
+def warehouse_namespace(project: DbtProject, manifest: Mapping[str, Any]) -> tuple[str, Callable[[], str]]:
+    """Return the dbt warehouse's adapter type and its OpenLineage namespace (dbt-ol's), read when first called.
+
+    The namespace comes from the dbt profile the project runs with (``postgres://host:port``, ``duckdb://<path as
+    the profile writes it>``; ``<adapter>://<database>`` from the manifest only when the profile cannot be read),
+    through the function floe-dbt-observe names a dbt step's datasets with, so a Python asset's warehouse table
+    and the dbt source reading it are one dataset. Reading a profile imports dbt's config machinery (about a
+    second), so it is read only when a run names a warehouse table, once per process.
+    """
     adapter = str(manifest.get("metadata", {}).get("adapter_type") or "dbt")
-    return adapter, fallback_namespace(manifest)
+
+    @cache
+    def namespace() -> str:
+        return dataset_namespace(
+            project.project_dir, manifest, profiles_dir=project.profiles_dir, profile=None, target=project.target
+        )
+
+    return adapter, namespace
 
 
 def build_dbt_resource_for(project: DbtProject) -> DbtCliResource:
@@ -170,10 +184,13 @@ def build_floe_dbt_assets(
     tracer_provider: TracerProvider | None,
     lineage: OpenLineageClient | None,
     lineage_namespace: str,
-    dataset_namespace: str,
+    lineage_job_names: Literal["dbt_ol", "floe"],
     dbt: DbtCliResource,
 ) -> list[dg.AssetsDefinition]:
     """Build the dbt assets with per-model observability and pattern-resolved settings.
+
+    Each dbt step names its datasets from the dbt profile it runs with, as dbt-ol does (floe-dbt-observe's
+    default, given no ``dataset_namespace``): the same namespace :func:`warehouse_namespace` gives Python assets.
 
     Raises:
         floe_dbt_observe.DbtObserveError: The selection matches nothing or the settings are unusable.
@@ -206,7 +223,7 @@ def build_floe_dbt_assets(
         tracer_provider=tracer_provider,
         lineage=lineage,
         lineage_namespace=lineage_namespace,
-        dataset_namespace=dataset_namespace,
+        lineage_job_names=lineage_job_names,
         translator=translator,
         asset_settings=settings,
         dbt=dbt,

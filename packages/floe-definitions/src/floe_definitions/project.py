@@ -38,7 +38,7 @@ from floe_definitions.execution.executors import build_executor
 from floe_definitions.execution.observed_executor import RunTelemetry
 from floe_definitions.execution.step_lineage import DatasetNaming
 from floe_definitions.telemetry.asset_links import link_python_assets
-from floe_definitions.telemetry.lineage_client import build_lineage_client
+from floe_definitions.telemetry.lineage_client import build_lineage_client, lineage_namespace
 from floe_definitions.telemetry.tracing import build_tracer_provider
 from floe_loaders import FloeLoaderError, OrchestrationObjects, build_orchestration
 from floe_loaders.integration import Locate, build_partitions
@@ -209,6 +209,7 @@ def build_project(
     except LocatedError as exc:
         raise _relocated(exc, platform_locate) from exc
     naming = DatasetNaming(pipeline=spec.name)
+    namespace = lineage_namespace(platform, environ)
     floe_resources: dict[str, Any] = {}
     dbt_assets: list[dg.AssetsDefinition] = []
     orchestration = spec.orchestration
@@ -238,7 +239,7 @@ def build_project(
                     f"got {type(dbt_resource).__name__}"
                 )
             manifest = load_manifest(project)
-            adapter, dataset_namespace = warehouse_namespace(manifest)
+            adapter, dataset_namespace = warehouse_namespace(project, manifest)
             naming = DatasetNaming(pipeline=spec.name, table_namespaces={adapter: dataset_namespace})
             partitions = build_partitions(orchestration, locate=locate)
             dbt_assets = build_floe_dbt_assets(
@@ -249,8 +250,8 @@ def build_project(
                 partitions,
                 tracer_provider=tracer_provider,
                 lineage=lineage_client,
-                lineage_namespace=platform.lineage.namespace,
-                dataset_namespace=dataset_namespace,
+                lineage_namespace=namespace,
+                lineage_job_names=platform.lineage.dbt_job_names,
                 dbt=dbt_resource,
             )
         except FloeLoaderError as exc:
@@ -274,7 +275,7 @@ def build_project(
     telemetry = RunTelemetry(
         tracer_provider=tracer_provider,
         lineage_client=lineage_client,
-        lineage_namespace=platform.lineage.namespace,
+        lineage_namespace=namespace,
         naming=naming,
     )
     try:
@@ -290,7 +291,7 @@ def build_project(
     definitions_args["assets"] = link_python_assets(
         definitions_args["assets"],
         traces=tracer_provider is not None,
-        lineage_namespace=platform.lineage.namespace if lineage_client is not None else None,
+        lineage_namespace=namespace if lineage_client is not None else None,
         pipeline=spec.name,
     )
     definitions = dg.Definitions(**definitions_args, resources=merged, executor=executor)

@@ -270,7 +270,8 @@ def test_dg_launch_runs_jobs_and_assets_with_per_asset_spans_and_lineage(shop: D
     later = read_spans(traces)[len(spans_after_job) :]
     assert [span["name"] for span in later if span["name"].startswith("dbt.model ")] == ["dbt.model stg_customers"]
     events = read_json_lines(lineage)
-    completed = [event["job"]["name"] for event in events if event["eventType"] == "COMPLETE"]
+    # dbt models' jobs carry dbt-ol's names, <database>.<schema>.<project>.<model>
+    completed = [event["job"]["name"].split(".", 2)[-1] for event in events if event["eventType"] == "COMPLETE"]
     assert completed.count("shop.stg_customers") == 2  # the transform job, then the one-asset launch
     assert completed.count("shop.customer_orders") == 1
 

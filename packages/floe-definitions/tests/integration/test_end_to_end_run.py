@@ -50,8 +50,8 @@ def test_every_asset_has_one_start_and_one_complete(successful_run: Any) -> None
     for event in events:
         by_job.setdefault(event["job"]["name"], []).append(event["eventType"])
     assert by_job["tiny.raw.numbers"] == ["START", "COMPLETE"]
-    assert by_job["tiny.stg_numbers"] == ["START", "COMPLETE"]
-    assert by_job["tiny.total"] == ["START", "COMPLETE"]
+    assert by_job["warehouse.main.tiny.stg_numbers"] == ["START", "COMPLETE"]
+    assert by_job["warehouse.main.tiny.total"] == ["START", "COMPLETE"]
 
 
 def test_lineage_connects_python_asset_to_dbt_models(successful_run: Any) -> None:
@@ -60,8 +60,9 @@ def test_lineage_connects_python_asset_to_dbt_models(successful_run: Any) -> Non
     def datasets(job: str, side: str) -> set[tuple[str, str]]:
         return {(d["namespace"], d["name"]) for d in complete[job][side]}
 
-    assert datasets("tiny.raw.numbers", "outputs") <= datasets("tiny.stg_numbers", "inputs")
-    assert datasets("tiny.stg_numbers", "outputs") <= datasets("tiny.total", "inputs")
+    # dbt models' jobs are named as dbt-ol names them; the Python asset's step job is floe's <pipeline>.<key>
+    assert datasets("tiny.raw.numbers", "outputs") <= datasets("warehouse.main.tiny.stg_numbers", "inputs")
+    assert datasets("warehouse.main.tiny.stg_numbers", "outputs") <= datasets("warehouse.main.tiny.total", "inputs")
 
 
 def test_failed_model_fails_its_span_and_lineage_and_skips_downstream(failed_run: Any) -> None:
@@ -73,8 +74,8 @@ def test_failed_model_fails_its_span_and_lineage_and_skips_downstream(failed_run
     for event in events:
         by_job.setdefault(event["job"]["name"], []).append(event["eventType"])
     assert by_job["tiny.raw.numbers"] == ["START", "COMPLETE"]
-    assert by_job["tiny.stg_numbers"] == ["START", "FAIL"]
-    assert "COMPLETE" not in by_job.get("tiny.total", [])
+    assert by_job["warehouse.main.tiny.stg_numbers"] == ["START", "FAIL"]
+    assert "COMPLETE" not in by_job.get("warehouse.main.tiny.total", [])
 
 
 def test_a_dbt_step_has_one_step_span_and_its_node_spans_are_children(successful_run: Any) -> None:
@@ -138,7 +139,9 @@ def test_every_parent_and_root_run_is_emitted_with_a_terminal_event(
 
 def test_floe_yaml_owners_and_tags_reach_the_dbt_models_job_facets(successful_run: Any) -> None:
     (complete,) = [
-        e for e in successful_run.copy.lineage() if e["job"]["name"] == "tiny.total" and e["eventType"] == "COMPLETE"
+        e
+        for e in successful_run.copy.lineage()
+        if e["job"]["name"] == "warehouse.main.tiny.total" and e["eventType"] == "COMPLETE"
     ]
     facets = complete["job"]["facets"]
     assert facets["ownership"]["owners"] == [{"name": "team:marts"}]
@@ -161,7 +164,7 @@ def test_a_dbt_test_is_owned_by_the_owners_of_the_model_it_tests(successful_run:
     (complete,) = [
         e
         for e in successful_run.copy.lineage()
-        if e["job"]["name"] == "tiny.not_null_stg_numbers_n" and e["eventType"] == "COMPLETE"
+        if e["job"]["name"].startswith("test.tiny.not_null_stg_numbers_n.") and e["eventType"] == "COMPLETE"
     ]
     assert complete["job"]["facets"]["ownership"]["owners"] == [{"name": "user:numbers-lead@example.com"}]
 

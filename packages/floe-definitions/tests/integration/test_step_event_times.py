@@ -17,7 +17,8 @@ from dagster import (
     materialize,
 )
 
-from floe_definitions.execution.step_event_times import STEP_EVENT_TYPES, RecordedStepTimes, seconds_to_ns
+from floe_dbt_observe.tracing import seconds_to_ns
+from floe_definitions.execution.step_event_times import STEP_EVENT_TYPES, RecordedStepTimes
 
 
 @asset

@@ -12,7 +12,7 @@ from openlineage.client.event_v2 import Job, Run, RunEvent, RunState
 
 from floe_config import FloeSpec, PlatformSpec
 from floe_definitions.errors import TelemetryConfigError
-from floe_definitions.telemetry.lineage_client import build_lineage_client, lineage_file
+from floe_definitions.telemetry.lineage_client import build_lineage_client, lineage_file, lineage_namespace
 
 
 def _spec(**observability: object) -> FloeSpec:
@@ -99,3 +99,25 @@ def test_openlineage_config_file_is_honoured(tmp_path: Path, monkeypatch: pytest
     assert client is not None
     client.emit(_event())
     assert target.read_text().count("\n") == 1
+
+
+def _lineage_settings(**lineage: object) -> PlatformSpec:
+    return PlatformSpec.model_validate({"lineage": lineage})
+
+
+def test_the_job_namespace_is_platform_yamls_when_written_there() -> None:
+    platform = _lineage_settings(namespace="analytics")
+    assert lineage_namespace(platform, {"OPENLINEAGE_NAMESPACE": "dbt"}) == "analytics"
+
+
+def test_the_job_namespace_is_dbt_ols_setting_when_platform_yaml_names_none() -> None:
+    assert lineage_namespace(_lineage_settings(), {"OPENLINEAGE_NAMESPACE": "dbt"}) == "dbt"
+
+
+def test_the_job_namespace_defaults_to_floe() -> None:
+    assert lineage_namespace(_lineage_settings(), {}) == "floe"
+
+
+def test_floes_old_job_names_keep_floes_namespace_and_ignore_dbt_ols_setting() -> None:
+    platform = _lineage_settings(dbt_job_names="floe")
+    assert lineage_namespace(platform, {"OPENLINEAGE_NAMESPACE": "dbt"}) == "floe"

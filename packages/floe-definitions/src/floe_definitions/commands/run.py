@@ -276,7 +276,8 @@ def _execute(
     spans, lineage = telemetry_destinations(project)
     print(f"  spans: trace {run_trace_id(result.run_id):032x} in {spans}", file=out)
     print(
-        f"  lineage: parent run {result.run_id} (namespace {project.platform.lineage.namespace}) in {lineage}", file=out
+        f"  lineage: parent run {result.run_id} (namespace {project.telemetry.lineage_namespace}) in {lineage}",
+        file=out,
     )
     print(f"  logs: floe dev, then the run's page; compute logs under {_compute_logs(instance)}", file=out)
     return EXIT_FAILED

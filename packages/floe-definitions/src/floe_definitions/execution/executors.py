@@ -14,7 +14,7 @@ from dagster import Executor, ExecutorDefinition, InitExecutorContext, in_proces
 
 from floe_config.integration import CeleryExecutor, ExecutorConfig, InProcessExecutor, K8sExecutor, MultiprocessExecutor
 from floe_definitions.errors import ExecutorConfigError
-from floe_definitions.execution.celery_broker import check_celery_broker
+from floe_definitions.execution.celery_broker import check_broker_client, check_celery_broker
 from floe_definitions.execution.celery_settings import celery_config_source
 from floe_definitions.execution.observed_executor import ObservedExecutor, RunTelemetry
 
@@ -29,7 +29,8 @@ def dagster_executor(config: ExecutorConfig) -> ExecutorDefinition:
         The configured Dagster executor definition (not yet observed).
 
     Raises:
-        ExecutorConfigError: ``celery`` / ``k8s`` without their optional extra installed.
+        ExecutorConfigError: ``celery`` / ``k8s`` without their optional extra installed, or ``celery`` with a
+            broker whose Python client library is not installed.
     """
     if isinstance(config, InProcessExecutor):
         return in_process_executor.configured({}, name="in_process")
@@ -43,6 +44,8 @@ def dagster_executor(config: ExecutorConfig) -> ExecutorDefinition:
         return multiprocess_executor.configured(settings, name="multiprocess")
     if isinstance(config, CeleryExecutor):
         celery_executor = _optional("dagster_celery", "celery_executor", extra="celery", executor="celery")
+        if config.broker is not None:
+            check_broker_client(config.broker)  # a missing client library is a configuration error, not a dead broker
         settings = _present(broker=config.broker, backend=config.backend, config_source=celery_config_source(config))
         return celery_executor.configured(settings, name="celery")
     assert isinstance(config, K8sExecutor)

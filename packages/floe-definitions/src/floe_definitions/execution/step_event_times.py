@@ -15,6 +15,8 @@ import logging
 
 from dagster import DagsterEvent, DagsterEventType, DagsterInstance
 
+from floe_dbt_observe.tracing import seconds_to_ns
+
 logger = logging.getLogger(__name__)
 
 STEP_EVENT_TYPES = frozenset(
@@ -26,15 +28,6 @@ STEP_EVENT_TYPES = frozenset(
     }
 )
 """The events that open and end a step's span and lineage run."""
-
-
-def seconds_to_ns(timestamp: float) -> int:
-    """Convert Dagster's float epoch seconds to OpenTelemetry's integer epoch ns, at the microsecond.
-
-    A float of epoch seconds holds about a quarter of a microsecond today, so the microsecond is what it can
-    honestly carry (dbt's node times are microseconds too).
-    """
-    return round(timestamp * 1_000_000) * 1_000
 
 
 class RecordedStepTimes:

@@ -12,7 +12,7 @@ pipeline's ``dagster://<pipeline>`` namespace.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,11 +50,13 @@ class DatasetNaming:
     Attributes:
         pipeline: floe.yaml ``name``; key-named datasets live in ``dagster://<pipeline>``.
         table_namespaces: ``dagster/storage_kind`` -> dataset namespace of tables in that storage
-            (e.g. ``duckdb`` -> the dbt warehouse's namespace).
+            (e.g. ``duckdb`` -> the dbt warehouse's namespace), or a callable returning it, called when a
+            dataset of that storage is first named (the warehouse's comes from the dbt profile, which costs a
+            second of dbt imports that only a run naming a warehouse table should pay).
     """
 
     pipeline: str
-    table_namespaces: Mapping[str, str] = field(default_factory=dict)
+    table_namespaces: Mapping[str, str | Callable[[], str]] = field(default_factory=dict)
 
     def dataset(self, key: AssetKey, metadata: Mapping[str, Any], kinds: Iterable[str] = ()) -> tuple[str, str]:
         """Return ``(namespace, name)`` of the dataset an asset stands for.
@@ -70,8 +72,9 @@ class DatasetNaming:
             storage = _text(metadata.get(STORAGE_KIND_KEY)) or next(
                 (kind for kind in sorted(kinds) if kind in self.table_namespaces), ""
             )
-            namespace = self.table_namespaces.get(storage) or (f"{storage}://" if storage else self.key_namespace)
-            return namespace, table
+            known = self.table_namespaces.get(storage)
+            namespace = known() if callable(known) else known
+            return namespace or (f"{storage}://" if storage else self.key_namespace), table
         return self.key_namespace, key.to_user_string()
 
     @property

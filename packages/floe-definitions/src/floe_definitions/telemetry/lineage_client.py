@@ -44,6 +44,30 @@ class _FloeLineageClient(OpenLineageClient):
         return None
 
 
+DEFAULT_LINEAGE_NAMESPACE = "floe"
+OPENLINEAGE_NAMESPACE_ENV = "OPENLINEAGE_NAMESPACE"
+"""dbt-ol's job namespace setting (default ``dbt`` there); floe reads it when platform.yaml names no namespace."""
+
+
+def lineage_namespace(platform: PlatformSpec, env: Mapping[str, str] | None = None) -> str:
+    """Return the OpenLineage job namespace of the project's runs, steps and dbt nodes.
+
+    platform.yaml ``lineage.namespace`` when written there; else ``OPENLINEAGE_NAMESPACE`` (the setting dbt-ol
+    reads, so dbt jobs keep the namespace they had under dbt-ol), unless ``lineage.dbt_job_names: floe`` keeps
+    floe's old names; else ``floe``.
+
+    Args:
+        platform: The platform spec.
+        env: Environment to read ``OPENLINEAGE_NAMESPACE`` from; ``os.environ`` when omitted.
+    """
+    settings = platform.lineage
+    if settings.namespace:
+        return settings.namespace
+    environ = os.environ if env is None else env
+    from_env = environ.get(OPENLINEAGE_NAMESPACE_ENV) if settings.dbt_job_names == "dbt_ol" else None
+    return from_env or DEFAULT_LINEAGE_NAMESPACE
+
+
 def build_lineage_client(
     spec: FloeSpec,
     platform: PlatformSpec,

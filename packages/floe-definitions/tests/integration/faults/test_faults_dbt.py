@@ -82,10 +82,12 @@ def test_mart_with_sql_error_fails_clearly_and_keeps_upstream(
     assert "no_such_column" in span["status"].get("description", "") + str(span["attributes"])
     assert _node_span(project, "model.faulty.stg_numbers")["status"]["status_code"] != "ERROR"
     states = _lineage_states(project)
-    assert states["faulty.total"] == ["START", "FAIL"]
-    assert states["faulty.stg_numbers"] == ["START", "COMPLETE"]
+    assert states["warehouse.main.faulty.total"] == ["START", "FAIL"]
+    assert states["warehouse.main.faulty.stg_numbers"] == ["START", "COMPLETE"]
     assert states["faulty.raw.numbers"] == ["START", "COMPLETE"]
-    fail_event = next(e for e in project.lineage() if e["job"]["name"] == "faulty.total" and e["eventType"] == "FAIL")
+    fail_event = next(
+        e for e in project.lineage() if e["job"]["name"] == "warehouse.main.faulty.total" and e["eventType"] == "FAIL"
+    )
     assert "no_such_column" in fail_event["run"]["facets"]["errorMessage"]["message"]
     with duckdb.connect(str(project.warehouse), read_only=True) as con:
         assert con.execute("select count(*) from main.stg_numbers").fetchone() == (10,)
@@ -103,7 +105,7 @@ def test_failing_test_at_error_severity_fails_the_run_and_marks_the_test(
     assert test_span["status"]["status_code"] == "ERROR"
     assert test_span["attributes"]["dbt.node.status"] == "fail"
     assert _node_span(project, "model.faulty.stg_numbers")["status"]["status_code"] != "ERROR"
-    assert _lineage_states(project)["faulty.stg_numbers"] == ["START", "COMPLETE"]
+    assert _lineage_states(project)["warehouse.main.faulty.stg_numbers"] == ["START", "COMPLETE"]
 
 
 def test_failing_test_at_warn_severity_warns_and_the_run_succeeds(
@@ -117,7 +119,7 @@ def test_failing_test_at_warn_severity_warns_and_the_run_succeeds(
     assert test_span["attributes"]["dbt.node.status"] == "warn"
     assert test_span["status"]["status_code"] != "ERROR"
     states = _lineage_states(project)
-    assert states["faulty.total"] == ["START", "COMPLETE"]
+    assert states["warehouse.main.faulty.total"] == ["START", "COMPLETE"]
 
 
 @contextlib.contextmanager

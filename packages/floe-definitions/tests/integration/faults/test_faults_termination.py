@@ -113,7 +113,9 @@ def test_terminated_run_ends_spans_and_lineage_and_leaves_no_dbt_process(workspa
     instance.launch_run(run.run_id, request_context)
 
     def total_started() -> bool:
-        return any(e["job"]["name"] == "faulty.total" and e["eventType"] == "START" for e in project.lineage())
+        return any(
+            e["job"]["name"] == "warehouse.main.faulty.total" and e["eventType"] == "START" for e in project.lineage()
+        )
 
     _wait_until(total_started, "dbt to start the slow mart")
     started_for_run = [(pid, cmdline) for pid, cmdline in _processes_in(project.root) if pid not in code_server]
@@ -140,7 +142,7 @@ def test_terminated_run_ends_spans_and_lineage_and_leaves_no_dbt_process(workspa
     assert spans[0]["status"]["status_code"] == "ERROR"
     names = {span["name"] for span in project.spans()}
     assert any(name.startswith("dagster run") for name in names), names
-    states = [e["eventType"] for e in project.lineage() if e["job"]["name"] == "faulty.total"]
+    states = [e["eventType"] for e in project.lineage() if e["job"]["name"] == "warehouse.main.faulty.total"]
     assert states[0] == "START"
     assert states[-1] in {"FAIL", "ABORT"}, states
     assert states.count("START") == 1
