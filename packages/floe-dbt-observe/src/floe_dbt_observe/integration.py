@@ -37,6 +37,7 @@ from floe_dbt_observe.tracing import (
     ns_to_iso,
     run_span_id,
     run_trace_id,
+    seconds_to_ns,
 )
 from floe_dbt_observe.warehouse_namespace import dataset_namespace
 
@@ -84,4 +85,5 @@ __all__ = [
     "run_span_id",
     "run_tags_facet",
     "run_trace_id",
+    "seconds_to_ns",
 ]

@@ -15,7 +15,7 @@ import logging
 
 from dagster import DagsterEvent, DagsterEventType, DagsterInstance
 
-from floe_dbt_observe.tracing import seconds_to_ns
+from floe_dbt_observe.integration import seconds_to_ns
 
 logger = logging.getLogger(__name__)
 
