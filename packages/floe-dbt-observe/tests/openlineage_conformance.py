@@ -1,8 +1,10 @@
 """Validate emitted OpenLineage events against the official spec files and floe's shipped facet schemas.
 
 The official ``OpenLineage.json`` and facet schemas are vendored under ``data/openlineage-spec/`` (see its
-SOURCE.txt); floe's own facet schemas are read from the installed package (``floe_dbt_observe/facet_schemas``).
-``$ref``s between them resolve offline through one ``referencing`` registry keyed by each file's ``$id``.
+SOURCE.txt), and so are dbt-ol's schemas of the dbt facets floe emits as dbt-ol does (``dbt_version``, ``dbt_run``,
+``dbt_node``) under ``data/openlineage-dbt-facets/``; floe's own facet schemas are read from the installed package
+(``floe_dbt_observe/facet_schemas``). ``$ref``s between them resolve offline through one ``referencing`` registry
+keyed by each file's ``$id``.
 
 Every event is validated as a whole, then every facet by the schema of its kind (run, job, dataset, input
 dataset, output dataset) and name. A facet with neither an official nor a shipped schema fails validation, so
@@ -19,12 +21,16 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-from referencing import Registry, Resource
+from referencing import Registry
+from referencing.jsonschema import DRAFT202012
 
-from floe_dbt_observe.facets import facet_schemas
+from floe_dbt_observe.facets import DBT_OL_SCHEMA_BASE, facet_schemas
 
 SPEC_DIR = Path(__file__).resolve().parent / "data" / "openlineage-spec"
+DBT_OL_FACETS_DIR = Path(__file__).resolve().parent / "data" / "openlineage-dbt-facets"
 OPENLINEAGE_ID = "https://openlineage.io/spec/2-0-2/OpenLineage.json"
+OLD_OPENLINEAGE_ID = "https://openlineage.io/spec/1-0-2/OpenLineage.json"
+"""dbt-ol's ``dbt_version`` schema extends this spec version's ``BaseFacet``; resolved with the vendored spec's."""
 _BASES = ("RunFacet", "JobFacet", "DatasetFacet", "InputDatasetFacet", "OutputDatasetFacet")
 
 
@@ -35,11 +41,14 @@ class Conformance:
     event: jsonschema.Draft202012Validator
     facets: dict[tuple[str, str], jsonschema.Draft202012Validator] = field(default_factory=dict)
     shipped: dict[tuple[str, str], str] = field(default_factory=dict)
-    """(kind, name) -> ``$id`` of the floe-shipped schema of that facet."""
+    """(kind, name) -> the ``_schemaURL`` (before ``#``) floe gives that facet: its shipped schema's ``$id``, or
+    dbt-ol's URL for dbt-ol's facets."""
 
 
 def _kind(schema: Mapping[str, Any], name: str) -> str:
     """Return which OpenLineage base facet (``RunFacet``...) facet ``name`` of a facet file extends."""
+    if str(schema["$id"]).endswith("-run-facet.json"):  # dbt-ol's dbt_version extends BaseFacet: a run facet by name
+        return "RunFacet"
     ref = schema["properties"][name]["$ref"]
     definition = schema["$defs"][ref.rsplit("/", 1)[-1]]
     for part in definition.get("allOf", []):
@@ -53,12 +62,16 @@ def _kind(schema: Mapping[str, Any], name: str) -> str:
 def conformance() -> Conformance:
     """Build the validators once per test session."""
     official = [json.loads(path.read_text()) for path in sorted((SPEC_DIR / "facets").glob("*.json"))]
+    dbt_ol = {json.loads(path.read_text())["$id"]: path.name for path in sorted(DBT_OL_FACETS_DIR.glob("*.json"))}
+    official += [json.loads(path.read_text()) for path in sorted(DBT_OL_FACETS_DIR.glob("*.json"))]
     shipped = facet_schemas()
     core = json.loads((SPEC_DIR / "OpenLineage.json").read_text())
     documents = [core, *official, *shipped.values()]
+    # dbt-run-run-facet.json's "$schema" is the unversioned draft URI: every document is read as draft 2020-12
     registry: Registry = Registry().with_resources(
-        (document["$id"], Resource.from_contents(document)) for document in documents
+        (document["$id"], DRAFT202012.create_resource(document)) for document in documents
     )
+    registry = registry.with_resource(OLD_OPENLINEAGE_ID, DRAFT202012.create_resource(core))
     checker = jsonschema.FormatChecker()
     found = Conformance(event=jsonschema.Draft202012Validator(core, registry=registry, format_checker=checker))
     for document in [*official, *shipped.values()]:
@@ -68,6 +81,8 @@ def conformance() -> Conformance:
             found.facets[key] = jsonschema.Draft202012Validator(document, registry=registry, format_checker=checker)
             if document["$id"] in shipped:
                 found.shipped[key] = document["$id"]
+            elif document["$id"] in dbt_ol:  # floe emits dbt-ol's facets with dbt-ol's URL, not the file's $id
+                found.shipped[key] = DBT_OL_SCHEMA_BASE + dbt_ol[document["$id"]]
     return found
 
 
@@ -87,7 +102,7 @@ def validate_event(event: Mapping[str, Any]) -> int:
 
     Raises:
         AssertionError: The event or a facet breaks its schema, a facet has no schema, or a floe facet's
-            ``_schemaURL`` is not its shipped schema.
+            ``_schemaURL`` is not its shipped schema (dbt-ol's URL for dbt-ol's facets).
     """
     checks = conformance()
     where = f"{event.get('eventType')} {event.get('job', {}).get('name')} run {event.get('run', {}).get('runId')}"

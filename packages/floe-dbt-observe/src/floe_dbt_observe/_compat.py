@@ -12,7 +12,7 @@ Capabilities:
 - ``dbt_adapter_skip``: ``DbtCliResource._initialize_dbt_core_adapter`` returns None and ``_cli_version`` is
   preset, so no in-process adapter and no ``dbt --version`` subprocess per step (``dbt_resource.py``).
 - ``dbt_profile``: read the dbt profile's credentials with ``dbt.config`` for the lineage dataset namespace
-  (``warehouse_namespace.py``).
+  (``warehouse_namespace.py``), and the project's name, version and profile for the ``dbt_run`` facet.
 - ``dbt_connection``: open a connection with the dbt adapter's own connection manager (no adapter instance, no
   macros, no manifest) to read warehouse columns on adapters other than DuckDB (``warehouse_columns.py``).
 - ``dbt_in_process``: run dbt with ``dbtRunner`` in the step's process (``dbt_invocation="in_process"``,
@@ -60,7 +60,8 @@ DBT_ADAPTER_SKIP = Capability(
 )
 DBT_PROFILE = Capability(
     "dbt_profile",
-    "lineage dataset namespaces from the manifest's adapter type and database instead of the profile's credentials",
+    "lineage dataset namespaces from the manifest's adapter type and database instead of the profile's credentials, "
+    "and dbt_run facets without the project's version and profile name",
 )
 DBT_CONNECTION = Capability(
     "dbt_connection",
@@ -191,6 +192,32 @@ def read_dbt_profile(
     profile_name = renderer.render_value(raw_name)
     raw_profiles = read_profile(profiles_dir)
     return Profile.from_raw_profiles(raw_profiles, profile_name, renderer, target_override=target)
+
+
+def read_dbt_project(project_dir: str, *, profile: str | None, cli_vars: dict[str, Any]) -> dict[str, str] | None:
+    """Return ``name``, ``version`` and ``profile`` of a project's ``dbt_project.yml``, rendered as dbt renders them.
+
+    ``profile`` overrides the project's (dbt's ``--profile``). Keys whose value is missing are left out; None when
+    the probe fails.
+
+    Raises:
+        Exception: Whatever dbt raises for an unreadable project (the caller goes without).
+    """
+    if disabled(DBT_PROFILE):
+        warn_unavailable(DBT_PROFILE)
+        return None
+    try:
+        from dbt.config.project import load_raw_project
+        from dbt.config.renderer import ProfileRenderer
+        from dbt_common.context import set_invocation_context
+    except ImportError:
+        warn_unavailable(DBT_PROFILE)
+        return None
+    set_invocation_context(os.environ.copy())
+    renderer = ProfileRenderer(cli_vars)
+    raw = load_raw_project(project_dir)
+    values = {"name": raw.get("name"), "version": raw.get("version"), "profile": profile or raw.get("profile")}
+    return {key: str(renderer.render_value(value)) for key, value in values.items() if value not in (None, "")}
 
 
 # --- dbt_connection ----------------------------------------------------------------------------------------------

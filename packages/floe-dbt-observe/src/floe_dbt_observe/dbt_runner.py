@@ -266,7 +266,7 @@ class DbtStepRunner:
         from openlineage.client.event_v2 import RunState
         from openlineage.client.uuid import generate_new_uuid
 
-        from floe_dbt_observe.lineage_events import LineageContext, ParentRun
+        from floe_dbt_observe.lineage_events import LineageContext, ParentRun, project_info_source
         from floe_dbt_observe.node_observer import NodeObserver
         from floe_dbt_observe.reparse_notice import reparse_notice
 
@@ -348,6 +348,7 @@ class DbtStepRunner:
                     asset_owners=owners,
                     asset_tags=tags,
                     job_names=config.job_names,
+                    project_info_source=project_info_source(Path(dbt.project_dir), dbt.profile, dbt_vars),
                     columns_reader_source=(
                         (lambda: columns_reader(adapter_type, credentials(), project_dir=config.project_dir))
                         if config.warehouse_columns

@@ -1,10 +1,13 @@
 """floe's custom OpenLineage run facets.
 
 ``floe_trace`` links a lineage run to its OpenTelemetry span; ``floe_dbt_node`` carries what dbt said
-about the node; ``dbt_version`` has the name and shape of the facet OpenLineage's own dbt integration
-(``dbt-ol``) emits. Following the spec's custom-facet rules, floe's own facets are prefixed ``floe_`` and
+about the node. Following the spec's custom-facet rules, floe's own facets are prefixed ``floe_`` and
 every ``_schemaURL`` is ``https://floe.dev/spec/facets/<facet version>/<Facet>.json#/$defs/<Facet>``: the
 schema at that URL ships in this package as ``facet_schemas/<Facet>.json`` (its ``$id`` is the URL).
+
+``dbt_version``, ``dbt_run`` (run facets) and ``dbt_node`` (job facet) are the facets OpenLineage's own dbt
+integration (``dbt-ol``, openlineage-integration-common) defines: floe emits them with dbt-ol's names, fields and
+``_schemaURL``, so a consumer of dbt-ol's events reads floe's the same way.
 """
 
 from __future__ import annotations
@@ -12,13 +15,16 @@ from __future__ import annotations
 from typing import Any
 
 import attr
-from openlineage.client.facet_v2 import RunFacet
+from openlineage.client.facet_v2 import JobFacet, RunFacet
 
 FLOE_PRODUCER = "urn:floe:floe-dbt-observe"
 """Producer URI put on every event and facet floe emits."""
 
 FLOE_FACETS_URL_BASE = "https://floe.dev/spec/facets/"
 """Base of the ``_schemaURL`` of the facets floe defines: ``<base><facet version>/<Facet>.json``."""
+
+DBT_OL_SCHEMA_BASE = "https://github.com/OpenLineage/OpenLineage/tree/main/integration/common/openlineage/schema/"
+"""Base of the ``_schemaURL`` dbt-ol gives its facets (openlineage-integration-common's ``GITHUB_LOCATION``)."""
 
 FACET_SCHEMA_DIR = "facet_schemas"
 """Package folder holding the JSON schema of each facet floe defines, one ``<Facet>.json`` per facet."""
@@ -49,7 +55,7 @@ class OtelTraceRunFacet(RunFacet):
 class DbtNodeRunFacet(RunFacet):
     """What dbt reported about one node execution (run facet ``floe_dbt_node``).
 
-    Not ``dbt_node``: dbt-ol uses that name for a job facet of another shape.
+    Not ``dbt_node``: that is dbt-ol's job facet, of another shape (floe emits it too, as dbt-ol does).
 
     Attributes:
         uniqueId: dbt unique id.
@@ -84,17 +90,61 @@ class DbtNodeRunFacet(RunFacet):
 
 @attr.define
 class DbtVersionRunFacet(RunFacet):
-    """The dbt version (run facet ``dbt_version``), with the name and shape ``dbt-ol`` gives it.
-
-    dbt-ol's own ``_schemaURL`` points at a branch path of its repository that has moved; floe's points at a
-    versioned copy of the same shape that ships in this package.
-    """
+    """The dbt-core version (run facet ``dbt_version``), as dbt-ol emits it: same name, fields and schema URL."""
 
     version: str
 
     @staticmethod
     def _get_schema() -> str:
-        return _schema_url("DbtVersionRunFacet")
+        return DBT_OL_SCHEMA_BASE + "dbt-version-run-facet.json"
+
+
+@attr.define
+class DbtRunRunFacet(RunFacet):
+    """The dbt invocation a node ran in (run facet ``dbt_run``), as dbt-ol emits it: same name, fields, schema URL.
+
+    Attributes:
+        invocation_id: dbt's invocation id.
+        project_name: ``name`` of ``dbt_project.yml``.
+        dbt_runtime: ``core`` (dbt-ol says ``cloud`` for dbt Cloud jobs).
+        project_version: ``version`` of ``dbt_project.yml``.
+        profile_name: The dbt profile the invocation used.
+    """
+
+    invocation_id: str
+    project_name: str | None = attr.field(default=None)
+    dbt_runtime: str | None = attr.field(default=None)
+    project_version: str | None = attr.field(default=None)
+    profile_name: str | None = attr.field(default=None)
+
+    @staticmethod
+    def _get_schema() -> str:
+        return DBT_OL_SCHEMA_BASE + "dbt-run-run-facet.json"
+
+
+@attr.define
+class DbtNodeJobFacet(JobFacet):
+    """The dbt node a job runs (job facet ``dbt_node``), as dbt-ol emits it: same name, fields and schema URL.
+
+    Attributes:
+        original_file_path: The node's file, relative to the project (``models/staging/stg_orders.sql``).
+        database: Database of the node's relation.
+        schema: Schema of the node's relation.
+        alias: The relation's name.
+        unique_id: dbt unique id.
+        test_type: ``singular`` or ``generic`` for a test, else None.
+    """
+
+    original_file_path: str | None = attr.field(default=None)
+    database: str | None = attr.field(default=None)
+    schema: str | None = attr.field(default=None)
+    alias: str | None = attr.field(default=None)
+    unique_id: str | None = attr.field(default=None)
+    test_type: str | None = attr.field(default=None)
+
+    @staticmethod
+    def _get_schema() -> str:
+        return DBT_OL_SCHEMA_BASE + "dbt-node-job-facet.json"
 
 
 def facet_schemas() -> dict[str, dict[str, Any]]:

@@ -1,8 +1,8 @@
 """Build OpenLineage run events for dbt nodes from the manifest and dbt's raw events.
 
 Facets follow what OpenLineage's own dbt integration (``dbt-ol``) emits per node -- job type,
-SQL, parent run, dbt version, error message, schema, data source, documentation, output
-statistics, data-quality assertions -- plus processing engine, source code location, column
+SQL, parent run, ``dbt_version``, ``dbt_run``, ``dbt_node``, error message, schema, data source, documentation,
+output statistics, data-quality assertions -- plus processing engine, source code location, column
 lineage and floe's trace link. Building runs on the emitter thread, never on the dbt step.
 """
 
@@ -46,7 +46,14 @@ from floe_dbt_observe.column_lineage import (
     relation_key,
     sqlglot_dialect,
 )
-from floe_dbt_observe.facets import FLOE_PRODUCER, DbtNodeRunFacet, DbtVersionRunFacet, OtelTraceRunFacet
+from floe_dbt_observe.facets import (
+    FLOE_PRODUCER,
+    DbtNodeJobFacet,
+    DbtNodeRunFacet,
+    DbtRunRunFacet,
+    DbtVersionRunFacet,
+    OtelTraceRunFacet,
+)
 from floe_dbt_observe.standard_facets import (
     dagster_tags,
     dbt_node_owners,
@@ -75,6 +82,47 @@ class ParentRun:
     run_id: str
     job_name: str
     namespace: str
+
+
+@dataclass(frozen=True)
+class DbtProjectInfo:
+    """What ``dbt_project.yml`` and the invocation say about the project, for the ``dbt_run`` facet.
+
+    Attributes:
+        name: The project's ``name``.
+        version: The project's ``version``, if it has one.
+        profile: The profile the invocation used (``--profile``, else the project's ``profile``).
+    """
+
+    name: str | None = None
+    version: str | None = None
+    profile: str | None = None
+
+
+def project_info_source(
+    project_dir: Path, profile: str | None, cli_vars: Mapping[str, Any]
+) -> Callable[[], DbtProjectInfo | None]:
+    """Return a callable reading the project's name, version and profile (dbt-ol's ``dbt_run`` facet) on first use.
+
+    Args:
+        project_dir: The dbt project directory.
+        profile: The profile the invocation uses (``--profile``), None for the project's.
+        cli_vars: dbt ``--vars`` that ``dbt_project.yml`` may read.
+    """
+
+    def read() -> DbtProjectInfo | None:
+        from floe_dbt_observe import _compat
+
+        try:
+            found = _compat.read_dbt_project(str(project_dir), profile=profile, cli_vars=dict(cli_vars))
+        except Exception:  # an unreadable project: dbt itself reports it; dbt_run goes without these fields
+            logger.debug("cannot read dbt_project.yml of %s", project_dir, exc_info=True)
+            return None
+        if found is None:
+            return DbtProjectInfo(profile=profile)
+        return DbtProjectInfo(name=found.get("name"), version=found.get("version"), profile=found.get("profile"))
+
+    return read
 
 
 @dataclass(frozen=True)
@@ -132,6 +180,8 @@ class LineageContext:
             None when the warehouse is not read; then schemas and lineage use the manifest's declared columns.
         job_names: How a node's lineage job is named (see :meth:`job_name`): ``dbt_ol`` (dbt-ol's names) or
             ``floe`` (``<project>.<node name>``, floe's names before issue 23).
+        project_info_source: Returns the project's name, version and profile for the ``dbt_run`` facet (called
+            once, on the emitter thread), or None; without it ``dbt_run`` has the manifest's project name only.
     """
 
     manifest: Mapping[str, Any]
@@ -150,6 +200,7 @@ class LineageContext:
     asset_tags: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     columns_reader_source: Callable[[], ColumnsReader | None] | None = None
     job_names: Literal["dbt_ol", "floe"] = "dbt_ol"  # dbt_runner.JobNames (not imported: no cycle)
+    project_info_source: Callable[[], DbtProjectInfo | None] | None = None
     _warehouse: dict[str, dict[str, str]] | None = None
     _held: list[Callable[[], Any]] = field(default_factory=list)
     _held_ids: list[str] = field(default_factory=list)
@@ -195,6 +246,16 @@ class LineageContext:
             if self._runtime_manifest is not None:
                 return self._runtime_manifest
         return self.manifest
+
+    @property
+    def project_info(self) -> DbtProjectInfo:
+        """The project's name, version and profile, read once (the manifest's project name without a source)."""
+        cached = self._static_facets.get(("project", ""))
+        if cached is None:
+            found = self.project_info_source() if self.project_info_source is not None else None
+            cached = self._static_facets.setdefault(("project", ""), found or DbtProjectInfo())
+        info: DbtProjectInfo = cached
+        return info if info.name else DbtProjectInfo(self.project_name, info.version, info.profile)
 
     @property
     def project_name(self) -> str:
@@ -411,7 +472,16 @@ def _static_job_facets(ctx: LineageContext, unique_id: str) -> dict[str, JobFace
             integration="DBT",
             jobType=JOB_TYPES.get(resource_type, resource_type.upper()),
             producer=FLOE_PRODUCER,
-        )
+        ),
+        "dbt_node": DbtNodeJobFacet(
+            original_file_path=_text(node.get("original_file_path")),
+            database=_text(node.get("database")),
+            schema=_text(node.get("schema")),
+            alias=_text(node.get("alias")),
+            unique_id=_text(node.get("unique_id")) or unique_id,
+            test_type=("generic" if node.get("test_metadata") else "singular") if resource_type == "test" else None,
+            producer=FLOE_PRODUCER,
+        ),
     }
     if node.get("description"):
         facets["documentation"] = documentation_job.DocumentationJobFacet(
@@ -436,6 +506,10 @@ def _static_job_facets(ctx: LineageContext, unique_id: str) -> dict[str, JobFace
             type="file", url=path.as_uri(), path=str(original), producer=FLOE_PRODUCER
         )
     return facets
+
+
+def _text(value: Any) -> str | None:
+    return str(value) if value not in (None, "") else None
 
 
 def _dbt_owners(node: Mapping[str, Any]) -> list[str]:
@@ -504,11 +578,16 @@ def dbt_write_path(node: Mapping[str, Any], target_path: Path | None, subdirecto
     return target_path / subdirectory / str(package) / relative
 
 
-def _run_facets(ctx: LineageContext, unique_id: str, outcome: NodeOutcome | None) -> dict[str, RunFacet]:
+def _run_facets(
+    ctx: LineageContext, unique_id: str, outcome: NodeOutcome | None, invocation_id: str | None = None
+) -> dict[str, RunFacet]:
     static = ctx._static_facets.get(("run", ""))
     if static is None:
         static = ctx._static_facets.setdefault(("run", ""), _static_run_facets(ctx))
     facets: dict[str, RunFacet] = dict(static)
+    invocation_id = outcome.invocation_id if outcome is not None and outcome.invocation_id else invocation_id
+    if invocation_id:
+        facets["dbt_run"] = _dbt_run_facet(ctx, invocation_id)
     if outcome is None:
         return facets
     if outcome.trace_id and outcome.span_id:
@@ -535,6 +614,19 @@ def _run_facets(ctx: LineageContext, unique_id: str, outcome: NodeOutcome | None
             message=outcome.message, programmingLanguage="SQL", producer=FLOE_PRODUCER
         )
     return facets
+
+
+def _dbt_run_facet(ctx: LineageContext, invocation_id: str) -> DbtRunRunFacet:
+    """Return dbt-ol's ``dbt_run`` facet: the dbt invocation, the project and its profile."""
+    info = ctx.project_info
+    return DbtRunRunFacet(
+        invocation_id=invocation_id,
+        project_name=info.name,
+        dbt_runtime="core",
+        project_version=info.version,
+        profile_name=info.profile,
+        producer=FLOE_PRODUCER,
+    )
 
 
 def _static_run_facets(ctx: LineageContext) -> dict[str, RunFacet]:
@@ -625,9 +717,11 @@ def _column_lineage_facet(
     )
 
 
-def node_start_event(ctx: LineageContext, unique_id: str, run_id: str, event_time: str) -> RunEvent:
-    """Return the START event of a node's lineage run."""
-    return _event(ctx, unique_id, run_id, RunState.START, event_time, outcome=None)
+def node_start_event(
+    ctx: LineageContext, unique_id: str, run_id: str, event_time: str, invocation_id: str | None = None
+) -> RunEvent:
+    """Return the START event of a node's lineage run (``invocation_id``: dbt's, for the ``dbt_run`` facet)."""
+    return _event(ctx, unique_id, run_id, RunState.START, event_time, outcome=None, invocation_id=invocation_id)
 
 
 def node_terminal_event(ctx: LineageContext, unique_id: str, run_id: str, outcome: NodeOutcome) -> RunEvent:
@@ -636,7 +730,13 @@ def node_terminal_event(ctx: LineageContext, unique_id: str, run_id: str, outcom
 
 
 def _event(
-    ctx: LineageContext, unique_id: str, run_id: str, state: RunState, event_time: str, outcome: NodeOutcome | None
+    ctx: LineageContext,
+    unique_id: str,
+    run_id: str,
+    state: RunState,
+    event_time: str,
+    outcome: NodeOutcome | None,
+    invocation_id: str | None = None,
 ) -> RunEvent:
     node = ctx.node(unique_id)
     is_test = node.get("resource_type") == "test"
@@ -670,7 +770,7 @@ def _event(
     return RunEvent(
         eventType=state,
         eventTime=event_time,
-        run=Run(runId=run_id, facets=_run_facets(ctx, unique_id, outcome)),
+        run=Run(runId=run_id, facets=_run_facets(ctx, unique_id, outcome, invocation_id)),
         job=Job(
             namespace=ctx.job_namespace,
             name=ctx.job_name(unique_id),

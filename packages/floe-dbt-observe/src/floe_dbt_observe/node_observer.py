@@ -223,7 +223,8 @@ class NodeObserver:
         )
         if run_id is not None and self._emitter is not None and self._lineage is not None:
             lineage, event_time = self._lineage, ns_to_iso(start_ns)
-            self._emitter.submit(lambda: node_start_event(lineage, unique_id, run_id, event_time))
+            invocation_id = str(info["invocation_id"]) if info.get("invocation_id") else None
+            self._emitter.submit(lambda: node_start_event(lineage, unique_id, run_id, event_time, invocation_id))
         return node
 
     def unreported(self) -> list[tuple[str, str]]:

@@ -249,14 +249,22 @@ def test_check_results_are_reported_and_linked(success_run: DbtRun) -> None:
     assert all(TRACE_ID_KEY in check.metadata for check in checks)
 
 
-@pytest.mark.parametrize("key", ["floe_trace", "floe_dbt_node", "dbt_version"])
+@pytest.mark.parametrize("key", ["floe_trace", "floe_dbt_node"])
 def test_custom_facets_point_at_a_versioned_https_schema(success_run: DbtRun, key: str) -> None:
     url = _complete(success_run, "stg_orders")["run"]["facets"][key]["_schemaURL"]
     assert url.startswith("https://floe.dev/spec/facets/1-0-0/")
     assert url.split("#")[0] in facet_schemas()
 
 
-def test_no_facet_reuses_dbt_ols_dbt_node_name(success_run: DbtRun) -> None:
+def test_dbt_ols_dbt_node_name_is_only_dbt_ols_job_facet(success_run: DbtRun) -> None:
     for event in success_run.events:
         assert "dbt_node" not in event["run"]["facets"]
-        assert "dbt_node" not in event["job"]["facets"]
+        assert event["job"]["facets"]["dbt_node"]["_schemaURL"].endswith("/dbt-node-job-facet.json")
+
+
+def test_each_node_run_carries_dbt_ols_dbt_run_facet(success_run: DbtRun) -> None:
+    facets = [event["run"]["facets"]["dbt_run"] for event in success_run.events]
+    assert len({facet["invocation_id"] for facet in facets}) == 1  # one dbt build
+    assert {(f["project_name"], f["profile_name"], f["dbt_runtime"]) for f in facets} == {
+        ("floe_fixture", "floe_fixture", "core")
+    }
