@@ -4,7 +4,8 @@ dbt's manifest knows only the columns schema.yml declares; the warehouse knows t
 once the dbt process has exited (DuckDB allows no second connection while dbt holds its write lock), with one
 ``information_schema.columns`` query for every relation the run built and every parent they read. Measured on the
 jaffle-shaped fixture (8 relations, loaded machine): 278 ms median with the connection, against 14.9 s to build
-dagster-dbt's in-process adapter before its per-relation lookups (296 ms for the 8); see the README.
+dagster-dbt's in-process adapter before its per-relation lookups (296 ms for the 8); see bench/README.md,
+"Warehouse columns", and docs/design.md, "Column lineage and warehouse truth".
 
 DuckDB is read with the ``duckdb`` module, read-only. Every other adapter whose databases carry an
 ``information_schema.columns`` view (Postgres, Redshift, Snowflake, Trino, Databricks, SQL Server) is read through

@@ -9,7 +9,7 @@ after it. Before scanning, the tick notes the wall clock ``S``; any file created
 begun has ``ctime >= S - slack`` (the slack covers the kernel's coarse timestamp clock), so the next horizon is
 ``S - slack`` and the next tick only has to look at files newer than it, minus the ones already requested at
 their current ctime. The cursor therefore holds only the files changed in the last few seconds, not the whole
-directory. Trade-offs, documented in the README: a ``chmod``/``touch`` without content change bumps ctime and
+directory. Trade-offs, listed in the README's "Limits": a ``chmod``/``touch`` without content change bumps ctime and
 yields a request whose run_key was already used (Dagster drops it); a clock stepped backwards by more than the
 slack, or a network file system whose server clock lags by more than the slack, can hide changes.
 
