@@ -28,6 +28,7 @@ from floe_dbt_observe.link_metadata import (
     DBT_UNIQUE_ID_KEY,
     NodeLink,
 )
+from floe_dbt_observe.manifest import manifest_adapter_type
 from floe_dbt_observe.tracing import (
     dagster_step_span_context,
     format_span_id,
@@ -37,7 +38,7 @@ from floe_dbt_observe.tracing import (
     step_parent_context,
 )
 from floe_dbt_observe.warehouse_columns import columns_reader
-from floe_dbt_observe.warehouse_namespace import fallback_namespace, namespace_from_credentials, profile_credentials
+from floe_dbt_observe.warehouse_namespace import credentials_namespace, profile_credentials
 
 if TYPE_CHECKING:
     # openlineage-python takes ~0.8 s to import: loaded only when a step runs with lineage on
@@ -171,12 +172,9 @@ def _dataset_namespace_source(
     """Return the warehouse namespace, or a callable reading it from the dbt profile on first use."""
     if config.dataset_namespace:
         return config.dataset_namespace
-    adapter_type = str(manifest.get("metadata", {}).get("adapter_type") or "")
 
     def from_profile() -> str:  # the same as warehouse_namespace.dataset_namespace, with the step's credentials
-        read = credentials()
-        found = namespace_from_credentials(adapter_type, read) if read is not None else None
-        return found or fallback_namespace(manifest)
+        return credentials_namespace(manifest, credentials())
 
     return from_profile
 
@@ -327,7 +325,7 @@ class DbtStepRunner:
             if emitter is not None:
                 owners, tags = _asset_owners_and_tags(context, config.asset_keys)
                 credentials = _credentials_source(dbt, invocation.adapter, dbt_vars)
-                adapter_type = str(manifest.get("metadata", {}).get("adapter_type") or "")
+                adapter_type = manifest_adapter_type(manifest)
                 lineage_ctx = LineageContext(
                     manifest=manifest,
                     job_namespace=config.lineage_namespace,

@@ -20,7 +20,7 @@ from floe_dbt_observe.errors import DbtParseError
 from floe_dbt_observe.lineage_emitter import LineageEmitter
 from floe_dbt_observe.lineage_events import ParentRun
 from floe_dbt_observe.link_metadata import OPENLINEAGE_JOB_KEY, OPENLINEAGE_RUN_ID_KEY, SPAN_ID_KEY, TRACE_ID_KEY
-from floe_dbt_observe.manifest import load_or_parse_manifest
+from floe_dbt_observe.manifest import load_or_parse_manifest, manifest_adapter_type
 from floe_dbt_observe.standard_facets import (
     dagster_tags,
     dbt_node_owners,
@@ -79,6 +79,7 @@ __all__ = [
     "format_trace_id",
     "job_tags_facet",
     "load_or_parse_manifest",
+    "manifest_adapter_type",
     "nominal_time_facet",
     "ns_to_iso",
     "ownership_facet",

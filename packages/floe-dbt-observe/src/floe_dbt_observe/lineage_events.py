@@ -47,6 +47,7 @@ from floe_dbt_observe.column_lineage import (
     sqlglot_dialect,
 )
 from floe_dbt_observe.facets import FLOE_PRODUCER, DbtNodeRunFacet, DbtVersionRunFacet, OtelTraceRunFacet
+from floe_dbt_observe.manifest import manifest_adapter_type
 from floe_dbt_observe.standard_facets import (
     dagster_tags,
     dbt_node_owners,
@@ -204,7 +205,7 @@ class LineageContext:
     @property
     def adapter_type(self) -> str:
         """The dbt adapter type from the manifest metadata."""
-        return str(self.manifest.get("metadata", {}).get("adapter_type") or "")
+        return manifest_adapter_type(self.manifest)
 
     def node(self, unique_id: str) -> Mapping[str, Any]:
         """Return the manifest entry of a node or source (empty if unknown)."""

@@ -27,6 +27,7 @@ from floe_dbt_observe.integration import (
     dataset_namespace,
     find_dbt_executable,
     load_or_parse_manifest,
+    manifest_adapter_type,
 )
 from floe_definitions.errors import DefinitionsLoadError
 from floe_definitions.telemetry.span_delivery import flush_spans
@@ -156,7 +157,7 @@ def warehouse_namespace(project: DbtProject, manifest: Mapping[str, Any]) -> tup
     and the dbt source reading it are one dataset. Reading a profile imports dbt's config machinery (about a
     second), so it is read only when a run names a warehouse table, once per process.
     """
-    adapter = str(manifest.get("metadata", {}).get("adapter_type") or "dbt")
+    adapter = manifest_adapter_type(manifest)
 
     @cache
     def namespace() -> str:

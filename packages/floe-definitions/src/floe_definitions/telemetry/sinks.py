@@ -30,20 +30,24 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from floe_config import FloeSpec, PlatformSpec
-from floe_config.integration import FileLineage, FileTracing, HttpLineage, OtlpTracing
+from floe_config.integration import (
+    DEFAULT_LINEAGE_DIR,
+    DEFAULT_TRACES_DIR,
+    FileLineage,
+    FileTracing,
+    HttpLineage,
+    OtlpTracing,
+)
 from floe_definitions.errors import TelemetryConfigError
 
-DEFAULT_TRACES_DIR = ".floe/traces"
-"""Where spans go when nothing else is configured, relative to floe.yaml's directory."""
-
-DEFAULT_LINEAGE_DIR = ".floe/lineage"
-"""Where lineage events go when nothing else is configured, relative to floe.yaml's directory."""
+if TYPE_CHECKING:
+    from floe_loaders.integration import Locate
 
 OTLP_ENDPOINT_VARS = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
 """The standard trace endpoint variables, the more specific first (as the SDK reads them)."""
@@ -54,8 +58,6 @@ LINEAGE_VARS = ("OPENLINEAGE_URL", "OPENLINEAGE_CONFIG")
 LINEAGE_DISABLED_VAR = "OPENLINEAGE_DISABLED"
 LINEAGE_DYNAMIC_PREFIX = "OPENLINEAGE__TRANSPORT__"
 _SUPPORTED_EXPORTERS = ("otlp", "console", "none")
-
-Locate = Callable[[str], str]
 
 
 class TelemetryOverrideWarning(UserWarning):

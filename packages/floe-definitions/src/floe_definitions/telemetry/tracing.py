@@ -16,6 +16,7 @@ import multiprocessing.util
 from collections.abc import Mapping
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from opentelemetry.sdk.resources import Resource
@@ -26,11 +27,13 @@ from floe_config import FloeSpec, PlatformSpec
 from floe_definitions.errors import TelemetryConfigError
 from floe_definitions.telemetry.otlp_json import OtlpJsonFileSpanExporter
 from floe_definitions.telemetry.run_trace import RunIdGenerator
-from floe_definitions.telemetry.sinks import DEFAULT_TRACES_DIR as DEFAULT_TRACES_DIR  # importable from here too
-from floe_definitions.telemetry.sinks import Locate, SpanSink, span_sink
+from floe_definitions.telemetry.sinks import SpanSink, span_sink
 from floe_definitions.telemetry.sinks import traces_file as traces_file
 from floe_definitions.telemetry.span_delivery import flush_spans, shutdown_spans
 from floe_definitions.telemetry.span_export import track_span_delivery
+
+if TYPE_CHECKING:
+    from floe_loaders.integration import Locate
 
 logger = logging.getLogger(__name__)
 
