@@ -17,7 +17,6 @@ from collections.abc import Mapping
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
@@ -27,7 +26,7 @@ from floe_config import FloeSpec, PlatformSpec
 from floe_definitions.errors import TelemetryConfigError
 from floe_definitions.telemetry.otlp_json import OtlpJsonFileSpanExporter
 from floe_definitions.telemetry.run_trace import RunIdGenerator
-from floe_definitions.telemetry.sinks import SpanSink, span_sink
+from floe_definitions.telemetry.sinks import SpanSink, http_traces_url, span_sink
 from floe_definitions.telemetry.sinks import traces_file as traces_file
 from floe_definitions.telemetry.span_delivery import flush_spans, shutdown_spans
 from floe_definitions.telemetry.span_export import track_span_delivery
@@ -134,17 +133,10 @@ def _otlp_exporter(
     if protocol in ("http/protobuf", "http"):
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
 
-        return HttpExporter(endpoint=_http_traces_url(endpoint), headers=headers, timeout=timeout)
+        return HttpExporter(
+            endpoint=http_traces_url(endpoint) if endpoint is not None else None, headers=headers, timeout=timeout
+        )
     raise TelemetryConfigError(
         f"unsupported OTLP protocol {protocol!r}; use 'http/protobuf' or 'grpc'",
         key="tracing.protocol",
     )
-
-
-def _http_traces_url(endpoint: str | None) -> str | None:
-    """Append ``/v1/traces`` to a base collector URL, as the SDK does for ``OTEL_EXPORTER_OTLP_ENDPOINT``."""
-    if endpoint is None:
-        return None
-    if urlsplit(endpoint).path.strip("/") == "":
-        return endpoint.rstrip("/") + "/v1/traces"
-    return endpoint
