@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from dagster import AssetCheckResult, AssetExecutionContext, AssetKey, AssetMaterialization, AssetObservation, Output
 from dagster_dbt import DbtCliResource
@@ -29,6 +29,7 @@ from floe_dbt_observe.link_metadata import (
     NodeLink,
 )
 from floe_dbt_observe.manifest import manifest_adapter_type
+from floe_dbt_observe.options import DbtInvocation, JobNames, Observability, PartitionVarsFn, SpanFlush
 from floe_dbt_observe.tracing import (
     dagster_step_span_context,
     format_span_id,
@@ -50,14 +51,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-Observability = Literal["per_model", "job_level", "off"]
-DbtInvocation = Literal["subprocess", "in_process"]
-"""How a step runs dbt: dagster-dbt's ``dbt`` subprocess, or dbt's ``dbtRunner`` in the step's process."""
-JobNames = Literal["dbt_ol", "floe"]
-"""How dbt nodes' lineage jobs are named: dbt-ol's (``<database>.<schema>.<project>.<model>``) or floe's
-``<project>.<node name>`` (see ``LineageContext.job_name``)."""
-PartitionVarsFn = Callable[[AssetExecutionContext], Mapping[str, Any]]
-
 
 def _version(distribution: str) -> str:
     try:
@@ -67,16 +60,6 @@ def _version(distribution: str) -> str:
 
 
 PACKAGE_VERSION = _version("floe-dbt-observe")
-
-SpanFlush = Callable[[int, float], "str | None"]
-"""An application's end-of-step span flush: ``(trace_id, timeout_seconds) -> warning text or None``.
-
-floe-dbt-observe depends on the OpenTelemetry API only and never flushes or shuts down a provider itself (as
-OpenTelemetry's instrumentation libraries); the application that owns the SDK provider passes this hook to
-``build_dbt_assets(span_flush=...)``. It is called once at the end of each dbt step with the step span's trace id
-and ``flush_timeout_seconds``, and a returned text (e.g. ``3 span(s) not delivered ...``) is logged as the step's
-warning beside undelivered lineage.
-"""
 
 
 @dataclass(frozen=True)
