@@ -7,9 +7,9 @@ that prove the work was done, and in-process timings where the whole process is 
 
 Assumed floe APIs (until those packages land; see bench/README.md):
 
-- ``floe_dbt_observe.build_dbt_assets(project_dir, *, manifest=..., profiles_dir=..., tracer_provider=...,
-  lineage=...)`` returning one ``AssetsDefinition`` or a sequence of them; a ``DbtCliResource`` is supplied
-  only for required resource keys containing ``dbt``.
+- ``floe_dbt_observe.build_dbt_assets(project_dir, *, manifest=..., dbt=DbtCliOptions(profiles_dir=...),
+  tracer_provider=..., lineage=...)`` returning one ``AssetsDefinition`` or a sequence of them; a
+  ``DbtCliResource`` is supplied only for required resource keys containing ``dbt``.
 - a file-watcher sensor builder in ``floe_loaders.integration`` named one of ``FILE_WATCHER_BUILDER_NAMES``, called with
   the keyword arguments it accepts among ``name, path, pattern, recursive, job_name, job,
   poll_interval_seconds, minimum_interval_seconds``.
@@ -66,12 +66,12 @@ def _as_list(built: Any) -> list[Any]:
 
 
 def _floe_assets(project_dir: Path, **observability: Any) -> list[Any]:
-    from floe_dbt_observe import build_dbt_assets
+    from floe_dbt_observe import DbtCliOptions, build_dbt_assets
 
     built = build_dbt_assets(
         project_dir,
         manifest=project_dir / "target" / "manifest.json",
-        profiles_dir=project_dir,
+        dbt=DbtCliOptions(profiles_dir=project_dir),
         **observability,
     )
     return _as_list(built)

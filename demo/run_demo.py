@@ -29,6 +29,7 @@ import os
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
@@ -51,14 +52,17 @@ from dagster import (  # noqa: E402
 from dagster._core.definitions.reconstruct import ReconstructableRepository  # noqa: E402
 
 from demo.otlp_spans import read_spans  # noqa: E402
-from demo.telemetry_receiver import LINEAGE_PATH, TRACES_PATH, TelemetryReceiver  # noqa: E402
+from demo.telemetry_receiver import TelemetryReceiver  # noqa: E402
+from floe_config import load_floe_spec, load_platform_spec  # noqa: E402
 from floe_definitions import FloeProject, load_project  # noqa: E402
 from floe_definitions.integration import (  # noqa: E402  # noqa: E402
     OTLP_ENDPOINT_VARS,
     OTLP_PROTOCOL_VARS,
-    TRACES_EXPORTER_VAR,
+    LineageSink,
+    SpanSink,
     dagster_home,
     display_path,
+    format_trace_id,
     lineage_sink,
     open_instance,
     run_trace_id,
@@ -122,8 +126,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     _forget_manifest()
     with ExitStack() as stack:
         receiver = None
-        if options.receiver or wants_receiver(environ):
-            receiver = stack.enter_context(relaying_receiver(environ).running())
+        sinks = standard_sinks(environ)
+        if options.receiver or wants_receiver(sinks):
+            receiver = stack.enter_context(relaying_receiver(sinks).running())
             environ = receiver_environment(environ, receiver.url)
             print(f"Telemetry: a local receiver on {receiver.url} checks what the runs send", flush=True)
         with _patched_environ(environ):
@@ -164,21 +169,42 @@ def _environment() -> dict[str, str]:
     return env
 
 
-def wants_receiver(environ: Mapping[str, str]) -> bool:
+@dataclass(frozen=True)
+class StandardSinks:
+    """Where the demo's spans and lineage go when the standard variables decide, by floe's own rule."""
+
+    spans: SpanSink | None
+    """The span sink, if the standard variables send spans over OTLP (the platform file sets no endpoint)."""
+    lineage: LineageSink | None
+    """The lineage sink, if ``OPENLINEAGE_URL`` sends events over HTTP (the platform file sets no transport)."""
+    environ: Mapping[str, str]
+    """The environment the sinks were decided in."""
+
+
+def standard_sinks(environ: Mapping[str, str]) -> StandardSinks:
+    """Decide, as floe does for the demo's floe.yaml and platform file, which telemetry the standard variables send."""
+    spec = load_floe_spec(DEMO_DIR / "floe.yaml", environ=environ)
+    platform = load_platform_spec(floe_yaml=DEMO_DIR / "floe.yaml", environ=environ)
+    with warnings.catch_warnings():  # a variable the platform file overrides is reported when the project loads
+        warnings.simplefilter("ignore")
+        spans = span_sink(spec, platform, DEMO_DIR, environ)
+        lineage = lineage_sink(spec, platform, DEMO_DIR, environ)
+    return StandardSinks(
+        spans=spans if spans.kind == "otlp" and spans.endpoint is None else None,
+        lineage=lineage if lineage.kind == "http" and lineage.decided_by == "OPENLINEAGE_URL" else None,
+        environ=environ,
+    )
+
+
+def wants_receiver(sinks: StandardSinks) -> bool:
     """Whether the standard variables send spans or lineage over the network (the demo then checks a receiver)."""
-    otlp = any(environ.get(var) for var in OTLP_ENDPOINT_VARS) or environ.get(TRACES_EXPORTER_VAR) == "otlp"
-    return otlp or bool(environ.get("OPENLINEAGE_URL"))
+    return sinks.spans is not None or sinks.lineage is not None
 
 
-def relaying_receiver(environ: Mapping[str, str]) -> TelemetryReceiver:
+def relaying_receiver(sinks: StandardSinks) -> TelemetryReceiver:
     """A receiver that relays to the OTLP traces URL and OpenLineage URL the standard variables name, if any."""
-    traces = environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or None
-    if traces is None and environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
-        traces = environ["OTEL_EXPORTER_OTLP_ENDPOINT"].rstrip("/") + TRACES_PATH
-    lineage = None
-    if environ.get("OPENLINEAGE_URL"):
-        path = environ.get("OPENLINEAGE_ENDPOINT") or LINEAGE_PATH
-        lineage = environ["OPENLINEAGE_URL"].rstrip("/") + "/" + path.lstrip("/")
+    traces = sinks.spans.http_traces_url(sinks.environ) if sinks.spans is not None else None
+    lineage = sinks.lineage.http_url if sinks.lineage is not None else None
     return TelemetryReceiver(relay_traces=traces, relay_lineage=lineage)
 
 
@@ -509,7 +535,7 @@ def verify(project: FloeProject, runs: list[DemoRun], rows: Mapping[str, AssetRo
     for run in runs:
         if emitted.spans is None:
             break
-        expected_trace = f"0x{run_trace_id(run.run_id):032x}"
+        expected_trace = f"0x{format_trace_id(run_trace_id(run.run_id))}"
         spans = [s for s in trace_files if s.get("attributes", {}).get("dagster.run_id") == run.run_id]
         traces = {s["context"]["trace_id"] for s in spans}
         if traces != {expected_trace}:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from uuid import uuid4
 
 import pytest
-from demo.run_demo import receiver_environment, relaying_receiver, wants_receiver
+from demo.run_demo import receiver_environment, relaying_receiver, standard_sinks, wants_receiver
 from demo.telemetry_receiver import TelemetryReceiver
 from openlineage.client import OpenLineageClient
 from openlineage.client.event_v2 import Job, Run, RunEvent, RunState
@@ -51,9 +51,9 @@ def test_the_receiver_records_spans_and_events_and_relays_them_to_the_standard_e
 ) -> None:
     url, relayed = user_endpoint
     environ = {"OTEL_EXPORTER_OTLP_ENDPOINT": url, "OPENLINEAGE_URL": url, "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}
-    assert wants_receiver(environ)
-    assert not wants_receiver({"OTEL_TRACES_EXPORTER": "console"})
-    with relaying_receiver(environ).running() as receiver:
+    assert wants_receiver(standard_sinks(environ))
+    assert not wants_receiver(standard_sinks({"OTEL_TRACES_EXPORTER": "console"}))
+    with relaying_receiver(standard_sinks(environ)).running() as receiver:
         env = receiver_environment(environ, receiver.url)
         assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == env["OPENLINEAGE_URL"] == receiver.url
         assert env["OTEL_EXPORTER_OTLP_PROTOCOL"] == "http/protobuf"
@@ -87,3 +87,26 @@ def test_without_relay_the_receiver_still_answers_and_records() -> None:
         provider.get_tracer("t").start_span("alone").end()
         provider.shutdown()
         assert [span["name"] for span in receiver.spans] == ["alone"]
+
+
+def test_no_receiver_for_telemetry_floe_does_not_send_over_the_network() -> None:
+    """The demo reads the standard variables by floe's rule: switching spans off wins over an endpoint."""
+    environ = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318", "OTEL_SDK_DISABLED": "true"}
+    assert not wants_receiver(standard_sinks(environ))
+    assert not wants_receiver(
+        standard_sinks({**environ, "OPENLINEAGE_URL": "http://x", "OPENLINEAGE_DISABLED": "true"})
+    )
+
+
+def test_the_receiver_relays_to_the_urls_floe_sends_to() -> None:
+    environ = {
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://collector:4318/custom/traces",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": "http://ignored:4318",
+        "OPENLINEAGE_URL": "http://marquez:5000/",
+        "OPENLINEAGE_ENDPOINT": "/api/v2/lineage",
+    }
+    sinks = standard_sinks(environ)
+    assert sinks.spans is not None
+    assert sinks.lineage is not None
+    assert sinks.spans.http_traces_url(environ) == "http://collector:4318/custom/traces"
+    assert sinks.lineage.http_url == "http://marquez:5000/api/v2/lineage"

@@ -20,7 +20,7 @@ import dagster as dg
 import pytest
 from dbt_harness import DUCKDB_ENV, DbtRun, add_failing_test, break_payments, copy_project, make_warehouse, run_dbt
 
-from floe_dbt_observe import DbtAssetSettings, build_dbt_assets
+from floe_dbt_observe import DbtAssetSettings, DefinitionOptions, build_dbt_assets
 
 
 @pytest.fixture(scope="session")
@@ -69,7 +69,9 @@ def partitioned_run(
         parsed_project,
         warehouse,
         session_monkeypatch,
-        asset_settings={dg.AssetKey("stg_orders"): DbtAssetSettings(partitions_def=daily)},
+        definitions=DefinitionOptions(
+            asset_settings={dg.AssetKey("stg_orders"): DbtAssetSettings(partitions_def=daily)}
+        ),
         selection=[dg.AssetKey("stg_orders")],
         partition_key="2024-01-02",
     )

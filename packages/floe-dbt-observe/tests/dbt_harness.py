@@ -25,7 +25,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from packaging.version import Version
 
-from floe_dbt_observe import FloeDbtTranslator, build_dbt_assets
+from floe_dbt_observe import DbtCliOptions, FloeDbtTranslator, build_dbt_assets
 
 FIXTURE_PROJECT = Path(__file__).parent / "dbt_project"
 DUCKDB_ENV = "FLOE_FIXTURE_DUCKDB_PATH"
@@ -182,7 +182,7 @@ def run_dbt(
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     transport = transport if transport is not None else ListTransport()
     build_kwargs.setdefault("translator", FloeDbtTranslator(folder_groups=FOLDER_GROUPS))
-    build_kwargs.setdefault("dbt_invocation", os.environ.get(DBT_INVOCATION_ENV, "subprocess"))
+    build_kwargs.setdefault("dbt", DbtCliOptions(invocation=os.environ.get(DBT_INVOCATION_ENV, "subprocess")))
     defs = build_dbt_assets(
         project_dir, tracer_provider=provider, lineage=OpenLineageClient(transport=transport), **build_kwargs
     )

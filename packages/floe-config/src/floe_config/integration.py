@@ -1,9 +1,10 @@
 """The contract between floe-config and floe's sibling packages (floe-loaders, floe-definitions).
 
-What the siblings use beyond ``floe_config.__all__``: the config models they turn into Dagster objects, the
-document loaders that keep line numbers, the JSON-schema renderer and the did-you-mean helper. It is for floe's
-own packages, not for users (who read ``floe_config.__all__``); a workspace test (``tests/policy``) keeps every
-sibling import on ``__all__`` or this module. The names are re-exported from the modules that define them.
+What the siblings use beyond ``floe_config.__all__``: the config models they turn into Dagster objects, the document
+loaders that keep line numbers, the default telemetry directories, the JSON-schema renderer and the did-you-mean
+helper. It is for floe's own packages, not for users (who read ``floe_config.__all__``); a workspace test
+(``tests/policy``) keeps every sibling import on ``__all__`` or this module. The names are re-exported from the
+modules that define them.
 """
 
 from floe_config.asset_patterns import (
@@ -31,6 +32,8 @@ from floe_config.partitions import (
 )
 from floe_config.platform_loading import PlatformDocument, load_platform_document
 from floe_config.platform_spec import (
+    DEFAULT_LINEAGE_DIR,
+    DEFAULT_TRACES_DIR,
     CeleryExecutor,
     ExecutorConfig,
     FileLineage,
@@ -46,6 +49,8 @@ from floe_config.sensors import AssetSensor, CustomSensor, FileWatcherSensor, Ru
 from floe_config.validation_issues import did_you_mean
 
 __all__ = [
+    "DEFAULT_LINEAGE_DIR",
+    "DEFAULT_TRACES_DIR",
     "AssetPattern",
     "AssetSensor",
     "AutomationConditionConfig",

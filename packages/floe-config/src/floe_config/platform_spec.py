@@ -11,6 +11,12 @@ from pydantic import ConfigDict, Field, model_validator
 
 from floe_config.base import FloeModel
 
+DEFAULT_TRACES_DIR = ".floe/traces"
+"""Where spans go when nothing else is configured, relative to floe.yaml's directory."""
+
+DEFAULT_LINEAGE_DIR = ".floe/lineage"
+"""Where lineage events go when nothing else is configured, relative to floe.yaml's directory."""
+
 
 class _PlatformModel(FloeModel):
     # Built on first use: `floe-config validate` without a platform file never pays for these validators.
@@ -36,7 +42,7 @@ class FileTracing(_PlatformModel):
     """Write spans as OTLP/JSON lines (the Collector's ``otlpjsonfile`` format) to ``<path>/<name>.jsonl``."""
 
     type: Literal["file"]
-    path: str = ".floe/traces"
+    path: str = DEFAULT_TRACES_DIR
     """Directory, relative to floe.yaml's directory."""
 
 
@@ -74,7 +80,7 @@ class FileLineage(_PlatformModel):
     """Append OpenLineage events to files in a directory."""
 
     type: Literal["file"]
-    path: str = ".floe/lineage"
+    path: str = DEFAULT_LINEAGE_DIR
     """Directory, relative to floe.yaml's directory."""
 
 

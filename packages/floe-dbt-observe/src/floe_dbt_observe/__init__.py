@@ -4,11 +4,11 @@
 no-ops until an application installs an SDK) and emits lineage through a caller's
 ``OpenLineageClient`` without ever blocking or failing the dbt run.
 
-``__all__`` is what a user calls: ``build_dbt_assets``, its per-asset settings, its translator and the error
-root. Everything else is importable from its module (``floe_dbt_observe.delivery_health.DeliveryHealth``,
+``__all__`` is what a user calls: ``build_dbt_assets``, its options, its per-asset settings, its translator and the
+error root. Everything else is importable from its module (``floe_dbt_observe.delivery_health.DeliveryHealth``,
 ``floe_dbt_observe.lineage_emitter.LineageEmitter``, ``floe_dbt_observe.tracing.dagster_run_span_context``, ...);
-floe-definitions imports what it needs beyond ``__all__`` through one module, ``floe_dbt_observe.integration``,
-its contract. Modules whose name starts with ``_`` are private.
+floe-definitions imports what it needs beyond ``__all__`` through one module, ``floe_dbt_observe.integration``, its
+contract. Modules whose name starts with ``_`` are private.
 """
 
 import importlib
@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from floe_dbt_observe.asset_settings import DbtAssetSettings
 from floe_dbt_observe.errors import DbtObserveError
+from floe_dbt_observe.options import DbtCliOptions, DefinitionOptions, ObservabilityOptions
 
 if TYPE_CHECKING:
     from floe_dbt_observe.assets import build_dbt_assets
@@ -40,7 +41,10 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "DbtAssetSettings",
+    "DbtCliOptions",
     "DbtObserveError",
+    "DefinitionOptions",
     "FloeDbtTranslator",
+    "ObservabilityOptions",
     "build_dbt_assets",
 ]

@@ -36,6 +36,10 @@ from pathlib import Path
 from typing import Any
 
 logger = logging.getLogger("floe_dbt_observe")
+PACKAGE = "floe-dbt-observe"
+"""The package a WARNING names."""
+PROBED = "Dagster/dbt"
+"""What the probes look at, for the WARNING."""
 
 DISABLE_ENV = "FLOE_COMPAT_DISABLE"
 """Comma-separated capability names whose probe fails on purpose (tests; a user working around an upgrade)."""
@@ -47,6 +51,24 @@ class Capability:
 
     name: str
     slower_path: str
+
+
+def disabled(capability: Capability) -> bool:
+    """Return whether ``FLOE_COMPAT_DISABLE`` turns the capability's probe off."""
+    return capability.name in {name.strip() for name in os.environ.get(DISABLE_ENV, "").split(",")}
+
+
+@functools.cache
+def warn_unavailable(capability: Capability) -> None:
+    """Log, once per process and capability, that floe takes the slower public path."""
+    logger.warning(
+        "%s: %s is unavailable on this %s (or disabled by %s); using %s",
+        PACKAGE,
+        capability.name,
+        PROBED,
+        DISABLE_ENV,
+        capability.slower_path,
+    )
 
 
 OUTPUT_KEYS_CACHE = Capability(
@@ -72,23 +94,6 @@ DBT_IN_PROCESS = Capability(
     "dbt as a subprocess (dagster-dbt's DbtCliResource.cli), as with dbt_invocation='subprocess'",
 )
 CAPABILITIES = (OUTPUT_KEYS_CACHE, DBT_ADAPTER_SKIP, DBT_PROFILE, DBT_CONNECTION, DBT_IN_PROCESS)
-
-
-def disabled(capability: Capability) -> bool:
-    """Return whether ``FLOE_COMPAT_DISABLE`` turns the capability's probe off."""
-    names = {name.strip() for name in os.environ.get(DISABLE_ENV, "").split(",")}
-    return capability.name in names
-
-
-@functools.cache
-def warn_unavailable(capability: Capability) -> None:
-    """Log, once per process and capability, that floe takes the slower public path."""
-    logger.warning(
-        "floe-dbt-observe: %s is unavailable on this Dagster/dbt (or disabled by %s); using %s",
-        capability.name,
-        DISABLE_ENV,
-        capability.slower_path,
-    )
 
 
 def _unavailable(capability: Capability) -> bool:

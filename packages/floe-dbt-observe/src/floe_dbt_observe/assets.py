@@ -11,8 +11,6 @@ from dagster import (
     AssetExecutionContext,
     AssetsDefinition,
     BackfillPolicy,
-    PartitionsDefinition,
-    RetryPolicy,
     TimeWindowPartitionsDefinition,
     multi_asset,
 )
@@ -25,34 +23,20 @@ from dagster_dbt.asset_utils import (
 )
 from opentelemetry.trace import TracerProvider
 
-from floe_dbt_observe.asset_settings import AssetSettingsSource, settings_resolver
+from floe_dbt_observe.asset_settings import settings_resolver
 from floe_dbt_observe.dbt_executable import find_dbt_executable
 from floe_dbt_observe.dbt_resource import build_dbt_resource
-from floe_dbt_observe.dbt_runner import (
-    DbtInvocation,
-    DbtStepRunner,
-    JobNames,
-    Observability,
-    PartitionVarsFn,
-    RunnerConfig,
-    SpanFlush,
-)
-from floe_dbt_observe.errors import DbtObserveError, EmptySelectionError
+from floe_dbt_observe.dbt_runner import DbtStepRunner, RunnerConfig
+from floe_dbt_observe.errors import EmptySelectionError
 from floe_dbt_observe.manifest import check_project_dir, load_or_parse_manifest
+from floe_dbt_observe.options import ApplicationHooks, DbtCliOptions, DefinitionOptions, ObservabilityOptions
 from floe_dbt_observe.output_keys_cache import cached_output_asset_keys
 from floe_dbt_observe.partition_vars import partition_vars as default_partition_vars
-from floe_dbt_observe.splitting import ResolvedSpec, SplitBy, split_specs
+from floe_dbt_observe.splitting import AssetPart, ResolvedSpec, split_specs
 from floe_dbt_observe.translator import FloeDbtTranslator
 
 if TYPE_CHECKING:
     from openlineage.client import OpenLineageClient
-
-_OBSERVABILITY = ("per_model", "job_level", "off")
-_DBT_INVOCATIONS = ("subprocess", "in_process")
-MAX_ASSETS_PER_DEFINITION = 10_000
-"""Default assets per definition, whatever the ``output_keys_cache`` probe says: the asset graph's shape
-(definitions, op names, step keys) never depends on a probe. Where the probe fails, the step's bookkeeping is
-slower and one WARNING suggests a smaller ``max_assets_per_definition``."""
 
 
 def _safe_name(text: str) -> str:
@@ -64,39 +48,15 @@ def build_dbt_assets(
     project_dir: str | os.PathLike[str],
     *,
     manifest: str | os.PathLike[str] | Mapping[str, Any] | None = None,
-    profiles_dir: str | os.PathLike[str] | None = None,
-    target: str | None = None,
     select: str = "fqn:*",
     exclude: str | None = None,
-    partitions_def: PartitionsDefinition | None = None,
-    backfill_policy: BackfillPolicy | None = None,
-    observability: Observability = "per_model",
+    translator: DagsterDbtTranslator | None = None,
     tracer_provider: TracerProvider | None = None,
     lineage: "OpenLineageClient | None" = None,
-    lineage_namespace: str = "dbt",
-    lineage_job_names: JobNames = "dbt_ol",
-    parent_namespace: str | None = None,
-    dataset_namespace: str | None = None,
-    translator: DagsterDbtTranslator | None = None,
-    name: str | None = None,
-    asset_settings: AssetSettingsSource | None = None,
-    dbt: DbtCliResource | None = None,
-    dbt_resource_key: str | None = None,
-    dbt_executable: str | os.PathLike[str] | None = None,
-    build_args: Sequence[str] = (),
-    partition_vars: PartitionVarsFn | None = None,
-    split_by: SplitBy = "auto",
-    max_assets_per_definition: int | None = None,
-    column_lineage: bool = True,
-    warehouse_columns: bool = True,
-    lineage_queue_size: int = 10_000,
-    flush_timeout_seconds: float = 2.0,
-    op_tags: Mapping[str, Any] | None = None,
-    retry_policy: RetryPolicy | None = None,
-    pool: str | None = None,
-    executor_step_spans: bool = False,
-    span_flush: SpanFlush | None = None,
-    dbt_invocation: DbtInvocation = "subprocess",
+    dbt: DbtCliOptions | None = None,
+    definitions: DefinitionOptions | None = None,
+    observability: ObservabilityOptions | None = None,
+    hooks: ApplicationHooks | None = None,
 ) -> list[AssetsDefinition]:
     """Build Dagster assets for a dbt project, each dbt node observed with its own span and lineage run.
 
@@ -110,65 +70,17 @@ def build_dbt_assets(
         project_dir: The dbt project directory (holding ``dbt_project.yml``).
         manifest: A manifest dict or path; default ``<project_dir>/target/manifest.json``, produced
             with ``dbt parse --project-dir <absolute project_dir>`` when missing.
-        profiles_dir: Directory of ``profiles.yml``; default the project directory.
-        target: dbt target.
         select: dbt selection of the nodes to load.
         exclude: dbt exclusion.
-        partitions_def: Partitions of every asset (overridable per asset with ``asset_settings``).
-            The partition key and time window reach dbt as ``--vars`` (see ``partition_vars``).
-        backfill_policy: Backfill policy; single-run by default for time partitions, as dagster-dbt.
-        observability: ``per_model`` (a span and a lineage run per executed node), ``job_level``
-            (one of each per dbt invocation) or ``off`` (plain dagster-dbt streaming).
+        translator: dagster-dbt translator; default ``FloeDbtTranslator()`` (folder groups).
         tracer_provider: OpenTelemetry tracer provider; None uses the global one (a no-op without an SDK).
         lineage: OpenLineage client; None emits no lineage.
-        lineage_namespace: OpenLineage namespace of the dbt jobs; dbt-ol's is ``OPENLINEAGE_NAMESPACE`` (default
-            ``dbt``), to keep a job's history when moving from dbt-ol.
-        lineage_job_names: ``dbt_ol``: a node's job is named as dbt-ol names it
-            (``<database>.<schema>.<project>.<model>``, tests by unique id; ``LineageContext.job_name``);
-            ``floe``: ``<project>.<node name>``.
-        parent_namespace: OpenLineage namespace of the Dagster job used in the parent-run facet;
-            defaults to ``lineage_namespace``.
-        dataset_namespace: Warehouse namespace; default derived from the dbt profile
-            (``duckdb:///abs/file.duckdb``, ``postgres://host:port``, ...).
-        translator: dagster-dbt translator; default ``FloeDbtTranslator()`` (folder groups).
-        name: Base name of the definitions' ops; default ``<dbt project>_dbt``.
-        asset_settings: Per-asset partitions / backfill policy / automation condition, as a mapping
-            ``AssetKey -> DbtAssetSettings`` or a callable ``(AssetKey, dbt node) -> DbtAssetSettings | None``.
-        dbt: A ready ``DbtCliResource``; default one built from the arguments above with the
-            environment's ``dbt`` executable.
-        dbt_resource_key: Take the ``DbtCliResource`` from this Dagster resource key at run time instead.
-        dbt_executable: Path of ``dbt``; default the one next to ``sys.executable``, then ``PATH``.
-        build_args: Extra flags for ``dbt build`` (e.g. ``["--full-refresh"]``).
-        partition_vars: Returns the ``--vars`` for a step's partitions; default ``dagster_partition_*`` vars.
-        split_by: ``auto`` (split by group only above ``max_assets_per_definition`` assets), ``group`` or ``none``.
-        max_assets_per_definition: Largest number of assets per definition. Default 10,000 on every Dagster
-            (floe keeps Dagster's per-output bookkeeping linear where it can, see ``output_keys_cache``).
-            Every definition run is its own dbt invocation (~10 s of dbt start-up each), so a full
-            build is fastest with as few definitions as possible.
-        column_lineage: Compute OpenLineage column lineage from the compiled SQL with sqlglot.
-        warehouse_columns: Read the columns and types of every relation a step built (and of its parents) from
-            the warehouse with one query once dbt has exited, for typed schema facets and column lineage; the
-            COMPLETE events of models, seeds and snapshots are sent then. DuckDB, and the adapters whose
-            databases carry ``information_schema.columns`` (Postgres, Redshift, Snowflake, Trino, Databricks,
-            SQL Server); other adapters use schema.yml's declared columns.
-        lineage_queue_size: Most lineage events buffered before new ones are dropped (and counted).
-        flush_timeout_seconds: Longest wait for lineage delivery and span export at the end of a step.
-        op_tags: Extra op tags.
-        retry_policy: Retry policy of the ops.
-        pool: Concurrency pool of the ops.
-        executor_step_spans: The executor opens one span per step with the ids of
-            ``dagster_step_span_context(run_id, step_key, retry_number)`` (floe-definitions' executor does):
-            dbt node spans become its children and no ``dbt.build`` span of its own is opened. Leave False
-            with any other executor.
-        span_flush: The application's end-of-step span flush, ``(trace_id, timeout_seconds) -> warning or None``:
-            floe-dbt-observe never flushes a provider itself (floe-definitions passes its bounded, counting
-            flush); a returned text is logged as the step's warning. None flushes nothing.
-        dbt_invocation: How a step runs dbt. ``subprocess`` (default): dagster-dbt's ``dbt`` subprocess, whose JSON
-            log lines the step reads. ``in_process``: dbt's ``dbtRunner`` in the step's own process (no Python
-            start-up and dbt imports per step), its events through dbt's callbacks in the same shape; the same
-            arguments, spans, lineage runs, Dagster events and interrupt behaviour (see ``dbt_in_process``). dbt's
-            process-wide state makes in-process invocations run one at a time per process. Falls back to the
-            subprocess, with one WARNING, where the ``dbt_in_process`` probe fails.
+        dbt: How a step runs dbt (profiles, target, resource, executable, build flags, partition vars, invocation).
+        definitions: The definitions' shape (partitions, backfill policy, per-asset settings, splitting, op
+            name, tags, retry policy, pool).
+        observability: Spans and lineage (level, namespaces, job names, column lineage, warehouse columns,
+            delivery).
+        hooks: What an application owning the executor and the tracer provider plugs in (floe-definitions).
 
     Returns:
         The dbt assets definitions.
@@ -176,39 +88,94 @@ def build_dbt_assets(
     Raises:
         DbtObserveError: The project, manifest, executable, selection or settings are unusable.
     """
-    if observability not in _OBSERVABILITY:
-        raise DbtObserveError(f"observability must be one of {', '.join(_OBSERVABILITY)}, got {observability!r}")
-    if dbt_invocation not in _DBT_INVOCATIONS:
-        raise DbtObserveError(
-            f"dbt_invocation must be one of {', '.join(_DBT_INVOCATIONS)}, got {dbt_invocation!r}; "
-            "'subprocess' runs dbt as dagster-dbt does, 'in_process' with dbt's dbtRunner in the step's process"
-        )
-    if max_assets_per_definition is None:
-        max_assets_per_definition = MAX_ASSETS_PER_DEFINITION
-    if max_assets_per_definition < 1:
-        raise DbtObserveError(f"max_assets_per_definition must be >= 1, got {max_assets_per_definition}")
+    dbt = dbt or DbtCliOptions()
+    definitions = definitions or DefinitionOptions()
     project_path = Path(project_dir).absolute()
-    profiles_path = Path(profiles_dir).absolute() if profiles_dir is not None else None
     check_project_dir(project_path, manifest is not None)
-    if dbt is None and dbt_resource_key is None:
-        dbt = build_dbt_resource(
+    resource = _dbt_resource(project_path, dbt)
+    manifest_dict = _load_manifest(project_path, manifest, dbt, resource)
+    specs, check_specs = _selected_specs(project_path, manifest_dict, translator, select, exclude)
+    resolved, asset_keys = _resolve_settings(specs, manifest_dict, definitions)
+    parts = split_specs(
+        resolved,
+        check_specs,
+        manifest_dict,
+        split_by=definitions.split_by,
+        max_assets_per_definition=definitions.max_assets_per_definition,
+        select=select,
+    )
+    runner = DbtStepRunner(
+        _runner_config(
             project_path,
-            profiles_dir=profiles_path,
-            target=target,
-            dbt_executable=os.fspath(dbt_executable) if dbt_executable is not None else None,
+            resource,
+            dbt,
+            observability or ObservabilityOptions(),
+            hooks or ApplicationHooks(),
+            tracer_provider=tracer_provider,
+            lineage=lineage,
+            asset_keys=asset_keys,
         )
-    executable = dbt.dbt_executable if dbt is not None else find_dbt_executable(dbt_executable)
+    )
+    project_name = manifest_dict.get("metadata", {}).get("project_name") or "dbt"
+    base = _safe_name(definitions.name or f"{project_name}_dbt")
+    return [
+        _definition(
+            runner,
+            op_name=op_name,
+            part=part,
+            exclude=exclude,
+            options=definitions,
+            required_resource_keys={dbt.resource_key} if dbt.resource_key else set(),
+        )
+        for op_name, part in zip(_op_names(base, parts), parts, strict=True)
+    ]
+
+
+def _dbt_resource(project_dir: Path, dbt: DbtCliOptions) -> DbtCliResource | None:
+    """Return the ``DbtCliResource`` steps run with: the given one, one built here, or None (a resource key)."""
+    if dbt.resource is not None or dbt.resource_key is not None:
+        return dbt.resource
+    return build_dbt_resource(
+        project_dir,
+        profiles_dir=_absolute(dbt.profiles_dir),
+        target=dbt.target,
+        dbt_executable=os.fspath(dbt.executable) if dbt.executable is not None else None,
+    )
+
+
+def _load_manifest(
+    project_dir: Path,
+    manifest: str | os.PathLike[str] | Mapping[str, Any] | None,
+    dbt: DbtCliOptions,
+    resource: DbtCliResource | None,
+) -> dict[str, Any]:
+    """Return the validated manifest, parsing the project with the steps' ``dbt`` when none exists."""
+    executable = resource.dbt_executable if resource is not None else find_dbt_executable(dbt.executable)
     manifest_dict, _ = load_or_parse_manifest(
-        project_path,
+        project_dir,
         manifest=Path(manifest) if isinstance(manifest, str | os.PathLike) else manifest,
         dbt_executable=executable,
-        profiles_dir=profiles_path,
-        target=target,
+        profiles_dir=_absolute(dbt.profiles_dir),
+        target=dbt.target,
     )
-    translator = translator or FloeDbtTranslator()
+    return manifest_dict
+
+
+def _selected_specs(
+    project_dir: Path,
+    manifest: Mapping[str, Any],
+    translator: DagsterDbtTranslator | None,
+    select: str,
+    exclude: str | None,
+) -> tuple[Sequence[Any], Sequence[Any]]:
+    """Return dagster-dbt's asset and check specs of the selection.
+
+    Raises:
+        EmptySelectionError: The selection matches no model, seed or snapshot.
+    """
     specs, check_specs = build_dbt_specs(
-        translator=translator,
-        manifest=manifest_dict,
+        translator=translator or FloeDbtTranslator(),
+        manifest=manifest,
         select=select,
         exclude=exclude or "",
         selector="",
@@ -218,117 +185,114 @@ def build_dbt_assets(
     if not specs:
         raise EmptySelectionError(
             f"dbt selection select={select!r} exclude={exclude!r} matches no model, seed or snapshot in "
-            f"{project_path}; check the selection with `dbt ls --select {select}`"
+            f"{project_dir}; check the selection with `dbt ls --select {select}`"
         )
-    keys = {spec.key for spec in specs}
-    resolve = settings_resolver(asset_settings, keys)
-    nodes = manifest_dict["nodes"]
+    return specs, check_specs
+
+
+def _resolve_settings(
+    specs: Sequence[Any], manifest: Mapping[str, Any], options: DefinitionOptions
+) -> tuple[list[ResolvedSpec], dict[str, str]]:
+    """Return each spec with its partitions, backfill policy and automation condition, and unique id -> key."""
+    resolve = settings_resolver(options.asset_settings, {spec.key for spec in specs})
+    nodes = manifest["nodes"]
     resolved: list[ResolvedSpec] = []
     asset_keys: dict[str, str] = {}
     for spec in specs:
         unique_id = str(spec.metadata[DAGSTER_DBT_UNIQUE_ID_METADATA_KEY])
         asset_keys[unique_id] = spec.key.to_user_string()
         settings = resolve(spec.key, nodes.get(unique_id, {}))
-        part_partitions = settings.partitions_def if settings and settings.partitions_def else partitions_def
-        policy = settings.backfill_policy if settings and settings.backfill_policy else backfill_policy
-        if policy is None and isinstance(part_partitions, TimeWindowPartitionsDefinition):
+        partitions_def = settings.partitions_def if settings and settings.partitions_def else options.partitions_def
+        policy = settings.backfill_policy if settings and settings.backfill_policy else options.backfill_policy
+        if policy is None and isinstance(partitions_def, TimeWindowPartitionsDefinition):
             policy = BackfillPolicy.single_run()
         resolved.append(
             ResolvedSpec(
                 spec=spec,
                 unique_id=unique_id,
-                partitions_def=part_partitions,
+                partitions_def=partitions_def,
                 backfill_policy=policy,
                 automation_condition=settings.automation_condition if settings else None,
             )
         )
-    parts = split_specs(
-        resolved,
-        check_specs,
-        manifest_dict,
-        split_by=split_by,
-        max_assets_per_definition=max_assets_per_definition,
-        select=select,
+    return resolved, asset_keys
+
+
+def _runner_config(
+    project_dir: Path,
+    resource: DbtCliResource | None,
+    dbt: DbtCliOptions,
+    observability: ObservabilityOptions,
+    hooks: ApplicationHooks,
+    *,
+    tracer_provider: TracerProvider | None,
+    lineage: "OpenLineageClient | None",
+    asset_keys: Mapping[str, str],
+) -> RunnerConfig:
+    """Return what every step of these definitions runs with."""
+    return RunnerConfig(
+        dbt=resource,
+        dbt_resource_key=dbt.resource_key,
+        project_dir=project_dir,
+        build_args=("build", *dbt.build_args),
+        partition_vars=dbt.partition_vars or default_partition_vars,
+        observability=observability.level,
+        tracer_provider=tracer_provider,
+        lineage=lineage,
+        lineage_namespace=observability.lineage_namespace,
+        job_names=observability.lineage_job_names,
+        parent_namespace=observability.parent_namespace or observability.lineage_namespace,
+        dataset_namespace=observability.dataset_namespace,
+        column_lineage=observability.column_lineage,
+        warehouse_columns=observability.warehouse_columns,
+        max_queue=observability.lineage_queue_size,
+        flush_timeout_seconds=observability.flush_timeout_seconds,
+        asset_keys=asset_keys,
+        executor_step_spans=hooks.executor_step_spans,
+        span_flush=hooks.span_flush,
+        dbt_invocation=dbt.invocation,
     )
-    runner = DbtStepRunner(
-        RunnerConfig(
-            dbt=dbt,
-            dbt_resource_key=dbt_resource_key,
-            project_dir=project_path,
-            build_args=("build", *build_args),
-            partition_vars=partition_vars or default_partition_vars,
-            observability=observability,
-            tracer_provider=tracer_provider,
-            lineage=lineage,
-            lineage_namespace=lineage_namespace,
-            job_names=lineage_job_names,
-            parent_namespace=parent_namespace or lineage_namespace,
-            dataset_namespace=dataset_namespace,
-            column_lineage=column_lineage,
-            warehouse_columns=warehouse_columns,
-            max_queue=lineage_queue_size,
-            flush_timeout_seconds=flush_timeout_seconds,
-            asset_keys=asset_keys,
-            executor_step_spans=executor_step_spans,
-            span_flush=span_flush,
-            dbt_invocation=dbt_invocation,
-        )
-    )
-    base = _safe_name(name or f"{manifest_dict.get('metadata', {}).get('project_name') or 'dbt'}_dbt")
-    definitions: list[AssetsDefinition] = []
-    used: set[str] = set()
+
+
+def _op_names(base: str, parts: Sequence[AssetPart]) -> list[str]:
+    """Name each part's op: ``base`` alone, else ``base_<group>`` or ``base_<index>``, never twice the same."""
+    if len(parts) == 1:
+        return [base]
+    names: list[str] = []
     for index, part in enumerate(parts):
-        op_name = base
-        if len(parts) > 1:
-            op_name = _safe_name(f"{base}_{part.group}") if part.group else f"{base}_{index}"
-            if op_name in used:
-                op_name = f"{op_name}_{index}"
-        used.add(op_name)
-        definitions.append(
-            _definition(
-                runner,
-                op_name=op_name,
-                part_specs=part.specs,
-                part_checks=part.check_specs,
-                partitions_def=part.partitions_def,
-                backfill_policy=part.backfill_policy,
-                op_tags={
-                    DAGSTER_DBT_SELECT_METADATA_KEY: part.select,
-                    **({DAGSTER_DBT_EXCLUDE_METADATA_KEY: exclude} if exclude else {}),
-                    **(op_tags or {}),
-                },
-                required_resource_keys={dbt_resource_key} if dbt_resource_key else set(),
-                retry_policy=retry_policy,
-                pool=pool,
-            )
-        )
-    return definitions
+        op_name = _safe_name(f"{base}_{part.group}") if part.group else f"{base}_{index}"
+        names.append(f"{op_name}_{index}" if op_name in names else op_name)
+    return names
+
+
+def _absolute(path: str | os.PathLike[str] | None) -> Path | None:
+    return Path(path).absolute() if path is not None else None
 
 
 def _definition(
     runner: DbtStepRunner,
     *,
     op_name: str,
-    part_specs: Sequence[Any],
-    part_checks: Sequence[Any],
-    partitions_def: PartitionsDefinition | None,
-    backfill_policy: BackfillPolicy | None,
-    op_tags: Mapping[str, Any],
+    part: AssetPart,
+    exclude: str | None,
+    options: DefinitionOptions,
     required_resource_keys: set[str],
-    retry_policy: RetryPolicy | None,
-    pool: str | None,
 ) -> AssetsDefinition:
     @multi_asset(
         name=op_name,
-        specs=list(part_specs),
-        check_specs=list(part_checks),
+        specs=list(part.specs),
+        check_specs=list(part.check_specs),
         can_subset=True,
-        partitions_def=partitions_def,
-        backfill_policy=backfill_policy if partitions_def is not None else None,
-        op_tags=dict(op_tags),
+        partitions_def=part.partitions_def,
+        backfill_policy=part.backfill_policy if part.partitions_def is not None else None,
+        op_tags={
+            DAGSTER_DBT_SELECT_METADATA_KEY: part.select,
+            **({DAGSTER_DBT_EXCLUDE_METADATA_KEY: exclude} if exclude else {}),
+            **(options.op_tags or {}),
+        },
         required_resource_keys=required_resource_keys,
-        retry_policy=retry_policy,
-        pool=pool,
+        retry_policy=options.retry_policy,
+        pool=options.pool,
         allow_arbitrary_check_specs=True,
     )
     def _dbt_assets(context: AssetExecutionContext) -> Iterator[Any]:

@@ -42,6 +42,7 @@ from dagster import get_dagster_logger
 from dagster_dbt import DagsterDbtCliRuntimeError, DbtCliResource
 
 from floe_dbt_observe import _compat
+from floe_dbt_observe.manifest import manifest_adapter_type
 
 logger = get_dagster_logger(__name__)  # a step's Dagster log shows these lines, as dagster-dbt's own
 
@@ -110,7 +111,7 @@ class InProcessDbtInvocation:
         self.target_path = plan.target_path
         self.project: Any | None = plan.project
         # the warehouse adapter whose running queries an interrupt cancels
-        self.adapter_type = str((plan.manifest.get("metadata") or {}).get("adapter_type") or "")
+        self.adapter_type = manifest_adapter_type(plan.manifest)
         self._events: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._accepting = threading.Event()
         self._error_messages: list[str] = []

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from dagster import AssetCheckResult, AssetExecutionContext, AssetKey, AssetMaterialization, AssetObservation, Output
 from dagster_dbt import DbtCliResource
@@ -28,6 +28,8 @@ from floe_dbt_observe.link_metadata import (
     DBT_UNIQUE_ID_KEY,
     NodeLink,
 )
+from floe_dbt_observe.manifest import manifest_adapter_type
+from floe_dbt_observe.options import DbtInvocation, JobNames, Observability, PartitionVarsFn, SpanFlush
 from floe_dbt_observe.tracing import (
     dagster_step_span_context,
     format_span_id,
@@ -37,7 +39,7 @@ from floe_dbt_observe.tracing import (
     step_parent_context,
 )
 from floe_dbt_observe.warehouse_columns import columns_reader
-from floe_dbt_observe.warehouse_namespace import fallback_namespace, namespace_from_credentials, profile_credentials
+from floe_dbt_observe.warehouse_namespace import credentials_namespace, profile_credentials
 
 if TYPE_CHECKING:
     # openlineage-python takes ~0.8 s to import: loaded only when a step runs with lineage on
@@ -49,14 +51,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-Observability = Literal["per_model", "job_level", "off"]
-DbtInvocation = Literal["subprocess", "in_process"]
-"""How a step runs dbt: dagster-dbt's ``dbt`` subprocess, or dbt's ``dbtRunner`` in the step's process."""
-JobNames = Literal["dbt_ol", "floe"]
-"""How dbt nodes' lineage jobs are named: dbt-ol's (``<database>.<schema>.<project>.<model>``) or floe's
-``<project>.<node name>`` (see ``LineageContext.job_name``)."""
-PartitionVarsFn = Callable[[AssetExecutionContext], Mapping[str, Any]]
-
 
 def _version(distribution: str) -> str:
     try:
@@ -66,16 +60,6 @@ def _version(distribution: str) -> str:
 
 
 PACKAGE_VERSION = _version("floe-dbt-observe")
-
-SpanFlush = Callable[[int, float], "str | None"]
-"""An application's end-of-step span flush: ``(trace_id, timeout_seconds) -> warning text or None``.
-
-floe-dbt-observe depends on the OpenTelemetry API only and never flushes or shuts down a provider itself (as
-OpenTelemetry's instrumentation libraries); the application that owns the SDK provider passes this hook to
-``build_dbt_assets(span_flush=...)``. It is called once at the end of each dbt step with the step span's trace id
-and ``flush_timeout_seconds``, and a returned text (e.g. ``3 span(s) not delivered ...``) is logged as the step's
-warning beside undelivered lineage.
-"""
 
 
 @dataclass(frozen=True)
@@ -171,12 +155,9 @@ def _dataset_namespace_source(
     """Return the warehouse namespace, or a callable reading it from the dbt profile on first use."""
     if config.dataset_namespace:
         return config.dataset_namespace
-    adapter_type = str(manifest.get("metadata", {}).get("adapter_type") or "")
 
     def from_profile() -> str:  # the same as warehouse_namespace.dataset_namespace, with the step's credentials
-        read = credentials()
-        found = namespace_from_credentials(adapter_type, read) if read is not None else None
-        return found or fallback_namespace(manifest)
+        return credentials_namespace(manifest, credentials())
 
     return from_profile
 
@@ -327,7 +308,7 @@ class DbtStepRunner:
             if emitter is not None:
                 owners, tags = _asset_owners_and_tags(context, config.asset_keys)
                 credentials = _credentials_source(dbt, invocation.adapter, dbt_vars)
-                adapter_type = str(manifest.get("metadata", {}).get("adapter_type") or "")
+                adapter_type = manifest_adapter_type(manifest)
                 lineage_ctx = LineageContext(
                     manifest=manifest,
                     job_namespace=config.lineage_namespace,

@@ -1,12 +1,13 @@
 """The contract between floe-dbt-observe and floe's sibling packages (floe-definitions).
 
-What floe-definitions uses beyond ``floe_dbt_observe.__all__`` to wire dbt assets into a code location and
-observe the steps around them: the trace-id rule and span contexts, the lineage emitter and its parent run, the
-standard OpenLineage facets, the metadata keys that link a materialization to its span and lineage run, the
-manifest and dbt resource helpers. It is for floe's own packages, not for users (who read
-``floe_dbt_observe.__all__``); a workspace test (``tests/policy``) keeps every sibling import on ``__all__`` or
-this module. The names are re-exported from the modules that define them; ``build_dbt_resource`` loads
-dagster-dbt, so it is imported on first use, as ``floe_dbt_observe`` itself does with ``build_dbt_assets``.
+What floe-definitions uses beyond ``floe_dbt_observe.__all__`` to wire dbt assets into a code location and observe
+the steps around them: the hooks it passes ``build_dbt_assets``, the trace-id rule and span contexts, the lineage
+emitter and its parent run, the standard OpenLineage facets, the metadata keys that link a materialization to its
+span and lineage run, the manifest (and its adapter type) and dbt resource helpers. It is for floe's own packages,
+not for users (who read ``floe_dbt_observe.__all__``); a workspace test (``tests/policy``) keeps every sibling
+import on ``__all__`` or this module. The names are re-exported from the modules that define them;
+``build_dbt_resource`` loads dagster-dbt, so it is imported on first use, as ``floe_dbt_observe`` itself does with
+``build_dbt_assets``.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from floe_dbt_observe.errors import DbtParseError
 from floe_dbt_observe.lineage_emitter import LineageEmitter
 from floe_dbt_observe.lineage_events import ParentRun
 from floe_dbt_observe.link_metadata import OPENLINEAGE_JOB_KEY, OPENLINEAGE_RUN_ID_KEY, SPAN_ID_KEY, TRACE_ID_KEY
-from floe_dbt_observe.manifest import load_or_parse_manifest
+from floe_dbt_observe.manifest import load_or_parse_manifest, manifest_adapter_type
+from floe_dbt_observe.options import ApplicationHooks
 from floe_dbt_observe.standard_facets import (
     dagster_tags,
     dbt_node_owners,
@@ -64,6 +66,7 @@ __all__ = [
     "SLOW_SEND_SECONDS",
     "SPAN_ID_KEY",
     "TRACE_ID_KEY",
+    "ApplicationHooks",
     "DbtParseError",
     "DeliveryHealth",
     "LineageEmitter",
@@ -79,6 +82,7 @@ __all__ = [
     "format_trace_id",
     "job_tags_facet",
     "load_or_parse_manifest",
+    "manifest_adapter_type",
     "nominal_time_facet",
     "ns_to_iso",
     "ownership_facet",

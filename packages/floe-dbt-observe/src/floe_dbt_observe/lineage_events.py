@@ -54,6 +54,7 @@ from floe_dbt_observe.facets import (
     DbtVersionRunFacet,
     OtelTraceRunFacet,
 )
+from floe_dbt_observe.manifest import manifest_adapter_type
 from floe_dbt_observe.standard_facets import (
     dagster_tags,
     dbt_node_owners,
@@ -265,7 +266,7 @@ class LineageContext:
     @property
     def adapter_type(self) -> str:
         """The dbt adapter type from the manifest metadata."""
-        return str(self.manifest.get("metadata", {}).get("adapter_type") or "")
+        return manifest_adapter_type(self.manifest)
 
     def node(self, unique_id: str) -> Mapping[str, Any]:
         """Return the manifest entry of a node or source (empty if unknown)."""

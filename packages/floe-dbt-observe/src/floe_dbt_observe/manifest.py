@@ -25,6 +25,17 @@ from floe_dbt_observe.errors import (
 _REQUIRED_KEYS: tuple[str, ...] = ("metadata", "nodes", "sources", "parent_map", "child_map")
 
 
+def manifest_adapter_type(manifest: Mapping[str, Any]) -> str:
+    """Return the dbt adapter the manifest was parsed with (``duckdb``, ``postgres`` ...), or ``""`` when it names none.
+
+    ``""`` means unknown: every manifest floe loads has passed :func:`validate_manifest_dict`, which rejects one
+    without ``metadata.adapter_type``, so only a hand-built manifest gets it, and then no span claims a
+    ``db.system.name``, no SQL dialect is guessed and no profile is matched against an adapter.
+    """
+    metadata = manifest.get("metadata")
+    return str((metadata.get("adapter_type") if isinstance(metadata, Mapping) else None) or "")
+
+
 def default_manifest_path(project_dir: Path) -> Path:
     """Return ``<project_dir>/target/manifest.json``."""
     return project_dir / "target" / "manifest.json"

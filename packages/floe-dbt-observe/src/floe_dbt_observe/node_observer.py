@@ -22,6 +22,7 @@ from opentelemetry.trace import Span, Status, StatusCode, Tracer
 from floe_dbt_observe.lineage_emitter import LineageEmitter
 from floe_dbt_observe.lineage_events import LineageContext, NodeOutcome, node_start_event, node_terminal_event
 from floe_dbt_observe.link_metadata import NodeLink
+from floe_dbt_observe.manifest import manifest_adapter_type
 from floe_dbt_observe.tracing import dbt_time_ns, format_span_id, format_trace_id, ns_to_iso
 
 RESULT_EVENTS = frozenset(
@@ -139,7 +140,7 @@ class NodeObserver:
         self._asset_keys = asset_keys
         self._run_id = dagster_run_id
         self._manifest: Mapping[str, Any] = manifest or {}
-        self._adapter_type = str(self._manifest.get("metadata", {}).get("adapter_type") or "")
+        self._adapter_type = manifest_adapter_type(self._manifest)
         self._open: dict[str, _OpenNode] = {}
         self._pending_errors: dict[str, _OpenNode] = {}
         self._messages: dict[str, str] = {}

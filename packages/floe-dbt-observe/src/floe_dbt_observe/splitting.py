@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from dagster import AssetCheckSpec, AssetKey, AssetSpec, AutomationCondition, BackfillPolicy, PartitionsDefinition
 
-SplitBy = Literal["auto", "group", "none"]
+from floe_dbt_observe.options import SplitBy
 
 
 @dataclass

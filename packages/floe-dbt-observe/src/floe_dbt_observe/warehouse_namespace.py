@@ -22,6 +22,7 @@ from types import ModuleType
 from typing import Any
 
 from floe_dbt_observe import _compat
+from floe_dbt_observe.manifest import manifest_adapter_type
 
 logger = logging.getLogger(__name__)
 
@@ -128,14 +129,26 @@ def snowflake_account(account: str) -> str:
     return f"{parts[0]}.{parts[1]}.aws"
 
 
+UNKNOWN_ADAPTER_SCHEME = "dbt"
+"""The namespace scheme of a manifest naming no adapter (a URI needs one; only a hand-built manifest lacks it)."""
+
+
 def fallback_namespace(manifest: Mapping[str, Any]) -> str:
     """Return ``<adapter>://<database>`` from the manifest when credentials are not available."""
-    adapter_type = str(manifest.get("metadata", {}).get("adapter_type") or "dbt")
+    scheme = manifest_adapter_type(manifest) or UNKNOWN_ADAPTER_SCHEME
     for node in manifest.get("nodes", {}).values():
         database = node.get("database")
         if database:
-            return f"{adapter_type}://{database}"
-    return f"{adapter_type}://default"
+            return f"{scheme}://{database}"
+    return f"{scheme}://default"
+
+
+def credentials_namespace(manifest: Mapping[str, Any], credentials: object | None) -> str:
+    """Return the namespace the profile's credentials give (dbt-ol's), or the manifest's fallback without them."""
+    found = (
+        namespace_from_credentials(manifest_adapter_type(manifest), credentials) if credentials is not None else None
+    )
+    return found or fallback_namespace(manifest)
 
 
 def profile_credentials(
@@ -192,12 +205,10 @@ def dataset_namespace(
         target: The target (None: the profile's default).
         cli_vars: dbt ``--vars`` the profile may read.
     """
-    adapter_type = str(manifest.get("metadata", {}).get("adapter_type") or "")
     credentials = profile_credentials(
         project_dir, profiles_dir=profiles_dir, profile=profile, target=target, cli_vars=cli_vars or {}
     )
-    found = namespace_from_credentials(adapter_type, credentials) if credentials is not None else None
-    return found or fallback_namespace(manifest)
+    return credentials_namespace(manifest, credentials)
 
 
 def duckdb_file(path: object, project_dir: Path) -> Path | None:

@@ -1,4 +1,5 @@
-"""dbt through ``dbtRunner`` in the step's process (``dbt_invocation="in_process"``) observes as the subprocess does.
+"""dbt through ``dbtRunner`` in the step's process (``DbtCliOptions(invocation="in_process")``) observes as dbt's
+subprocess does.
 
 Each in-process build below runs the same project as a session run of conftest (dbt as dagster-dbt's subprocess),
 into a warehouse file of the same name, and is compared with it: the same materializations and check results, the
@@ -19,7 +20,7 @@ import duckdb
 import pytest
 from dbt_harness import DbtRun, add_failing_test, break_payments, copy_project, make_warehouse, run_dbt
 
-from floe_dbt_observe import DbtObserveError, _compat, build_dbt_assets
+from floe_dbt_observe import DbtCliOptions, DbtObserveError, _compat, build_dbt_assets
 
 VOLATILE_ATTRIBUTES = frozenset(
     {
@@ -89,7 +90,9 @@ def in_process_run(
 
     def run(project_dir: Path, warehouse_name: str, **build_kwargs: Any) -> DbtRun:
         warehouse = make_warehouse(tmp_path_factory.mktemp("in_process") / warehouse_name)
-        return run_dbt(project_dir, warehouse, session_monkeypatch, dbt_invocation="in_process", **build_kwargs)
+        return run_dbt(
+            project_dir, warehouse, session_monkeypatch, dbt=DbtCliOptions(invocation="in_process"), **build_kwargs
+        )
 
     return run
 
@@ -191,7 +194,10 @@ def test_without_the_probe_dbt_runs_as_a_subprocess_with_one_warning(
 ) -> None:
     monkeypatch.setenv(_compat.DISABLE_ENV, _compat.DBT_IN_PROCESS.name)
     run = run_dbt(
-        parsed_project, make_warehouse(tmp_path / "fallback.duckdb"), monkeypatch, dbt_invocation="in_process"
+        parsed_project,
+        make_warehouse(tmp_path / "fallback.duckdb"),
+        monkeypatch,
+        dbt=DbtCliOptions(invocation="in_process"),
     )
     assert run.result.success
     assert any(line.startswith(SUBPROCESS_LOG) for line in run.logs())
@@ -201,4 +207,4 @@ def test_without_the_probe_dbt_runs_as_a_subprocess_with_one_warning(
 
 def test_an_unknown_invocation_is_refused_naming_the_choices(parsed_project: Path) -> None:
     with pytest.raises(DbtObserveError, match="dbt_invocation must be one of subprocess, in_process, got 'thread'"):
-        build_dbt_assets(parsed_project, dbt_invocation="thread")  # type: ignore[arg-type]
+        build_dbt_assets(parsed_project, dbt=DbtCliOptions(invocation="thread"))  # type: ignore[arg-type]

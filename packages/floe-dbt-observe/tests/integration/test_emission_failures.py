@@ -8,6 +8,9 @@ from pathlib import Path
 import pytest
 from dbt_harness import REPARSE_NOTICE, DbtRun, RaisingTransport, SleepingTransport, make_warehouse, run_dbt
 
+from floe_dbt_observe import ObservabilityOptions
+from floe_dbt_observe.integration import ApplicationHooks
+
 
 @dataclass
 class RecordingSpanFlush:
@@ -38,8 +41,8 @@ def raising_run(
         warehouse,
         session_monkeypatch,
         transport=RaisingTransport(),
-        span_flush=span_flush,
-        flush_timeout_seconds=1.5,
+        hooks=ApplicationHooks(span_flush=span_flush),
+        observability=ObservabilityOptions(flush_timeout_seconds=1.5),
     )
 
 
@@ -49,7 +52,11 @@ def sleeping_run(
 ) -> DbtRun:
     warehouse = make_warehouse(tmp_path_factory.mktemp("sleeping") / "sleeping.duckdb")
     return run_dbt(
-        parsed_project, warehouse, session_monkeypatch, transport=SleepingTransport(5.0), flush_timeout_seconds=1.0
+        parsed_project,
+        warehouse,
+        session_monkeypatch,
+        transport=SleepingTransport(5.0),
+        observability=ObservabilityOptions(flush_timeout_seconds=1.0),
     )
 
 

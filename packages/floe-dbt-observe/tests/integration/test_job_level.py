@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from dbt_harness import DbtRun, make_warehouse, run_dbt
 
+from floe_dbt_observe import ObservabilityOptions
 from floe_dbt_observe.link_metadata import OPENLINEAGE_RUN_ID_KEY, SPAN_ID_KEY
 
 
@@ -18,7 +19,12 @@ def job_level_run(
     # The invocation's COMPLETE event is built on the emitter thread (facets of every node) when the step ends; on a
     # loaded machine that took longer than the default 2 s flush, and the event was reported pending and dropped.
     # The flush waits only as long as the (in-memory, healthy) backend needs, so a long cap costs nothing here.
-    return run_dbt(parsed_project, warehouse, session_monkeypatch, observability="job_level", flush_timeout_seconds=120)
+    return run_dbt(
+        parsed_project,
+        warehouse,
+        session_monkeypatch,
+        observability=ObservabilityOptions(level="job_level", flush_timeout_seconds=120),
+    )
 
 
 def test_job_level_emits_one_span(job_level_run: DbtRun) -> None:

@@ -9,6 +9,8 @@ import duckdb
 import pytest
 from dbt_harness import DbtRun, run_dbt
 
+from floe_dbt_observe import DefinitionOptions
+
 
 @pytest.fixture(scope="session")
 def subset_run(success_run: DbtRun, session_monkeypatch: pytest.MonkeyPatch) -> DbtRun:
@@ -16,7 +18,7 @@ def subset_run(success_run: DbtRun, session_monkeypatch: pytest.MonkeyPatch) -> 
         success_run.project_dir,
         success_run.warehouse,
         session_monkeypatch,
-        split_by="group",
+        definitions=DefinitionOptions(split_by="group"),
         selection=[dg.AssetKey("customer_orders")],
     )
 

@@ -17,6 +17,8 @@ import pytest
 from dbt_harness import DbtRun, make_warehouse, run_dbt
 from opentelemetry.sdk.trace import ReadableSpan
 
+from floe_dbt_observe import DefinitionOptions
+
 SILVER = {"stg_orders", "stg_customers", "stg_payments", "stg_countries"}
 ALL_ASSETS = SILVER | {"customer_orders", "country_revenue", "country_codes", "orders_snapshot"}
 
@@ -27,7 +29,7 @@ def split_run(
 ) -> DbtRun:
     """A whole build of the project split by group."""
     warehouse = make_warehouse(tmp_path_factory.mktemp("split") / "split.duckdb")
-    return run_dbt(parsed_project, warehouse, session_monkeypatch, split_by="group")
+    return run_dbt(parsed_project, warehouse, session_monkeypatch, definitions=DefinitionOptions(split_by="group"))
 
 
 @pytest.fixture(scope="session")
@@ -37,7 +39,7 @@ def split_subset_run(split_run: DbtRun, session_monkeypatch: pytest.MonkeyPatch)
         split_run.project_dir,
         split_run.warehouse,
         session_monkeypatch,
-        split_by="group",
+        definitions=DefinitionOptions(split_by="group"),
         selection=[dg.AssetKey("stg_orders"), dg.AssetKey("customer_orders")],
     )
 

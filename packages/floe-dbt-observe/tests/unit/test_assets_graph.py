@@ -9,7 +9,7 @@ import dagster as dg
 import pytest
 from dagster_dbt.asset_utils import DAGSTER_DBT_SELECT_METADATA_KEY
 
-from floe_dbt_observe import DbtAssetSettings, FloeDbtTranslator, build_dbt_assets
+from floe_dbt_observe import DbtAssetSettings, DefinitionOptions, FloeDbtTranslator, build_dbt_assets
 from floe_dbt_observe.errors import EmptySelectionError, InvalidAssetSettingsError
 
 GROUPS = {"staging": "silver", "marts": "gold"}
@@ -70,7 +70,7 @@ def test_dbt_tests_are_asset_checks(parsed_project: Path) -> None:
 
 
 def test_split_by_group_gives_one_definition_per_group_selecting_its_nodes(parsed_project: Path) -> None:
-    defs = _build(parsed_project, split_by="group")
+    defs = _build(parsed_project, definitions=DefinitionOptions(split_by="group"))
     by_name = {d.node_def.name: d for d in defs}
     assert set(by_name) == {
         "floe_fixture_dbt_silver",
@@ -89,13 +89,13 @@ def test_split_by_group_gives_one_definition_per_group_selecting_its_nodes(parse
 
 
 def test_chunks_never_exceed_the_limit(parsed_project: Path) -> None:
-    defs = _build(parsed_project, split_by="group", max_assets_per_definition=1)
+    defs = _build(parsed_project, definitions=DefinitionOptions(split_by="group", max_assets_per_definition=1))
     assert len(defs) == 8
     assert all(len(d.keys) == 1 for d in defs)
 
 
 def test_small_projects_stay_in_one_definition_with_the_callers_selection(parsed_project: Path) -> None:
-    (definition,) = _build(parsed_project, select="fqn:*", max_assets_per_definition=100)
+    (definition,) = _build(parsed_project, select="fqn:*", definitions=DefinitionOptions(max_assets_per_definition=100))
     assert definition.op.tags[DAGSTER_DBT_SELECT_METADATA_KEY] == "fqn:*"
 
 
@@ -106,7 +106,7 @@ def test_per_asset_settings_split_partitions_and_set_automation(parsed_project: 
         dg.AssetKey("stg_orders"): DbtAssetSettings(partitions_def=daily),
         dg.AssetKey("customer_orders"): DbtAssetSettings(automation_condition=eager),
     }
-    defs = _build(parsed_project, asset_settings=settings)
+    defs = _build(parsed_project, definitions=DefinitionOptions(asset_settings=settings))
     assert len(defs) == 2
     (partitioned,) = [d for d in defs if d.partitions_def is not None]
     assert {k.to_user_string() for k in partitioned.keys} == {"stg_orders"}
@@ -122,14 +122,14 @@ def test_settings_callable_receives_key_and_node(parsed_project: Path) -> None:
         seen[key.to_user_string()] = node["resource_type"]
         return None
 
-    _build(parsed_project, asset_settings=settings)
+    _build(parsed_project, definitions=DefinitionOptions(asset_settings=settings))
     assert seen["country_codes"] == "seed"
     assert seen["stg_orders"] == "model"
 
 
 def test_settings_for_unknown_assets_are_rejected(parsed_project: Path) -> None:
     with pytest.raises(InvalidAssetSettingsError, match="nope"):
-        _build(parsed_project, asset_settings={dg.AssetKey("nope"): DbtAssetSettings()})
+        _build(parsed_project, definitions=DefinitionOptions(asset_settings={dg.AssetKey("nope"): DbtAssetSettings()}))
 
 
 def test_empty_selection_is_an_error(parsed_project: Path) -> None:
@@ -138,6 +138,6 @@ def test_empty_selection_is_an_error(parsed_project: Path) -> None:
 
 
 def test_definitions_load_with_the_assets(parsed_project: Path) -> None:
-    defs = dg.Definitions(assets=_build(parsed_project, split_by="group"))
+    defs = dg.Definitions(assets=_build(parsed_project, definitions=DefinitionOptions(split_by="group")))
     graph = defs.resolve_asset_graph()
     assert dg.AssetKey("customer_orders") in graph.get_all_asset_keys()

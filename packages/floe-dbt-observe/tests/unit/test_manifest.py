@@ -8,7 +8,8 @@ import pytest
 
 from floe_dbt_observe import build_dbt_assets
 from floe_dbt_observe.errors import DbtProjectNotFoundError, InvalidManifestError, ManifestNotFoundError
-from floe_dbt_observe.manifest import load_or_parse_manifest
+from floe_dbt_observe.manifest import load_or_parse_manifest, manifest_adapter_type
+from floe_dbt_observe.warehouse_namespace import fallback_namespace
 
 
 def test_missing_project_dir_names_the_path(tmp_path: Path) -> None:
@@ -54,3 +55,16 @@ def test_manifest_node_without_fqn_is_invalid(tmp_path: Path) -> None:
 def test_missing_manifest_is_parsed_with_an_absolute_project_dir(parsed_project: Path) -> None:
     assert (parsed_project / "target" / "manifest.json").is_file()
     assert (parsed_project / "target" / "partial_parse.msgpack").is_file()
+
+
+def test_adapter_type_is_the_manifests() -> None:
+    assert manifest_adapter_type({"metadata": {"adapter_type": "postgres"}}) == "postgres"
+
+
+@pytest.mark.parametrize("manifest", [{}, {"metadata": {}}, {"metadata": {"adapter_type": None}}, {"metadata": None}])
+def test_adapter_type_of_a_manifest_naming_none_is_empty(manifest: dict[str, object]) -> None:
+    assert manifest_adapter_type(manifest) == ""
+
+
+def test_fallback_namespace_of_a_manifest_naming_no_adapter_has_a_scheme() -> None:
+    assert fallback_namespace({"metadata": {}, "nodes": {"model.a.b": {"database": "shop"}}}) == "dbt://shop"

@@ -31,11 +31,10 @@ import functools
 import logging
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from dagster import AssetsDefinition, JobDefinition
-
-logger = logging.getLogger("floe_definitions")
 
 if TYPE_CHECKING:
     from dagster._core.definitions.assets.graph.asset_graph import AssetGraph as AssetGraph
@@ -44,35 +43,66 @@ if TYPE_CHECKING:
     from dagster._core.execution.retries import RetryMode as RetryMode
     from dagster._core.execution.step_dependency_config import StepDependencyConfig as StepDependencyConfig
 
-OPENLINEAGE_ALIAS_HOOK = "_alias_env_vars"
+logger = logging.getLogger("floe_definitions")
+PACKAGE = "floe-definitions"
+"""The package a WARNING names."""
+PROBED = "Dagster/OpenLineage"
+"""What the probes look at, for the WARNING."""
+
 DISABLE_ENV = "FLOE_COMPAT_DISABLE"
 """Comma-separated capability names whose probe fails on purpose (tests; a user working around an upgrade)."""
 
 
-def disabled(capability: str) -> bool:
+@dataclass(frozen=True)
+class Capability:
+    """One use of a private API: its name and what floe does without it."""
+
+    name: str
+    slower_path: str
+
+
+def disabled(capability: Capability) -> bool:
     """Return whether ``FLOE_COMPAT_DISABLE`` turns the capability's probe off."""
-    return capability in {name.strip() for name in os.environ.get(DISABLE_ENV, "").split(",")}
+    return capability.name in {name.strip() for name in os.environ.get(DISABLE_ENV, "").split(",")}
 
 
 @functools.cache
-def warn_unavailable(capability: str, slower_path: str) -> None:
-    """Log, once per process and capability, that floe takes the fallback path."""
-    logger.warning("floe-definitions: %s is unavailable on this version; using %s", capability, slower_path)
+def warn_unavailable(capability: Capability) -> None:
+    """Log, once per process and capability, that floe takes the slower public path."""
+    logger.warning(
+        "%s: %s is unavailable on this %s (or disabled by %s); using %s",
+        PACKAGE,
+        capability.name,
+        PROBED,
+        DISABLE_ENV,
+        capability.slower_path,
+    )
+
+
+OPENLINEAGE_ALIAS_HOOK_CAPABILITY = Capability(
+    "openlineage_alias_hook", "the standard OpenLineageClient (it may write OPENLINEAGE__* into os.environ)"
+)
+STEP_ASSETS = Capability(
+    "step_assets", "assets matched by the step's op name (assets inside nested graphs go unreported)"
+)
+ASSET_COMPUTE_WRAPPER = Capability(
+    "asset_compute_wrapper", "the unchanged asset (its materializations do not carry floe's trace and lineage ids)"
+)
+CAPABILITIES = (OPENLINEAGE_ALIAS_HOOK_CAPABILITY, STEP_ASSETS, ASSET_COMPUTE_WRAPPER)
+
+OPENLINEAGE_ALIAS_HOOK = "_alias_env_vars"
 
 
 def openlineage_alias_hook_available() -> bool:
     """Probe: does ``OpenLineageClient`` still alias ``OPENLINEAGE_*`` variables through the hook floe overrides?"""
     from openlineage.client import OpenLineageClient
 
-    if not disabled("openlineage_alias_hook") and callable(getattr(OpenLineageClient, OPENLINEAGE_ALIAS_HOOK, None)):
+    if not disabled(OPENLINEAGE_ALIAS_HOOK_CAPABILITY) and callable(
+        getattr(OpenLineageClient, OPENLINEAGE_ALIAS_HOOK, None)
+    ):
         return True
-    warn_unavailable(
-        "openlineage_alias_hook", "the standard OpenLineageClient (it may write OPENLINEAGE__* into os.environ)"
-    )
+    warn_unavailable(OPENLINEAGE_ALIAS_HOOK_CAPABILITY)
     return False
-
-
-STEP_ASSETS_FALLBACK = "assets matched by the step's op name (assets inside nested graphs go unreported)"
 
 
 def step_lookup_available() -> bool:
@@ -82,14 +112,14 @@ def step_lookup_available() -> bool:
     layer = getattr(JobDefinition, "asset_layer", None)
     plan_type = _execution_plan_type()
     if (
-        not disabled("step_assets")
+        not disabled(STEP_ASSETS)
         and plan_type is not None
         and callable(getattr(plan_type, "get_step_by_key", None))
         and isinstance(layer, property)
         and callable(getattr(_asset_layer_type(), "get_assets_def_for_node", None))
     ):
         return True
-    warn_unavailable("step_assets", STEP_ASSETS_FALLBACK)
+    warn_unavailable(STEP_ASSETS)
     return False
 
 
@@ -155,7 +185,7 @@ def with_wrapped_compute(assets_def: AssetsDefinition, wrap: ComputeWrapper) -> 
         not op-based or this Dagster's internals differ (a warning is logged once).
     """
     try:
-        if disabled("asset_compute_wrapper"):
+        if disabled(ASSET_COMPUTE_WRAPPER):
             raise RuntimeError(f"{DISABLE_ENV} names asset_compute_wrapper")
         from dagster import OpDefinition
         from dagster._core.definitions.decorators.op_decorator import DecoratedOpFunction
@@ -185,8 +215,5 @@ def with_wrapped_compute(assets_def: AssetsDefinition, wrap: ComputeWrapper) -> 
         return rebuilt
     except Exception as exc:  # a probe: any internal change falls back to the unchanged asset
         logger.debug("floe-definitions: cannot wrap %s's compute function: %r", assets_def.node_def.name, exc)
-        warn_unavailable(
-            "asset_compute_wrapper",
-            "the unchanged asset (its materializations do not carry floe's trace and lineage ids)",
-        )
+        warn_unavailable(ASSET_COMPUTE_WRAPPER)
         return None

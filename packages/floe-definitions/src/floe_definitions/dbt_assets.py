@@ -21,12 +21,21 @@ from opentelemetry.trace import TracerProvider
 
 from floe_config import PlatformSpec
 from floe_config.integration import DbtConfig, OrchestrationConfig, did_you_mean
-from floe_dbt_observe import DbtAssetSettings, FloeDbtTranslator, build_dbt_assets
+from floe_dbt_observe import (
+    DbtAssetSettings,
+    DbtCliOptions,
+    DefinitionOptions,
+    FloeDbtTranslator,
+    ObservabilityOptions,
+    build_dbt_assets,
+)
 from floe_dbt_observe.integration import (
+    ApplicationHooks,
     build_dbt_resource,
     dataset_namespace,
     find_dbt_executable,
     load_or_parse_manifest,
+    manifest_adapter_type,
 )
 from floe_definitions.errors import DefinitionsLoadError
 from floe_definitions.telemetry.span_delivery import flush_spans
@@ -156,7 +165,7 @@ def warehouse_namespace(project: DbtProject, manifest: Mapping[str, Any]) -> tup
     and the dbt source reading it are one dataset. Reading a profile imports dbt's config machinery (about a
     second), so it is read only when a run names a warehouse table, once per process.
     """
-    adapter = str(manifest.get("metadata", {}).get("adapter_type") or "dbt")
+    adapter = manifest_adapter_type(manifest)
 
     @cache
     def namespace() -> str:
@@ -215,23 +224,24 @@ def build_floe_dbt_assets(
     return build_dbt_assets(
         project.project_dir,
         manifest=manifest,
-        profiles_dir=project.profiles_dir,
-        target=project.target,
         select=config.select,
         exclude=config.exclude,
-        observability=config.observability_level,
+        translator=translator,
         tracer_provider=tracer_provider,
         lineage=lineage,
-        lineage_namespace=lineage_namespace,
-        lineage_job_names=lineage_job_names,
-        translator=translator,
-        asset_settings=settings,
-        dbt=dbt,
-        # floe's executor opens each step's span with the ids dbt node spans use as their parent
-        executor_step_spans=tracer_provider is not None,
-        # floe-dbt-observe never flushes the SDK provider: floe's bounded, counting flush runs at each step's end
-        span_flush=partial(_flush_step_spans, tracer_provider) if tracer_provider is not None else None,
-        dbt_invocation=project.invocation,
+        dbt=DbtCliOptions(
+            profiles_dir=project.profiles_dir, target=project.target, resource=dbt, invocation=project.invocation
+        ),
+        definitions=DefinitionOptions(asset_settings=settings),
+        observability=ObservabilityOptions(
+            level=config.observability_level, lineage_namespace=lineage_namespace, lineage_job_names=lineage_job_names
+        ),
+        hooks=ApplicationHooks(
+            # floe's executor opens each step's span with the ids dbt node spans use as their parent
+            executor_step_spans=tracer_provider is not None,
+            # floe-dbt-observe never flushes the SDK provider: floe's bounded, counting flush runs at each step's end
+            span_flush=partial(_flush_step_spans, tracer_provider) if tracer_provider is not None else None,
+        ),
     )
 
 

@@ -1,12 +1,13 @@
 """The contract between floe-definitions and the workspace's demo and bench.
 
-What the demo needs beyond ``floe_definitions.__all__`` to run a project the way floe's own commands do and
-check what it emitted: the project's Dagster instance, where its spans and lineage go (and the standard variables
-that decide it), a run's trace id, the OTLP/JSON form of a trace request and the path shown in messages. It is
-for floe's workspace, not for users (who read ``floe_definitions.__all__``); a workspace test (``tests/policy``)
-keeps every import of floe-definitions from outside it on ``__all__`` or this module.
+What the demo needs beyond ``floe_definitions.__all__`` to run a project the way floe's own commands do and check
+what it emitted: the project's Dagster instance, where its spans and lineage go (and the standard variables that
+decide it), a run's trace id and its hex form, the OTLP/JSON form of a trace request and the path shown in messages.
+It is for floe's workspace, not for users (who read ``floe_definitions.__all__``); a workspace test
+(``tests/policy``) keeps every import of floe-definitions from outside it on ``__all__`` or this module.
 """
 
+from floe_dbt_observe.integration import format_trace_id
 from floe_definitions.instance.home import dagster_home, open_instance
 from floe_definitions.project import display_path
 from floe_definitions.telemetry.otlp_json import request_dict
@@ -14,7 +15,8 @@ from floe_definitions.telemetry.run_trace import run_trace_id
 from floe_definitions.telemetry.sinks import (
     OTLP_ENDPOINT_VARS,
     OTLP_PROTOCOL_VARS,
-    TRACES_EXPORTER_VAR,
+    LineageSink,
+    SpanSink,
     lineage_sink,
     span_sink,
 )
@@ -22,9 +24,11 @@ from floe_definitions.telemetry.sinks import (
 __all__ = [
     "OTLP_ENDPOINT_VARS",
     "OTLP_PROTOCOL_VARS",
-    "TRACES_EXPORTER_VAR",
+    "LineageSink",
+    "SpanSink",
     "dagster_home",
     "display_path",
+    "format_trace_id",
     "lineage_sink",
     "open_instance",
     "request_dict",

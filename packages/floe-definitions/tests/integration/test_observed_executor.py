@@ -399,7 +399,7 @@ def test_without_the_step_lookup_steps_are_matched_by_op_name_and_one_warning_sa
         r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and "step_assets" in r.getMessage()
     ]
     assert len(warnings) == 1
-    assert _compat.STEP_ASSETS_FALLBACK in warnings[0]
+    assert _compat.STEP_ASSETS.slower_path in warnings[0]
 
 
 def _span_nanos(tmp_path: Path) -> dict[str, tuple[int, int]]:

@@ -94,3 +94,17 @@ def test_without_the_alias_hook_the_lineage_client_still_builds_and_warns_once(
     ]
     assert len(warnings) == 1
     _compat.warn_unavailable.cache_clear()
+
+
+def test_a_disabled_probe_warns_naming_the_variable_as_the_other_packages_do(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    _compat.warn_unavailable.cache_clear()
+    monkeypatch.setenv(_compat.DISABLE_ENV, _compat.STEP_ASSETS.name)
+    with caplog.at_level(logging.WARNING, logger="floe_definitions"):
+        assert not _compat.step_lookup_available()
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [
+        "floe-definitions: step_assets is unavailable on this Dagster/OpenLineage "
+        f"(or disabled by FLOE_COMPAT_DISABLE); using {_compat.STEP_ASSETS.slower_path}"
+    ]
+    _compat.warn_unavailable.cache_clear()

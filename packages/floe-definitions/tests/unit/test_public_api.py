@@ -26,7 +26,15 @@ EXPORTS = {
         "FloeProject",
         "load_project",
     },
-    "floe_dbt_observe": {"DbtAssetSettings", "DbtObserveError", "FloeDbtTranslator", "build_dbt_assets"},
+    "floe_dbt_observe": {
+        "DbtAssetSettings",
+        "DbtCliOptions",  # build_dbt_assets' options, grouped (its hooks are in floe_dbt_observe.integration)
+        "DbtObserveError",
+        "DefinitionOptions",
+        "FloeDbtTranslator",
+        "ObservabilityOptions",
+        "build_dbt_assets",
+    },
     "floe_loaders": {
         "FloeLoaderError",
         "OrchestrationObjects",

@@ -31,11 +31,6 @@ from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 
-logger = logging.getLogger("floe_loaders")
-
-DISABLE_ENV = "FLOE_COMPAT_DISABLE"
-"""Comma-separated capability names whose probe fails on purpose (tests; a user working around an upgrade)."""
-
 if TYPE_CHECKING:
     from dagster._core.definitions.assets.graph.base_asset_graph import BaseAssetGraph as BaseAssetGraph
     from dagster._core.definitions.partitions.partitioned_schedule import (
@@ -46,12 +41,40 @@ if TYPE_CHECKING:
     )
 
 
+logger = logging.getLogger("floe_loaders")
+PACKAGE = "floe-loaders"
+"""The package a WARNING names."""
+PROBED = "Dagster"
+"""What the probes look at, for the WARNING."""
+
+DISABLE_ENV = "FLOE_COMPAT_DISABLE"
+"""Comma-separated capability names whose probe fails on purpose (tests; a user working around an upgrade)."""
+
+
 @dataclass(frozen=True)
 class Capability:
     """One use of a private API: its name and what floe does without it."""
 
     name: str
     slower_path: str
+
+
+def disabled(capability: Capability) -> bool:
+    """Return whether ``FLOE_COMPAT_DISABLE`` turns the capability's probe off."""
+    return capability.name in {name.strip() for name in os.environ.get(DISABLE_ENV, "").split(",")}
+
+
+@functools.cache
+def warn_unavailable(capability: Capability) -> None:
+    """Log, once per process and capability, that floe takes the slower public path."""
+    logger.warning(
+        "%s: %s is unavailable on this %s (or disabled by %s); using %s",
+        PACKAGE,
+        capability.name,
+        PROBED,
+        DISABLE_ENV,
+        capability.slower_path,
+    )
 
 
 UNRESOLVED_DEFINITIONS = Capability(
@@ -63,22 +86,6 @@ ASSET_BACKFILL = Capability(
     "no launcher: `floe backfill` reports an error; launch the backfill with `dagster job backfill`",
 )
 CAPABILITIES = (UNRESOLVED_DEFINITIONS, ASSET_BACKFILL)
-
-
-def disabled(capability: Capability) -> bool:
-    """Return whether ``FLOE_COMPAT_DISABLE`` turns the capability's probe off."""
-    return capability.name in {name.strip() for name in os.environ.get(DISABLE_ENV, "").split(",")}
-
-
-@functools.cache
-def warn_unavailable(capability: Capability) -> None:
-    """Log, once per process and capability, that floe takes the fallback path."""
-    logger.warning(
-        "floe-loaders: %s is unavailable on this Dagster (or disabled by %s); using %s",
-        capability.name,
-        DISABLE_ENV,
-        capability.slower_path,
-    )
 
 
 # --- unresolved_definitions --------------------------------------------------------------------------------------

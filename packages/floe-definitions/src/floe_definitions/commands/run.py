@@ -25,6 +25,7 @@ import dagster as dg
 from dagster import DagsterEventType, DagsterInstance, RunsFilter
 
 from floe_config.integration import did_you_mean, load_platform_document
+from floe_dbt_observe.integration import format_trace_id
 from floe_definitions.commands.progress import INVOCATION_TAG, RunProgress
 from floe_definitions.errors import RunCommandError
 from floe_definitions.execution.executor_choice import choose_executor
@@ -274,7 +275,7 @@ def _execute(
     if failed_assets:
         print(f"  failed assets: {', '.join(failed_assets)}", file=out)
     spans, lineage = telemetry_destinations(project)
-    print(f"  spans: trace {run_trace_id(result.run_id):032x} in {spans}", file=out)
+    print(f"  spans: trace {format_trace_id(run_trace_id(result.run_id))} in {spans}", file=out)
     print(
         f"  lineage: parent run {result.run_id} (namespace {project.telemetry.lineage_namespace}) in {lineage}",
         file=out,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openlineage.client import OpenLineageClient
 from openlineage.client.transport import Transport
@@ -24,9 +24,11 @@ from openlineage.client.transport.http import HttpConfig, HttpTransport
 from floe_config import FloeSpec, PlatformSpec
 from floe_definitions import _compat
 from floe_definitions.errors import TelemetryConfigError
-from floe_definitions.telemetry.sinks import DEFAULT_LINEAGE_DIR as DEFAULT_LINEAGE_DIR  # importable from here too
-from floe_definitions.telemetry.sinks import LineageSink, Locate, lineage_sink
+from floe_definitions.telemetry.sinks import LineageSink, lineage_sink
 from floe_definitions.telemetry.sinks import lineage_file as lineage_file
+
+if TYPE_CHECKING:
+    from floe_loaders.integration import Locate
 
 # One retry: events are sent from a background thread, and once a send has failed or been slow no flush of the
 # process waits for the backend (floe_dbt_observe.delivery_health.DeliveryHealth), so retries never hold a run up.

@@ -30,23 +30,30 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+from urllib.parse import urlsplit
 
 from floe_config import FloeSpec, PlatformSpec
-from floe_config.integration import FileLineage, FileTracing, HttpLineage, OtlpTracing
+from floe_config.integration import (
+    DEFAULT_LINEAGE_DIR,
+    DEFAULT_TRACES_DIR,
+    FileLineage,
+    FileTracing,
+    HttpLineage,
+    OtlpTracing,
+)
 from floe_definitions.errors import TelemetryConfigError
 
-DEFAULT_TRACES_DIR = ".floe/traces"
-"""Where spans go when nothing else is configured, relative to floe.yaml's directory."""
-
-DEFAULT_LINEAGE_DIR = ".floe/lineage"
-"""Where lineage events go when nothing else is configured, relative to floe.yaml's directory."""
+if TYPE_CHECKING:
+    from floe_loaders.integration import Locate
 
 OTLP_ENDPOINT_VARS = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
 """The standard trace endpoint variables, the more specific first (as the SDK reads them)."""
+OTLP_TRACES_PATH = "/v1/traces"
+"""The OTLP/HTTP path of traces under a collector's base URL."""
 OTLP_PROTOCOL_VARS = ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL")
 TRACES_EXPORTER_VAR = "OTEL_TRACES_EXPORTER"
 SDK_DISABLED_VAR = "OTEL_SDK_DISABLED"
@@ -54,8 +61,6 @@ LINEAGE_VARS = ("OPENLINEAGE_URL", "OPENLINEAGE_CONFIG")
 LINEAGE_DISABLED_VAR = "OPENLINEAGE_DISABLED"
 LINEAGE_DYNAMIC_PREFIX = "OPENLINEAGE__TRANSPORT__"
 _SUPPORTED_EXPORTERS = ("otlp", "console", "none")
-
-Locate = Callable[[str], str]
 
 
 class TelemetryOverrideWarning(UserWarning):
@@ -108,6 +113,25 @@ class SpanSink:
             return f"the OTLP collector {endpoint or '(the SDK default, localhost:4318)'}"
         return f"tracing '{self.kind}' ({self.decided_by})"
 
+    def http_traces_url(self, environ: Mapping[str, str] | None = None) -> str | None:
+        """Return the OTLP/HTTP URL spans are posted to, as the SDK's exporter resolves it.
+
+        The platform's endpoint (``/v1/traces`` added to a bare host), else ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT``
+        as written, else ``OTEL_EXPORTER_OTLP_ENDPOINT`` with ``/v1/traces``; None when spans do not go over OTLP
+        or no endpoint is set (the SDK's default).
+        """
+        env = os.environ if environ is None else environ
+        if self.kind != "otlp":
+            return None
+        if self.endpoint:
+            return http_traces_url(self.endpoint)
+        traces_var, generic_var = OTLP_ENDPOINT_VARS
+        if env.get(traces_var):
+            return env[traces_var]
+        if env.get(generic_var):
+            return env[generic_var].rstrip("/") + OTLP_TRACES_PATH
+        return None
+
 
 @dataclass(frozen=True)
 class LineageSink:
@@ -142,6 +166,20 @@ class LineageSink:
         if self.kind == "client":
             return f"the transport of {env.get('OPENLINEAGE_CONFIG') or 'OPENLINEAGE__TRANSPORT__*'}"
         return f"lineage transport '{self.kind}' ({self.decided_by})"
+
+    @property
+    def http_url(self) -> str | None:
+        """Return the URL events are posted to (``http``: the backend's URL and API path), else None."""
+        if self.kind != "http" or self.url is None:
+            return None
+        return self.url.rstrip("/") + "/" + self.endpoint.lstrip("/")
+
+
+def http_traces_url(endpoint: str) -> str:
+    """Append ``/v1/traces`` to a bare collector URL (no path), as the SDK does for ``OTEL_EXPORTER_OTLP_ENDPOINT``."""
+    if urlsplit(endpoint).path.strip("/") == "":
+        return endpoint.rstrip("/") + OTLP_TRACES_PATH
+    return endpoint
 
 
 def traces_file(spec: FloeSpec, base_dir: Path, directory: str = DEFAULT_TRACES_DIR) -> Path:

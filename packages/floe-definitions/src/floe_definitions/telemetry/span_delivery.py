@@ -24,7 +24,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from floe_dbt_observe.integration import SLOW_SEND_SECONDS, DeliveryHealth
+from floe_dbt_observe.integration import SLOW_SEND_SECONDS, DeliveryHealth, format_trace_id
 
 _POLL_SECONDS = 0.05
 # Traces whose counts are kept (oldest dropped first): far more than the runs one process makes at once.
@@ -137,7 +137,7 @@ class SpanFlushReport:
             return None if self.completed else f"span export did not finish within the flush{why}"
         if self.undelivered == 0 or (self.completed and not self.failed):
             return None
-        scope = "in this process" if self.trace_id is None else f"in trace {self.trace_id:032x}"
+        scope = "in this process" if self.trace_id is None else f"in trace {format_trace_id(self.trace_id)}"
         return (
             f"{self.undelivered} span(s) not delivered (failed={self.failed}, still queued={self.queued}; "
             f"ended={self.ended}, exported={self.exported} {scope}{why})"

@@ -16,7 +16,7 @@ import multiprocessing.util
 from collections.abc import Mapping
 from functools import partial
 from pathlib import Path
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING
 
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
@@ -26,11 +26,13 @@ from floe_config import FloeSpec, PlatformSpec
 from floe_definitions.errors import TelemetryConfigError
 from floe_definitions.telemetry.otlp_json import OtlpJsonFileSpanExporter
 from floe_definitions.telemetry.run_trace import RunIdGenerator
-from floe_definitions.telemetry.sinks import DEFAULT_TRACES_DIR as DEFAULT_TRACES_DIR  # importable from here too
-from floe_definitions.telemetry.sinks import Locate, SpanSink, span_sink
+from floe_definitions.telemetry.sinks import SpanSink, http_traces_url, span_sink
 from floe_definitions.telemetry.sinks import traces_file as traces_file
 from floe_definitions.telemetry.span_delivery import flush_spans, shutdown_spans
 from floe_definitions.telemetry.span_export import track_span_delivery
+
+if TYPE_CHECKING:
+    from floe_loaders.integration import Locate
 
 logger = logging.getLogger(__name__)
 
@@ -131,17 +133,10 @@ def _otlp_exporter(
     if protocol in ("http/protobuf", "http"):
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
 
-        return HttpExporter(endpoint=_http_traces_url(endpoint), headers=headers, timeout=timeout)
+        return HttpExporter(
+            endpoint=http_traces_url(endpoint) if endpoint is not None else None, headers=headers, timeout=timeout
+        )
     raise TelemetryConfigError(
         f"unsupported OTLP protocol {protocol!r}; use 'http/protobuf' or 'grpc'",
         key="tracing.protocol",
     )
-
-
-def _http_traces_url(endpoint: str | None) -> str | None:
-    """Append ``/v1/traces`` to a base collector URL, as the SDK does for ``OTEL_EXPORTER_OTLP_ENDPOINT``."""
-    if endpoint is None:
-        return None
-    if urlsplit(endpoint).path.strip("/") == "":
-        return endpoint.rstrip("/") + "/v1/traces"
-    return endpoint
