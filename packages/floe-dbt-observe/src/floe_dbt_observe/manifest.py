@@ -181,17 +181,19 @@ def run_parse(command: Sequence[str], project_dir: Path, manifest_path: Path, en
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _TIMESTAMP = re.compile(r"^\d{2}:\d{2}:\d{2}(?:\.\d+)?\s+")
+_ERROR_MARKER = re.compile(r"(?:\[ERROR\]:\s*)?Encountered an error:")
 
 
 def dbt_error_text(output: Sequence[str]) -> str:
     """Return dbt's error from its console output: the lines after ``Encountered an error:``, else the last ones.
 
-    Colour codes and the leading ``HH:MM:SS`` timestamps are removed; blank lines are dropped.
+    Colour codes and the leading ``HH:MM:SS`` timestamps are removed; blank lines are dropped. dbt 1.12 prefixes
+    the marker line with its level (``[ERROR]: Encountered an error:``); earlier versions print it alone.
     """
     lines = [_TIMESTAMP.sub("", _ANSI.sub("", line)).rstrip() for line in output]
     lines = [line for line in lines if line.strip()]
     for index, line in enumerate(lines):
-        if line.strip() == "Encountered an error:":
+        if _ERROR_MARKER.fullmatch(line.strip()):
             return "\n".join(lines[index + 1 :][:20])
     return "\n".join(lines[-10:])
 
