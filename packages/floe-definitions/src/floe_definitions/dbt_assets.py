@@ -8,6 +8,7 @@ models with different settings land in different ``AssetsDefinition``s.
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
@@ -26,7 +27,7 @@ from floe_config.validation_issues import did_you_mean
 from floe_dbt_observe import DbtAssetSettings, FloeDbtTranslator, build_dbt_assets
 from floe_dbt_observe.dbt_executable import find_dbt_executable
 from floe_dbt_observe.dbt_resource import build_dbt_resource
-from floe_dbt_observe.manifest import load_or_parse_manifest
+from floe_dbt_observe.manifest import load_or_parse_manifest, parse_command
 from floe_dbt_observe.warehouse_namespace import fallback_namespace
 from floe_definitions.errors import DefinitionsLoadError
 from floe_definitions.span_delivery import flush_spans
@@ -146,6 +147,14 @@ def load_manifest(project: DbtProject) -> dict[str, Any]:
         target=project.target,
     )
     return manifest
+
+
+def parse_command_line(project: DbtProject) -> str:
+    """The ``dbt parse`` command a user runs to parse the project as floe does (same profiles dir and target).
+
+    A parse with another target leaves a ``partial_parse.msgpack`` that every run's dbt rejects, paying a full parse.
+    """
+    return shlex.join(parse_command("dbt", project.project_dir, project.profiles_dir, project.target))
 
 
 def warehouse_namespace(manifest: Mapping[str, Any]) -> tuple[str, str]:
