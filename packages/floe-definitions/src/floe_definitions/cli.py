@@ -102,6 +102,11 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--platform", default=None, help="platform file (default: FLOE_PLATFORM_FILE / _ENV)")
     for sub in (check, listing):
         sub.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+    check.add_argument(
+        "--connect",
+        action="store_true",
+        help="also connect to the instance storage and the Celery broker the platform file names",
+    )
     backfill.add_argument(
         "--dry-run", action="store_true", help="list the runs the backfill would create, and the instance; launch none"
     )
@@ -112,7 +117,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _check(args: argparse.Namespace, out: TextIO) -> int:
     with _quiet_dagster_warnings():
-        report = check_floe_yaml(args.path, platform=args.platform, dry=True)
+        report = check_floe_yaml(args.path, platform=args.platform, dry=True, connect=args.connect)
     if args.format == "json":
         print(json.dumps(report.to_dict(), indent=2), file=out)
         return EXIT_OK if report.ok else EXIT_FAILED

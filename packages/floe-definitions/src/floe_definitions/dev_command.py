@@ -19,6 +19,7 @@ from types import FrameType
 from typing import Any, TextIO
 
 from floe_config.floe_loading import load_floe_document
+from floe_definitions.deployment_checks import require_storage
 from floe_definitions.errors import DevCommandError
 from floe_definitions.instance import write_instance
 from floe_definitions.instance_command import ProjectInstance, project_instance, write_workspace
@@ -66,6 +67,7 @@ def run_dev_command(args: argparse.Namespace, out: TextIO) -> int:
     name = load_floe_document(floe_yaml).spec.name
     instance = project_instance(os.fspath(floe_yaml), args.platform)
     require_free_port(HOST, args.port)
+    require_storage(instance.platform, instance.locate)
     write_instance(instance.rendered)
     command = dev_command(instance, floe_yaml, name, args.port)
     process = subprocess.Popen(command, env=dev_environment(instance, floe_yaml), start_new_session=True)

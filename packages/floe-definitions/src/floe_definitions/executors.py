@@ -159,9 +159,11 @@ def _optional(module: str, attribute: str, *, extra: str, executor: str) -> Exec
     try:
         loaded = importlib.import_module(module)
     except ImportError as exc:
+        from floe_definitions.deployment_checks import install_command
+
         raise ExecutorConfigError(
-            f"the {executor!r} executor needs the optional extra: pip install 'floe-definitions[{extra}]' "
-            f"(or uv add 'floe-definitions[{extra}]'); {module} is not importable ({exc})",
+            f"the {executor!r} executor needs {module}, which is not importable here ({exc}); install the extra: "
+            f"{install_command(extra)}",
             key="execution.executor.type",
         ) from exc
     definition: ExecutorDefinition = getattr(loaded, attribute)
