@@ -248,7 +248,7 @@ def _workspace_install(extra: str) -> str:
     )
 
 
-def test_floe_check_instance_write_and_run_name_the_missing_postgres_extra_and_the_uv_command(
+def test_floe_check_instance_write_run_and_dev_name_the_missing_postgres_extra_and_the_uv_command(
     tmp_path: Path, copy_project: Any, password_postgres: PasswordPostgres
 ) -> None:
     copy, team = _team_copy(tmp_path, copy_project, "missing_postgres_assets")
@@ -267,6 +267,10 @@ def test_floe_check_instance_write_and_run_name_the_missing_postgres_extra_and_t
     checked = _floe(["check", str(copy.root)], env)
     written = _floe(["instance", str(copy.root), "--write"], env)
     ran = _floe(["run", "transform", str(copy.root)], env)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    dev = _floe(["dev", str(copy.root), "--port", str(port)], env, timeout=180)
 
     assert checked.returncode == 1, checked.stdout + checked.stderr
     assert expected.replace(": instance.storage:", ": error: instance.storage:") in checked.stdout.splitlines()
@@ -274,7 +278,9 @@ def test_floe_check_instance_write_and_run_name_the_missing_postgres_extra_and_t
     assert written.stderr.splitlines() == [f"error: {expected}"]
     assert ran.returncode == 1, ran.stdout + ran.stderr
     assert f"error: {expected}" in ran.stderr.splitlines()
-    assert "pip install" not in checked.stdout + written.stderr + ran.stderr
+    assert dev.returncode == 1, dev.stdout + dev.stderr
+    assert dev.stderr.splitlines() == [f"error: {expected}"]
+    assert "pip install" not in checked.stdout + written.stderr + ran.stderr + dev.stderr
 
 
 def test_the_install_command_follows_the_environment_floe_runs_in(tmp_path: Path) -> None:
