@@ -88,3 +88,33 @@ def test_the_readme_dbt_parse_leaves_a_partial_parse_that_floe_s_dbt_reuses(tmp_
     events = [json.loads(line) for line in again.stdout.splitlines() if line.startswith("{")]
     reparses = [event["info"]["msg"] for event in events if event["info"]["name"] == "UnableToPartialParse"]
     assert reparses == []
+
+
+def test_the_readme_backfill_dry_run_shows_the_runs_dagster_s_daemon_makes(tmp_path: Path) -> None:
+    root = demo_copy(tmp_path)
+    env = command_env(tmp_path)
+    backfill = next(command for command in readme_commands("Deploy") if command.startswith("floe backfill "))
+    name = backfill.split()[2]
+
+    planned = subprocess.run(
+        [str(BIN / "floe"), "backfill", name, "demo", "--platform", "demo/platform/local.yaml", "--dry-run"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert planned.returncode == 0, planned.stdout + planned.stderr
+    lines = planned.stdout.splitlines()
+    assert lines[0].startswith(
+        f"floe backfill --dry-run: '{name}' (job 'seed_bronze') would create 5 runs of job '__ASSET_JOB' over 31 "
+        "partitions (as Dagster's asset backfill daemon plans them)"
+    )
+    assert lines[1:6] == [
+        "  run 1: unpartitioned: bronze/raw_customers, bronze/raw_products",
+        "  run 2: 2024-01-01 .. 2024-01-10 (10 partitions): bronze/raw_order_items, bronze/raw_orders",
+        "  run 3: 2024-01-11 .. 2024-01-20 (10 partitions): bronze/raw_order_items, bronze/raw_orders",
+        "  run 4: 2024-01-21 .. 2024-01-30 (10 partitions): bronze/raw_order_items, bronze/raw_orders",
+        "  run 5: 2024-01-31 (1 partition): bronze/raw_order_items, bronze/raw_orders",
+    ]
