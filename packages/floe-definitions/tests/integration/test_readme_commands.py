@@ -60,6 +60,35 @@ def command_env(base: Path) -> dict[str, str]:
     return env
 
 
+def walk(commands: list[str], root: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run ``commands`` in one bash session from ``root`` (so ``export`` and ``cd`` carry), stopping at a failure."""
+    script = "set -e\n" + "\n".join(f"echo '+ {command}'\n{command}" for command in commands) + "\n"
+    return subprocess.run(
+        ["bash", "-c", script], cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+
+
+def test_the_readme_dg_section_runs_as_written_without_dagster_s_instance_warning_or_telemetry_banner(
+    tmp_path: Path,
+) -> None:
+    root = demo_copy(tmp_path)
+    env = {**command_env(tmp_path), "HOME": str(tmp_path / "home")}  # a fresh user: no telemetry choice stored
+    commands = readme_commands("Two ways to use floe")
+    # the environment is this test's own; `dg dev` is a server (tests/integration/test_component.py serves it)
+    runnable = [c for c in commands if not c.startswith("uv sync") and not c.startswith("../../.venv/bin/dg dev")]
+    assert len(runnable) == len(commands) - 2
+
+    walked = walk(runnable, root, env)
+
+    assert walked.returncode == 0, walked.stdout[-5000:]
+    assert "floe_definitions.FloeComponent" in walked.stdout
+    assert "All definitions loaded successfully" in walked.stdout
+    assert "No dagster instance configuration file" not in walked.stdout
+    assert "Telemetry" not in walked.stdout
+    assert "dbt parsed the whole project again" not in walked.stdout
+    assert (root / "demo" / ".floe" / "traces").is_dir()
+
+
 def test_the_readme_dbt_parse_leaves_a_partial_parse_that_floe_s_dbt_reuses(tmp_path: Path) -> None:
     root = demo_copy(tmp_path)
     env = command_env(tmp_path)
