@@ -282,7 +282,9 @@ def build_project(
     except FloeLoaderError as exc:
         raise DefinitionsLoadError(f"{exc.what}. {exc.fix}", location=exc.location, key=exc.path) from exc
     try:
-        executor = build_executor(platform.execution.executor, telemetry, defer_missing_extra=True)
+        executor = build_executor(
+            platform.execution.executor, telemetry, defer_missing_extra=True, locate=platform_locate
+        )
     except LocatedError as exc:
         raise _relocated(exc, platform_locate) from exc
     definitions_args = objects.definitions_args()
