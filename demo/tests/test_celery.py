@@ -226,6 +226,7 @@ def _run_id(completed: subprocess.CompletedProcess[str]) -> str:
 def test_demo_runs_on_two_celery_workers_with_the_same_truths_as_in_process(celery_demo: CeleryDemo) -> None:
     for job, completed in celery_demo.runs:
         assert completed.returncode == 0, f"{job}: {completed.stdout[-2000:]}\n{completed.stderr[-3000:]}"
+        assert "DuplicateTaskNameWarning" not in completed.stdout + completed.stderr
     assert [job for job, _ in celery_demo.runs] == ["seed_bronze", "transform"]
     with pytest.MonkeyPatch.context() as monkeypatch:
         for key, value in celery_demo.env.items():
@@ -391,7 +392,11 @@ def test_unreachable_broker_fails_the_run_naming_the_broker_with_credentials_mas
     completed = _floe(root, env, "run", "transform", str(root))
     output = completed.stdout + completed.stderr
     assert completed.returncode == 1, output[-3000:]
-    assert f"the Celery broker redis://floe:***@127.0.0.1:{port}/0 is unreachable" in output
+    assert (
+        f"celery.yaml:5:28: execution.executor.broker: the Celery broker redis://floe:***@127.0.0.1:{port}/0 is "
+        in (output)
+    )
+    assert "unreachable" in output
     assert "s3cret" not in output
     assert "Traceback" not in output
     run_id = completed.stdout.split()[1]  # "run <id> (transform)": the run was created, then failed at launch

@@ -21,7 +21,7 @@ from floe_dbt_observe.errors import DbtParseError
 from floe_dbt_observe.lineage_emitter import LineageEmitter
 from floe_dbt_observe.lineage_events import ParentRun
 from floe_dbt_observe.link_metadata import OPENLINEAGE_JOB_KEY, OPENLINEAGE_RUN_ID_KEY, SPAN_ID_KEY, TRACE_ID_KEY
-from floe_dbt_observe.manifest import load_or_parse_manifest, manifest_adapter_type
+from floe_dbt_observe.manifest import load_or_parse_manifest, manifest_adapter_type, parse_command
 from floe_dbt_observe.options import ApplicationHooks
 from floe_dbt_observe.standard_facets import (
     dagster_tags,
@@ -86,6 +86,7 @@ __all__ = [
     "nominal_time_facet",
     "ns_to_iso",
     "ownership_facet",
+    "parse_command",
     "run_span_id",
     "run_tags_facet",
     "run_trace_id",

@@ -11,9 +11,10 @@ import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Self
+from typing import Any, Self, cast
 
 import dagster as dg
+from dagster import Executor, InitExecutorContext
 from dagster.components import (
     Component,
     ComponentLoadContext,
@@ -115,9 +116,10 @@ class FloeComponent(Component, Resolvable, Model):
         # Dagster 1.11.0 has no component tree on the context: there, Dagster's own duplicate-key error (which names
         # no defs.yaml) is what the user sees.
         tree = getattr(context, "component_tree", None)
-        others = tree.get_all_components(of_type=FloeComponent) if tree is not None else []
+        components = tree.get_all_components(of_type=FloeComponent) if tree is not None else []
+        others = [other for other in components if other is not self]
         for other in others:
-            if other is self or other._project is None:
+            if other._project is None:
                 continue
             shared = keys & _asset_keys(other._project.definitions)
             if shared:
@@ -130,7 +132,106 @@ class FloeComponent(Component, Resolvable, Model):
                 )
                 _LOGGER.error("%s", error)
                 raise error
-        return project.definitions
+            self._check_same_executor(other)
+        if not others:
+            return project.definitions
+        return self._shared_definitions(project.definitions, others)
+
+    def _shared_definitions(self, definitions: dg.Definitions, others: list[FloeComponent]) -> dg.Definitions:
+        """This component's definitions as one of several floe components of a dg project.
+
+        Dagster merges the components' definitions and allows one executor and one value per resource key. The
+        floe component whose defs.yaml comes first (by path) owns the project's executor; the others leave theirs
+        out (all have the same executor type, see :meth:`_check_same_executor`). A resource key goes to the first
+        component that provides it: floe's dbt assets hold their own ``DbtCliResource`` whatever the key says.
+        """
+        earlier = [other for other in others if other._defs_yaml < self._defs_yaml]
+        owner = not earlier
+        provided: set[str] = set()
+        for other in earlier:
+            try:
+                provided.update(other.project().definitions.resources or {})
+            except ComponentConfigError:
+                continue  # that component reports its own error when Dagster builds it
+        resources = {key: value for key, value in (definitions.resources or {}).items() if key not in provided}
+        return dg.Definitions(
+            assets=definitions.assets,
+            asset_checks=definitions.asset_checks,
+            jobs=definitions.jobs,
+            schedules=definitions.schedules,
+            sensors=definitions.sensors,
+            resources=resources,
+            executor=self._dispatching_executor(definitions, others) if owner else None,
+            loggers=definitions.loggers,
+            metadata=definitions.metadata,
+        )
+
+    def _dispatching_executor(
+        self, definitions: dg.Definitions, others: list[FloeComponent]
+    ) -> dg.ExecutorDefinition | None:
+        """The project's one executor: each run is executed by the floe component whose assets it runs.
+
+        Every floe component's executor observes runs with its own telemetry (tracer provider, lineage client,
+        pipeline name); a run of another component's job gets that component's executor, the owner's otherwise.
+        """
+        own = definitions.executor
+        if not isinstance(own, dg.ExecutorDefinition):
+            return None
+        components = [self, *others]
+
+        def create(init_context: InitExecutorContext) -> Executor:
+            keys = set(init_context.job.get_definition().asset_layer.selected_asset_keys)
+            chosen = own
+            for component in components:
+                try:
+                    component_defs = component.project().definitions
+                except ComponentConfigError:
+                    continue
+                if (
+                    keys
+                    and keys <= _asset_keys(component_defs)
+                    and isinstance(component_defs.executor, dg.ExecutorDefinition)
+                ):
+                    chosen = component_defs.executor
+                    break
+            creation_fn = chosen.executor_creation_fn
+            assert creation_fn is not None
+            return creation_fn(init_context)
+
+        return dg.ExecutorDefinition(
+            name=own.name,
+            config_schema=cast("Any", own.config_schema),  # already a definition schema; Dagster keeps it
+            requirements=own.get_requirements,
+            executor_creation_fn=create,
+            description=f"{own.description} Runs of another floe component's assets use that component's executor.",
+        )
+
+    def _check_same_executor(self, other: FloeComponent) -> None:
+        """Raise when another loaded floe component's platform file names another executor type.
+
+        Raises:
+            ComponentConfigError: Naming both defs.yaml files and both platform files' ``execution.executor.type``.
+        """
+        assert self._project is not None
+        assert other._project is not None
+        mine = self._project.platform.execution.executor.type
+        theirs = other._project.platform.execution.executor.type
+        if mine == theirs:
+            return
+        key = "execution.executor.type"
+        first, second = sorted([self, other], key=lambda component: component._defs_yaml)
+        assert first._project is not None
+        assert second._project is not None
+        error = ComponentConfigError(
+            f"{second._project.platform_locate(key)}: {key}: {second._project.platform.execution.executor.type!r} "
+            f"(the floe component in {second._defs_yaml}) differs from "
+            f"{first._project.platform_locate(key)}: {key}: {first._project.platform.execution.executor.type!r} "
+            f"(the floe component in {first._defs_yaml}); a dg project runs every job on one executor, so its floe "
+            "components need the same execution.executor: give them the same platform file, or the same executor "
+            "section"
+        )
+        _LOGGER.error("%s", error)
+        raise error
 
     def project(self) -> FloeProject:
         """Load floe.yaml once per component instance and return the project.

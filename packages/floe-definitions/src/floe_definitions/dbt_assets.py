@@ -8,6 +8,7 @@ models with different settings land in different ``AssetsDefinition``s.
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache, partial
@@ -36,6 +37,7 @@ from floe_dbt_observe.integration import (
     find_dbt_executable,
     load_or_parse_manifest,
     manifest_adapter_type,
+    parse_command,
 )
 from floe_definitions.errors import DefinitionsLoadError
 from floe_definitions.telemetry.span_delivery import flush_spans
@@ -154,6 +156,14 @@ def load_manifest(project: DbtProject) -> dict[str, Any]:
         target=project.target,
     )
     return manifest
+
+
+def parse_command_line(project: DbtProject) -> str:
+    """The ``dbt parse`` command a user runs to parse the project as floe does (same profiles dir and target).
+
+    A parse with another target leaves a ``partial_parse.msgpack`` that every run's dbt rejects, paying a full parse.
+    """
+    return shlex.join(parse_command("dbt", project.project_dir, project.profiles_dir, project.target))
 
 
 def warehouse_namespace(project: DbtProject, manifest: Mapping[str, Any]) -> tuple[str, Callable[[], str]]:

@@ -69,6 +69,10 @@ class RunCommandError(LocatedError):
     """``floe run`` cannot start the run it was asked for (unknown job, partition outside the job's partitions)."""
 
 
+class DevCommandError(LocatedError):
+    """``floe dev`` cannot start its services (the port is taken, or a service failed to start)."""
+
+
 class ComponentConfigError(FloeDefinitionsError):
     """A ``FloeComponent`` in a dg project cannot be loaded: a missing path in defs.yaml, or floe.yaml's issues."""
 

@@ -223,6 +223,7 @@ def build_project(
             build_dbt_resource_for,
             build_floe_dbt_assets,
             load_manifest,
+            parse_command_line,
             resolve_dbt_project,
             warehouse_namespace,
         )
@@ -258,7 +259,9 @@ def build_project(
             raise DefinitionsLoadError(f"{exc.what}. {exc.fix}", location=exc.location, key=exc.path) from exc
         except DbtParseError as exc:
             raise DefinitionsLoadError(
-                _parse_failure_message(exc, orchestration.dbt), location=locate(key), key=key
+                _parse_failure_message(exc, orchestration.dbt, parse_command_line(project)),
+                location=locate(key),
+                key=key,
             ) from exc
         except DbtObserveError as exc:
             raise DefinitionsLoadError(str(exc), location=locate(key), key=key) from exc
@@ -283,7 +286,9 @@ def build_project(
     except FloeLoaderError as exc:
         raise DefinitionsLoadError(f"{exc.what}. {exc.fix}", location=exc.location, key=exc.path) from exc
     try:
-        executor = build_executor(platform.execution.executor, telemetry, defer_missing_extra=True)
+        executor = build_executor(
+            platform.execution.executor, telemetry, defer_missing_extra=True, locate=platform_locate
+        )
     except LocatedError as exc:
         raise _relocated(exc, platform_locate) from exc
     definitions_args = objects.definitions_args()
@@ -310,7 +315,7 @@ def build_project(
     )
 
 
-def _parse_failure_message(exc: DbtParseError, config: DbtConfig) -> str:
+def _parse_failure_message(exc: DbtParseError, config: DbtConfig, command: str) -> str:
     """Say that the manifest was missing, that ``dbt parse`` failed, and what dbt said (without colour codes)."""
     if exc.returncode is None:
         return str(exc)
@@ -318,8 +323,8 @@ def _parse_failure_message(exc: DbtParseError, config: DbtConfig) -> str:
     first, _, rest = detail.partition("\n")
     return (
         f"the manifest {config.resolved_manifest_path!r} is missing and `dbt parse` failed (exit {exc.returncode}): "
-        f"{first}" + (f"\n{rest}" if rest else "") + f"\nFix the dbt project, then run `dbt parse` in "
-        f"{config.project_dir!r} to check it"
+        f"{first}" + (f"\n{rest}" if rest else "") + f"\nFix the dbt project, then check it with `{command}` (the "
+        "parse floe runs: its target and profiles, so that runs reuse its partial parse)"
     )
 
 

@@ -103,11 +103,11 @@ def test_backfill_dry_run_lists_its_runs_and_names_the_instance(
     lines = capsys.readouterr().out.splitlines()
     home = partitioned_copy.root.resolve() / ".floe" / "dagster"
     assert lines == [
-        "floe backfill --dry-run: 'first_week' would create 3 runs of job 'seed' over 7 partitions "
-        "(multi_run, at most 3 per run); assets: raw/numbers",
-        "  run 1: 2024-01-01 .. 2024-01-03 (3 partitions)",
-        "  run 2: 2024-01-04 .. 2024-01-06 (3 partitions)",
-        "  run 3: 2024-01-07 (1 partition)",
+        "floe backfill --dry-run: 'first_week' (job 'seed') would create 3 runs of job '__ASSET_JOB' over 7 "
+        "partitions (as Dagster's asset backfill daemon plans them); assets: raw/numbers",
+        "  run 1: 2024-01-01 .. 2024-01-03 (3 partitions): raw/numbers",
+        "  run 2: 2024-01-04 .. 2024-01-06 (3 partitions): raw/numbers",
+        "  run 3: 2024-01-07 (1 partition): raw/numbers",
         f"instance: {home} (default .floe/dagster beside floe.yaml, SQLite storage; not created yet); "
         "nothing was launched",
     ]

@@ -419,3 +419,75 @@ def test_dg_dev_serves_the_floe_component_on_localhost_and_stops_cleanly(
     assert "dagster_webserver_version" in info
     assert {"bronze/raw_orders", "silver/stg_orders", "gold/customer_orders"} <= keys
     assert returncode == 0
+
+
+def copy_demo_dg(base: Path) -> DgProject:
+    """A copy of the repository's demo (its ``dg`` project included), parsed as the README says; dg runs in demo/dg."""
+    demo = base / "demo"
+    ignore = shutil.ignore_patterns("target", "logs", "dbt_packages", "__pycache__", ".floe", "*.duckdb", "incoming")
+    shutil.copytree(DEMO_DIR, demo, ignore=ignore)
+    home = demo / ".floe" / "dagster"
+    home.mkdir(parents=True)
+    env = {
+        **os.environ,
+        "VIRTUAL_ENV": str(BIN.parent),
+        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        "DAGSTER_HOME": str(home),
+        "FLOE_DEMO_WAREHOUSE": str(base / "warehouse.duckdb"),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "NO_COLOR": "1",
+        "COLUMNS": "250",
+    }
+    for variable in ("FLOE_CONFIG", "FLOE_PLATFORM_FILE", "FLOE_PLATFORM_ENV", "DG_PROJECT_PYTHON_EXECUTABLE"):
+        env.pop(variable, None)
+    for variable in [name for name in env if name.startswith(("OTEL_", "OPENLINEAGE"))]:
+        env.pop(variable)
+    dbt_dir = demo / "dbt"
+    parsed = subprocess.run(
+        [str(BIN / "dbt"), "parse", "--project-dir", str(dbt_dir), "--profiles-dir", str(dbt_dir), "--target", "dev"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert parsed.returncode == 0, parsed.stdout + parsed.stderr
+    return DgProject(root=demo / "dg", env=env)
+
+
+def test_a_second_floe_component_scaffolded_into_the_demo_project_loads_and_runs_with_its_own_telemetry(
+    tmp_path: Path,
+) -> None:
+    project = copy_demo_dg(tmp_path)
+
+    scaffolded = project.dg("scaffold", "defs", COMPONENT_TYPE, "my_pipeline")
+    returncode, checked = project.dg_output("check", "defs")
+    launched = project.dg("launch", "--assets", 'key:"bronze/raw_customers"')
+
+    assert scaffolded.returncode == 0, scaffolded.stdout + scaffolded.stderr
+    assert returncode == 0, checked
+    assert "All definitions loaded successfully" in checked
+    assert launched.returncode == 0, launched.stdout + launched.stderr
+    # the run of the demo's asset is observed by the demo component's executor, into the demo's sinks
+    demo_spans = read_spans(tmp_path / "demo" / ".floe" / "traces" / "shop.jsonl")
+    assert any(span["attributes"].get("dagster.job_name") == "__ASSET_JOB" for span in demo_spans)
+    assert list((project.root / "shop_dg" / "defs" / "my_pipeline").rglob("*.jsonl")) == []
+
+
+def test_two_floe_components_with_different_executor_types_name_both_platform_files(tmp_path: Path) -> None:
+    project = copy_demo_dg(tmp_path)
+    scaffolded = project.dg("scaffold", "defs", COMPONENT_TYPE, "my_pipeline")
+    assert scaffolded.returncode == 0, scaffolded.stdout + scaffolded.stderr
+    folder = project.root / "shop_dg" / "defs" / "my_pipeline"
+    (folder / "platform.yaml").write_text("environment: test\nexecution:\n  executor: {type: in_process}\n")
+    (folder / "defs.yaml").write_text((folder / "defs.yaml").read_text() + "  platform: platform.yaml\n")
+
+    returncode, output = project.dg_output("check", "defs")
+
+    assert returncode == 1, output
+    line = next(line for line in output.splitlines() if "execution.executor.type: 'multiprocess'" in line)
+    assert line.startswith(
+        f"{tmp_path}/demo/platform/local.yaml:11:14: execution.executor.type: 'multiprocess' (the floe component in "
+        "shop_dg/defs/shop/defs.yaml) differs from shop_dg/defs/my_pipeline/platform.yaml:3:14: "
+        "execution.executor.type: 'in_process' (the floe component in shop_dg/defs/my_pipeline/defs.yaml)"
+    ), line
+    assert line.endswith("give them the same platform file, or the same executor section")

@@ -121,3 +121,43 @@ def test_floe_dev_serves_the_location_on_127_0_0_1_and_stops_cleanly(
     assert _processes_with(str(home)) == []
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", port)) != 0  # nothing listens any more
+
+
+def test_floe_dev_on_a_port_in_use_exits_1_with_one_located_line_and_starts_nothing(
+    tmp_path_factory: pytest.TempPathFactory, copy_project: Any
+) -> None:
+    copy = copy_project(tmp_path_factory.mktemp("dev_port_taken"), package="dev_port_taken_assets")
+    home = copy.root / ".floe" / "dagster"
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("FLOE_", "DAGSTER_", "OTEL_", "OPENLINEAGE"))
+    }
+    env.update({**copy.env, "PYTHONUNBUFFERED": "1"})
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+
+        process = subprocess.Popen(
+            [FLOE, "dev", str(copy.root), "--port", str(port)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        try:
+            stdout, stderr = process.communicate(timeout=120)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)  # on today's code: the daemon it started, still ticking
+        finished = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+        assert finished.returncode == 1, finished.stdout + finished.stderr
+        assert finished.stderr.splitlines() == [
+            f"error: --port: 127.0.0.1:{port} is already in use by another program; stop that program or pass a "
+            "free port (--port N)"
+        ]
+        assert "Dagster UI at" not in finished.stdout
+        assert _processes_with(str(home)) == []  # no daemon, no webserver, no code server was left running

@@ -10,6 +10,11 @@ Capabilities:
   ``build_schedule_from_partitioned_job(...)`` objects in asset modules (``discovery.py``). Dagster exports
   neither ``UnresolvedAssetJobDefinition`` nor ``UnresolvedPartitionedAssetScheduleDefinition``. Fallback: the
   classes are recognised by their name and module (duck-typed), which is what ``Definitions`` accepts anyway.
+- ``backfill_daemon_plan``: ``floe backfill --dry-run`` runs the asset backfill daemon's own planning
+  (``execute_asset_backfill_iteration_inner``, side-effect free) on a throwaway instance and an in-process
+  workspace of the definitions, iteration after iteration as if every requested run succeeded, so the plan shown is
+  the daemon's: its runs, their assets and partition ranges. Fallback: floe's split of the range by the job's
+  backfill policies, which ignores unpartitioned assets and the order of dependencies.
 - ``asset_backfill``: launch an asset backfill with ``PartitionBackfill.from_asset_partitions`` and
   ``make_new_backfill_id`` (``backfills.py``); Dagster has no public API that creates one. Fallback: none;
   ``launch_backfill`` raises a ``BackfillError`` that says to use ``dagster job backfill``.
@@ -85,7 +90,11 @@ ASSET_BACKFILL = Capability(
     "asset_backfill",
     "no launcher: `floe backfill` reports an error; launch the backfill with `dagster job backfill`",
 )
-CAPABILITIES = (UNRESOLVED_DEFINITIONS, ASSET_BACKFILL)
+BACKFILL_DAEMON_PLAN = Capability(
+    "backfill_daemon_plan",
+    "floe's own split of the range by the job's backfill policies (one job, partitioned assets only)",
+)
+CAPABILITIES = (UNRESOLVED_DEFINITIONS, ASSET_BACKFILL, BACKFILL_DAEMON_PLAN)
 
 
 # --- unresolved_definitions --------------------------------------------------------------------------------------
@@ -150,6 +159,122 @@ def new_asset_backfill(**kwargs: Any) -> Any:
     from dagster._core.utils import make_new_backfill_id
 
     return PartitionBackfill.from_asset_partitions(backfill_id=make_new_backfill_id(), **kwargs)
+
+
+# --- backfill_daemon_plan ----------------------------------------------------------------------------------------
+
+PLAN_MODULE = "_floe_backfill_plan_definitions"
+"""Name under which the definitions are briefly importable, for Dagster's in-process workspace to load them."""
+MAX_PLAN_ITERATIONS = 1000
+
+
+@dataclass(frozen=True)
+class DaemonRun:
+    """One run the asset backfill daemon would request: its assets and partitions (none when unpartitioned).
+
+    Attributes:
+        asset_keys: The run's assets.
+        partition_range: ``(first, last)`` partition of the run, or ``None`` for an unpartitioned run.
+    """
+
+    asset_keys: frozenset[dg.AssetKey]
+    partition_range: tuple[str, str] | None
+
+
+IMPLICIT_ASSET_JOB = "__ASSET_JOB"
+"""The job Dagster's asset backfill daemon runs every asset backfill's runs as."""
+
+
+def daemon_backfill_runs(
+    defs: dg.Definitions, partition_names: list[str], asset_selection: list[dg.AssetKey]
+) -> list[DaemonRun] | None:
+    """Probe and plan: the runs the asset backfill daemon would request, or None (and a warning) when unavailable.
+
+    The definitions become a code location of an in-process workspace on a temporary instance (the daemon plans on
+    the workspace's asset graph); each iteration is the daemon's own, fed the requested partitions as
+    materialized, until it requests nothing more. Nothing is written outside the temporary directory.
+    """
+    if disabled(BACKFILL_DAEMON_PLAN):
+        warn_unavailable(BACKFILL_DAEMON_PLAN)
+        return None
+    try:
+        from dagster._core.asset_graph_view.asset_graph_view import AssetGraphView
+        from dagster._core.definitions.temporal_context import TemporalContext
+        from dagster._core.execution.asset_backfill import (
+            _get_requested_asset_graph_subset_from_run_requests,
+            execute_asset_backfill_iteration_inner,
+        )
+        from dagster._core.remote_origin import InProcessCodeLocationOrigin
+        from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
+        from dagster._core.workspace.context import WorkspaceProcessContext
+        from dagster._core.workspace.load_target import InProcessWorkspaceLoadTarget
+        from dagster._time import get_current_datetime
+    except ImportError:
+        warn_unavailable(BACKFILL_DAEMON_PLAN)
+        return None
+    import sys
+    import tempfile
+    import time
+    import types
+
+    module = types.ModuleType(PLAN_MODULE)
+    module.defs = defs  # type: ignore[attr-defined]
+    sys.modules[PLAN_MODULE] = module
+    try:
+        with tempfile.TemporaryDirectory() as home, dg.DagsterInstance.local_temp(tempdir=home) as instance:
+            origin = LoadableTargetOrigin(module_name=PLAN_MODULE, attribute="defs")
+            target = InProcessWorkspaceLoadTarget(InProcessCodeLocationOrigin(origin, location_name="floe_plan"))
+            with WorkspaceProcessContext(instance, target) as process_context:
+                asset_graph = process_context.create_request_context().asset_graph
+                started = time.time()
+                backfill = new_asset_backfill(
+                    asset_graph=asset_graph,
+                    partition_names=partition_names,
+                    asset_selection=asset_selection,
+                    backfill_timestamp=started,
+                    tags={},
+                    dynamic_partitions_store=instance,
+                    all_partitions=False,
+                    title=None,
+                    description=None,
+                    run_config=None,
+                )
+                data = backfill.asset_backfill_data
+                quiet = logging.Logger("floe_loaders.backfill_plan", level=logging.CRITICAL)  # the daemon's notes
+                runs: list[DaemonRun] = []
+                for _ in range(MAX_PLAN_ITERATIONS):
+                    view = AssetGraphView(
+                        temporal_context=TemporalContext(effective_dt=get_current_datetime(), last_event_id=None),
+                        instance=instance,
+                        asset_graph=asset_graph,
+                    )
+                    result = execute_asset_backfill_iteration_inner(
+                        backfill.backfill_id, data, view, started, quiet, None
+                    )
+                    if not result.run_requests:
+                        return runs
+                    for request in result.run_requests:
+                        start = request.tags.get("dagster/asset_partition_range_start")
+                        end = request.tags.get("dagster/asset_partition_range_end")
+                        span = (start, end) if start and end else None
+                        if span is None and request.partition_key is not None:
+                            span = (request.partition_key, request.partition_key)
+                        runs.append(DaemonRun(frozenset(request.asset_selection or ()), span))
+                    requested = _get_requested_asset_graph_subset_from_run_requests(result.run_requests, view)
+                    updated = result.backfill_data
+                    # as the daemon sees it once every requested run has succeeded
+                    data = updated._replace(
+                        requested_subset=data.requested_subset | requested,
+                        materialized_subset=updated.materialized_subset | requested,
+                        latest_storage_id=None,
+                    )
+                return runs
+    except Exception as exc:  # an internal moved or changed shape: the fallback plan, said once
+        logger.debug("backfill_daemon_plan failed: %s", exc)
+        warn_unavailable(BACKFILL_DAEMON_PLAN)
+        return None
+    finally:
+        sys.modules.pop(PLAN_MODULE, None)
 
 
 @contextmanager

@@ -25,6 +25,7 @@ from floe_loaders.backfills import BACKFILL_NAME_TAG
 from floe_loaders.errors import BackfillError, UnknownReferenceError
 
 DEFS_FILE = Path(__file__).parents[1] / "fixtures" / "sample_project" / "backfill_defs.py"
+RAW_DEFS_FILE = DEFS_FILE.with_name("raw_backfill_defs.py")
 ORDERS = dg.AssetKey(["bronze", "orders_history"])
 
 
@@ -39,8 +40,8 @@ def fast_tmp(tmp_path: Path) -> Iterator[Path]:
         yield Path(directory)
 
 
-def _load_defs_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("floe_loaders_backfill_defs", DEFS_FILE)
+def _load_defs_module(path: Path = DEFS_FILE) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"floe_loaders_{path.stem}", path)
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -142,6 +143,65 @@ def test_plan_splits_the_range_by_the_assets_backfill_policy_without_an_instance
     assert plan.job == config.job
     assert plan.partition_keys[0] == config.partition_range.start
     assert plan.partition_keys[-1] == config.partition_range.end
-    assert all(len(run) <= 10 for run in plan.runs)
-    assert [key for run in plan.runs for key in run] == list(plan.partition_keys)
+    assert all(len(run.partition_keys) <= 10 for run in plan.runs)
+    assert [key for run in plan.runs for key in run.partition_keys] == list(plan.partition_keys)
+    assert plan.run_job == "__ASSET_JOB"
+    assert plan.policy == "as Dagster's asset backfill daemon plans them"
+
+
+def test_the_fallback_plan_splits_the_range_by_the_backfill_policy(monkeypatch: pytest.MonkeyPatch) -> None:
+    from floe_loaders.backfill_plan import plan_backfill
+
+    monkeypatch.setenv("FLOE_COMPAT_DISABLE", "backfill_daemon_plan")
+    module = _load_defs_module()
+    plan = plan_backfill(module.defs, "history", module.SPEC.orchestration)
+    assert plan.run_job == "seed_orders"
+    assert [len(run.partition_keys) for run in plan.runs] == [10] * 12
     assert plan.policy == "multi_run, at most 10 per run"
+
+
+def test_the_dry_run_plan_is_the_run_list_the_daemon_executes(fast_tmp: Path) -> None:
+    from floe_loaders.backfill_plan import plan_backfill
+
+    module = _load_defs_module(RAW_DEFS_FILE)
+    plan = plan_backfill(module.defs, "january", module.SPEC.orchestration)
+    with instance_for_test(
+        temp_dir=str(fast_tmp), set_dagster_home=False, synchronous_run_launcher=True, synchronous_run_coordinator=True
+    ) as instance:
+        backfill_id = launch_backfill(module.defs, instance, "january", module.SPEC.orchestration)
+        origin = LoadableTargetOrigin(
+            executable_path=sys.executable,
+            python_file=str(RAW_DEFS_FILE),
+            attribute="defs",
+            working_directory=str(RAW_DEFS_FILE.parent),
+        )
+        target = InProcessWorkspaceLoadTarget(InProcessCodeLocationOrigin(origin, location_name="shop"))
+        with create_test_daemon_workspace_context(target, instance) as workspace:
+            for _ in range(10):
+                list(execute_backfill_iteration(workspace, logging.getLogger("floe_loaders.test_backfill")))
+                backfill = instance.get_backfill(backfill_id)
+                assert backfill is not None
+                if backfill.status != BulkActionStatus.REQUESTED:
+                    break
+        runs = instance.get_runs(filters=dg.RunsFilter(tags={"dagster/backfill": backfill_id}))
+
+    executed = sorted(
+        (
+            tuple(sorted(key.to_user_string() for key in run.asset_selection or ())),
+            run.tags.get("dagster/asset_partition_range_start", run.tags.get("dagster/partition", "")),
+            run.tags.get("dagster/asset_partition_range_end", run.tags.get("dagster/partition", "")),
+        )
+        for run in runs
+    )
+    planned = sorted(
+        (
+            run.assets,
+            run.partition_keys[0] if run.partition_keys else "",
+            run.partition_keys[-1] if run.partition_keys else "",
+        )
+        for run in plan.runs
+    )
+    assert {run.job_name for run in runs} == {plan.run_job}
+    assert planned == executed
+    assert planned[0] == (("raw/customers", "raw/products"), "", "")
+    assert len(planned) == 5

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
+import dagster as dg
 import pytest
 from dagster._core.instance_for_test import instance_for_test
 
@@ -85,3 +86,15 @@ def test_without_the_asset_backfill_api_the_launch_is_a_located_error_that_names
         assert instance.get_backfills() == []
     assert info.value.path == "orchestration.backfills.history"
     assert len(_warnings_for(caplog, _compat.ASSET_BACKFILL)) == 1
+
+
+def test_without_the_daemon_planning_the_dry_run_plan_is_floe_s_split_said_once(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv(_compat.DISABLE_ENV, _compat.BACKFILL_DAEMON_PLAN.name)
+    with caplog.at_level(logging.WARNING, logger="floe_loaders"):
+        first = _compat.daemon_backfill_runs(dg.Definitions(), [], [])
+        second = _compat.daemon_backfill_runs(dg.Definitions(), [], [])
+    assert first is None
+    assert second is None
+    assert len(_warnings_for(caplog, _compat.BACKFILL_DAEMON_PLAN)) == 1

@@ -21,6 +21,7 @@ from floe_config.integration import AssetSensor, BatchJob, ConfigFileError
 from floe_definitions.commands.dry_run import check_configured_sinks, dry_run_telemetry
 from floe_definitions.errors import ConfigNotFoundError, ExecutorConfigError, FloeDefinitionsError, LocatedError
 from floe_definitions.execution.executors import dagster_executor
+from floe_definitions.instance.deployment_checks import check_deployment
 from floe_definitions.project import FloeProject, load_project
 from floe_definitions.telemetry.sinks import TelemetryOverrideWarning
 from floe_loaders import FloeLoaderError
@@ -100,6 +101,7 @@ def check_floe_yaml(
     platform: str | os.PathLike[str] | None = None,
     environ: Mapping[str, str] | None = None,
     dry: bool = False,
+    connect: bool = False,
 ) -> CheckReport:
     """Load and deep-check a floe.yaml; never raises for a problem of the project itself.
 
@@ -109,6 +111,7 @@ def check_floe_yaml(
         environ: Environment for interpolation; ``os.environ`` when omitted.
         dry: Write nothing: telemetry sinks discard, and only the sinks that can fail are built to check them
             (``floe check`` passes true; dbt still writes ``target/`` when it has to parse a missing manifest).
+        connect: Also connect to the instance storage and the Celery broker, reporting the driver's reason.
 
     Returns:
         The report; ``report.ok`` is false when anything prevents the project from running.
@@ -141,7 +144,7 @@ def check_floe_yaml(
         raise
     except FloeDefinitionsError as exc:
         return CheckReport((CheckIssue("error", os.fspath(path or "floe.yaml"), "", str(exc)),))
-    report = check_project(project)
+    report = check_project(project, connect=connect)
     if not overrides:
         return report
     ignored = tuple(
@@ -157,11 +160,12 @@ def check_floe_yaml(
     return replace(report, issues=report.issues + ignored)
 
 
-def check_project(project: FloeProject) -> CheckReport:
-    """Deep-check a loaded project against its asset graph.
+def check_project(project: FloeProject, *, connect: bool = False) -> CheckReport:
+    """Deep-check a loaded project against its asset graph and the machine it runs on.
 
     Args:
         project: The loaded project.
+        connect: Also connect to the instance storage and the Celery broker (``floe check --connect``).
 
     Returns:
         The report.
@@ -172,11 +176,15 @@ def check_project(project: FloeProject) -> CheckReport:
     def add(severity: Severity, key: str, message: str) -> None:
         issues.append(CheckIssue(severity, locate(key), key, message))
 
+    deployment = check_deployment(project.platform, project.platform_locate, connect=connect)
+    for problem in deployment:
+        issues.append(CheckIssue("error", problem.location or "platform defaults", problem.key or "", problem.message))
     try:
         dagster_executor(project.platform.execution.executor)
     except ExecutorConfigError as exc:
-        where = os.fspath(project.platform_file) if project.platform_file else "platform defaults"
-        issues.append(CheckIssue("error", where, exc.key or "execution.executor", exc.message))
+        if not any(problem.key == exc.key for problem in deployment):
+            where = os.fspath(project.platform_file) if project.platform_file else "platform defaults"
+            issues.append(CheckIssue("error", where, exc.key or "execution.executor", exc.message))
     for warning in project.orchestration.warnings:
         issues.append(CheckIssue("warning", warning.location, warning.path, warning.message))
     definitions = project.definitions

@@ -100,6 +100,11 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--platform", default=None, help="platform file (default: FLOE_PLATFORM_FILE / _ENV)")
     for sub in (check, listing):
         sub.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+    check.add_argument(
+        "--connect",
+        action="store_true",
+        help="also connect to the instance storage and the Celery broker the platform file names",
+    )
     backfill.add_argument(
         "--dry-run", action="store_true", help="list the runs the backfill would create, and the instance; launch none"
     )
@@ -110,7 +115,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _check(args: argparse.Namespace, out: TextIO) -> int:
     with _quiet_dagster_warnings():
-        report = check_floe_yaml(args.path, platform=args.platform, dry=True)
+        report = check_floe_yaml(args.path, platform=args.platform, dry=True, connect=args.connect)
     if args.format == "json":
         print(json.dumps(report.to_dict(), indent=2), file=out)
         return EXIT_OK if report.ok else EXIT_FAILED
@@ -258,13 +263,20 @@ def _backfill_dry_run(args: argparse.Namespace, out: TextIO) -> int:
         project = load_project(args.path, platform=args.platform, **dry_run_telemetry())
         plan = plan_backfill(project.definitions, args.name, project.spec.orchestration, locate=project.locate)
     print(
-        f"floe backfill --dry-run: {plan.name!r} would create {_counted(len(plan.runs), 'runs')} of job {plan.job!r} "
-        f"over {_counted(len(plan.partition_keys), 'partitions')} ({plan.policy}); assets: {', '.join(plan.assets)}",
+        f"floe backfill --dry-run: {plan.name!r} (job {plan.job!r}) would create {_counted(len(plan.runs), 'runs')} "
+        f"of job {plan.run_job!r} over {_counted(len(plan.partition_keys), 'partitions')} ({plan.policy}); assets: "
+        f"{', '.join(plan.assets)}",
         file=out,
     )
-    for number, keys in enumerate(plan.runs, start=1):
-        span = keys[0] if len(keys) == 1 else f"{keys[0]} .. {keys[-1]}"
-        print(f"  run {number}: {span} ({_counted(len(keys), 'partitions')})", file=out)
+    for number, run in enumerate(plan.runs, start=1):
+        keys = run.partition_keys
+        if not keys:
+            span = "unpartitioned"
+        else:
+            span = (
+                keys[0] if len(keys) == 1 else f"{keys[0]} .. {keys[-1]}"
+            ) + f" ({_counted(len(keys), 'partitions')})"
+        print(f"  run {number}: {span}: {', '.join(run.assets)}", file=out)
     print(f"instance: {describe_instance(project.base_dir, project.platform)}; nothing was launched", file=out)
     return EXIT_OK
 

@@ -8,8 +8,10 @@ or SIGTERM stops it and everything it started (its process group).
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +20,8 @@ from typing import Any, TextIO
 
 from floe_config.integration import load_floe_document
 from floe_definitions.commands.instance import ProjectInstance, project_instance, write_workspace
+from floe_definitions.errors import DevCommandError
+from floe_definitions.instance.deployment_checks import require_storage
 from floe_definitions.instance.home import write_instance
 from floe_definitions.project import FLOE_CONFIG_ENV, find_floe_yaml
 
@@ -62,6 +66,8 @@ def run_dev_command(args: argparse.Namespace, out: TextIO) -> int:
     floe_yaml = find_floe_yaml(args.path).resolve()
     name = load_floe_document(floe_yaml).spec.name
     instance = project_instance(os.fspath(floe_yaml), args.platform)
+    require_free_port(HOST, args.port)
+    require_storage(instance.platform, instance.locate)
     write_instance(instance.rendered)
     command = dev_command(instance, floe_yaml, name, args.port)
     process = subprocess.Popen(command, env=dev_environment(instance, floe_yaml), start_new_session=True)
@@ -98,6 +104,31 @@ def run_dev_command(args: argparse.Namespace, out: TextIO) -> int:
         return 0
     print(f"floe dev: dagster dev exited with {code}", file=sys.stderr)
     return 1 if code else 0
+
+
+def require_free_port(host: str, port: int) -> None:
+    """Raise when ``host:port`` cannot be bound, before anything starts.
+
+    ``dagster dev`` starts the daemon whatever happens to the webserver: a webserver that cannot bind logs the error
+    and keeps running without serving, and the daemon's schedules and sensors tick on behind a URL that another
+    program answers. The probe binds as uvicorn does (``SO_REUSEADDR``), so a port left in TIME_WAIT counts as free.
+
+    Raises:
+        DevCommandError: The port is in use (or cannot be bound), keyed on ``--port``.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            reason = (
+                "is already in use by another program"
+                if exc.errno == errno.EADDRINUSE
+                else f"cannot be bound ({exc.strerror})"
+            )
+            raise DevCommandError(
+                f"{host}:{port} {reason}; stop that program or pass a free port (--port N)", key="--port"
+            ) from exc
 
 
 def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:

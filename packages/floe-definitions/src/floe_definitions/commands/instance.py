@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -17,6 +18,7 @@ from floe_config import PlatformSpec
 from floe_config.integration import CeleryExecutor, load_floe_document, load_platform_document
 from floe_definitions.execution.celery_settings import celery_config_source
 from floe_definitions.instance.dagster_yaml import RenderedInstance
+from floe_definitions.instance.deployment_checks import missing_extras
 from floe_definitions.instance.home import instance_for, write_instance
 from floe_definitions.project import _platform_locator, find_floe_yaml
 from floe_loaders.integration import Locate
@@ -139,4 +141,10 @@ def run_instance_command(args: argparse.Namespace, out: TextIO) -> int:
         worker_config = write_celery_worker_config(rendered.home, instance.platform)
         if worker_config is not None:
             print(f"# wrote {worker_config}", file=out)
+        # what runs on this instance must be importable here: the webserver, the daemon and floe run load it
+        problems = missing_extras(instance.platform, instance.locate)
+        for problem in problems:
+            print(f"error: {problem.located_message}", file=sys.stderr)
+        if problems:
+            return 1
     return 0

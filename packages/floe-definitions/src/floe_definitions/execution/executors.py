@@ -8,6 +8,7 @@ the executor it creates in :class:`~floe_definitions.execution.observed_executor
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, cast
 
 from dagster import Executor, ExecutorDefinition, InitExecutorContext, in_process_executor, multiprocess_executor
@@ -91,7 +92,11 @@ def _k8s_resources(config: K8sExecutor) -> dict[str, dict[str, str]] | None:
 
 
 def build_executor(
-    config: ExecutorConfig, telemetry: RunTelemetry, *, defer_missing_extra: bool = False
+    config: ExecutorConfig,
+    telemetry: RunTelemetry,
+    *,
+    defer_missing_extra: bool = False,
+    locate: Callable[[str], str] | None = None,
 ) -> ExecutorDefinition:
     """Return an executor definition that runs steps with Dagster's executor and observes them.
 
@@ -101,6 +106,7 @@ def build_executor(
         defer_missing_extra: When the executor's optional extra is missing, return a definition that raises
             the same error when a run starts, so the code location still loads (UI, ``floe check``, tests of
             a production platform file on a laptop).
+        locate: Dotted platform key -> ``file:line:column``, for the errors raised when a run starts.
 
     Returns:
         An executor definition named ``floe_<executor>`` with the inner executor's requirements.
@@ -127,7 +133,12 @@ def build_executor(
             )
         )
         if isinstance(config, CeleryExecutor):
-            check_celery_broker(inner_executor.app_args()["broker"])  # type: ignore[attr-defined]
+            try:
+                check_celery_broker(inner_executor.app_args()["broker"])  # type: ignore[attr-defined]
+            except ExecutorConfigError as exc:
+                if locate is None or exc.key is None:
+                    raise
+                raise ExecutorConfigError(exc.message, location=locate(exc.key), key=exc.key) from None
         return ObservedExecutor(inner_executor, telemetry, recorded_step_times=events_arrive_late(config))
 
     return ExecutorDefinition(
@@ -156,9 +167,11 @@ def _optional(module: str, attribute: str, *, extra: str, executor: str) -> Exec
     try:
         loaded = importlib.import_module(module)
     except ImportError as exc:
+        from floe_definitions.instance.deployment_checks import install_command
+
         raise ExecutorConfigError(
-            f"the {executor!r} executor needs the optional extra: pip install 'floe-definitions[{extra}]' "
-            f"(or uv add 'floe-definitions[{extra}]'); {module} is not importable ({exc})",
+            f"the {executor!r} executor needs {module}, which is not importable here ({exc}); install the extra: "
+            f"{install_command(extra)}",
             key="execution.executor.type",
         ) from exc
     definition: ExecutorDefinition = getattr(loaded, attribute)

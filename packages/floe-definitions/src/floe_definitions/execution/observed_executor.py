@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import logging
 import time
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -159,14 +160,23 @@ class ObservedExecutor(Executor):
         observer.run_started()
         interrupted: BaseException | None = None
         try:
-            for event in self._inner.execute(plan_context, execution_plan):
-                observer.observe(event)
-                yield event
+            with warnings.catch_warnings():
+                # dagster-celery registers its `execute_plan` task again for each step it submits, on the run's one
+                # Celery app; Celery warns on the second registration of the same callable, which tells the user
+                # nothing. Only that message is silenced, and only while the steps run.
+                warnings.filterwarnings("ignore", message=CELERY_DUPLICATE_TASK_MESSAGE)
+                for event in self._inner.execute(plan_context, execution_plan):
+                    observer.observe(event)
+                    yield event
         except BaseException as exc:  # including GeneratorExit on termination: close the telemetry, re-raise
             interrupted = exc
             raise
         finally:
             observer.run_finished(interrupted)
+
+
+CELERY_DUPLICATE_TASK_MESSAGE = r"Task name 'execute_plan' is already registered"
+"""Celery's DuplicateTaskNameWarning for dagster-celery's step task, re-registered per step (see ``execute``)."""
 
 
 @dataclass

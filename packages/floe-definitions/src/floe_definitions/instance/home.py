@@ -20,6 +20,7 @@ from dagster import DagsterInstance
 from floe_config import PlatformSpec
 from floe_definitions.errors import InstanceConfigError
 from floe_definitions.instance.dagster_yaml import RenderedInstance, render_instance, written_by_floe
+from floe_definitions.instance.deployment_checks import check_postgres_connection, missing_extras
 
 DEFAULT_DAGSTER_HOME = ".floe/dagster"
 """``DAGSTER_HOME`` when unset, relative to floe.yaml's directory."""
@@ -124,14 +125,14 @@ def open_instance(
     url = None
     if platform.instance.storage == "postgres":
         url = _postgres_url(platform, rendered, environ, where)
-        try:
-            import dagster_postgres  # noqa: F401
-        except ImportError as exc:
-            raise InstanceConfigError(
-                "storage 'postgres' needs dagster-postgres: pip install 'floe-definitions[postgres]'",
-                location=where("instance.storage"),
-                key="instance.storage",
-            ) from exc
+        for problem in missing_extras(platform, where):
+            if problem.key == "instance.storage":
+                raise problem
+        # the driver's reason now, rather than Dagster's "too many retries" after 20 s of retrying
+        key = "instance.postgres_url_env" if platform.instance.postgres_url_env else "instance.postgres_url"
+        check_postgres_connection(
+            url, key=key, location=where(key), variable=platform.instance.postgres_url_env or None
+        )
     try:
         return DagsterInstance.from_config(os.fspath(rendered.home))
     except Exception as exc:
