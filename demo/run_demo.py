@@ -30,7 +30,7 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -450,7 +450,7 @@ def collect(
         row.duration_s = _duration(span)
         if span["status"]["status_code"] == "ERROR":
             row.status = "failed"
-    keys_by_job = _lineage_jobs(project, rows)
+    keys_by_job = _lineage_jobs(project, rows, emitted.events or [])
     for event in emitted.events or []:
         parent = event.get("run", {}).get("facets", {}).get("parent", {}).get("run", {}).get("runId")
         if parent not in run_ids:
@@ -463,14 +463,18 @@ def collect(
     return rows
 
 
-def _lineage_jobs(project: FloeProject, rows: Mapping[str, AssetRow]) -> dict[str, str]:
-    """OpenLineage job name -> asset key: ``<pipeline>.<key path>`` (Python), ``<dbt project>.<model>`` (dbt)."""
-    mapping: dict[str, str] = {}
-    for key in rows:
-        path = AssetKey.from_user_string(key).path
-        mapping[f"{project.spec.name}." + ".".join(path)] = key
-        if AssetKey.from_user_string(key) in project.dbt_asset_keys:
-            mapping[f"{project.spec.name}.{path[-1]}"] = key
+def _lineage_jobs(project: FloeProject, keys: Iterable[str], events: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    """OpenLineage job name -> asset key.
+
+    A dbt node's events name their asset in floe's ``floe_dbt_node`` run facet (their job name is dbt-ol's,
+    ``<database>.<schema>.<project>.<model>``, or ``<project>.<model>`` under ``lineage.dbt_job_names: floe``); a
+    Python asset step's job is ``<pipeline>.<key path>``.
+    """
+    mapping = {f"{project.spec.name}." + ".".join(AssetKey.from_user_string(key).path): key for key in keys}
+    for event in events:
+        asset_key = event.get("run", {}).get("facets", {}).get("floe_dbt_node", {}).get("assetKey")
+        if asset_key is not None:
+            mapping[event["job"]["name"]] = asset_key
     return mapping
 
 
@@ -542,10 +546,11 @@ def verify(project: FloeProject, runs: list[DemoRun], rows: Mapping[str, AssetRo
             failures.append(f"run {run.run_id}: spans carry trace ids {sorted(traces)}, expected {expected_trace}")
     inputs, outputs = _lineage_graph(emitted.events or [])
     produced_by = {dataset: job for job, datasets in outputs.items() for dataset in datasets}
+    key_of_job = _lineage_jobs(project, expected, emitted.events or [])
+    job_of_key = {key: job for job, key in key_of_job.items()}
     for key in sorted(dbt_models) if emitted.events is not None else []:
-        job = f"{project.spec.name}.{AssetKey.from_user_string(key).path[-1]}"
-        chain = _upstream_layers(job, inputs, produced_by)
-        if "bronze" not in {_layer_of_job(j, project, graph) for j in chain}:
+        chain = _upstream_layers(job_of_key.get(key, key), inputs, produced_by)
+        if "bronze" not in {_layer_of_job(j, key_of_job, graph) for j in chain}:
             failures.append(f"{key}: lineage does not lead back to a bronze asset (upstream jobs: {sorted(chain)})")
     return failures
 
@@ -564,13 +569,9 @@ def _upstream_layers(job: str, inputs: Mapping[str, set[str]], produced_by: Mapp
     return seen
 
 
-def _layer_of_job(job: str, project: FloeProject, graph: Any) -> str:
-    prefix = f"{project.spec.name}."
-    name = job[len(prefix) :] if job.startswith(prefix) else job
-    for key in graph.get_all_asset_keys():
-        if ".".join(key.path) == name or (key in project.dbt_asset_keys and key.path[-1] == name):
-            return str(graph.get(key).group_name or "")
-    return ""
+def _layer_of_job(job: str, key_of_job: Mapping[str, str], graph: Any) -> str:
+    key = key_of_job.get(job)
+    return "" if key is None else str(graph.get(AssetKey.from_user_string(key)).group_name or "")
 
 
 def _print_summary(
@@ -595,7 +596,8 @@ def _print_summary(
     produced_by = {dataset: job for job, datasets in outputs.items() for dataset in datasets}
     print("\nLineage (bronze -> silver -> gold):")
     graph = project.definitions.resolve_asset_graph()
-    gold = sorted(job for job in outputs if _layer_of_job(job, project, graph) == "gold")
+    key_of_job = _lineage_jobs(project, rows, emitted.events or [])
+    gold = sorted(job for job in outputs if _layer_of_job(job, key_of_job, graph) == "gold")
     for job in gold:
         print(f"  {job}")
         for silver in sorted({produced_by[d] for d in inputs.get(job, set()) if d in produced_by}):
