@@ -6,11 +6,13 @@ Only paths change: the commands run from a temporary copy of the repository's de
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import shlex
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -171,16 +173,37 @@ python -c 'import urllib.request, sys; urllib.request.urlopen(sys.argv[1], timeo
 """
 
 
+WAIT_FOR_WORKER = """for _ in $(seq 300); do
+  kill -0 "$worker_pid" 2>/dev/null || { echo 'the Celery worker exited'; cat celery-worker.log; exit 1; }
+  grep -q ' ready\\.' celery-worker.log && break
+  sleep 1
+done
+grep ' ready\\.' celery-worker.log
+"""
+
+STOP_IN_BACKGROUND = """stop_in_background() {
+  if [ -n "$dev_pid" ]; then kill -INT "$dev_pid"; wait "$dev_pid" || true; fi
+  if [ -n "$worker_pid" ]; then
+    kill -TERM -- "-$worker_pid" 2>/dev/null || true
+    for _ in $(seq 60); do kill -0 -- "-$worker_pid" 2>/dev/null || break; sleep 1; done
+    kill -KILL -- "-$worker_pid" 2>/dev/null || true
+  fi
+}"""
+
+
 def deploy_script(
     commands: list[str], substitutions: dict[str, str], port: int, waits: dict[str, str] | None = None
 ) -> str:
     """A bash script of the README's ``commands`` with only paths and ports substituted.
 
     ``uv sync`` is left out (the environment is this test's own, synced with every extra); ``floe dev`` runs in the
-    background until the UI answers, and is stopped with Ctrl-C (SIGINT) when the script ends. ``waits`` maps a
-    command's first words to what the README tells the user to wait for after it (a script that waits for it).
+    background until the UI answers, and is stopped with Ctrl-C (SIGINT) when the script ends; so does
+    ``dagster-celery worker start`` (in its own process group, its pid in ``celery-worker.pid``, its output in
+    ``celery-worker.log``) until the worker says it is ready, and the group is stopped when the script ends.
+    ``waits`` maps a command's first words to what the README tells the user to wait for after it (a script that
+    waits for it).
     """
-    lines = ["set -e", "dev_pid=", 'trap \'if [ -n "$dev_pid" ]; then kill -INT "$dev_pid"; wait "$dev_pid"; fi\' EXIT']
+    lines = ["set -e", "dev_pid=", "worker_pid=", STOP_IN_BACKGROUND, "trap stop_in_background EXIT"]
     for command in commands:
         if command.startswith("uv sync"):
             _, _, command = command.partition("&&")
@@ -193,6 +216,14 @@ def deploy_script(
         lines.append(f"echo {shlex.quote('+ ' + command)}")
         if command.startswith("floe dev"):
             lines += [f"{command} > floe-dev.log 2>&1 &", "dev_pid=$!", WAIT_FOR_UI.replace("{port}", str(port))]
+        elif command.startswith("dagster-celery worker start"):
+            # setsid: the worker and the celery processes it starts form one group, stopped together
+            lines += [
+                f"setsid {command} > celery-worker.log 2>&1 &",
+                "worker_pid=$!",
+                'echo "$worker_pid" > celery-worker.pid',
+                WAIT_FOR_WORKER,
+            ]
         else:
             lines.append(command)
         lines += [wait for start, wait in (waits or {}).items() if command.startswith(start)]
@@ -291,4 +322,95 @@ def test_the_readme_team_server_commands_run_as_written_on_postgresql(tmp_path: 
     assert walked.returncode == 0, walked.stdout[-5000:]
     assert "floe check: OK" in walked.stdout
     assert "backfill: COMPLETED_SUCCESS" in walked.stdout, walked.stdout[-3000:]
+    assert "Traceback" not in walked.stdout
+
+
+STEPS_IN_THE_WORKER = """python - <<'PY'
+import os
+from pathlib import Path
+from dagster import DagsterEventType, DagsterInstance
+
+def descendants(pid):
+    children = {}
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            lines = status.read_text().splitlines()
+            parent = int(next(line for line in lines if line.startswith("PPid:")).split()[1])
+        except (OSError, StopIteration, ValueError):
+            continue
+        children.setdefault(parent, set()).add(int(status.parent.name))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), set()) - found:
+            found.add(child)
+            todo.append(child)
+    return found
+
+worker = descendants(int(Path("celery-worker.pid").read_text()))
+with DagsterInstance.from_config(os.environ["DAGSTER_HOME"]) as instance:
+    run = instance.get_runs(limit=1)[0]
+    events = [r.event_log_entry.dagster_event for r in instance.get_records_for_run(run.run_id).records]
+    events = [event for event in events if event is not None]
+    steps = {e.step_key: e.pid for e in events if e.event_type == DagsterEventType.STEP_START}
+    hosts = sorted(
+        {
+            str(e.engine_event_data.metadata["Celery worker"].value).split("@")[0]
+            for e in events
+            if e.event_type == DagsterEventType.ENGINE_EVENT and "Celery worker" in (e.engine_event_data.metadata or {})
+        }
+    )
+    outside = sorted(step for step, pid in steps.items() if pid not in worker)
+    print(f"steps of {run.job_name}: {len(steps)}, outside the Celery worker's processes: {outside}, hosts: {hosts}")
+PY
+"""
+
+
+def test_the_readme_celery_commands_run_as_written_on_a_celery_worker(tmp_path: Path) -> None:
+    redis_url = os.environ.get("FLOE_TEST_REDIS_URL")
+    if not redis_url:
+        pytest.skip("FLOE_TEST_REDIS_URL is not set (.ci/redis.sh starts a server)")
+    # A Redis database of this test's own: a worker of another test on the same server must not take its tasks
+    # (the README's queue, `dagster`, is every dagster-celery worker's).
+    broker = f"{redis_url.rsplit('/', 1)[0]}/13"
+    root = demo_copy(tmp_path)
+    platform = root / "demo" / "platform" / "celery.yaml"
+    executor = f"executor: {{type: celery, broker: {json.dumps(broker)}, backend: {json.dumps(broker)}}}\n"
+    platform.write_text(
+        (root / "demo" / "platform" / "local.yaml")
+        .read_text()
+        .replace("executor: {type: multiprocess, max_concurrent: 2}\n", executor)
+    )
+    assert "type: celery" in platform.read_text()
+    celery = readme_blocks("Deploy")[2]
+    assert any(command.startswith("dagster-celery worker start ") for command in celery)
+    substitutions = {
+        "/srv/floe/dagster": str(tmp_path / "celery-home"),
+        "/srv/shop": str(root / "demo"),
+        "--platform celery.yaml": f"--platform {platform}",
+    }
+    script = deploy_script(celery, substitutions, free_port(), waits={"floe run transform": STEPS_IN_THE_WORKER})
+
+    try:
+        walked = subprocess.run(
+            ["bash", "-c", script],
+            cwd=root,
+            env=command_env(tmp_path),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=1800,
+            check=False,
+        )
+    finally:  # the script stops the worker's group when it ends; not when it is killed on the timeout
+        pid_file = root / "celery-worker.pid"
+        if pid_file.exists():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(int(pid_file.read_text()), signal.SIGKILL)
+
+    assert walked.returncode == 0, walked.stdout[-5000:]
+    assert "floe run: transform succeeded" in walked.stdout, walked.stdout[-3000:]
+    assert "steps of transform: " in walked.stdout, walked.stdout[-3000:]
+    summary = next(line for line in walked.stdout.splitlines() if line.startswith("steps of transform: "))
+    assert summary.endswith("outside the Celery worker's processes: [], hosts: ['worker1']"), summary
+    assert not summary.startswith("steps of transform: 0,"), summary
     assert "Traceback" not in walked.stdout
