@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shlex
 import shutil
 import socket
 import subprocess
@@ -242,10 +243,15 @@ def _blocking(tmp_path: Path, *modules: str) -> str:
 
 
 def _workspace_install(extra: str) -> str:
-    """What floe says to run here: this test runs in the workspace's uv venv, floe-definitions a member of it."""
-    return (
-        f"uv sync --all-packages --extra {extra} (in {Path(sys.prefix).parent}; later syncs need --extra {extra} too)"
-    )
+    """What floe says to run here, in either uv venv these tests run in.
+
+    The workspace's ``.venv`` (``uv sync``; floe-definitions a member of the project beside it) gets ``uv sync
+    --extra``; a nox session's venv under ``.nox/`` (a uv venv with no project beside it) gets ``uv pip install``.
+    """
+    project = Path(sys.prefix).parent
+    if (project / "pyproject.toml").is_file():
+        return f"uv sync --all-packages --extra {extra} (in {project}; later syncs need --extra {extra} too)"
+    return f"uv pip install --python {shlex.quote(sys.executable)} 'floe-definitions[{extra}]'"
 
 
 def test_floe_check_instance_write_run_and_dev_name_the_missing_postgres_extra_and_the_uv_command(
@@ -280,7 +286,8 @@ def test_floe_check_instance_write_run_and_dev_name_the_missing_postgres_extra_a
     assert f"error: {expected}" in ran.stderr.splitlines()
     assert dev.returncode == 1, dev.stdout + dev.stderr
     assert dev.stderr.splitlines() == [f"error: {expected}"]
-    assert "pip install" not in checked.stdout + written.stderr + ran.stderr + dev.stderr
+    # a uv venv has no pip: never a bare `pip install` (uv's own `uv pip install` is right outside a project)
+    assert not re.search(r"(?<!uv )pip install", checked.stdout + written.stderr + ran.stderr + dev.stderr)
 
 
 def test_the_install_command_follows_the_environment_floe_runs_in(tmp_path: Path) -> None:
