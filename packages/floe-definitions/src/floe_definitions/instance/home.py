@@ -123,13 +123,13 @@ def open_instance(
     where = locate or (lambda _key: rendered.source)
     write_instance(rendered)
     url = None
+    key = "instance.postgres_url_env" if platform.instance.postgres_url_env else "instance.postgres_url"
     if platform.instance.storage == "postgres":
         url = _postgres_url(platform, rendered, environ, where)
         for problem in missing_extras(platform, where):
             if problem.key == "instance.storage":
                 raise problem
         # the driver's reason now, rather than Dagster's "too many retries" after 20 s of retrying
-        key = "instance.postgres_url_env" if platform.instance.postgres_url_env else "instance.postgres_url"
         check_postgres_connection(
             url, key=key, location=where(key), variable=platform.instance.postgres_url_env or None
         )
@@ -138,7 +138,6 @@ def open_instance(
     except Exception as exc:
         if url is None:
             raise
-        key = "instance.postgres_url_env" if platform.instance.postgres_url_env else "instance.postgres_url"
         parts = urllib.parse.urlsplit(url)
         raise InstanceConfigError(
             f"cannot open the Postgres instance at {parts.hostname}:{parts.port or 5432} "
