@@ -51,9 +51,9 @@ from dagster import AssetsDefinition, DagsterEvent, Executor, JobDefinition
 if TYPE_CHECKING:
     from dagster._core.definitions.assets.graph.asset_graph import AssetGraph as AssetGraph
     from dagster._core.execution.context.system import PlanOrchestrationContext as PlanOrchestrationContext
+    from dagster._core.execution.plan.plan import ExecutionPlan as ExecutionPlan
     from dagster._core.execution.plan.state import KnownExecutionState as KnownExecutionState
     from dagster._core.execution.plan.step import ExecutionStep as ExecutionStep
-    from dagster._core.execution.plan.plan import ExecutionPlan as ExecutionPlan
     from dagster._core.execution.retries import RetryMode as RetryMode
     from dagster._core.execution.step_dependency_config import StepDependencyConfig as StepDependencyConfig
 
@@ -299,7 +299,7 @@ def step_failure_or_retry_event(
     try:
         if disabled(CELERY_LOST_STEP_EVENT):
             raise RuntimeError(f"{DISABLE_ENV} names celery_lost_step_event")
-        from dagster._utils.error import SerializableErrorInfo
+        from dagster._utils.error import SerializableErrorInfo  # type: ignore[attr-defined]  # dagster-shared's, re-exported
 
         name = type(error).__name__
         info = SerializableErrorInfo(message=f"{name}: {error}", stack=[], cls_name=name)

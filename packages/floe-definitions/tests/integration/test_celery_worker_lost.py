@@ -175,8 +175,10 @@ def _worker(root: Path, env: dict[str, str], name: str) -> Iterator[subprocess.P
     log_path = root / f"{name}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [str(BIN / "dagster-celery"), "worker", "start", "-A", "dagster_celery.app", "-y", str(config)]
-            + ["-n", name, "-q", "dagster", "--", "--concurrency=1"],
+            [
+                *(str(BIN / "dagster-celery"), "worker", "start", "-A", "dagster_celery.app", "-y", str(config)),
+                *("-n", name, "-q", "dagster", "--", "--concurrency=1"),
+            ],
             cwd=root,
             env=env,
             stdout=log,
@@ -229,13 +231,11 @@ def _finish(run: subprocess.Popen[str]) -> subprocess.CompletedProcess[str]:
     return subprocess.CompletedProcess(run.args, run.returncode, stdout, stderr)
 
 
-@pytest.fixture(scope="module")
-def lost_run(tmp_path_factory: pytest.TempPathFactory, broker: str) -> CeleryRun:
+def _kill_the_worker_mid_step(base: Path, broker: str, name: str, run_env: dict[str, str] | None = None) -> CeleryRun:
     """``hold`` on one worker; the worker's whole process group is SIGKILLed while it runs ``held/gate``."""
-    root, gate, env = _project(tmp_path_factory.mktemp("celery_lost"), broker, LOST_TIMEOUT_SECONDS)
-    name = "floe-lost-1"
+    root, gate, env = _project(base, broker, LOST_TIMEOUT_SECONDS)
     with _worker(root, env, name) as worker:
-        run = _floe_run(root, env, "hold")
+        run = _floe_run(root, {**env, **(run_env or {})}, "hold")
         try:
             started = _started(gate, run)
             os.killpg(worker.pid, signal.SIGKILL)  # the main process too: nothing is left to report the task
@@ -246,10 +246,29 @@ def lost_run(tmp_path_factory: pytest.TempPathFactory, broker: str) -> CeleryRun
 
 
 @pytest.fixture(scope="module")
-def busy_run(tmp_path_factory: pytest.TempPathFactory, broker: str, lost_run: CeleryRun) -> CeleryRun:
+def lost_run(tmp_path_factory: pytest.TempPathFactory, broker: str) -> CeleryRun:
+    return _kill_the_worker_mid_step(tmp_path_factory.mktemp("celery_lost"), broker, "floe-lost-1")
+
+
+@pytest.fixture(scope="module")
+def lost_run_without_failure_event(
+    tmp_path_factory: pytest.TempPathFactory, broker: str, lost_run: CeleryRun
+) -> CeleryRun:
+    """The same, with the ``celery_lost_step_event`` probe failed on purpose (after ``lost_run``: one worker a time)."""
+    disabled = {"FLOE_COMPAT_DISABLE": "celery_lost_step_event"}
+    return _kill_the_worker_mid_step(tmp_path_factory.mktemp("celery_lost_probe"), broker, "floe-lost-2", disabled)
+
+
+@pytest.fixture(scope="module")
+def busy_run(
+    tmp_path_factory: pytest.TempPathFactory,
+    broker: str,
+    lost_run: CeleryRun,
+    lost_run_without_failure_event: CeleryRun,
+) -> CeleryRun:
     """``busy`` on one worker: one step held for three timeouts while the other waits in the queue, then released.
 
-    After ``lost_run`` (same Redis database): its worker is gone by then.
+    After the lost runs (same Redis database): their workers are gone by then.
     """
     root, gate, env = _project(tmp_path_factory.mktemp("celery_busy"), broker, BUSY_TIMEOUT_SECONDS)
     name = "floe-busy-1"
@@ -348,3 +367,24 @@ def test_a_step_waiting_for_a_busy_worker_and_a_long_step_on_a_live_one_are_not_
     # One worker with one pool process: one step ran held, the other started only once it ended (it was queued).
     ordered = sorted(steps.values(), key=lambda entries: entries[0].timestamp)
     assert ordered[0][1].timestamp <= ordered[1][0].timestamp
+
+
+def test_without_the_failure_event_probe_the_run_still_fails_naming_the_worker(
+    lost_run_without_failure_event: CeleryRun, openlineage_conformance: ModuleType
+) -> None:
+    lost = lost_run_without_failure_event
+    assert lost.completed.returncode == 1, lost.output[-3000:]
+    assert "floe run: hold FAILED" in lost.completed.stdout
+    assert f"CeleryWorkerLostError: the Celery worker {lost.worker}@" in lost.output
+    assert "celery_lost_step_event is unavailable" in lost.output  # the probe's one warning
+    with lost.instance() as instance:
+        run = instance.get_run_by_id(lost.run_id())
+        assert run is not None
+        assert run.status == DagsterRunStatus.FAILURE
+    events = lost.lineage()
+    openlineage_conformance.validate_events(events)
+    assert openlineage_conformance.unended_parent_runs(events) == {}
+    # dagster-celery's loop got an error, not the step's events: the step has no lineage run, the run FAILs naming
+    # the worker.
+    assert [(event["job"]["name"], event["eventType"]) for event in events] == [("hold", "START"), ("hold", "FAIL")]
+    assert f"the Celery worker {lost.worker}@" in json.dumps(events[1]["run"])
