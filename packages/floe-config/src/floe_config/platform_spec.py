@@ -168,9 +168,13 @@ class CeleryExecutor(_PlatformModel):
     on_worker_lost: Literal["fail", "redeliver"] = "fail"
     """A step whose worker process dies mid-step (SIGKILL, out of memory): ``fail`` (dagster-celery's default:
     Celery acknowledges a task when a worker takes it, so the task fails with ``WorkerLostError`` and the run
-    fails; a worker lost whole, main process included, loses the task and the run waits for it forever) or
-    ``redeliver`` (the task is acknowledged when it ends: a lost one goes back to the queue and a worker runs the
-    step again, so steps must be safe to re-run)."""
+    fails; a worker lost whole, main process included, fails the step once it has not answered for
+    ``worker_lost_timeout_seconds``) or ``redeliver`` (the task is acknowledged when it ends: a lost one goes back
+    to the queue and a worker runs the step again, so steps must be safe to re-run)."""
+    worker_lost_timeout_seconds: int = Field(default=60, gt=0)
+    """With ``on_worker_lost: fail``: how long the worker that took a step may go without answering that it still
+    runs it before the step fails as lost with that worker (killed whole, or its machine gone). A step waiting in
+    the queue for a free worker is never failed."""
     visibility_timeout_seconds: int | None = Field(default=None, gt=0)
     """Redis broker, with ``on_worker_lost: redeliver``: how long a task taken by a worker lost whole stays
     unacknowledged before it is redelivered (Celery's default, 3600, when omitted). Set it above the longest
@@ -181,6 +185,11 @@ class CeleryExecutor(_PlatformModel):
         if self.visibility_timeout_seconds is not None and self.on_worker_lost != "redeliver":
             raise ValueError(
                 "visibility_timeout_seconds only applies with on_worker_lost: redeliver; add it or remove it"
+            )
+        if "worker_lost_timeout_seconds" in self.model_fields_set and self.on_worker_lost != "fail":
+            raise ValueError(
+                "worker_lost_timeout_seconds only applies with on_worker_lost: fail (redeliver puts a lost worker's "
+                "task back after visibility_timeout_seconds); remove it"
             )
         return self
 

@@ -145,3 +145,22 @@ def test_platform_celery_visibility_timeout_without_redeliver_is_located():
     [issue] = caught.value.issues
     assert issue.line == 1
     assert "visibility_timeout_seconds only applies with on_worker_lost: redeliver" in issue.format()
+
+
+def test_platform_celery_worker_lost_timeout_defaults_to_60_and_takes_a_value():
+    default = parse_platform_spec("execution: {executor: {type: celery}}\n", environ={}).execution.executor
+    assert default.type == "celery"
+    assert default.worker_lost_timeout_seconds == 60
+    text = "execution: {executor: {type: celery, worker_lost_timeout_seconds: 15}}\n"
+    chosen = parse_platform_spec(text, environ={}).execution.executor
+    assert chosen.type == "celery"
+    assert chosen.worker_lost_timeout_seconds == 15
+
+
+def test_platform_celery_worker_lost_timeout_with_redeliver_is_located():
+    text = "execution: {executor: {type: celery, on_worker_lost: redeliver, worker_lost_timeout_seconds: 15}}\n"
+    with pytest.raises(ConfigError) as caught:
+        parse_platform_spec(text, environ={})
+    [issue] = caught.value.issues
+    assert issue.line == 1
+    assert "worker_lost_timeout_seconds only applies with on_worker_lost: fail" in issue.format()

@@ -23,23 +23,37 @@ Remaining private uses at run time, each with what happens without it:
   for that), so its materializations carry floe's trace and lineage ids. Probe: any failure keeps the asset
   unchanged and one WARNING says its materializations lack those ids (``FLOE_COMPAT_DISABLE=asset_compute_wrapper``
   fails it on purpose); keys, op names and step keys never change.
+- ``celery_step_loop``: :func:`celery_step_loop` returns dagster-celery's execution loop
+  (``core_celery_execution_loop``) and its step submitter (``_submit_task``), which the executor of ``on_worker_lost:
+  fail`` runs with a submitter of its own that watches each step's worker (dagster-celery exports neither). Probe:
+  their signatures; without them the run uses dagster-celery's executor as it is, where a step whose worker is lost
+  whole leaves its run waiting, and one WARNING says so (``FLOE_COMPAT_DISABLE=celery_step_loop``).
+- ``celery_lost_step_event``: :func:`step_failure_or_retry_event` makes the ``STEP_FAILURE`` (or
+  ``STEP_UP_FOR_RETRY``, under the op's retry policy) of a step lost with its Celery worker, as Dagster's
+  multiprocess executor does for a crashed step process (``Executor.log_failure_or_retry_event_after_error``,
+  ``SerializableErrorInfo``). Probe: any failure returns None; the step is then reported to
+  dagster-celery's loop as an error naming the worker, the run fails with it, and the step gets no span or lineage
+  run; one WARNING says so (``FLOE_COMPAT_DISABLE=celery_lost_step_event``).
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from dagster import AssetsDefinition, JobDefinition
+from dagster import AssetsDefinition, DagsterEvent, Executor, JobDefinition
 
 if TYPE_CHECKING:
     from dagster._core.definitions.assets.graph.asset_graph import AssetGraph as AssetGraph
     from dagster._core.execution.context.system import PlanOrchestrationContext as PlanOrchestrationContext
     from dagster._core.execution.plan.plan import ExecutionPlan as ExecutionPlan
+    from dagster._core.execution.plan.state import KnownExecutionState as KnownExecutionState
+    from dagster._core.execution.plan.step import ExecutionStep as ExecutionStep
     from dagster._core.execution.retries import RetryMode as RetryMode
     from dagster._core.execution.step_dependency_config import StepDependencyConfig as StepDependencyConfig
 
@@ -88,7 +102,20 @@ STEP_ASSETS = Capability(
 ASSET_COMPUTE_WRAPPER = Capability(
     "asset_compute_wrapper", "the unchanged asset (its materializations do not carry floe's trace and lineage ids)"
 )
-CAPABILITIES = (OPENLINEAGE_ALIAS_HOOK_CAPABILITY, STEP_ASSETS, ASSET_COMPUTE_WRAPPER)
+CELERY_STEP_LOOP = Capability(
+    "celery_step_loop", "dagster-celery's executor as it is (a step whose worker is lost whole leaves its run waiting)"
+)
+CELERY_LOST_STEP_EVENT = Capability(
+    "celery_lost_step_event",
+    "a run failure naming the lost Celery worker, without the step's STEP_FAILURE (no span or lineage run for it)",
+)
+CAPABILITIES = (
+    OPENLINEAGE_ALIAS_HOOK_CAPABILITY,
+    STEP_ASSETS,
+    ASSET_COMPUTE_WRAPPER,
+    CELERY_STEP_LOOP,
+    CELERY_LOST_STEP_EVENT,
+)
 
 OPENLINEAGE_ALIAS_HOOK = "_alias_env_vars"
 
@@ -217,3 +244,70 @@ def with_wrapped_compute(assets_def: AssetsDefinition, wrap: ComputeWrapper) -> 
         logger.debug("floe-definitions: cannot wrap %s's compute function: %r", assets_def.node_def.name, exc)
         warn_unavailable(ASSET_COMPUTE_WRAPPER)
         return None
+
+
+CELERY_LOOP_PARAMETERS = ("job_context", "execution_plan", "step_execution_fn")
+CELERY_SUBMIT_PARAMETERS = ("app", "plan_context", "step", "queue", "priority", "known_state")
+
+
+def celery_step_loop() -> tuple[Callable[..., Any], Callable[..., Any]] | None:
+    """Probe: return dagster-celery's execution loop and step submitter, or None (a warning is logged once).
+
+    Returns:
+        ``(core_celery_execution_loop, _submit_task)``: the loop takes ``(job_context, execution_plan,
+        step_execution_fn)`` and calls ``step_execution_fn(app, plan_context, step, queue, priority, known_state)``
+        for each step, polling the Celery result it returns (``ready()``, ``get()``, ``revoke()``).
+    """
+    try:
+        if disabled(CELERY_STEP_LOOP):
+            raise RuntimeError(f"{DISABLE_ENV} names celery_step_loop")
+        from dagster_celery.core_execution_loop import core_celery_execution_loop
+        from dagster_celery.executor import _submit_task
+
+        if (
+            tuple(inspect.signature(core_celery_execution_loop).parameters) != CELERY_LOOP_PARAMETERS
+            or tuple(inspect.signature(_submit_task).parameters) != CELERY_SUBMIT_PARAMETERS
+        ):
+            raise RuntimeError("dagster-celery's loop or submitter takes other parameters")
+    except Exception as exc:  # a probe: anything else keeps dagster-celery's executor as it is
+        logger.debug("floe-definitions: cannot use dagster-celery's execution loop: %r", exc)
+        warn_unavailable(CELERY_STEP_LOOP)
+        return None
+    return core_celery_execution_loop, _submit_task
+
+
+def step_failure_or_retry_event(
+    executor: Executor,
+    plan_context: PlanOrchestrationContext,
+    step: ExecutionStep,
+    error: BaseException,
+    known_state: KnownExecutionState,
+) -> DagsterEvent | None:
+    """Log and return the step's ``STEP_FAILURE`` (or ``STEP_UP_FOR_RETRY``) with ``error``, or None if unsupported.
+
+    Args:
+        executor: The run's executor (its retry mode applies).
+        plan_context: The run's orchestration context.
+        step: The step that failed.
+        error: Its error (raised or not).
+        known_state: The run's execution state when the step was submitted (its retry counts).
+
+    Returns:
+        The event, already stored in the run's event log; None when this Dagster's internals differ (a warning is
+        logged once).
+    """
+    try:
+        if disabled(CELERY_LOST_STEP_EVENT):
+            raise RuntimeError(f"{DISABLE_ENV} names celery_lost_step_event")
+        from dagster._utils.error import SerializableErrorInfo  # type: ignore[attr-defined]  # dagster-shared's, re-exported
+
+        name = type(error).__name__
+        info = SerializableErrorInfo(message=f"{name}: {error}", stack=[], cls_name=name)
+        event: DagsterEvent = executor.log_failure_or_retry_event_after_error(
+            plan_context.for_step(step), info, known_state
+        )
+    except Exception as exc:  # a probe: the caller reports the step as an error of dagster-celery's loop instead
+        logger.debug("floe-definitions: cannot make a failure event for step %s: %r", step.key, exc)
+        warn_unavailable(CELERY_LOST_STEP_EVENT)
+        return None
+    return event

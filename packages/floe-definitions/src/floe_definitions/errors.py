@@ -79,3 +79,26 @@ class ComponentConfigError(FloeDefinitionsError):
 
 class DuplicateComponentAssetError(FloeDefinitionsError):
     """Two ``FloeComponent`` folders of one dg project define the same asset key."""
+
+
+class CeleryWorkerLostError(FloeDefinitionsError):
+    """A Celery worker took a step's task and was lost whole (killed, or its machine gone) before it ended.
+
+    It is the error of the step's failure (``STEP_FAILURE``), as the user's own exception is for a step that raised.
+
+    Attributes:
+        step_key: The step whose task was lost.
+        worker: The Celery worker that took it (``name@host``).
+    """
+
+    def __init__(self, message: str, *, step_key: str, worker: str) -> None:
+        self.step_key = step_key
+        self.worker = worker
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild_lost, (str(self), self.step_key, self.worker))
+
+
+def _rebuild_lost(message: str, step_key: str, worker: str) -> CeleryWorkerLostError:
+    return CeleryWorkerLostError(message, step_key=step_key, worker=worker)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import logging
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -106,5 +107,48 @@ def test_a_disabled_probe_warns_naming_the_variable_as_the_other_packages_do(
     assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [
         "floe-definitions: step_assets is unavailable on this Dagster/OpenLineage "
         f"(or disabled by FLOE_COMPAT_DISABLE); using {_compat.STEP_ASSETS.slower_path}"
+    ]
+    _compat.warn_unavailable.cache_clear()
+
+
+def test_the_celery_step_loop_probe_passes_on_the_locked_dagster_celery() -> None:
+    pytest.importorskip("dagster_celery")
+    assert _compat.celery_step_loop() is not None
+
+
+def _celery_executor() -> Any:
+    from dagster_celery.executor import CeleryExecutor
+
+    return CeleryExecutor.for_cli(broker="redis://127.0.0.1:1/0")  # dagster-celery's executor, retries disabled
+
+
+def test_the_watched_celery_executor_runs_dagster_celerys_loop_with_its_own_submitter() -> None:
+    pytest.importorskip("dagster_celery")
+    from floe_definitions.execution.celery_worker_watch import WatchedCeleryExecutor
+
+    loop = WatchedCeleryExecutor(_celery_executor(), 60).execute(None, None)  # type: ignore[arg-type]
+    frame = getattr(loop, "gi_frame", None)  # a generator not started yet: its arguments are its locals
+    assert frame is not None
+    assert frame.f_code.co_name == "core_celery_execution_loop"
+    assert frame.f_locals["step_execution_fn"].__qualname__ == "WatchedCeleryExecutor.execute.<locals>.submit"
+
+
+def test_without_the_celery_step_loop_the_watched_executor_is_dagster_celerys_own_and_warns(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    executor_module = pytest.importorskip("dagster_celery.executor")
+    from floe_definitions.execution.celery_worker_watch import WatchedCeleryExecutor
+
+    _compat.warn_unavailable.cache_clear()
+    monkeypatch.setenv(_compat.DISABLE_ENV, _compat.CELERY_STEP_LOOP.name)
+    with caplog.at_level(logging.WARNING, logger="floe_definitions"):
+        loop = WatchedCeleryExecutor(_celery_executor(), 60).execute(None, None)  # type: ignore[arg-type]
+    frame = getattr(loop, "gi_frame", None)
+    assert frame is not None
+    assert frame.f_locals["step_execution_fn"] is executor_module._submit_task
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == [
+        "floe-definitions: celery_step_loop is unavailable on this Dagster/OpenLineage "
+        f"(or disabled by FLOE_COMPAT_DISABLE); using {_compat.CELERY_STEP_LOOP.slower_path}"
     ]
     _compat.warn_unavailable.cache_clear()

@@ -143,10 +143,21 @@ def test_celery_visibility_timeout_keeps_dagster_celerys_other_transport_options
     assert options == {**defaults.broker_transport_options, "visibility_timeout": 120}
 
 
-def test_celery_on_worker_lost_fail_keeps_dagster_celerys_defaults() -> None:
+def test_celery_on_worker_lost_fail_has_workers_store_the_started_state() -> None:
+    """Under ``fail`` (the default) a task's STARTED state names the worker that took it, for the run to watch."""
     pytest.importorskip("dagster_celery")
     resolved = dagster_executor(_executor_config(type="celery")).config_schema.resolve_config({})  # type: ignore[arg-type]
-    assert resolved.value["config"].get("config_source") is None
+    assert resolved.value["config"]["config_source"] == {"task_track_started": True}
+
+
+def test_celery_worker_yaml_under_fail_tracks_started_tasks(tmp_path: Path) -> None:
+    cli = pytest.importorskip("dagster_celery.cli")
+    from floe_definitions.commands.instance import write_celery_worker_config
+
+    platform = PlatformSpec.model_validate({"execution": {"executor": {"type": "celery", "broker": "redis://h:1/0"}}})
+    written = write_celery_worker_config(tmp_path, platform)
+    assert written is not None
+    assert cli.get_validated_config(str(written))["config_source"] == {"task_track_started": True}
 
 
 def test_celery_worker_yaml_carries_the_same_settings_and_dagster_celery_validates_it(tmp_path: Path) -> None:

@@ -16,9 +16,12 @@ from floe_config.integration import CeleryExecutor
 def celery_config_source(executor: CeleryExecutor) -> dict[str, Any] | None:
     """Return the Celery settings ``executor`` asks for beyond dagster-celery's defaults, or ``None``.
 
-    ``on_worker_lost: redeliver`` acknowledges a task when it ends (``task_acks_late``) and puts back the task of a
-    worker process that died (``task_reject_on_worker_lost``), so another worker runs the step again instead of the
-    task failing with ``WorkerLostError``. ``visibility_timeout_seconds`` is the Redis transport's
+    ``on_worker_lost: fail`` (the default) has a worker store a task's STARTED state, with its own name, when it
+    takes the task (``task_track_started``): the run watches that worker and fails the step once it is lost whole
+    (:mod:`floe_definitions.execution.celery_worker_watch`). ``on_worker_lost: redeliver`` acknowledges a task when
+    it ends (``task_acks_late``) and puts back the task of a worker process that died
+    (``task_reject_on_worker_lost``), so another worker runs the step again instead of the task failing with
+    ``WorkerLostError``. ``visibility_timeout_seconds`` is the Redis transport's
     ``visibility_timeout``, merged into dagster-celery's own ``broker_transport_options`` (a key given here replaces
     dagster-celery's whole dictionary).
 
@@ -29,6 +32,8 @@ def celery_config_source(executor: CeleryExecutor) -> dict[str, Any] | None:
         Celery's lowercase settings, or ``None`` when dagster-celery's defaults apply unchanged.
     """
     settings: dict[str, Any] = {}
+    if executor.on_worker_lost == "fail":
+        settings["task_track_started"] = True
     if executor.on_worker_lost == "redeliver":
         settings["task_acks_late"] = True
         settings["task_reject_on_worker_lost"] = True

@@ -3,7 +3,8 @@
 floe never runs steps itself: ``in_process`` and ``multiprocess`` come from Dagster, ``celery`` from
 ``dagster-celery`` (``floe-definitions[celery]``) and ``k8s`` from ``dagster-k8s`` (``floe-definitions[k8s]``),
 imported only when selected. :func:`build_executor` configures the chosen one from the platform file and wraps
-the executor it creates in :class:`~floe_definitions.execution.observed_executor.ObservedExecutor`.
+the executor it creates in :class:`~floe_definitions.execution.observed_executor.ObservedExecutor` (Celery's, under
+``on_worker_lost: fail``, first in :class:`~floe_definitions.execution.celery_worker_watch.WatchedCeleryExecutor`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from floe_config.integration import CeleryExecutor, ExecutorConfig, InProcessExe
 from floe_definitions.errors import ExecutorConfigError
 from floe_definitions.execution.celery_broker import check_broker_client, check_celery_broker
 from floe_definitions.execution.celery_settings import celery_config_source
+from floe_definitions.execution.celery_worker_watch import WatchedCeleryExecutor
 from floe_definitions.execution.observed_executor import ObservedExecutor, RunTelemetry
 
 
@@ -139,6 +141,8 @@ def build_executor(
                 if locate is None or exc.key is None:
                     raise
                 raise ExecutorConfigError(exc.message, location=locate(exc.key), key=exc.key) from None
+            if config.on_worker_lost == "fail":  # a worker lost whole fails its step, never leaves the run waiting
+                inner_executor = WatchedCeleryExecutor(inner_executor, config.worker_lost_timeout_seconds)
         return ObservedExecutor(inner_executor, telemetry, recorded_step_times=events_arrive_late(config))
 
     return ExecutorDefinition(
