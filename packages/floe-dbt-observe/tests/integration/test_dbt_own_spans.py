@@ -9,9 +9,7 @@ exporter spec of ``ApplicationHooks.dbt_span_export`` (a JSON-lines exporter the
 
 from __future__ import annotations
 
-import contextvars
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,8 +20,8 @@ from dbt_harness import DUCKDB_ENV, FOLDER_GROUPS, copy_project, make_warehouse
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 from opentelemetry.trace import format_span_id, format_trace_id
+from pinning_ids import PinningIdGenerator
 from span_lines_exporter import read_span_lines
 
 from floe_dbt_observe import DbtCliOptions, FloeDbtTranslator, ObservabilityOptions, build_dbt_assets
@@ -33,28 +31,6 @@ from floe_dbt_observe.integration import ApplicationHooks
 pytestmark = pytest.mark.skipif(not dbt_has_spans(), reason="dbt-core before 1.12 has no spans of its own")
 
 TESTS_DIR = Path(__file__).parent.parent
-
-
-class PinningIdGenerator(RandomIdGenerator):
-    """Random ids, except for the next span started inside :meth:`pin`."""
-
-    def __init__(self) -> None:
-        self._pending: contextvars.ContextVar[int | None] = contextvars.ContextVar("pinned", default=None)
-
-    def generate_span_id(self) -> int:
-        pending = self._pending.get()
-        if pending is not None:
-            self._pending.set(None)
-            return pending
-        return super().generate_span_id()
-
-    @contextmanager
-    def pin(self, span_id: int) -> Iterator[None]:
-        token = self._pending.set(span_id)
-        try:
-            yield
-        finally:
-            self._pending.reset(token)
 
 
 @dataclass
