@@ -45,12 +45,15 @@ def postgres_server() -> Iterator[tuple[Any, dict[str, Any]]]:
     admin = psycopg2.connect(server)
     admin.autocommit = True
     try:
-        yield admin, {
-            "host": parts.hostname or "127.0.0.1",
-            "port": parts.port or 5432,
-            "user": parts.username or "postgres",
-            "password": parts.password or "",
-        }
+        yield (
+            admin,
+            {
+                "host": parts.hostname or "127.0.0.1",
+                "port": parts.port or 5432,
+                "user": parts.username or "postgres",
+                "password": parts.password or "",
+            },
+        )
     finally:
         admin.close()
 

@@ -108,8 +108,8 @@ def resolve_dbt_project(
         profiles_dir = project_dir
     if platform.dbt.spans and not dbt_has_spans():
         raise DefinitionsLoadError(
-            f"dbt.spans: true needs dbt-core 1.12 or later for dbt's own spans, and dbt-core {dbt_core_version()} is "
-            "installed; upgrade dbt-core (pip install 'dbt-core>=1.12,<1.13') or set dbt.spans: false",
+            f"true needs dbt-core 1.12 or later (dbt's own spans), and dbt-core {dbt_core_version()} is installed; "
+            "upgrade dbt-core (pip install 'dbt-core>=1.12,<1.13') or set it to false",
             key="dbt.spans",
         )
     return DbtProject(

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
+from floe_dbt_observe.integration import dbt_has_spans
 from floe_definitions import load_project
 from floe_definitions.errors import DefinitionsLoadError
-from floe_dbt_observe.integration import dbt_has_spans
 
 NODE_TYPES = ("model.", "seed.", "snapshot.", "test.")
 
@@ -75,5 +75,5 @@ def test_dbt_spans_on_an_older_dbt_core_is_refused_where_it_is_written(tmp_path:
     with pytest.raises(DefinitionsLoadError) as raised:  # tests_lowest (dbt-core 1.9) takes this branch
         load_project(copy.floe_yaml, environ=environ)
     assert "platform.yaml:6" in str(raised.value)
-    assert "dbt.spans" in str(raised.value)
+    assert "dbt.spans: true needs" in str(raised.value)
     assert "dbt-core 1.12 or later" in str(raised.value)
