@@ -6,8 +6,9 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from opentelemetry.sdk.trace import ReadableSpan
-from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.trace import format_span_id, format_trace_id
 
 
@@ -47,3 +48,10 @@ def read_span_lines(path: Path) -> list[dict[str, object]]:
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def span_lines_provider(path: str, resource: dict[str, str] | None = None) -> TracerProvider:
+    """The application's provider factory for a dbt subprocess (``ApplicationHooks.dbt_span_export``)."""
+    provider = TracerProvider(resource=Resource.create(resource or {}), shutdown_on_exit=False)
+    provider.add_span_processor(SimpleSpanProcessor(SpanLinesExporter(path)))
+    return provider

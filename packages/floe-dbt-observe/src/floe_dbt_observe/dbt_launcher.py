@@ -5,10 +5,10 @@ invocation's target path (``dbt_trace.LAUNCH_FILE`` in ``DBT_TARGET_PATH``, whic
 command instead of ``dbt``; without that file it is exactly ``dbt``. With it, the command installs the
 ``dbt_spans`` / ``dbt_query_comment`` hooks, runs dbt's CLI in the step's trace context (parent: the step span,
 sent as W3C ``traceparent`` in the file), and with dbt's spans on exports them through an SDK tracer provider of
-this process (never registered globally) built from the application's exporter spec:
-``{"factory": "module:function", "kwargs": {...}, "resource": {...}, "flush_timeout_seconds": 5}``; the factory
-returns an OpenTelemetry ``SpanExporter``. dbt's spans are flushed (bounded) before the command exits with dbt's
-exit code.
+this process (never registered globally) built by the application's factory:
+``{"factory": "module:function", "kwargs": {...}, "flush_timeout_seconds": 5}``; the factory returns an
+OpenTelemetry SDK ``TracerProvider`` with its exporter. dbt's spans are flushed (bounded) before the command exits
+with dbt's exit code.
 """
 
 from __future__ import annotations
@@ -34,26 +34,21 @@ def _warn(message: str) -> None:
 
 
 def build_span_provider(span_export: Mapping[str, Any] | None) -> Any | None:
-    """Return an SDK tracer provider exporting with ``span_export``'s factory, None when it cannot be built."""
+    """Return the tracer provider ``span_export``'s factory builds, None when it cannot be built.
+
+    The application's factory builds the SDK provider and its exporter (floe-dbt-observe uses the OpenTelemetry API
+    only); this process never registers it globally.
+    """
     if not span_export or not span_export.get("factory"):
         _warn("dbt's spans are not exported: the application named no span exporter")
         return None
     try:
-        from opentelemetry.sdk.resources import Resource
-        from opentelemetry.sdk.trace import TracerProvider
-        from opentelemetry.sdk.trace.export import BatchSpanProcessor
-
         module_name, _, function_name = str(span_export["factory"]).partition(":")
         factory = getattr(importlib.import_module(module_name), function_name)
-        exporter = factory(**dict(span_export.get("kwargs") or {}))
+        return factory(**dict(span_export.get("kwargs") or {}))
     except Exception as exc:  # observability never stops dbt
         _warn(f"dbt's spans are not exported: cannot build the exporter {span_export.get('factory')!r}: {exc}")
         return None
-    if exporter is None:
-        return None
-    provider = TracerProvider(resource=Resource.create(dict(span_export.get("resource") or {})), shutdown_on_exit=False)
-    provider.add_span_processor(BatchSpanProcessor(exporter))
-    return provider
 
 
 def run(args: Sequence[str], target_path: str | None) -> int:
@@ -81,7 +76,8 @@ def run(args: Sequence[str], target_path: str | None) -> int:
         otel_context.detach(token)
         if provider is not None:
             timeout = float((span_export or {}).get("flush_timeout_seconds") or DEFAULT_FLUSH_SECONDS)
-            if not provider.force_flush(timeout_millis=int(timeout * 1000)):
+            flush = getattr(provider, "force_flush", None)
+            if callable(flush) and not flush(timeout_millis=int(timeout * 1000)):
                 _warn(f"dbt's spans were not all exported within {timeout:g} s")
 
 

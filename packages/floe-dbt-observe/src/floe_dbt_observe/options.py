@@ -205,8 +205,9 @@ class ApplicationHooks:
             dbt's query comments name, and dbt's node spans hang under them. None: query comments name the step
             span, dbt's node spans hang under ``dbt.invocation``.
         dbt_span_export: How a dbt subprocess exports dbt's own spans (``dbt_launcher``): ``{"factory":
-            "module:function", "kwargs": {...}, "resource": {...}}``, the factory returning a ``SpanExporter``.
-            None: a dbt subprocess exports none (dbt in process uses the step's tracer provider).
+            "module:function", "kwargs": {...}}``, the factory (imported in the dbt process) returning an SDK
+            ``TracerProvider`` with its exporter. None: a dbt subprocess exports none (dbt in process uses the step's
+            tracer provider).
     """
 
     executor_step_spans: bool = False

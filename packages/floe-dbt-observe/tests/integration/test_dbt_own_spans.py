@@ -4,7 +4,7 @@ subprocess.
 Real dbt builds of the fixture project on DuckDB. The tracer provider's id generator honours floe's span-id pin (as
 floe-definitions' ``RunIdGenerator`` does), so floe's node spans carry the ids dbt's node spans are parented on. In
 process dbt's spans reach the step's in-memory exporter; a dbt subprocess exports them itself, through the
-exporter spec of ``ApplicationHooks.dbt_span_export`` (a JSON-lines exporter the subprocess imports).
+provider factory of ``ApplicationHooks.dbt_span_export`` (a JSON-lines exporter the subprocess imports).
 """
 
 from __future__ import annotations
@@ -79,9 +79,8 @@ def _traced_run(
         hooks=ApplicationHooks(
             pin_span_id=ids.pin,
             dbt_span_export={
-                "factory": "span_lines_exporter:SpanLinesExporter",
-                "kwargs": {"path": str(lines)},
-                "resource": {"service.name": "shop"},
+                "factory": "span_lines_exporter:span_lines_provider",
+                "kwargs": {"path": str(lines), "resource": {"service.name": "shop"}},
             },
         ),
     )

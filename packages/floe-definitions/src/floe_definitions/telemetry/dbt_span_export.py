@@ -1,7 +1,7 @@
 """How a dbt subprocess exports dbt's own spans: to the pipeline's span sink, as the step's process does.
 
-floe-dbt-observe's ``floe-dbt`` launcher builds its exporter from the spec :func:`dbt_span_export` returns
-(``ApplicationHooks.dbt_span_export``) by calling :func:`build_exporter` in the dbt process:
+floe-dbt-observe's ``floe-dbt`` launcher builds dbt's tracer provider from the spec :func:`dbt_span_export` returns
+(``ApplicationHooks.dbt_span_export``) by calling :func:`build_provider` in the dbt process; its exporter goes:
 
 - ``otlp``: the same collector, protocol, headers and timeout (an endpoint left to the ``OTEL_EXPORTER_OTLP_*``
   variables is resolved here, so the subprocess posts where the step does);
@@ -20,16 +20,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SpanExporter
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
 
 from floe_definitions.telemetry.sinks import OTLP_ENDPOINT_VARS, span_sink
 
 if TYPE_CHECKING:
-    from opentelemetry.sdk.trace import TracerProvider
-
     from floe_config import FloeSpec, PlatformSpec
 
-FACTORY = f"{__name__}:build_exporter"
+FACTORY = f"{__name__}:build_provider"
 """What the launcher imports and calls with the spec's ``kwargs``."""
 FLUSH_SECONDS = 5.0
 """Longest wait for dbt's spans when the dbt subprocess ends."""
@@ -64,8 +64,24 @@ def dbt_span_export(
         if sink.protocol == "grpc" and endpoint is None:
             endpoint = next((environ[var] for var in OTLP_ENDPOINT_VARS if environ.get(var)), None)
         kwargs.update(protocol=sink.protocol, endpoint=endpoint, headers=dict(sink.headers), timeout=sink.timeout)
-    resource = {key: value for key, value in provider.resource.attributes.items() if isinstance(value, str | int)}
-    return {"factory": FACTORY, "kwargs": kwargs, "resource": resource, "flush_timeout_seconds": FLUSH_SECONDS}
+    kwargs["resource"] = {
+        key: value for key, value in provider.resource.attributes.items() if isinstance(value, str | int | float)
+    }
+    return {"factory": FACTORY, "kwargs": kwargs, "flush_timeout_seconds": FLUSH_SECONDS}
+
+
+def build_provider(kind: str, *, resource: Mapping[str, Any] | None = None, **exporter: Any) -> TracerProvider | None:
+    """Return the tracer provider a dbt subprocess exports dbt's spans with (called by the ``floe-dbt`` launcher).
+
+    Batched, as the step's own provider; never registered globally, and not shut down at exit (the launcher
+    flushes it, bounded).
+    """
+    chosen = build_exporter(kind, **exporter)
+    if chosen is None:
+        return None
+    provider = TracerProvider(resource=Resource.create(dict(resource or {})), shutdown_on_exit=False)
+    provider.add_span_processor(BatchSpanProcessor(chosen))
+    return provider
 
 
 def build_exporter(
