@@ -56,12 +56,13 @@ def run(args: Sequence[str], target_path: str | None) -> int:
     from dbt.cli.main import cli
 
     from floe_dbt_observe import _compat
-    from floe_dbt_observe.dbt_trace import read_launch_file
+    from floe_dbt_observe.dbt_trace import LAUNCH_FILE, read_launch_file
 
     launch = read_launch_file(Path(target_path)) if target_path else None
     if launch is None:
         return _exit_code(cli, args)
     settings, span_export = launch
+    (Path(str(target_path)) / LAUNCH_FILE).unlink(missing_ok=True)  # read once: an exporter's headers leave the disk
     provider = None
     if settings.spans:
         provider = build_span_provider(span_export)
