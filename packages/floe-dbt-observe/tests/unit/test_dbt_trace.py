@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -112,3 +114,12 @@ def test_a_disabled_dbt_trace_probe_installs_nothing_and_warns_once(
     assert install() is False
     warned = [r for r in caplog.records if r.levelno == logging.WARNING and capability.name in r.getMessage()]
     assert len(warned) == 1
+
+
+def test_the_launcher_loads_neither_dagster_nor_dagster_dbt() -> None:
+    # it starts every traced dbt subprocess: Dagster's import alone costs seconds
+    code = (
+        "import sys, floe_dbt_observe.dbt_launcher; print([m for m in ('dagster', 'dagster_dbt') if m in sys.modules])"
+    )
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert found.strip() == "[]"
