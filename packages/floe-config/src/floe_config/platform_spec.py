@@ -129,6 +129,15 @@ class PlatformDbtConfig(_PlatformModel):
     """How a dbt step runs dbt: ``subprocess`` (a ``dbt`` process per step, as dagster-dbt) or ``in_process``
     (dbt's ``dbtRunner`` inside the step's process: no Python start-up and dbt imports per step; the same spans,
     lineage and cancellation; dbt invocations in one process run one at a time)."""
+    spans: bool = False
+    """dbt's own OpenTelemetry spans (dbt-core 1.12 and later; dbt's ``--snowflake-projects-otel``) in floe's trace:
+    dbt's ``dbt.invocation`` span under the step's span, each of dbt's node spans under floe's span of that node,
+    and dbt's hook spans. A dbt subprocess exports them to the same place as floe's spans (``tracing``). With an
+    older dbt-core, floe refuses to load."""
+    query_comment: bool = True
+    """Put a W3C ``traceparent`` in dbt's query comment: every statement dbt sends for a node names that node's
+    span (the step's span outside a node), so the warehouse's query history joins the trace. Only where the dbt
+    project keeps dbt's default ``query-comment``; a project's own is left as written."""
 
 
 class InProcessExecutor(_PlatformModel):

@@ -14,17 +14,20 @@ contract. Modules whose name starts with ``_`` are private.
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from floe_dbt_observe.asset_settings import DbtAssetSettings
 from floe_dbt_observe.errors import DbtObserveError
 from floe_dbt_observe.options import DbtCliOptions, DefinitionOptions, ObservabilityOptions
 
 if TYPE_CHECKING:
+    from floe_dbt_observe.asset_settings import DbtAssetSettings
     from floe_dbt_observe.assets import build_dbt_assets
     from floe_dbt_observe.translator import FloeDbtTranslator
 
 # dagster-dbt and dbt load on first use: a code location (or a run worker) with no dbt project, which imports
 # floe for its executor and lineage emitter only, should not pay ~2 s for them.
+# loaded on first use: importing the package (as the ``floe-dbt`` launcher does before every dbt subprocess) loads
+# neither Dagster nor dagster-dbt
 _LAZY_MODULES: dict[str, str] = {
+    "DbtAssetSettings": "floe_dbt_observe.asset_settings",
     "build_dbt_assets": "floe_dbt_observe.assets",
     "FloeDbtTranslator": "floe_dbt_observe.translator",
 }

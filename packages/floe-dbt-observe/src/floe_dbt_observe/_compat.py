@@ -21,6 +21,12 @@ Capabilities:
   interrupt CPython's ``PyThreadState_SetAsyncExc`` raises ``KeyboardInterrupt`` in dbt's thread (dbt's own
   cancellation path) while the registered adapter's ``cancel_open_connections`` stops the running queries. Without
   it, dbt runs as a subprocess, as with ``dbt_invocation="subprocess"``.
+- ``dbt_spans``: dbt-core 1.12's tracer (``dbt.clients.jinja._TRACER`` and ``GraphRunnableTask.dbt_tracer``, both
+  taken from the global provider) is wrapped by ``dbt_trace.ContextTracer``, so dbt's spans go to the step's provider
+  without floe registering it globally, and dbt's node spans hang under floe's. Without it, dbt's spans (when
+  asked for) go to the global provider under dbt's invocation span.
+- ``dbt_query_comment``: dbt's ``MacroQueryStringSetter._get_comment_macro`` gives floe's query comment (dbt's
+  default plus ``traceparent``) where the project keeps dbt's default. Without it, queries carry dbt's own comment.
 """
 
 from __future__ import annotations
@@ -93,7 +99,20 @@ DBT_IN_PROCESS = Capability(
     "dbt_in_process",
     "dbt as a subprocess (dagster-dbt's DbtCliResource.cli), as with dbt_invocation='subprocess'",
 )
-CAPABILITIES = (OUTPUT_KEYS_CACHE, DBT_ADAPTER_SKIP, DBT_PROFILE, DBT_CONNECTION, DBT_IN_PROCESS)
+DBT_SPANS = Capability(
+    "dbt_spans",
+    "dbt's own spans through the global tracer provider, under dbt's invocation span (not under floe's node spans)",
+)
+DBT_QUERY_COMMENT = Capability("dbt_query_comment", "dbt's own query comment, without a traceparent")
+CAPABILITIES = (
+    OUTPUT_KEYS_CACHE,
+    DBT_ADAPTER_SKIP,
+    DBT_PROFILE,
+    DBT_CONNECTION,
+    DBT_IN_PROCESS,
+    DBT_SPANS,
+    DBT_QUERY_COMMENT,
+)
 
 
 def _unavailable(capability: Capability) -> bool:
@@ -423,3 +442,75 @@ def release_dbt_adapter(adapter_type: str) -> None:
             close_all()
     except Exception:  # not registered, or nothing held: nothing to release
         logger.debug("floe-dbt-observe: no dbt adapter resources to release", exc_info=True)
+
+
+# --- dbt_spans and dbt_query_comment -------------------------------------------------------------------------------
+
+
+def install_dbt_span_hooks() -> bool:
+    """Route dbt's tracer through ``dbt_trace.ContextTracer`` (once per process); False when the probe fails."""
+    if disabled(DBT_SPANS):
+        return _unavailable(DBT_SPANS)
+    return _install_dbt_span_hooks()
+
+
+@functools.cache
+def _install_dbt_span_hooks() -> bool:
+    try:
+        from dbt.clients import jinja
+        from dbt.task.runnable import GraphRunnableTask
+    except ImportError:
+        return _unavailable(DBT_SPANS)
+    from opentelemetry.trace import Tracer
+
+    from floe_dbt_observe.dbt_trace import ContextTracer, dbt_core_version
+
+    fallback = getattr(jinja, "_TRACER", None)
+    if not isinstance(fallback, Tracer) or not callable(getattr(GraphRunnableTask, "_node_span", None)):
+        return _unavailable(DBT_SPANS)
+    dbt_version = str(dbt_core_version() or "")
+    if not isinstance(fallback, ContextTracer):
+        jinja._TRACER = ContextTracer(fallback, dbt_version)
+    original_init = GraphRunnableTask.__init__
+
+    @functools.wraps(original_init)
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        own = getattr(self, "dbt_tracer", None)
+        if isinstance(own, Tracer) and not isinstance(own, ContextTracer):
+            self.dbt_tracer = ContextTracer(own, dbt_version)
+
+    GraphRunnableTask.__init__ = init  # type: ignore[method-assign]
+    return True
+
+
+def install_query_comment_hook() -> bool:
+    """Give dbt floe's query comment where a step asks for it (once per process); False when the probe fails."""
+    if disabled(DBT_QUERY_COMMENT):
+        return _unavailable(DBT_QUERY_COMMENT)
+    return _install_query_comment_hook()
+
+
+@functools.cache
+def _install_query_comment_hook() -> bool:
+    try:
+        from dbt.adapters.base.query_headers import MacroQueryStringSetter
+        from dbt.adapters.contracts.connection import DEFAULT_QUERY_COMMENT
+    except ImportError:
+        return _unavailable(DBT_QUERY_COMMENT)
+    original = getattr(MacroQueryStringSetter, "_get_comment_macro", None)
+    if not callable(original):
+        return _unavailable(DBT_QUERY_COMMENT)
+    from floe_dbt_observe.dbt_trace import current_settings, query_comment_template
+
+    def comment_macro(self: Any) -> str | None:
+        comment: str | None = original(self)
+        settings = current_settings()
+        if settings is None or not settings.query_comment:
+            return comment
+        if not isinstance(comment, str) or comment.strip() != DEFAULT_QUERY_COMMENT.strip():
+            return comment  # the project's own query-comment (or none): kept as the project wrote it
+        return query_comment_template(settings)
+
+    MacroQueryStringSetter._get_comment_macro = comment_macro  # type: ignore[method-assign]
+    return True

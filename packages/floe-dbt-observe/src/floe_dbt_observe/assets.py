@@ -251,6 +251,10 @@ def _runner_config(
         executor_step_spans=hooks.executor_step_spans,
         span_flush=hooks.span_flush,
         dbt_invocation=dbt.invocation,
+        dbt_spans=observability.dbt_spans,
+        query_comment=observability.query_comment,
+        pin_span_id=hooks.pin_span_id,
+        dbt_span_export=hooks.dbt_span_export,
     )
 
 

@@ -40,8 +40,10 @@ from typing import Any
 import orjson
 from dagster import get_dagster_logger
 from dagster_dbt import DagsterDbtCliRuntimeError, DbtCliResource
+from opentelemetry import context as otel_context
 
 from floe_dbt_observe import _compat
+from floe_dbt_observe.dbt_trace import DbtTraceSettings
 from floe_dbt_observe.manifest import manifest_adapter_type
 
 logger = get_dagster_logger(__name__)  # a step's Dagster log shows these lines, as dagster-dbt's own
@@ -65,20 +67,24 @@ class _Outcome:
     error: BaseException | None = None
 
 
-def start_in_process(resource: DbtCliResource, args: Sequence[str], context: Any) -> InProcessDbtInvocation | None:
+def start_in_process(
+    resource: DbtCliResource, args: Sequence[str], context: Any, trace_settings: DbtTraceSettings | None = None
+) -> InProcessDbtInvocation | None:
     """Prepare ``args`` (``["build", ...]``) to run in this process; None when the ``dbt_in_process`` probe fails.
 
     Args:
         resource: The step's dbt resource (project, profiles dir, profile, target, global flags).
         args: The dbt command and its flags, as passed to ``DbtCliResource.cli``.
         context: The step's asset execution context (subsetting and the target path come from it).
+        trace_settings: The step's trace settings for dbt (its spans, query comments), attached as dbt's
+            OpenTelemetry context in dbt's thread; None for none.
 
     Returns:
         The invocation, started by iterating :meth:`InProcessDbtInvocation.stream_raw_events`.
     """
     if not _compat.dbt_in_process_available():
         return None
-    return InProcessDbtInvocation(_compat.dbt_cli_plan(resource, args, context))
+    return InProcessDbtInvocation(_compat.dbt_cli_plan(resource, args, context), trace_settings)
 
 
 def copy_partial_parse(project_dir: Path, target_path: Path) -> None:
@@ -100,12 +106,14 @@ class InProcessDbtInvocation:
 
     Args:
         plan: The command ``DbtCliResource.cli`` would have run.
+        trace_settings: The step's trace settings for dbt, or None.
     """
 
     adapter: None = None
 
-    def __init__(self, plan: _compat.DbtCliPlan) -> None:
+    def __init__(self, plan: _compat.DbtCliPlan, trace_settings: DbtTraceSettings | None = None) -> None:
         self.plan = plan
+        self.trace_settings = trace_settings
         self.manifest: Mapping[str, Any] = plan.manifest
         self.dagster_dbt_translator: Any = plan.translator
         self.target_path = plan.target_path
@@ -159,11 +167,23 @@ class InProcessDbtInvocation:
     def _invoke(self, outcome: list[_Outcome]) -> None:
         from dbt.cli.main import dbtRunner
 
+        token = None
+        settings = self.trace_settings
+        if settings is not None:
+            # dbt's thread starts with an empty context: the step span is the parent of dbt's spans, and the
+            # settings reach dbt's hooks (its tracer, the query comment) and its worker threads from here
+            if settings.spans:
+                _compat.install_dbt_span_hooks()
+            if settings.query_comment:
+                _compat.install_query_comment_hook()
+            token = otel_context.attach(settings.step_context())
         try:
             outcome.append(_Outcome(dbtRunner(callbacks=[self._callback]).invoke(list(self.plan.args))))
         except BaseException as exc:  # dbtRunner returns its errors; this is an interrupt landing outside dbt
             outcome.append(_Outcome(None, exc))
         finally:
+            if token is not None:
+                otel_context.detach(token)
             self._events.put(_DONE)
 
     def _stream(self, thread: threading.Thread) -> Iterator[Any]:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -20,6 +22,13 @@ from dagster_dbt import DbtCliResource
 from opentelemetry import trace
 from opentelemetry.trace import Status, StatusCode, TracerProvider
 
+from floe_dbt_observe.dbt_trace import (
+    DBT_OTEL_FLAG,
+    DbtTraceSettings,
+    dbt_core_version,
+    dbt_has_spans,
+    write_launch_file,
+)
 from floe_dbt_observe.lineage_emitter import EmissionReport, LineageEmitter
 from floe_dbt_observe.link_metadata import (
     CHECK_NAME_KEY,
@@ -29,7 +38,7 @@ from floe_dbt_observe.link_metadata import (
     NodeLink,
 )
 from floe_dbt_observe.manifest import manifest_adapter_type
-from floe_dbt_observe.options import DbtInvocation, JobNames, Observability, PartitionVarsFn, SpanFlush
+from floe_dbt_observe.options import DbtInvocation, JobNames, Observability, PartitionVarsFn, PinSpanId, SpanFlush
 from floe_dbt_observe.tracing import (
     dagster_step_span_context,
     format_span_id,
@@ -91,6 +100,10 @@ class RunnerConfig:
             spans are its children and the step opens no ``dbt.build`` span.
         dbt_invocation: ``subprocess`` (dagster-dbt's ``DbtCliResource.cli``) or ``in_process`` (``dbtRunner`` in
             the step's process, see ``dbt_in_process``; the subprocess when its probe fails).
+        dbt_spans: Turn dbt-core 1.12's own spans on, in the step's trace (``dbt_trace``).
+        query_comment: Add ``traceparent`` to dbt's query comment (``dbt_trace``).
+        pin_span_id: The application's span-id pin for node spans (``options.PinSpanId``), or None.
+        dbt_span_export: The exporter spec a dbt subprocess exports dbt's spans with (``dbt_launcher``), or None.
     """
 
     dbt: DbtCliResource | None
@@ -113,6 +126,10 @@ class RunnerConfig:
     warehouse_columns: bool = True
     dbt_invocation: DbtInvocation = "subprocess"
     job_names: JobNames = "dbt_ol"
+    dbt_spans: bool = False
+    query_comment: bool = False
+    pin_span_id: PinSpanId | None = None
+    dbt_span_export: Mapping[str, Any] | None = None
 
 
 def _decorate(event: Any, link: NodeLink | None) -> Any:
@@ -192,6 +209,43 @@ def _asset_owners_and_tags(
     return owners, tags
 
 
+def _node_span_pin(
+    pin_span_id: PinSpanId | None, settings: DbtTraceSettings | None
+) -> Callable[[str], AbstractContextManager[None]] | None:
+    """Return ``unique id -> pin`` giving a node span the id dbt's query comments name, None when not pinned."""
+    if pin_span_id is None or settings is None or not settings.node_span_ids:
+        return None
+    return lambda unique_id: pin_span_id(settings.node_span_id(unique_id))
+
+
+def _launch_traced(
+    dbt: DbtCliResource,
+    args: Sequence[str],
+    context: AssetExecutionContext,
+    settings: DbtTraceSettings,
+    span_export: Mapping[str, Any] | None,
+) -> Any | None:
+    """Run dbt as ``floe-dbt`` (``dbt_launcher``) with the step's trace settings; None when dbt cannot be wrapped.
+
+    The settings go into a file in the invocation's own target path, which dagster-dbt gives dbt as
+    ``DBT_TARGET_PATH``; the step's environment is left alone.
+    """
+    import uuid
+
+    from floe_dbt_observe.dbt_launcher import launcher_beside
+
+    launcher = launcher_beside(dbt.dbt_executable)
+    if launcher is None:
+        context.log.debug(f"floe-dbt-observe: {dbt.dbt_executable} is not wrapped; dbt runs without trace settings")
+        return None
+    base = Path(os.environ.get("DBT_TARGET_PATH", "target"))
+    base = base if base.is_absolute() else Path(dbt.project_dir) / base
+    target_path = base / f"floe-{context.run.run_id[:8]}-{uuid.uuid4().hex[:12]}"
+    write_launch_file(target_path, settings, dict(span_export) if span_export else None)
+    wrapped = dbt.model_copy(update={"dbt_executable": launcher})
+    return wrapped.cli(list(args), context=context, target_path=target_path)
+
+
 def unreported_node_records(observer: NodeObserver) -> Iterator[AssetObservation]:
     """Yield an observation for each node that ended without a Dagster record of its own.
 
@@ -232,15 +286,47 @@ class DbtStepRunner:
         assert self.config.dbt is not None
         return self.config.dbt
 
-    def _invoke(self, dbt: DbtCliResource, args: Sequence[str], context: AssetExecutionContext) -> Any:
+    def _invoke(
+        self,
+        dbt: DbtCliResource,
+        args: Sequence[str],
+        context: AssetExecutionContext,
+        trace_settings: DbtTraceSettings | None = None,
+    ) -> Any:
         """Start dbt: a ``DbtCliInvocation`` (subprocess) or an ``InProcessDbtInvocation`` (``dbtRunner``)."""
         if self.config.dbt_invocation == "in_process":
             from floe_dbt_observe.dbt_in_process import start_in_process
 
-            invocation = start_in_process(dbt, args, context)
+            invocation = start_in_process(dbt, args, context, trace_settings)
             if invocation is not None:
                 return invocation
+        if trace_settings is not None:
+            launched = _launch_traced(dbt, args, context, trace_settings, self.config.dbt_span_export)
+            if launched is not None:
+                return launched
         return dbt.cli(args, context=context)
+
+    def _trace_settings(self, context: AssetExecutionContext, step_span: trace.Span) -> DbtTraceSettings | None:
+        """Return what this step's dbt does with traces (dbt's spans, query comments), None for nothing."""
+        config = self.config
+        spans = config.dbt_spans
+        if spans and not dbt_has_spans():
+            context.log.warning(
+                f"floe-dbt-observe: dbt's own spans need dbt-core 1.12 or later (installed: {dbt_core_version()}); "
+                "the step runs without them. Upgrade dbt-core or turn dbt_spans off."
+            )
+            spans = False
+        span_context = step_span.get_span_context()
+        if not (spans or config.query_comment) or not span_context.is_valid:
+            return None
+        return DbtTraceSettings(
+            trace_id=span_context.trace_id,
+            step_span_id=span_context.span_id,
+            spans=spans,
+            query_comment=config.query_comment,
+            node_span_ids=config.pin_span_id is not None and config.observability == "per_model",
+            tracer_provider=config.tracer_provider,
+        )
 
     def run(self, context: AssetExecutionContext) -> Iterator[Any]:
         """Run dbt for the step's selection and yield its Dagster events."""
@@ -294,6 +380,9 @@ class DbtStepRunner:
                 },
             )
         step_context = trace.set_span_in_context(step_span)
+        trace_settings = self._trace_settings(context, step_span)
+        if trace_settings is not None and trace_settings.spans:
+            args.append(DBT_OTEL_FLAG)
         emitter = LineageEmitter(config.lineage, config.max_queue) if config.lineage is not None else None
         observer: NodeObserver | None = None
         lineage_ctx: LineageContext | None = None
@@ -303,7 +392,7 @@ class DbtStepRunner:
         step_link: NodeLink | None = None
         try:
             with trace.use_span(step_span, end_on_exit=False):
-                invocation = self._invoke(dbt, args, context)
+                invocation = self._invoke(dbt, args, context, trace_settings)
             manifest = invocation.manifest
             if emitter is not None:
                 owners, tags = _asset_owners_and_tags(context, config.asset_keys)
@@ -339,7 +428,14 @@ class DbtStepRunner:
             span_context = step_span.get_span_context()
             if config.observability == "per_model":
                 observer = NodeObserver(
-                    tracer, step_context, emitter, lineage_ctx, config.asset_keys, context.run.run_id, manifest=manifest
+                    tracer,
+                    step_context,
+                    emitter,
+                    lineage_ctx,
+                    config.asset_keys,
+                    context.run.run_id,
+                    manifest=manifest,
+                    pin_span_id=_node_span_pin(config.pin_span_id, trace_settings),
                 )
             else:
                 job_name = f"{lineage_ctx.project_name}.{op_name}" if lineage_ctx is not None else None

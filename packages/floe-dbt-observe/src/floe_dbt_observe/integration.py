@@ -16,6 +16,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from floe_dbt_observe.dbt_executable import find_dbt_executable
+from floe_dbt_observe.dbt_trace import dbt_core_version, dbt_has_spans
 from floe_dbt_observe.delivery_health import SLOW_SEND_SECONDS, DeliveryHealth
 from floe_dbt_observe.errors import DbtParseError
 from floe_dbt_observe.lineage_emitter import LineageEmitter
@@ -76,6 +77,8 @@ __all__ = [
     "dagster_step_span_context",
     "dagster_tags",
     "dataset_namespace",
+    "dbt_core_version",
+    "dbt_has_spans",
     "dbt_node_owners",
     "find_dbt_executable",
     "format_span_id",

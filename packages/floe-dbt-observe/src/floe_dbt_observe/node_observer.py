@@ -8,9 +8,11 @@ node arrives later in ``RunResultError``. Failed nodes therefore stay pending un
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -121,6 +123,8 @@ class NodeObserver:
         dagster_run_id: The Dagster run id.
         manifest: The dbt manifest: the adapter type for ``db.system.name`` and, for a test, the asset it
             checks (``dagster.asset_key``; its name is ``dagster.check_name``).
+        pin_span_id: ``unique id -> context manager`` in which a node's span is started, giving it the id dbt's
+            query comments name (``dbt_trace``); None for the provider's own ids.
     """
 
     def __init__(
@@ -132,6 +136,7 @@ class NodeObserver:
         asset_keys: Mapping[str, str],
         dagster_run_id: str,
         manifest: Mapping[str, Any] | None = None,
+        pin_span_id: Callable[[str], AbstractContextManager[None]] | None = None,
     ) -> None:
         self._tracer = tracer
         self._parent = parent
@@ -141,6 +146,7 @@ class NodeObserver:
         self._run_id = dagster_run_id
         self._manifest: Mapping[str, Any] = manifest or {}
         self._adapter_type = manifest_adapter_type(self._manifest)
+        self._pin_span_id = pin_span_id
         self._open: dict[str, _OpenNode] = {}
         self._pending_errors: dict[str, _OpenNode] = {}
         self._messages: dict[str, str] = {}
@@ -203,12 +209,13 @@ class NodeObserver:
             attributes["openlineage.run_id"] = run_id
             attributes["openlineage.job.namespace"] = self._lineage.job_namespace
             attributes["openlineage.job.name"] = self._lineage.job_name(unique_id)
-        span = self._tracer.start_span(
-            f"dbt.{resource_type} {node_info.get('node_name') or unique_id}",
-            context=self._parent,
-            start_time=start_ns,
-            attributes=attributes,
-        )
+        with self._pin_span_id(unique_id) if self._pin_span_id is not None else contextlib.nullcontext():
+            span = self._tracer.start_span(
+                f"dbt.{resource_type} {node_info.get('node_name') or unique_id}",
+                context=self._parent,
+                start_time=start_ns,
+                attributes=attributes,
+            )
         node = _OpenNode(unique_id, span, run_id, resource_type, emits_lineage)
         self._open[unique_id] = node
         span_context = span.get_span_context()

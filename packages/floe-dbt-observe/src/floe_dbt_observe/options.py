@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -42,6 +43,13 @@ OpenTelemetry's instrumentation libraries); the application that owns the SDK pr
 ``ApplicationHooks.span_flush``. It is called once at the end of each dbt step with the step span's trace id and
 ``flush_timeout_seconds``, and a returned text (e.g. ``3 span(s) not delivered ...``) is logged as the step's
 warning beside undelivered lineage."""
+
+PinSpanId = Callable[[int], AbstractContextManager[None]]
+"""An application's span-id pin: ``with pin(span_id): tracer.start_span(...)`` gives the span that id.
+
+floe names a dbt node's span in dbt's query comments and parents dbt's own node span on it before the span exists,
+so the span must get the id floe computed (``dbt_trace.DbtTraceSettings.node_span_id``). The OpenTelemetry API
+cannot ask for an id; the application's SDK id generator can (floe-definitions' ``RunIdGenerator``)."""
 
 MAX_ASSETS_PER_DEFINITION = 10_000
 """Default assets per definition, whatever the ``output_keys_cache`` probe says: the asset graph's shape
@@ -152,6 +160,15 @@ class ObservabilityOptions:
             SQL Server); other adapters use schema.yml's declared columns.
         lineage_queue_size: Most lineage events buffered before new ones are dropped (and counted).
         flush_timeout_seconds: Longest wait for lineage delivery and span export at the end of a step.
+        dbt_spans: dbt-core 1.12's own spans (``--snowflake-projects-otel``: ``dbt.invocation``, one per node and
+            hook) in the step's trace: ``dbt.invocation`` under the step span, each dbt node span under floe's span
+            of that node (``level="per_model"`` with ``ApplicationHooks.pin_span_id``; else under
+            ``dbt.invocation``). In process they go to ``tracer_provider``; a dbt subprocess exports them with
+            ``ApplicationHooks.dbt_span_export``. Ignored, with a warning per step, on dbt-core before 1.12.
+        query_comment: Add a W3C ``traceparent`` to dbt's query comment, so every statement dbt sends carries its
+            node's span (the step's span outside a node, or for every node without ``pin_span_id``). Only where the
+            project keeps dbt's default ``query-comment``; a dbt executable other than this environment's dbt-core
+            runs without it.
     """
 
     level: Observability = "per_model"
@@ -163,6 +180,8 @@ class ObservabilityOptions:
     warehouse_columns: bool = True
     lineage_queue_size: int = 10_000
     flush_timeout_seconds: float = 2.0
+    dbt_spans: bool = False
+    query_comment: bool = True
 
     def __post_init__(self) -> None:
         """Reject an unknown level."""
@@ -182,7 +201,16 @@ class ApplicationHooks:
         span_flush: The application's end-of-step span flush, ``(trace_id, timeout_seconds) -> warning or None``:
             floe-dbt-observe never flushes a provider itself (floe-definitions passes its bounded, counting
             flush); a returned text is logged as the step's warning. None flushes nothing.
+        pin_span_id: The application's span-id pin (see ``PinSpanId``): floe's node spans then carry the ids
+            dbt's query comments name, and dbt's node spans hang under them. None: query comments name the step
+            span, dbt's node spans hang under ``dbt.invocation``.
+        dbt_span_export: How a dbt subprocess exports dbt's own spans (``dbt_launcher``): ``{"factory":
+            "module:function", "kwargs": {...}}``, the factory (imported in the dbt process) returning an SDK
+            ``TracerProvider`` with its exporter. None: a dbt subprocess exports none (dbt in process uses the step's
+            tracer provider).
     """
 
     executor_step_spans: bool = False
     span_flush: SpanFlush | None = None
+    pin_span_id: PinSpanId | None = None
+    dbt_span_export: Mapping[str, Any] | None = None

@@ -34,12 +34,15 @@ from floe_dbt_observe.integration import (
     ApplicationHooks,
     build_dbt_resource,
     dataset_namespace,
+    dbt_core_version,
+    dbt_has_spans,
     find_dbt_executable,
     load_or_parse_manifest,
     manifest_adapter_type,
     parse_command,
 )
 from floe_definitions.errors import DefinitionsLoadError
+from floe_definitions.telemetry.run_trace import pinned_span_id
 from floe_definitions.telemetry.span_delivery import flush_spans
 from floe_loaders.integration import build_automation_condition, build_backfill_policy, resolve_asset_settings
 
@@ -103,6 +106,12 @@ def resolve_dbt_project(
         _require_directory(profiles_dir, config.profiles_dir, "orchestration.dbt.profiles_dir")
     elif (project_dir / "profiles.yml").is_file():
         profiles_dir = project_dir
+    if platform.dbt.spans and not dbt_has_spans():
+        raise DefinitionsLoadError(
+            f"true needs dbt-core 1.12 or later (dbt's own spans), and dbt-core {dbt_core_version()} is installed; "
+            "upgrade dbt-core (pip install 'dbt-core>=1.12,<1.13') or set it to false",
+            key="dbt.spans",
+        )
     return DbtProject(
         project_dir, manifest, profiles_dir, platform.dbt.target or config.target, invocation=platform.dbt.invocation
     )
@@ -205,11 +214,16 @@ def build_floe_dbt_assets(
     lineage_namespace: str,
     lineage_job_names: Literal["dbt_ol", "floe"],
     dbt: DbtCliResource,
+    dbt_spans: bool = False,
+    query_comment: bool = True,
+    dbt_span_export: Mapping[str, Any] | None = None,
 ) -> list[dg.AssetsDefinition]:
     """Build the dbt assets with per-model observability and pattern-resolved settings.
 
     Each dbt step names its datasets from the dbt profile it runs with, as dbt-ol does (floe-dbt-observe's
     default, given no ``dataset_namespace``): the same namespace :func:`warehouse_namespace` gives Python assets.
+    ``dbt_spans`` and ``query_comment`` are platform.yaml's ``dbt.spans`` / ``dbt.query_comment``; a dbt subprocess
+    exports dbt's spans with ``dbt_span_export`` (``telemetry.dbt_span_export``).
 
     Raises:
         floe_dbt_observe.DbtObserveError: The selection matches nothing or the settings are unusable.
@@ -244,13 +258,20 @@ def build_floe_dbt_assets(
         ),
         definitions=DefinitionOptions(asset_settings=settings),
         observability=ObservabilityOptions(
-            level=config.observability_level, lineage_namespace=lineage_namespace, lineage_job_names=lineage_job_names
+            level=config.observability_level,
+            lineage_namespace=lineage_namespace,
+            lineage_job_names=lineage_job_names,
+            dbt_spans=dbt_spans and tracer_provider is not None,
+            query_comment=query_comment and tracer_provider is not None,
         ),
         hooks=ApplicationHooks(
             # floe's executor opens each step's span with the ids dbt node spans use as their parent
             executor_step_spans=tracer_provider is not None,
             # floe-dbt-observe never flushes the SDK provider: floe's bounded, counting flush runs at each step's end
             span_flush=partial(_flush_step_spans, tracer_provider) if tracer_provider is not None else None,
+            # floe's RunIdGenerator gives each node span the id dbt's query comments name and dbt's node spans hang on
+            pin_span_id=pinned_span_id if tracer_provider is not None else None,
+            dbt_span_export=dbt_span_export,
         ),
     )
 

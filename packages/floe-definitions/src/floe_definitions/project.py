@@ -217,6 +217,7 @@ def build_project(
     if orchestration.dbt is not None:
         # dagster-dbt and dbt load only for a project that has dbt models (~2 s of every process start otherwise).
         from dagster_dbt import DbtCliResource
+        from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
 
         from floe_definitions.dbt_assets import (
             DBT_RESOURCE_KEY,
@@ -227,6 +228,7 @@ def build_project(
             resolve_dbt_project,
             warehouse_namespace,
         )
+        from floe_definitions.telemetry.dbt_span_export import dbt_span_export
 
         key = "orchestration.dbt"
         try:
@@ -254,6 +256,15 @@ def build_project(
                 lineage_namespace=namespace,
                 lineage_job_names=platform.lineage.dbt_job_names,
                 dbt=dbt_resource,
+                dbt_spans=platform.dbt.spans,
+                query_comment=platform.dbt.query_comment,
+                dbt_span_export=(
+                    dbt_span_export(
+                        spec, platform, base_dir, tracer_provider, os.environ if environ is None else environ
+                    )
+                    if platform.dbt.spans and span_exporter is None and isinstance(tracer_provider, SdkTracerProvider)
+                    else None
+                ),
             )
         except FloeLoaderError as exc:
             raise DefinitionsLoadError(f"{exc.what}. {exc.fix}", location=exc.location, key=exc.path) from exc

@@ -120,3 +120,9 @@ def failed_run(tmp_path_factory: pytest.TempPathFactory) -> RunOutcome:
 def copy_project() -> Any:
     """``make_copy`` for tests that need a fresh copy of their own (no ``.floe``, no dbt target yet)."""
     return make_copy
+
+
+@pytest.fixture(scope="session")
+def run_copy() -> Any:
+    """``run_everything`` for tests that run a copy of their own."""
+    return run_everything

@@ -22,6 +22,7 @@ from floe_dbt_observe.integration import dagster_run_span_context, dagster_step_
 
 __all__ = [
     "RunIdGenerator",
+    "pinned_span_id",
     "run_parent_span_context",
     "run_span_id",
     "run_span_ids",
@@ -31,7 +32,7 @@ __all__ = [
 ]
 
 # (trace id, span id) the next root span must use; set only for the duration of ``run_span_ids``.
-# The span id the next child span must use; set only for the duration of ``step_span_ids``.
+# The span id the next child span must use; set only for the duration of ``step_span_ids`` / ``pinned_span_id``.
 _PENDING_STEP_SPAN_ID: contextvars.ContextVar[int | None] = contextvars.ContextVar(
     "floe_pending_step_span_id", default=None
 )
@@ -91,6 +92,26 @@ def step_span_ids(run_id: str, step_key: str, attempt: int) -> Iterator[None]:
         _PENDING_STEP_SPAN_ID.reset(token)
 
 
+@contextmanager
+def pinned_span_id(span_id: int) -> Iterator[None]:
+    """Make the next span started in this context use ``span_id``.
+
+    floe-dbt-observe pins its dbt node spans (``ApplicationHooks.pin_span_id``): dbt's query comments name them
+    before the spans exist.
+
+    Args:
+        span_id: The span id to give the next span.
+
+    Yields:
+        Nothing; start the span inside the ``with`` block.
+    """
+    token = _PENDING_STEP_SPAN_ID.set(span_id)
+    try:
+        yield
+    finally:
+        _PENDING_STEP_SPAN_ID.reset(token)
+
+
 def step_lineage_run_id(run_id: str, step_key: str, attempt: int) -> str:
     """Return the OpenLineage run id of one attempt of a Python asset step, the same in every process.
 
@@ -106,7 +127,7 @@ def step_lineage_run_id(run_id: str, step_key: str, attempt: int) -> str:
 
 
 class RunIdGenerator(IdGenerator):
-    """Random ids, except for a run span inside :func:`run_span_ids` and a step span inside :func:`step_span_ids`.
+    """Random ids, except inside :func:`run_span_ids`, :func:`step_span_ids` and :func:`pinned_span_id`.
 
     The SDK asks for a trace id and then a span id when it starts a root span; inside ``run_span_ids`` both
     come from the run id, once; inside ``step_span_ids`` the next span id comes from the run id and step, once.
