@@ -20,6 +20,8 @@ from dagster_dbt import DbtCliResource
 from opentelemetry import trace
 from opentelemetry.trace import Status, StatusCode, TracerProvider
 
+from floe_dbt_observe.dbt_engine import DbtEngine, detect_dbt_engine, installed_dbt_core, refuse_in_process_fusion
+from floe_dbt_observe.errors import DbtEngineVersionError
 from floe_dbt_observe.lineage_emitter import EmissionReport, LineageEmitter
 from floe_dbt_observe.link_metadata import (
     CHECK_NAME_KEY,
@@ -232,6 +234,21 @@ class DbtStepRunner:
         assert self.config.dbt is not None
         return self.config.dbt
 
+    def _engine(self, dbt: DbtCliResource) -> DbtEngine:
+        """Return the engine the step runs: dbt-core's ``dbtRunner`` in process, else the executable's.
+
+        Raises:
+            FusionInProcessError: An in-process invocation with a dbt Fusion executable.
+        """
+        if self.config.dbt_invocation == "in_process":
+            refuse_in_process_fusion(dbt.dbt_executable)
+            return installed_dbt_core()
+        try:
+            return detect_dbt_engine(dbt.dbt_executable)
+        except DbtEngineVersionError as exc:  # a label only: dbt itself says what is wrong with the executable
+            logger.warning("floe-dbt-observe: %s", exc)
+            return DbtEngine("dbt", "unknown")
+
     def _invoke(self, dbt: DbtCliResource, args: Sequence[str], context: AssetExecutionContext) -> Any:
         """Start dbt: a ``DbtCliInvocation`` (subprocess) or an ``InProcessDbtInvocation`` (``dbtRunner``)."""
         if self.config.dbt_invocation == "in_process":
@@ -272,6 +289,8 @@ class DbtStepRunner:
                 )
             return
 
+        engine = self._engine(dbt)
+        engine_attributes = {"dbt.engine.name": engine.name, "dbt.engine.version": engine.version}
         tracer = get_tracer(config.tracer_provider, PACKAGE_VERSION)
         op_name = context.op_execution_context.op.name
         step_span: trace.Span
@@ -291,6 +310,7 @@ class DbtStepRunner:
                     "dagster.op": op_name,
                     "dbt.command": " ".join(args),
                     "floe.observability": config.observability,
+                    **engine_attributes,
                 },
             )
         step_context = trace.set_span_in_context(step_span)
@@ -318,7 +338,9 @@ class DbtStepRunner:
                         job_name=context.run.job_name or "__ASSET_JOB",
                         namespace=config.parent_namespace,
                     ),
-                    dbt_version=_version("dbt-core"),
+                    dbt_version=engine.version,
+                    engine_name=engine.lineage_name,
+                    dbt_runtime=engine.runtime,
                     openlineage_version=_version("openlineage-python"),
                     target_path=invocation.target_path,
                     project_dir=config.project_dir,
@@ -339,7 +361,14 @@ class DbtStepRunner:
             span_context = step_span.get_span_context()
             if config.observability == "per_model":
                 observer = NodeObserver(
-                    tracer, step_context, emitter, lineage_ctx, config.asset_keys, context.run.run_id, manifest=manifest
+                    tracer,
+                    step_context,
+                    emitter,
+                    lineage_ctx,
+                    config.asset_keys,
+                    context.run.run_id,
+                    manifest=manifest,
+                    span_attributes=engine_attributes,
                 )
             else:
                 job_name = f"{lineage_ctx.project_name}.{op_name}" if lineage_ctx is not None else None
