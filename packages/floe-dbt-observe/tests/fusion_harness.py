@@ -45,7 +45,7 @@ def fusion_duckdb_env(directory: Path) -> tuple[dict[str, str] | None, str]:
     if spec is None or spec.origin is None:
         return None, "the duckdb wheel's extension module (_duckdb) is not installed"
     libpython = Path(str(sysconfig.get_config_var("LIBDIR") or "")) / str(sysconfig.get_config_var("LDLIBRARY") or "")
-    if not libpython.is_file() or not libpython.name.endswith(".so") and ".so." not in libpython.name:
+    if not libpython.is_file() or (not libpython.name.endswith(".so") and ".so." not in libpython.name):
         return None, f"this Python has no shared libpython ({libpython}) to give Fusion's DuckDB driver its symbols"
     directory.mkdir(parents=True, exist_ok=True)
     link = directory / "libduckdb.so"

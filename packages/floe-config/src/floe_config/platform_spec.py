@@ -129,6 +129,10 @@ class PlatformDbtConfig(_PlatformModel):
     """How a dbt step runs dbt: ``subprocess`` (a ``dbt`` process per step, as dagster-dbt) or ``in_process``
     (dbt's ``dbtRunner`` inside the step's process: no Python start-up and dbt imports per step; the same spans,
     lineage and cancellation; dbt invocations in one process run one at a time)."""
+    executable: str | None = None
+    """The ``dbt`` executable steps run and parse with: a path (relative to the platform file's directory, ``~``
+    expanded) or a command name looked up on ``PATH``. Default: the ``dbt`` beside this Python, then ``PATH``. Point it
+    at dbt Fusion's ``dbt`` to run Fusion (``invocation: subprocess`` only: in-process runs are dbt-core's)."""
 
 
 class InProcessExecutor(_PlatformModel):

@@ -103,7 +103,9 @@ class Replayed:
         emitter.close(10.0)
         self.spans: list[ReadableSpan] = [span for span in exporter.get_finished_spans() if span.name != step.name]
         self.events: list[dict[str, Any]] = transport.events
-        self.run_nodes = {span.attributes.get("openlineage.run_id"): span.attributes["dbt.node.unique_id"] for span in self.spans}
+        self.run_nodes = {
+            span.attributes.get("openlineage.run_id"): span.attributes["dbt.node.unique_id"] for span in self.spans
+        }
 
     def span(self, node_name: str) -> ReadableSpan:
         (found,) = [span for span in self.spans if span.attributes["dbt.node.name"] == node_name]
@@ -160,9 +162,7 @@ def test_every_executed_node_gets_one_span_labelled_with_fusion(success: Replaye
 
 def test_every_node_gets_a_start_and_a_complete_naming_fusion(success: Replayed) -> None:
     validate_events(success.events)
-    states = Counter(
-        (success.run_nodes[event["run"]["runId"]], event["eventType"]) for event in success.events
-    )
+    states = Counter((success.run_nodes[event["run"]["runId"]], event["eventType"]) for event in success.events)
     assert len(states) == 34
     assert set(states.values()) == {1}
     for event in success.events:
@@ -175,7 +175,9 @@ def test_every_node_gets_a_start_and_a_complete_naming_fusion(success: Replayed)
 
 def test_fusion_results_become_materializations_and_check_results(success: Replayed) -> None:
     materialized = {
-        event.asset_key.to_user_string() for event in success.dagster_events if isinstance(event, dg.AssetMaterialization)
+        event.asset_key.to_user_string()
+        for event in success.dagster_events
+        if isinstance(event, dg.AssetMaterialization)
     }
     assert materialized == {
         "stg_orders",
