@@ -86,7 +86,7 @@ def parse_version_output(text: str) -> DbtEngine:
 
 def _is_venv_dbt_core_script(path: Path) -> bool:
     """Whether ``path`` is the ``dbt`` console script of this Python's environment (a ``#!`` text file)."""
-    if path.parent != Path(sys.executable).parent:
+    if os.path.realpath(path.parent) != os.path.realpath(Path(sys.executable).parent):
         return False
     try:
         with path.open("rb") as handle:
@@ -150,11 +150,15 @@ def detect_dbt_engine(executable: str | os.PathLike[str]) -> DbtEngine:
 def refuse_in_process_fusion(executable: str | os.PathLike[str]) -> None:
     """Raise when ``executable`` is dbt Fusion: an in-process run is dbt-core's ``dbtRunner``, which Fusion lacks.
 
+    An executable that cannot report its version is let through: an in-process run does not start it.
+
     Raises:
         FusionInProcessError: The executable is dbt Fusion.
-        DbtEngineVersionError: The executable cannot report its version.
     """
-    engine = detect_dbt_engine(executable)
+    try:
+        engine = detect_dbt_engine(executable)
+    except DbtEngineVersionError:
+        return
     if engine.is_fusion:
         raise FusionInProcessError(
             f"dbt executable {os.fspath(executable)!r} is dbt Fusion {engine.version}, which runs only as a "

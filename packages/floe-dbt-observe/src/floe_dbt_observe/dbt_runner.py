@@ -274,6 +274,7 @@ class DbtStepRunner:
         if dbt_vars:
             args += ["--vars", json.dumps(dbt_vars, sort_keys=True, default=str)]
         dbt = self._resource(context)
+        engine = self._engine(dbt)  # refuses an in-process invocation with dbt Fusion, whatever the observability
         if config.observability == "off":
             if config.dbt_invocation == "subprocess":
                 yield from dbt.cli(args, context=context).stream()
@@ -289,7 +290,6 @@ class DbtStepRunner:
                 )
             return
 
-        engine = self._engine(dbt)
         engine_attributes = {"dbt.engine.name": engine.name, "dbt.engine.version": engine.version}
         tracer = get_tracer(config.tracer_provider, PACKAGE_VERSION)
         op_name = context.op_execution_context.op.name
