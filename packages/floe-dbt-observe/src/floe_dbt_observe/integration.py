@@ -16,7 +16,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from floe_dbt_observe.dbt_engine import DbtEngine, detect_dbt_engine
+from floe_dbt_observe.dbt_engine import detect_dbt_engine
 from floe_dbt_observe.dbt_executable import find_dbt_executable
 from floe_dbt_observe.delivery_health import SLOW_SEND_SECONDS, DeliveryHealth
 from floe_dbt_observe.errors import DbtParseError
@@ -69,7 +69,6 @@ __all__ = [
     "SPAN_ID_KEY",
     "TRACE_ID_KEY",
     "ApplicationHooks",
-    "DbtEngine",
     "DbtParseError",
     "DeliveryHealth",
     "LineageEmitter",
