@@ -369,6 +369,8 @@ class NodeObserver:
         self._emit_terminal(node, RunState.COMPLETE, None)
 
     def _skip(self, unique_id: str, node_info: Mapping[str, Any], info: Mapping[str, Any]) -> None:
+        if unique_id in self.statuses and unique_id not in self._open:
+            return  # already ended (dbt Fusion can name a skipped node twice): one span per node
         node = self._open.pop(unique_id, None) or self._start(unique_id, node_info, info)
         self._open.pop(unique_id, None)
         node.outcome_status = "skipped"

@@ -25,6 +25,7 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
+from packaging.version import Version
 
 from floe_dbt_observe import FloeDbtTranslator
 from floe_dbt_observe.dbt_engine import DbtEngine, detect_dbt_engine, parse_version_output
@@ -173,7 +174,7 @@ def test_every_node_gets_a_start_and_a_complete_naming_fusion(success: Replayed)
         assert facets["dbt_run"]["dbt_runtime"] == "fusion"
 
 
-def test_fusion_results_become_materializations_and_check_results(success: Replayed) -> None:
+def test_fusion_results_become_materializations(success: Replayed) -> None:
     materialized = {
         event.asset_key.to_user_string()
         for event in success.dagster_events
@@ -189,8 +190,15 @@ def test_fusion_results_become_materializations_and_check_results(success: Repla
         "country_codes",
         "orders_snapshot",
     }
+
+
+@pytest.mark.skipif(
+    Version(version("dagster-dbt")) < Version("0.29.11"),
+    reason="dagster-dbt before 0.29.11 reports every passing dbt Fusion test as a failed check (README: dbt Fusion)",
+)
+def test_fusion_test_results_become_passing_check_evaluations(success: Replayed) -> None:
     checks = [event for event in success.dagster_events if isinstance(event, dg.AssetCheckEvaluation)]
-    assert checks
+    assert len(checks) == 9  # with context=None dagster-dbt evaluates the source test too
     assert all(check.passed for check in checks)
 
 
