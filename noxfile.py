@@ -13,6 +13,7 @@ import tomllib
 from pathlib import Path
 
 import nox
+from nox.command import CommandFailed
 
 nox.options.default_venv_backend = "uv"
 nox.options.reuse_existing_virtualenvs = True
@@ -50,6 +51,40 @@ def _sync(session: nox.Session, *args: str) -> None:
     )
 
 
+FUSION_WHEEL = "dbt==2.0.0rc196"
+"""dbt Fusion (the ``dbt`` 2.0 pre-release wheel, a native binary) that floe-dbt-observe's Fusion tests run; the same
+release as ``tests/fusion_harness.py`` and the recorded logs in ``tests/data/dbt-fusion``."""
+FUSION_TESTED = ("floe-dbt-observe", "floe-definitions")
+"""The suites with real-Fusion tests (they skip, saying why, without ``FLOE_TEST_FUSION_DBT``)."""
+
+
+def _fusion_env(session: nox.Session) -> dict[str, str]:
+    """Install dbt Fusion into a venv of its own beside the session's and name its ``dbt`` for the tests.
+
+    Fusion's wheel installs a ``dbt`` that would replace dbt-core's in the session's venv, hence a venv of its own.
+    Where the wheel does not install (no such release for this platform), nothing is set and the real-Fusion tests
+    skip, saying so; the recorded-log tests still run.
+    """
+    location = Path(f"{session.virtualenv.location}-fusion")
+    try:
+        session.run_install("uv", "venv", "--quiet", "--allow-existing", "--python", "3.11", str(location), silent=True)
+        session.run_install(
+            "uv",
+            "pip",
+            "install",
+            "--quiet",
+            "--prerelease=allow",
+            "--python",
+            str(location / "bin" / "python"),
+            FUSION_WHEEL,
+            silent=True,
+        )
+    except CommandFailed:
+        session.warn(f"{FUSION_WHEEL} did not install: the real dbt Fusion tests will skip")
+        return {}
+    return {"FLOE_TEST_FUSION_DBT": str(location / "bin" / "dbt")}
+
+
 @nox.session(python="3.11")
 @nox.parametrize("package", TEST_TARGETS, ids=TEST_TARGETS)
 def tests(session: nox.Session, package: str) -> None:
@@ -65,7 +100,8 @@ def tests(session: nox.Session, package: str) -> None:
         test_dir = ROOT / "packages" / package / "tests"
     if not any(test_dir.rglob("test_*.py")):
         session.skip(f"{package}: no tests yet")
-    session.run("pytest", str(test_dir), *PARALLEL.get(package, []), *session.posargs)
+    env = _fusion_env(session) if package in FUSION_TESTED else {}
+    session.run("pytest", str(test_dir), *PARALLEL.get(package, []), *session.posargs, env=env)
     if package == "floe-config":
         # this venv holds floe-config alone: prove `floe-config validate` imports no Dagster, dbt, OTel or OpenLineage
         session.run("python", str(ROOT / "packages" / "floe-config" / "tests" / "check_import_boundary.py"))

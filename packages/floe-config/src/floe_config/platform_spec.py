@@ -138,6 +138,10 @@ class PlatformDbtConfig(_PlatformModel):
     """Put a W3C ``traceparent`` in dbt's query comment: every statement dbt sends for a node names that node's
     span (the step's span outside a node), so the warehouse's query history joins the trace. Only where the dbt
     project keeps dbt's default ``query-comment``; a project's own is left as written."""
+    executable: str | None = None
+    """The ``dbt`` executable steps run and parse with: a path (relative to the platform file's directory, ``~``
+    expanded) or a command name looked up on ``PATH``. Default: the ``dbt`` beside this Python, then ``PATH``. Point it
+    at dbt Fusion's ``dbt`` to run Fusion (``invocation: subprocess`` only: in-process runs are dbt-core's)."""
 
 
 class InProcessExecutor(_PlatformModel):

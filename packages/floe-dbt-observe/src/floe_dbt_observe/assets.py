@@ -24,6 +24,7 @@ from dagster_dbt.asset_utils import (
 from opentelemetry.trace import TracerProvider
 
 from floe_dbt_observe.asset_settings import settings_resolver
+from floe_dbt_observe.dbt_engine import refuse_in_process_fusion
 from floe_dbt_observe.dbt_executable import find_dbt_executable
 from floe_dbt_observe.dbt_resource import build_dbt_resource
 from floe_dbt_observe.dbt_runner import DbtStepRunner, RunnerConfig
@@ -86,13 +87,16 @@ def build_dbt_assets(
         The dbt assets definitions.
 
     Raises:
-        DbtObserveError: The project, manifest, executable, selection or settings are unusable.
+        DbtObserveError: The project, manifest, executable, selection or settings are unusable (an in-process
+            invocation with a dbt Fusion executable included: Fusion runs only as a subprocess).
     """
     dbt = dbt or DbtCliOptions()
     definitions = definitions or DefinitionOptions()
     project_path = Path(project_dir).absolute()
     check_project_dir(project_path, manifest is not None)
     resource = _dbt_resource(project_path, dbt)
+    if dbt.invocation == "in_process" and resource is not None:
+        refuse_in_process_fusion(resource.dbt_executable)
     manifest_dict = _load_manifest(project_path, manifest, dbt, resource)
     specs, check_specs = _selected_specs(project_path, manifest_dict, translator, select, exclude)
     resolved, asset_keys = _resolve_settings(specs, manifest_dict, definitions)

@@ -3,8 +3,9 @@
 The resource points at the environment's own ``dbt`` and saves two fixed costs dagster-dbt pays
 before every dbt invocation:
 
-- when the executable is the dbt-core installed beside this Python, its version is known up front,
-  so no ``dbt --version`` subprocess runs (about 3.5 s per step);
+- the executable's engine and version are known up front (``dbt_engine``: the venv's own dbt-core without a
+  subprocess, any other executable, dbt Fusion's included, by one ``--version`` per process), so dagster-dbt runs
+  no ``dbt --version`` of its own before every step (about 3.5 s for dbt-core);
 - no dbt adapter is initialised inside the Dagster process. dagster-dbt builds one for
   ``fetch_column_metadata`` / ``fetch_row_counts``, which floe does not use, and building it loads
   the project's whole partial-parse manifest (1-3 s per step at 1,000 models, growing with the
@@ -28,6 +29,7 @@ from dagster_dbt import DbtCliResource
 from packaging import version
 
 from floe_dbt_observe import _compat
+from floe_dbt_observe.dbt_engine import detect_dbt_engine
 from floe_dbt_observe.dbt_executable import find_dbt_executable
 
 
@@ -73,11 +75,9 @@ def build_dbt_resource(
         dbt_executable=executable,
         global_config_flags=colour_flags(),
     )
-    if skip and Path(executable).parent == Path(sys.executable).parent:
+    if skip:
         try:
-            from importlib.metadata import version as dist_version
-
-            _compat.preset_cli_version(resource, version.parse(dist_version("dbt-core")))
+            _compat.preset_cli_version(resource, version.parse(detect_dbt_engine(executable).version))
         except Exception:  # fall back to dagster-dbt asking the executable
             resource.__dict__.pop(_compat.CLI_VERSION_ATTRIBUTE, None)
     return resource

@@ -29,6 +29,8 @@ from floe_dbt_observe.dbt_trace import (
     dbt_has_spans,
     write_launch_file,
 )
+from floe_dbt_observe.dbt_engine import DbtEngine, detect_dbt_engine, installed_dbt_core, refuse_in_process_fusion
+from floe_dbt_observe.errors import DbtEngineVersionError
 from floe_dbt_observe.lineage_emitter import EmissionReport, LineageEmitter
 from floe_dbt_observe.link_metadata import (
     CHECK_NAME_KEY,
@@ -286,6 +288,21 @@ class DbtStepRunner:
         assert self.config.dbt is not None
         return self.config.dbt
 
+    def _engine(self, dbt: DbtCliResource) -> DbtEngine:
+        """Return the engine the step runs: dbt-core's ``dbtRunner`` in process, else the executable's.
+
+        Raises:
+            FusionInProcessError: An in-process invocation with a dbt Fusion executable.
+        """
+        if self.config.dbt_invocation == "in_process":
+            refuse_in_process_fusion(dbt.dbt_executable)
+            return installed_dbt_core()
+        try:
+            return detect_dbt_engine(dbt.dbt_executable)
+        except DbtEngineVersionError as exc:  # a label only: dbt itself says what is wrong with the executable
+            logger.warning("floe-dbt-observe: %s", exc)
+            return DbtEngine("dbt", "unknown")
+
     def _invoke(
         self,
         dbt: DbtCliResource,
@@ -343,6 +360,7 @@ class DbtStepRunner:
         if dbt_vars:
             args += ["--vars", json.dumps(dbt_vars, sort_keys=True, default=str)]
         dbt = self._resource(context)
+        engine = self._engine(dbt)  # refuses an in-process invocation with dbt Fusion, whatever the observability
         if config.observability == "off":
             if config.dbt_invocation == "subprocess":
                 yield from dbt.cli(args, context=context).stream()
@@ -358,6 +376,7 @@ class DbtStepRunner:
                 )
             return
 
+        engine_attributes = {"dbt.engine.name": engine.name, "dbt.engine.version": engine.version}
         tracer = get_tracer(config.tracer_provider, PACKAGE_VERSION)
         op_name = context.op_execution_context.op.name
         step_span: trace.Span
@@ -377,6 +396,7 @@ class DbtStepRunner:
                     "dagster.op": op_name,
                     "dbt.command": " ".join(args),
                     "floe.observability": config.observability,
+                    **engine_attributes,
                 },
             )
         step_context = trace.set_span_in_context(step_span)
@@ -407,7 +427,9 @@ class DbtStepRunner:
                         job_name=context.run.job_name or "__ASSET_JOB",
                         namespace=config.parent_namespace,
                     ),
-                    dbt_version=_version("dbt-core"),
+                    dbt_version=engine.version,
+                    engine_name=engine.lineage_name,
+                    dbt_runtime=engine.runtime,
                     openlineage_version=_version("openlineage-python"),
                     target_path=invocation.target_path,
                     project_dir=config.project_dir,
@@ -436,6 +458,7 @@ class DbtStepRunner:
                     context.run.run_id,
                     manifest=manifest,
                     pin_span_id=_node_span_pin(config.pin_span_id, trace_settings),
+                    span_attributes=engine_attributes,
                 )
             else:
                 job_name = f"{lineage_ctx.project_name}.{op_name}" if lineage_ctx is not None else None

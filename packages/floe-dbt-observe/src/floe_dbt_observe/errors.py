@@ -44,6 +44,14 @@ class DbtExecutableNotFoundError(DbtObserveError):
     """No ``dbt`` executable could be found next to the running Python or on ``PATH``."""
 
 
+class DbtEngineVersionError(DbtObserveError):
+    """A ``dbt`` executable cannot be run for its ``--version``, or prints no dbt version."""
+
+
+class FusionInProcessError(DbtObserveError):
+    """``invocation='in_process'`` was asked of dbt Fusion, which runs only as a subprocess."""
+
+
 class InvalidAssetSettingsError(DbtObserveError):
     """Per-asset settings are malformed (unknown asset key, wrong type)."""
 

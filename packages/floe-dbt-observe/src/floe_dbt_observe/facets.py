@@ -90,7 +90,10 @@ class DbtNodeRunFacet(RunFacet):
 
 @attr.define
 class DbtVersionRunFacet(RunFacet):
-    """The dbt-core version (run facet ``dbt_version``), as dbt-ol emits it: same name, fields and schema URL."""
+    """The dbt engine's version (run facet ``dbt_version``), as dbt-ol emits it: same name, fields and schema URL.
+
+    dbt-core's version, or dbt Fusion's (``2.0.0-preview.196``) when Fusion ran the node.
+    """
 
     version: str
 

@@ -3,7 +3,8 @@
 What floe-definitions uses beyond ``floe_dbt_observe.__all__`` to wire dbt assets into a code location and observe
 the steps around them: the hooks it passes ``build_dbt_assets``, the trace-id rule and span contexts, the lineage
 emitter and its parent run, the standard OpenLineage facets, the metadata keys that link a materialization to its
-span and lineage run, the manifest (and its adapter type) and dbt resource helpers. It is for floe's own packages,
+span and lineage run, the manifest (and its adapter type) and dbt resource helpers (the executable and its engine:
+dbt-core or dbt Fusion). It is for floe's own packages,
 not for users (who read ``floe_dbt_observe.__all__``); a workspace test (``tests/policy``) keeps every sibling
 import on ``__all__`` or this module. The names are re-exported from the modules that define them;
 ``build_dbt_resource`` loads dagster-dbt, so it is imported on first use, as ``floe_dbt_observe`` itself does with
@@ -15,6 +16,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from floe_dbt_observe.dbt_engine import detect_dbt_engine
 from floe_dbt_observe.dbt_executable import find_dbt_executable
 from floe_dbt_observe.dbt_trace import dbt_core_version, dbt_has_spans
 from floe_dbt_observe.delivery_health import SLOW_SEND_SECONDS, DeliveryHealth
@@ -80,6 +82,7 @@ __all__ = [
     "dbt_core_version",
     "dbt_has_spans",
     "dbt_node_owners",
+    "detect_dbt_engine",
     "find_dbt_executable",
     "format_span_id",
     "format_trace_id",

@@ -167,7 +167,7 @@ class LineageContext:
         dataset_namespace_source: OpenLineage namespace of the warehouse (``duckdb:///path/db.duckdb``),
             or a callable computing it on first use (on the emitter thread, off the dbt step).
         parent: The Dagster run, or None.
-        dbt_version: dbt-core version.
+        dbt_version: The dbt engine's version (dbt-core's, or dbt Fusion's ``2.0.0-preview.196``).
         openlineage_version: openlineage-python version.
         target_path: dbt target path of this invocation (for compiled SQL).
         project_dir: dbt project directory (for source code location).
@@ -183,6 +183,8 @@ class LineageContext:
             ``floe`` (``<project>.<node name>``, floe's names before issue 23).
         project_info_source: Returns the project's name, version and profile for the ``dbt_run`` facet (called
             once, on the emitter thread), or None; without it ``dbt_run`` has the manifest's project name only.
+        engine_name: The ``processing_engine`` facet's name: ``dbt`` (dbt-core, as dbt-ol) or ``dbt-fusion``.
+        dbt_runtime: The ``dbt_run`` facet's ``dbt_runtime``: ``core`` (dbt-ol's) or ``fusion``.
     """
 
     manifest: Mapping[str, Any]
@@ -202,6 +204,8 @@ class LineageContext:
     columns_reader_source: Callable[[], ColumnsReader | None] | None = None
     job_names: Literal["dbt_ol", "floe"] = "dbt_ol"  # dbt_runner.JobNames (not imported: no cycle)
     project_info_source: Callable[[], DbtProjectInfo | None] | None = None
+    engine_name: str = "dbt"
+    dbt_runtime: str = "core"
     _warehouse: dict[str, dict[str, str]] | None = None
     _held: list[Callable[[], Any]] = field(default_factory=list)
     _held_ids: list[str] = field(default_factory=list)
@@ -623,7 +627,7 @@ def _dbt_run_facet(ctx: LineageContext, invocation_id: str) -> DbtRunRunFacet:
     return DbtRunRunFacet(
         invocation_id=invocation_id,
         project_name=info.name,
-        dbt_runtime="core",
+        dbt_runtime=ctx.dbt_runtime,
         project_version=info.version,
         profile_name=info.profile,
         producer=FLOE_PRODUCER,
@@ -635,7 +639,7 @@ def _static_run_facets(ctx: LineageContext) -> dict[str, RunFacet]:
     facets: dict[str, RunFacet] = {
         "processing_engine": processing_engine_run.ProcessingEngineRunFacet(
             version=ctx.dbt_version,
-            name="dbt",
+            name=ctx.engine_name,
             openlineageAdapterVersion=ctx.openlineage_version,
             producer=FLOE_PRODUCER,
         ),

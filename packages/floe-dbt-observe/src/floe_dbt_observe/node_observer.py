@@ -4,6 +4,11 @@ A node's life at dbt's default log level is ``LogStartLine`` then a ``Log*Result
 skipped after an upstream failure only get ``SkippingDetails``; the error message of a failed
 node arrives later in ``RunResultError``. Failed nodes therefore stay pending until their message
 (or the end of the stream) arrives, then close with dbt's own finish timestamp.
+
+dbt Fusion sends the same names with three differences: a failed node's message comes before its result, as an
+error-level ``Generic`` event carrying the node's ``node_info`` (``[error] [DbDriverFailed (dbt1308)]: Database
+Error in model ...`` and a backtrace); a skipped node that had started gets its ``Log*Result`` with status
+``skipped``; one that had not gets only ``MarkSkippedChildren`` (its unique id in ``data``, no ``node_info``).
 """
 
 from __future__ import annotations
@@ -36,6 +41,8 @@ ERROR_STATUSES = frozenset({"error", "fail", "runtime error"})
 LINEAGE_RESOURCE_TYPES = frozenset({"model", "seed", "snapshot", "test"})
 _ROWS = re.compile(r"(\d+)\s*$")
 _DBT_ERROR_CLASS = re.compile(r"^\s*((?:[A-Z][a-z]+ )*?[A-Z][a-z]+ Error) in ")
+_FUSION_PREFIX = re.compile(r"^\s*\[(?:error|warn|warning)\]\s*(?:\[[A-Za-z]+ \(dbt\d+\)\]:\s*)?")
+_BACKTRACE_LINE = re.compile(r"^\s*(?:\d+: .*|at \S+:\d+(?::\d+)?)$")
 DB_SYSTEM_NAMES: Mapping[str, str] = {
     "postgres": "postgresql",
     "redshift": "aws.redshift",
@@ -49,6 +56,12 @@ DB_SYSTEM_NAMES: Mapping[str, str] = {
 """dbt adapter type -> OpenTelemetry ``db.system.name`` where they differ (others keep the adapter's name)."""
 
 
+def fusion_message(text: str) -> str:
+    """Return a dbt Fusion error text as dbt-core words it: no ``[error] [Code (dbtNNNN)]:`` prefix, no backtrace."""
+    lines = [line for line in text.splitlines() if not _BACKTRACE_LINE.match(line)]
+    return _FUSION_PREFIX.sub("", "\n".join(lines)).strip()
+
+
 def error_type(status: str, message: str) -> str:
     """Return a low-cardinality ``error.type`` for a failed dbt node.
 
@@ -56,7 +69,7 @@ def error_type(status: str, message: str) -> str:
     ``DatabaseError`` is then the type. A failing test (no such prefix) is ``dbt.test.fail``; anything else
     ``dbt.<status>``.
     """
-    match = _DBT_ERROR_CLASS.match(message)
+    match = _DBT_ERROR_CLASS.match(_FUSION_PREFIX.sub("", message))
     if match:
         return match.group(1).replace(" ", "")
     return "dbt.test.fail" if status == "fail" else f"dbt.{status.replace(' ', '_') or 'error'}"
@@ -96,6 +109,22 @@ class _OpenNode:
     invocation_id: str | None = None
 
 
+def _status(node_info: Mapping[str, Any], data: Mapping[str, Any]) -> str:
+    """Return a result event's node status, lower case (``node_info.node_status``, else ``data.status``)."""
+    status = str(node_info.get("node_status") or "")
+    if status in ("", "None"):
+        status = str(data.get("status") or "")
+    return status.lower()
+
+
+def _status_message(node: _OpenNode) -> str:
+    """Return the message of a failed node dbt sent none for (dbt Fusion's failing tests)."""
+    failures = (node.result_data or {}).get("num_failures")
+    if node.outcome_status == "fail" and isinstance(failures, int):
+        return f"Got {failures} result{'s' if failures != 1 else ''}, dbt reported status 'fail'"
+    return f"dbt reported status '{node.outcome_status}'"
+
+
 def _rows_affected(data: Mapping[str, Any]) -> tuple[str | None, int | None]:
     message = data.get("result_message")
     if message is None:
@@ -125,6 +154,7 @@ class NodeObserver:
             checks (``dagster.asset_key``; its name is ``dagster.check_name``).
         pin_span_id: ``unique id -> context manager`` in which a node's span is started, giving it the id dbt's
             query comments name (``dbt_trace``); None for the provider's own ids.
+        span_attributes: Attributes every node span carries (the dbt engine's name and version).
     """
 
     def __init__(
@@ -137,6 +167,7 @@ class NodeObserver:
         dagster_run_id: str,
         manifest: Mapping[str, Any] | None = None,
         pin_span_id: Callable[[str], AbstractContextManager[None]] | None = None,
+        span_attributes: Mapping[str, str] | None = None,
     ) -> None:
         self._tracer = tracer
         self._parent = parent
@@ -147,6 +178,7 @@ class NodeObserver:
         self._manifest: Mapping[str, Any] = manifest or {}
         self._adapter_type = manifest_adapter_type(self._manifest)
         self._pin_span_id = pin_span_id
+        self._span_attributes: Mapping[str, str] = span_attributes or {}
         self._open: dict[str, _OpenNode] = {}
         self._pending_errors: dict[str, _OpenNode] = {}
         self._messages: dict[str, str] = {}
@@ -158,6 +190,8 @@ class NodeObserver:
         data = raw_event.get("data") or {}
         node_info = data.get("node_info")
         if not node_info:
+            if (raw_event.get("info") or {}).get("name") == "MarkSkippedChildren":
+                self._fusion_skipped(data, raw_event.get("info") or {})
             return None
         unique_id = node_info.get("unique_id")
         if not unique_id:
@@ -166,6 +200,8 @@ class NodeObserver:
         name = info.get("name")
         if name == "LogStartLine":
             self._start(unique_id, node_info, info)
+        elif name in RESULT_EVENTS and _status(node_info, data) == "skipped":
+            self._skip(unique_id, node_info, info)  # dbt Fusion: a started node skipped after an upstream failure
         elif name in RESULT_EVENTS:
             self._finish(unique_id, node_info, data, info)
         elif name == "SkippingDetails":
@@ -177,7 +213,34 @@ class NodeObserver:
                 pending = self._pending_errors.pop(unique_id, None)
                 if pending is not None:
                     self._close_error(pending, str(message).strip())
+        elif name == "Generic" and info.get("level") == "error" and info.get("msg"):
+            # dbt Fusion: a node's error, before its result event
+            self._messages.setdefault(unique_id, fusion_message(str(info["msg"])))
         return self.links.get(unique_id)
+
+    def _fusion_skipped(self, data: Mapping[str, Any], info: Mapping[str, Any]) -> None:
+        """Close a node dbt Fusion skipped before starting it (``MarkSkippedChildren`` names it, nothing else)."""
+        unique_id = data.get("unique_id")
+        if not unique_id or str(data.get("status") or "") != "skipped":
+            return
+        unique_id = str(unique_id)
+        if unique_id in self.statuses or unique_id in self._open:
+            return
+        self._skip(unique_id, self._manifest_node_info(unique_id), info)
+
+    def _manifest_node_info(self, unique_id: str) -> dict[str, Any]:
+        """Return the ``node_info`` dbt would have sent for a node, from the manifest."""
+        node = self._manifest.get("nodes", {}).get(unique_id) or {}
+        relation = {
+            key: node.get(key) for key in ("database", "schema", "alias", "relation_name") if node.get(key) is not None
+        }
+        return {
+            "unique_id": unique_id,
+            "node_name": node.get("name") or unique_id.split(".")[-1],
+            "resource_type": node.get("resource_type") or unique_id.split(".", 1)[0],
+            "materialized": (node.get("config") or {}).get("materialized") or "",
+            "node_relation": relation,
+        }
 
     def _start(self, unique_id: str, node_info: Mapping[str, Any], info: Mapping[str, Any]) -> _OpenNode:
         existing = self._open.get(unique_id)
@@ -189,6 +252,7 @@ class NodeObserver:
         run_id = str(generate_new_uuid()) if emits_lineage else None
         relation = (node_info.get("node_relation") or {}).get("relation_name")
         attributes: dict[str, str] = {
+            **self._span_attributes,
             "dbt.node.unique_id": unique_id,
             "dbt.node.name": str(node_info.get("node_name") or ""),
             "dbt.node.resource_type": resource_type,
@@ -280,10 +344,7 @@ class NodeObserver:
     ) -> None:
         node = self._open.pop(unique_id, None) or self._start(unique_id, node_info, info)
         self._open.pop(unique_id, None)
-        status = str(node_info.get("node_status") or "")
-        if status in ("", "None"):
-            status = str(data.get("status") or "").lower()
-        status = status.lower()
+        status = _status(node_info, data)
         node.outcome_status = status
         node.result_data = data
         node.thread = info.get("thread")
@@ -315,6 +376,8 @@ class NodeObserver:
         self._emit_terminal(node, RunState.COMPLETE, None)
 
     def _skip(self, unique_id: str, node_info: Mapping[str, Any], info: Mapping[str, Any]) -> None:
+        if unique_id in self.statuses and unique_id not in self._open:
+            return  # already ended (dbt Fusion can name a skipped node twice): one span per node
         node = self._open.pop(unique_id, None) or self._start(unique_id, node_info, info)
         self._open.pop(unique_id, None)
         node.outcome_status = "skipped"
@@ -365,7 +428,7 @@ class NodeObserver:
     def close(self, error: BaseException | None) -> None:
         """Close everything still open: failed nodes with their message, running nodes as aborted."""
         for unique_id, node in list(self._pending_errors.items()):
-            message = self._messages.get(unique_id) or f"dbt reported status '{node.outcome_status}'"
+            message = self._messages.get(unique_id) or _status_message(node)
             self._close_error(node, message)
         self._pending_errors.clear()
         now = time.time_ns()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
+from importlib.metadata import version
 from typing import Any
 
 import dagster as dg
@@ -69,6 +70,8 @@ def test_node_span_attributes_and_status(success_run: DbtRun) -> None:
     assert model.attributes["dagster.run_id"] == success_run.result.run_id
     assert model.attributes["dbt.node.thread"]
     assert model.attributes["dbt.node.adapter_response"] == "OK"
+    assert model.attributes["dbt.engine.name"] == "dbt-core"
+    assert model.attributes["dbt.engine.version"] == version("dbt-core")
     seed = spans["seed.floe_fixture.country_codes"]
     assert seed.attributes["dbt.node.rows_affected"] == 3
     test = next(s for uid, s in spans.items() if uid.startswith("test.floe_fixture.unique_stg_orders"))
@@ -140,6 +143,8 @@ def test_model_events_carry_dbt_ol_facets(success_run: DbtRun) -> None:
     assert run_facets["parent"]["run"]["runId"] == success_run.result.run_id
     assert run_facets["processing_engine"]["name"] == "dbt"
     assert run_facets["dbt_version"]["version"] == run_facets["processing_engine"]["version"]
+    assert run_facets["processing_engine"]["version"] == version("dbt-core")
+    assert run_facets["dbt_run"]["dbt_runtime"] == "core"
     assert run_facets["floe_dbt_node"]["status"] == "success"
     inputs = {dataset["name"] for dataset in event["inputs"]}
     assert inputs == {"success.main.stg_orders", "success.main.stg_payments", "success.main.stg_customers"}

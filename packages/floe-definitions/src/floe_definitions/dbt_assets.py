@@ -1,6 +1,7 @@
 """The dbt project of floe.yaml as per-model observed assets, through floe-dbt-observe.
 
-Paths resolve against floe.yaml's directory (platform.yaml's ``dbt.profiles_dir`` against the platform file's),
+Paths resolve against floe.yaml's directory (platform.yaml's ``dbt.profiles_dir`` and ``dbt.executable`` against the
+platform file's),
 ``dbt parse`` runs with an absolute ``--project-dir`` when the manifest is missing, and each model's partitions,
 backfill policy and automation condition come from floe.yaml's asset patterns (resolved by floe-loaders), so
 models with different settings land in different ``AssetsDefinition``s.
@@ -8,7 +9,9 @@ models with different settings land in different ``AssetsDefinition``s.
 
 from __future__ import annotations
 
+import os
 import shlex
+import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache, partial
@@ -25,6 +28,7 @@ from floe_config.integration import DbtConfig, OrchestrationConfig, did_you_mean
 from floe_dbt_observe import (
     DbtAssetSettings,
     DbtCliOptions,
+    DbtObserveError,
     DefinitionOptions,
     FloeDbtTranslator,
     ObservabilityOptions,
@@ -36,6 +40,7 @@ from floe_dbt_observe.integration import (
     dataset_namespace,
     dbt_core_version,
     dbt_has_spans,
+    detect_dbt_engine,
     find_dbt_executable,
     load_or_parse_manifest,
     manifest_adapter_type,
@@ -60,6 +65,8 @@ class DbtProject:
         profiles_dir: Directory of profiles.yml, or ``None`` for dbt's default.
         target: dbt target, or ``None`` for the profile's default.
         invocation: How dbt steps run dbt (platform.yaml ``dbt.invocation``): ``subprocess`` or ``in_process``.
+        executable: The ``dbt`` steps run and parse with (platform.yaml ``dbt.executable``), absolute; ``None`` for
+            the one beside this Python, then ``PATH``.
     """
 
     project_dir: Path
@@ -67,6 +74,7 @@ class DbtProject:
     profiles_dir: Path | None
     target: str | None
     invocation: Literal["subprocess", "in_process"] = "subprocess"
+    executable: str | None = None
 
 
 def resolve_dbt_project(
@@ -84,8 +92,9 @@ def resolve_dbt_project(
         The resolved project.
 
     Raises:
-        DefinitionsLoadError: A directory does not exist, or ``project_dir`` has no ``dbt_project.yml`` (the
-            error carries the key; the caller adds the file location).
+        DefinitionsLoadError: A directory does not exist, ``project_dir`` has no ``dbt_project.yml``,
+            ``dbt.executable`` is not an executable dbt, or ``dbt.invocation: in_process`` meets dbt Fusion (the error
+            carries the key; the caller adds the file location).
     """
     project_dir = _absolute(base_dir, config.project_dir)
     _require_directory(project_dir, config.project_dir, "orchestration.dbt.project_dir")
@@ -112,9 +121,68 @@ def resolve_dbt_project(
             "upgrade dbt-core (pip install 'dbt-core>=1.12,<1.13') or set it to false",
             key="dbt.spans",
         )
-    return DbtProject(
-        project_dir, manifest, profiles_dir, platform.dbt.target or config.target, invocation=platform.dbt.invocation
+    executable = (
+        _resolve_executable(platform_dir or base_dir, platform.dbt.executable)
+        if platform.dbt.executable is not None
+        else None
     )
+    if platform.dbt.invocation == "in_process":
+        _refuse_in_process_fusion(executable)
+    return DbtProject(
+        project_dir,
+        manifest,
+        profiles_dir,
+        platform.dbt.target or config.target,
+        invocation=platform.dbt.invocation,
+        executable=executable,
+    )
+
+
+_EXECUTABLE_FIX = (
+    "point dbt.executable at a dbt-core or dbt Fusion `dbt` (e.g. a venv's bin/dbt; a relative path starts from the "
+    "platform file's directory), or remove it to use the dbt beside this Python"
+)
+
+
+def _resolve_executable(base: Path, written: str) -> str:
+    """Return platform.yaml's ``dbt.executable`` as an absolute path, or raise a located-by-key error."""
+    if os.sep not in written and "/" not in written and not written.startswith("~"):
+        found = shutil.which(written)
+        if found is None:
+            raise DefinitionsLoadError(
+                f"dbt executable {written!r} is not on PATH; {_EXECUTABLE_FIX}", key="dbt.executable"
+            )
+        return str(Path(found).absolute())
+    candidate = Path(written).expanduser()
+    path = Path(os.path.normpath(candidate if candidate.is_absolute() else base / candidate))
+    if not path.exists():
+        raise DefinitionsLoadError(
+            f"dbt executable {written!r} does not exist ({path}); {_EXECUTABLE_FIX}", key="dbt.executable"
+        )
+    if not path.is_file() or not os.access(path, os.X_OK):
+        what = "a directory" if path.is_dir() else "not executable"
+        raise DefinitionsLoadError(
+            f"dbt executable {written!r} is {what} ({path}); {_EXECUTABLE_FIX}", key="dbt.executable"
+        )
+    return str(path)
+
+
+def _refuse_in_process_fusion(executable: str | None) -> None:
+    """Raise a located error when ``dbt.invocation: in_process`` would run with dbt Fusion's executable."""
+    try:
+        path = find_dbt_executable(executable)
+        engine = detect_dbt_engine(path)
+    except DbtObserveError as exc:
+        if executable is None:
+            return  # no dbt at all: building the dbt resource says so, located at orchestration.dbt
+        raise DefinitionsLoadError(str(exc), key="dbt.executable") from exc
+    if engine.is_fusion:
+        raise DefinitionsLoadError(
+            f"dbt.invocation is 'in_process', but the dbt executable {path} is dbt Fusion {engine.version}, which "
+            "runs only as a subprocess (in-process runs are dbt-core's dbtRunner); set dbt.invocation: subprocess, "
+            "or point dbt.executable at dbt-core's `dbt`",
+            key="dbt.invocation",
+        )
 
 
 def _require_directory(path: Path, written: str, key: str) -> None:
@@ -160,7 +228,7 @@ def load_manifest(project: DbtProject) -> dict[str, Any]:
     manifest, _ = load_or_parse_manifest(
         project.project_dir,
         manifest=project.manifest_path,
-        dbt_executable=find_dbt_executable(),
+        dbt_executable=find_dbt_executable(project.executable),
         profiles_dir=project.profiles_dir,
         target=project.target,
     )
@@ -196,9 +264,9 @@ def warehouse_namespace(project: DbtProject, manifest: Mapping[str, Any]) -> tup
 
 
 def build_dbt_resource_for(project: DbtProject) -> DbtCliResource:
-    """Return the ``DbtCliResource`` for the project (with the venv's dbt executable)."""
+    """Return the ``DbtCliResource`` for the project (platform.yaml's ``dbt.executable``, else the venv's dbt)."""
     return build_dbt_resource(
-        project.project_dir, profiles_dir=project.profiles_dir, target=project.target, dbt_executable=None
+        project.project_dir, profiles_dir=project.profiles_dir, target=project.target, dbt_executable=project.executable
     )
 
 
