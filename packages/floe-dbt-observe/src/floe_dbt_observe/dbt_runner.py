@@ -22,6 +22,7 @@ from dagster_dbt import DbtCliResource
 from opentelemetry import trace
 from opentelemetry.trace import Status, StatusCode, TracerProvider
 
+from floe_dbt_observe.dbt_engine import DbtEngine, detect_dbt_engine, installed_dbt_core, refuse_in_process_fusion
 from floe_dbt_observe.dbt_trace import (
     DBT_OTEL_FLAG,
     DbtTraceSettings,
@@ -29,7 +30,6 @@ from floe_dbt_observe.dbt_trace import (
     dbt_has_spans,
     write_launch_file,
 )
-from floe_dbt_observe.dbt_engine import DbtEngine, detect_dbt_engine, installed_dbt_core, refuse_in_process_fusion
 from floe_dbt_observe.errors import DbtEngineVersionError
 from floe_dbt_observe.lineage_emitter import EmissionReport, LineageEmitter
 from floe_dbt_observe.link_metadata import (
