@@ -295,9 +295,9 @@ def _exec_cold_run_worker(instance_ref: Any, run_id: str) -> None:
 
 def repository_pointer(origin_json: str) -> Any:
     """Return the code pointer of a serialized ``RepositoryPythonOrigin`` (a run's ``job_code_origin``)."""
-    from dagster._utils.hosted_user_process import recon_repository_from_origin
     from dagster._core.origin import RepositoryPythonOrigin
     from dagster._serdes import deserialize_value
+    from dagster._utils.hosted_user_process import recon_repository_from_origin
 
     return recon_repository_from_origin(deserialize_value(origin_json, RepositoryPythonOrigin)).pointer
 
@@ -337,7 +337,7 @@ class RepositoryCache:
                 return self.definition
             return original(pointer, repository_load_data)
 
-        reconstruct.reconstruct_repository_def_from_pointer = cached  # type: ignore[attr-defined]
+        reconstruct.reconstruct_repository_def_from_pointer = cached
         return True
 
     def load(self, pointer: Any) -> Any:

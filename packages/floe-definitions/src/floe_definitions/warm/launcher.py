@@ -63,7 +63,7 @@ class WarmRunLauncher(RunLauncher, ConfigurableClass):
 
     def __init__(self, inst_data: ConfigurableClassData | None = None) -> None:
         self._inst_data = inst_data
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # Dagster leaves RunLauncher.__init__ untyped
 
     @property
     def inst_data(self) -> ConfigurableClassData | None:
@@ -239,8 +239,8 @@ def _start(path: Path, origin_json: str, origin: Any) -> socket.socket:
             return connection
         if process.poll() is not None:
             raise WarmLaunchError(
-                f"floe's warm process exited with {process.returncode} before listening (its error is in this process's "
-                "output)"
+                f"floe's warm process exited with {process.returncode} before listening (its error is in this "
+                "process's output)"
             )
         time.sleep(0.02)
     process.kill()

@@ -1,4 +1,4 @@
-"""The warm process: one per code location and instance, started by :class:`~floe_definitions.warm.launcher.WarmRunLauncher`.
+"""The warm process: one per code location and instance, started by floe's ``WarmRunLauncher``.
 
 ``python -m floe_definitions.warm.server --socket PATH --origin JSON --parent PID`` binds a Unix socket first (so
 launchers can queue runs while it loads), imports Dagster, dagster-dbt, dbt, the OpenTelemetry SDK, the OpenLineage

@@ -32,7 +32,7 @@ WARM_YAML = (
     "run_launcher: {module: floe_definitions.warm.launcher, class: WarmRunLauncher, config: {}}\n"
 )
 COLD_YAML = "telemetry: {enabled: false}\n"
-SLEEPING_ASSET = '''
+SLEEPING_ASSET = """
 import time
 from dagster import asset
 
@@ -40,7 +40,7 @@ from dagster import asset
 @asset(key=["raw", "numbers"], group_name="raw")
 def numbers() -> None:
     time.sleep(600)
-'''
+"""
 
 
 @dataclass
@@ -193,9 +193,12 @@ def test_warm_run_records_the_same_spans_lineage_and_materializations_as_a_cold_
     warm_spans, warm_lineage = _spans_of(project, before_spans), _lineage_of(project, before_lineage)
 
     assert cold.status == warm.status == DagsterRunStatus.SUCCESS
-    assert PID_TAG in warm.tags and PID_TAG not in cold.tags  # each went the way it names
-    assert warm_spans == cold_spans and any(name.startswith("dagster run") for name, _ in warm_spans)
-    assert warm_lineage == cold_lineage and warm_lineage
+    assert PID_TAG in warm.tags
+    assert PID_TAG not in cold.tags
+    assert warm_spans == cold_spans
+    assert any(name.startswith("dagster run") for name, _ in warm_spans)
+    assert warm_lineage == cold_lineage
+    assert warm_lineage
     warm_materialized, cold_materialized = _materialized(location.warm, warm), _materialized(location.cold, cold)
     assert {key: sorted(metadata) for key, metadata in warm_materialized.items()} == {
         key: sorted(metadata) for key, metadata in cold_materialized.items()
@@ -250,7 +253,9 @@ def test_an_asset_module_raising_on_import_fails_that_run_with_a_located_error_a
         location.asset_module.write_text(original)
     assert broken.status == DagsterRunStatus.FAILURE
     text = _failure_text(location.warm, broken)
-    assert "floe.yaml:" in text and "orchestration.asset_modules" in text and "broken on purpose" in text, text
+    assert "floe.yaml:" in text, text
+    assert "orchestration.asset_modules" in text, text
+    assert "broken on purpose" in text, text
     fixed = location.run(location.warm)
     assert fixed.status == DagsterRunStatus.SUCCESS
     assert broken.tags[SOCKET_TAG] == fixed.tags[SOCKET_TAG]
@@ -276,9 +281,11 @@ def test_a_terminated_warm_run_ends_canceled_with_error_spans_and_aborted_lineag
         location.asset_module.write_text(original)
     assert finished.status == DagsterRunStatus.CANCELED
     spans = location.project.spans()[before_spans:]
-    assert spans and all(span["status"]["status_code"] == "ERROR" for span in spans if "raw" in span["name"])
+    assert spans
+    assert all(span["status"]["status_code"] == "ERROR" for span in spans if "raw" in span["name"])
     states = [e["eventType"] for e in location.project.lineage()[before_lineage:] if "numbers" in e["job"]["name"]]
-    assert states and states[0] == "START" and states[-1] in {"FAIL", "ABORT"}, states
+    assert states[:1] == ["START"], states
+    assert states[-1] in {"FAIL", "ABORT"}, states
 
 
 def test_a_killed_warm_process_fails_its_run_by_run_monitoring_and_the_next_launch_gets_a_new_one(
@@ -289,9 +296,11 @@ def test_a_killed_warm_process_fails_its_run_by_run_monitoring_and_the_next_laun
     try:
         run = location.launch(location.warm)
         started = wait_until(
-            lambda: (r := location.warm.get_run_by_id(run.run_id)) is not None
-            and r.status == DagsterRunStatus.STARTED
-            and r,
+            lambda: (
+                (r := location.warm.get_run_by_id(run.run_id)) is not None
+                and r.status == DagsterRunStatus.STARTED
+                and r
+            ),
             "the run to start",
         )
         assert location.warm.run_launcher.check_run_worker_health(started).status == WorkerStatus.RUNNING
