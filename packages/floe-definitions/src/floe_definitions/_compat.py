@@ -42,6 +42,12 @@ if TYPE_CHECKING:
     from dagster._core.execution.plan.plan import ExecutionPlan as ExecutionPlan
     from dagster._core.execution.retries import RetryMode as RetryMode
     from dagster._core.execution.step_dependency_config import StepDependencyConfig as StepDependencyConfig
+    from dagster._core.launcher import CheckRunHealthResult as CheckRunHealthResult
+    from dagster._core.launcher import LaunchRunContext as LaunchRunContext
+    from dagster._core.launcher import RunLauncher as RunLauncher
+    from dagster._core.launcher import WorkerStatus as WorkerStatus
+    from dagster._serdes import ConfigurableClass as ConfigurableClass
+    from dagster._serdes import ConfigurableClassData as ConfigurableClassData
 
 logger = logging.getLogger("floe_definitions")
 PACKAGE = "floe-definitions"
@@ -220,22 +226,21 @@ def with_wrapped_compute(assets_def: AssetsDefinition, wrap: ComputeWrapper) -> 
 
 
 # --- warm run starts (floe_definitions.warm) -------------------------------------------------------------------
-# A run launcher is Dagster's documented extension point (``run_launcher: {module, class}`` in dagster.yaml), but
-# its base class and result types are not exported at the top of ``dagster``: they are re-exported here.
-from dagster._core.launcher import (  # noqa: E402
-    CheckRunHealthResult as CheckRunHealthResult,
-)
-from dagster._core.launcher import (  # noqa: E402
-    LaunchRunContext as LaunchRunContext,
-)
-from dagster._core.launcher import (  # noqa: E402
-    RunLauncher as RunLauncher,
-)
-from dagster._core.launcher import (  # noqa: E402
-    WorkerStatus as WorkerStatus,
-)
-from dagster._serdes import ConfigurableClass as ConfigurableClass  # noqa: E402
-from dagster._serdes import ConfigurableClassData as ConfigurableClassData  # noqa: E402
+
+
+def run_launcher_types() -> tuple[Any, Any, Any, Any, Any, Any]:
+    """Return the run-launcher types: the base class, its context, health result and status, config classes.
+
+    In order: ``RunLauncher``, ``LaunchRunContext``, ``CheckRunHealthResult``, ``WorkerStatus``,
+    ``ConfigurableClass``, ``ConfigurableClassData``. A run launcher is Dagster's documented extension point (``run_launcher: {module, class}`` in ``dagster.yaml``),
+    but its base class and result types are exported only under ``dagster._core`` and ``dagster._serdes``. Imported
+    when called (by :mod:`floe_definitions.warm.launcher`, itself imported only by an instance that names it).
+    """
+    from dagster._core.launcher import CheckRunHealthResult, LaunchRunContext, RunLauncher, WorkerStatus
+    from dagster._serdes import ConfigurableClass, ConfigurableClassData
+
+    return RunLauncher, LaunchRunContext, CheckRunHealthResult, WorkerStatus, ConfigurableClass, ConfigurableClassData
+
 
 WARM_RUN_WORKER = Capability("warm_run_worker", "`dagster api execute_run` exec'd in the forked run process (cold)")
 WARM_DEFINITIONS = Capability("warm_definitions", "a fresh load of the definitions in every forked run")

@@ -24,18 +24,25 @@ import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dagster import DagsterInstance, DagsterRun, serialize_value
 
-from floe_definitions._compat import (
-    CheckRunHealthResult,
-    ConfigurableClass,
-    ConfigurableClassData,
-    LaunchRunContext,
-    RunLauncher,
-    WorkerStatus,
-)
+from floe_definitions._compat import run_launcher_types
+
+if TYPE_CHECKING:
+    from floe_definitions._compat import (
+        CheckRunHealthResult,
+        ConfigurableClass,
+        ConfigurableClassData,
+        LaunchRunContext,
+        RunLauncher,
+        WorkerStatus,
+    )
+else:
+    RunLauncher, LaunchRunContext, CheckRunHealthResult, WorkerStatus, ConfigurableClass, ConfigurableClassData = (
+        run_launcher_types()
+    )
 
 PID_TAG = "floe/warm_pid"
 """The run's process id, written by that process before the run starts."""
