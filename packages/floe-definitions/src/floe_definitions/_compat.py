@@ -232,9 +232,10 @@ def run_launcher_types() -> tuple[Any, Any, Any, Any, Any, Any]:
     """Return the run-launcher types: the base class, its context, health result and status, config classes.
 
     In order: ``RunLauncher``, ``LaunchRunContext``, ``CheckRunHealthResult``, ``WorkerStatus``,
-    ``ConfigurableClass``, ``ConfigurableClassData``. A run launcher is Dagster's documented extension point (``run_launcher: {module, class}`` in ``dagster.yaml``),
-    but its base class and result types are exported only under ``dagster._core`` and ``dagster._serdes``. Imported
-    when called (by :mod:`floe_definitions.warm.launcher`, itself imported only by an instance that names it).
+    ``ConfigurableClass``, ``ConfigurableClassData``. A run launcher is Dagster's documented extension point
+    (``run_launcher: {module, class}`` in ``dagster.yaml``), but these are exported only under ``dagster._core``
+    and ``dagster._serdes``. Imported when called (by :mod:`floe_definitions.warm.launcher`, itself imported only
+    by an instance that names it).
     """
     from dagster._core.launcher import CheckRunHealthResult, LaunchRunContext, RunLauncher, WorkerStatus
     from dagster._serdes import ConfigurableClass, ConfigurableClassData
