@@ -9,6 +9,7 @@ tests share one project copy and warm process (a load costs tens of seconds here
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
@@ -18,15 +19,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dagster import DagsterInstance, DagsterRun, DagsterRunStatus, build_reconstructable_job
+from dagster import DagsterInstance, DagsterRun, DagsterRunStatus
 from dagster._core.launcher import WorkerStatus
 from dagster._core.workspace.context import WorkspaceProcessContext
 from dagster._core.workspace.load_target import PythonFileTarget
 
+from floe_definitions.telemetry.run_trace import run_trace_id
 from floe_definitions.warm.launcher import PID_TAG, SOCKET_TAG, process_alive
 
 TIMEOUT = 300.0
-RECONSTRUCT_DIR = Path(__file__).parents[2] / "reconstruct"
 WARM_YAML = (
     "telemetry: {enabled: false}\n"
     "run_launcher: {module: floe_definitions.warm.launcher, class: WarmRunLauncher, config: {}}\n"
@@ -40,6 +41,25 @@ from dagster import asset
 @asset(key=["raw", "numbers"], group_name="raw")
 def numbers() -> None:
     time.sleep(600)
+"""
+
+RECORDING_ASSET = """
+import json
+import os
+import time
+from pathlib import Path
+
+from dagster import AssetExecutionContext, asset
+
+SEEN: list[str] = []  # module state: a run that shared its process with another would see that run's id here
+
+
+@asset(key=["raw", "numbers"], group_name="raw")
+def numbers(context: AssetExecutionContext) -> None:
+    SEEN.append(context.run_id)
+    time.sleep(2)  # keep the four runs' steps alive together
+    out = Path(os.environ["FLOE_TEST_WAREHOUSE"]).parent / f"isolation-{context.run_id}.json"
+    out.write_text(json.dumps({"pid": os.getpid(), "seen": SEEN}))
 """
 
 
@@ -57,18 +77,30 @@ class Location:
         return self.project.root / self.project.package / "raw.py"
 
     def launch(self, instance: DagsterInstance, job: str = "everything") -> DagsterRun:
+        """Create the run from the code server's snapshots and launch it, as the webserver does."""
         request_context = self.context.create_request_context()
-        remote_job = request_context.get_code_location("faulty").get_repository("__repository__").get_full_job(job)
-        job_def = build_reconstructable_job(
-            "floe_test_jobs",
-            "job_from_file",
-            reconstructable_args=(str(self.project.root / "definitions.py"), job),
-            reconstructor_working_directory=str(RECONSTRUCT_DIR),
-        ).get_definition()
-        run = instance.create_run_for_job(
-            job_def=job_def,
+        location = request_context.get_code_location("faulty")
+        remote_job = location.get_repository("__repository__").get_full_job(job)
+        plan = location.get_execution_plan(remote_job, {}, step_keys_to_execute=None, known_state=None)
+        run = instance.create_run(
+            job_name=job,
+            run_id=None,
+            run_config={},
+            status=None,
+            tags={},
+            root_run_id=None,
+            parent_run_id=None,
+            step_keys_to_execute=None,
+            execution_plan_snapshot=plan.execution_plan_snapshot,
+            job_snapshot=remote_job.job_snapshot,
+            parent_job_snapshot=remote_job.parent_job_snapshot,
             remote_job_origin=remote_job.get_remote_origin(),
             job_code_origin=remote_job.get_python_origin(),
+            asset_selection=None,
+            asset_check_selection=None,
+            op_selection=None,
+            resolved_op_selection=None,
+            asset_graph=request_context.asset_graph,
         )
         instance.launch_run(run.run_id, request_context)
         return run
@@ -281,8 +313,9 @@ def test_a_terminated_warm_run_ends_canceled_with_error_spans_and_aborted_lineag
         location.asset_module.write_text(original)
     assert finished.status == DagsterRunStatus.CANCELED
     spans = location.project.spans()[before_spans:]
-    assert spans
-    assert all(span["status"]["status_code"] == "ERROR" for span in spans if "raw" in span["name"])
+    ended = {span["name"]: span["status"]["status_code"] for span in spans}
+    assert ended.get("raw/numbers") == "ERROR", ended  # the interrupted step
+    assert ended.get("dagster run everything") == "ERROR", ended
     states = [e["eventType"] for e in location.project.lineage()[before_lineage:] if "numbers" in e["job"]["name"]]
     assert states[:1] == ["START"], states
     assert states[-1] in {"FAIL", "ABORT"}, states
@@ -316,3 +349,37 @@ def test_a_killed_warm_process_fails_its_run_by_run_monitoring_and_the_next_laun
     assert following.status == DagsterRunStatus.SUCCESS
     assert int(following.tags[PID_TAG]) != int(started.tags[PID_TAG])
     assert server not in _warm_server_pids(location.warm) or len(_warm_server_pids(location.warm)) == 1
+
+
+def test_four_concurrent_warm_runs_each_have_their_own_process_state_and_trace(location: Location) -> None:
+    floe_yaml = location.project.root / "floe.yaml"
+    original_yaml, original_module = floe_yaml.read_text(), location.asset_module.read_text()
+    floe_yaml.write_text(
+        original_yaml.replace("jobs:\n", 'jobs:\n    raw_only: {type: batch, selection: ["group:raw"]}\n')
+    )
+    location.asset_module.write_text(RECORDING_ASSET)
+    try:
+        location.context.reload_code_location("faulty")  # the new job, in the code server too
+        runs = [location.launch(location.warm, "raw_only") for _ in range(4)]
+        finished = [wait_until(lambda r=run: _finished(location.warm, r.run_id), "the runs to finish") for run in runs]
+        for run in finished:
+            wait_until(lambda r=run: not _worker_alive(location.warm, r), "the run's process to exit", timeout=60)
+    finally:
+        floe_yaml.write_text(original_yaml)
+        location.asset_module.write_text(original_module)
+        location.context.reload_code_location("faulty")
+    assert [run.status for run in finished] == [DagsterRunStatus.SUCCESS] * 4
+    records = {
+        run.run_id: json.loads((location.project.warehouse.parent / f"isolation-{run.run_id}.json").read_text())
+        for run in finished
+    }
+    assert {run_id: record["seen"] for run_id, record in records.items()} == {run_id: [run_id] for run_id in records}
+    assert len({record["pid"] for record in records.values()}) == 4
+    assert {record["pid"] for record in records.values()} == {int(run.tags[PID_TAG]) for run in finished}
+    assert not {record["pid"] for record in records.values()} & _warm_server_pids(location.warm)
+    traces = {
+        int(span["context"]["trace_id"], 16)
+        for span in location.project.spans()
+        if span["name"].startswith("dagster run")
+    }
+    assert {run_trace_id(run.run_id) for run in finished} <= traces  # each run's spans in its own trace
