@@ -94,7 +94,8 @@ class WarmDefinitions:
 
     def refresh(self, generation: str | None) -> None:
         """Load the definitions again if never loaded, failed, changed on disk or reloaded by the code server."""
-        new_generation = generation is not None and generation not in self.generations
+        # The first id seen is the code server the warm process was started for: its load is this one.
+        new_generation = generation is not None and bool(self.generations) and generation not in self.generations
         if generation is not None:
             self.generations.add(generation)
         if not self.failed and not new_generation and self.files is not None:
