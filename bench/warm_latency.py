@@ -1,8 +1,9 @@
 """Warm vs cold run starts through a run launcher, as the webserver and the daemon launch runs (issue 22).
 
-``.venv/bin/python bench/warm_latency.py [--repeat 3] [--jobs seed_bronze,transform] [--memory-runs 0]``
+``.venv/bin/python bench/warm_latency.py [--repeat 3] [--jobs seed_bronze,transform] [--memory-runs 0]
+[--executor multiprocess|in_process]``
 
-One code server (a subprocess, as ``floe dev`` runs it) serves a copy of demo/ (multiprocess executor, telemetry to
+One code server (a subprocess, as ``floe dev`` runs it) serves a copy of demo/ (the executor given, telemetry to
 files). Two SQLite instances share it: one whose ``dagster.yaml`` names floe's ``WarmRunLauncher``, one with
 Dagster's default launcher (a run worker started by the code server with ``spawn``). Runs are created from the code
 server's snapshots and launched by the instance, alternating cold and warm; each figure is timed from the
@@ -26,12 +27,11 @@ from dagster import DagsterEventType, DagsterInstance
 from dagster._core.workspace.context import WorkspaceProcessContext
 from dagster._core.workspace.load_target import ModuleTarget
 
+from floe_definitions.warm.launcher import SOCKET_TAG
+
 REPO = Path(__file__).resolve().parents[1]
 WORK = REPO / "bench" / ".work" / "warm"
-PLATFORM = (
-    "tracing: {type: file, path: .floe/traces}\nlineage:\n  transport: {type: file, path: .floe/lineage}\n"
-    "execution:\n  executor: {type: multiprocess}\n"
-)
+TELEMETRY = "tracing: {type: file, path: .floe/traces}\nlineage:\n  transport: {type: file, path: .floe/lineage}\n"
 LAUNCHER = "run_launcher: {module: floe_definitions.warm.launcher, class: WarmRunLauncher, config: {}}\n"
 
 
@@ -47,6 +47,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--jobs", default="seed_bronze,transform")
     parser.add_argument("--memory-runs", type=int, default=0)
+    parser.add_argument("--executor", default="multiprocess", choices=["multiprocess", "in_process"])
     args = parser.parse_args()
     if WORK.exists():
         shutil.rmtree(WORK)
@@ -55,7 +56,7 @@ def main() -> int:
         REPO / "demo", project, ignore=shutil.ignore_patterns(".floe", "target", "logs", "__pycache__", "tests")
     )
     (project / ".floe").mkdir()
-    (project / "platform.yaml").write_text(PLATFORM)
+    (project / "platform.yaml").write_text(TELEMETRY + f"execution:\n  executor: {{type: {args.executor}}}\n")
     os.environ.update(
         FLOE_CONFIG=str(project / "floe.yaml"),
         FLOE_PLATFORM_FILE=str(project / "platform.yaml"),
@@ -65,7 +66,9 @@ def main() -> int:
     for side, extra in (("cold", ""), ("warm", LAUNCHER)):
         home = WORK / f"{side}_home"
         home.mkdir()
-        (home / "dagster.yaml").write_text("telemetry: {enabled: false}\n" + extra)
+        (home / "dagster.yaml").write_text(
+            "telemetry: {enabled: false}\ncode_servers: {local_startup_timeout: 600}\n" + extra
+        )
         instances[side] = DagsterInstance.from_config(str(home))
     partition = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%d")
     target = ModuleTarget(
@@ -123,7 +126,7 @@ def main() -> int:
         jobs = [job for job in args.jobs.split(",") if job]
         first = launch("warm", jobs[0])
         print(
-            f"first warm launch (warm process starts and loads): step {first[0]:.2f} s, run {first[1]:.2f} s ({first[2]})"
+            f"first warm launch (warm process starts, loads): step {first[0]:.2f} s, run {first[1]:.2f} s, {first[2]}"
         )
         for _ in range(args.repeat):
             for job in jobs:
@@ -138,16 +141,14 @@ def main() -> int:
                 f"{statistics.median(v[1] for v in values):6.2f} s  (n={len(values)})"
             )
         if args.memory_runs:
-            pid_file = next((Path("/tmp") / f"floe-warm-{os.getuid()}").glob("*.pid"))
-            newest = max((Path("/tmp") / f"floe-warm-{os.getuid()}").glob("*.pid"), key=lambda p: p.stat().st_mtime)
-            pid = int(newest.read_text())
+            socket_file = Path(instances["warm"].get_runs(limit=1)[0].tags[SOCKET_TAG])
+            pid = int(socket_file.with_suffix(".pid").read_text())
             start_rss = _rss_mib(pid)
             print(f"\nwarm process {pid}: RSS {start_rss:.1f} MiB before {args.memory_runs} more runs")
             for number in range(1, args.memory_runs + 1):
                 launch("warm", jobs[0])
                 if number % 10 == 0 or number == args.memory_runs:
                     print(f"  after {number:3} runs: RSS {_rss_mib(pid):.1f} MiB", flush=True)
-            del pid_file
     for instance in instances.values():
         instance.dispose()
     return 0

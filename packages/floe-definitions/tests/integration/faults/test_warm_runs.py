@@ -28,11 +28,8 @@ from floe_definitions.telemetry.run_trace import run_trace_id
 from floe_definitions.warm.launcher import PID_TAG, SOCKET_TAG, process_alive
 
 TIMEOUT = 300.0
-WARM_YAML = (
-    "telemetry: {enabled: false}\n"
-    "run_launcher: {module: floe_definitions.warm.launcher, class: WarmRunLauncher, config: {}}\n"
-)
-COLD_YAML = "telemetry: {enabled: false}\n"
+COLD_YAML = "telemetry: {enabled: false}\ncode_servers: {local_startup_timeout: 600}\n"  # a loaded 2-core machine
+WARM_YAML = COLD_YAML + "run_launcher: {module: floe_definitions.warm.launcher, class: WarmRunLauncher, config: {}}\n"
 SLEEPING_ASSET = """
 import time
 from dagster import asset
