@@ -27,7 +27,8 @@ from dagster import DagsterEventType, DagsterInstance
 from dagster._core.workspace.context import WorkspaceProcessContext
 from dagster._core.workspace.load_target import ModuleTarget
 
-from floe_definitions.warm.launcher import SOCKET_TAG
+SOCKET_TAG = "floe/warm_socket"
+"""The run tag naming the warm process's socket (its pid file sits beside it)."""
 
 REPO = Path(__file__).resolve().parents[1]
 WORK = REPO / "bench" / ".work" / "warm"
