@@ -316,6 +316,10 @@ class InstanceConfig(_PlatformModel):
     """Where steps' stdout/stderr go, relative to the platform file's directory (default ``DAGSTER_HOME/storage``)."""
     telemetry: bool = False
     """Dagster's usage telemetry (off)."""
+    run_launcher: Literal["warm", "default"] | None = None
+    """How runs start: ``warm`` forks each run from a long-lived process per code location that has Dagster, dbt and
+    the project loaded already (floe's run launcher); ``default`` is Dagster's (a fresh interpreter per run, started
+    by the code server). When omitted: ``warm`` with ``sqlite`` storage (one machine), ``default`` with ``postgres``."""
 
 
 class PlatformSpec(_PlatformModel):

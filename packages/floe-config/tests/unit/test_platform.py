@@ -164,3 +164,12 @@ def test_platform_celery_worker_lost_timeout_with_redeliver_is_located():
     [issue] = caught.value.issues
     assert issue.line == 1
     assert "worker_lost_timeout_seconds only applies with on_worker_lost: fail" in issue.format()
+
+
+def test_platform_run_launcher_bad_value_is_a_located_error(project: Path):
+    with pytest.raises(ConfigError) as caught:
+        parse_platform_spec("instance:\n  run_launcher: wram\n", environ={})
+    assert [issue.format() for issue in caught.value.issues] == [
+        "platform.yaml:2:17: instance.run_launcher: 'wram' is not allowed (did you mean 'warm'?); "
+        "use one of: warm, default"
+    ]

@@ -56,6 +56,12 @@ if TYPE_CHECKING:
     from dagster._core.execution.plan.step import ExecutionStep as ExecutionStep
     from dagster._core.execution.retries import RetryMode as RetryMode
     from dagster._core.execution.step_dependency_config import StepDependencyConfig as StepDependencyConfig
+    from dagster._core.launcher import CheckRunHealthResult as CheckRunHealthResult
+    from dagster._core.launcher import LaunchRunContext as LaunchRunContext
+    from dagster._core.launcher import RunLauncher as RunLauncher
+    from dagster._core.launcher import WorkerStatus as WorkerStatus
+    from dagster._serdes import ConfigurableClass as ConfigurableClass
+    from dagster._serdes import ConfigurableClassData as ConfigurableClassData
 
 logger = logging.getLogger("floe_definitions")
 PACKAGE = "floe-definitions"
@@ -311,3 +317,135 @@ def step_failure_or_retry_event(
         warn_unavailable(CELERY_LOST_STEP_EVENT)
         return None
     return event
+
+
+# --- warm run starts (floe_definitions.warm) -------------------------------------------------------------------
+
+
+def run_launcher_types() -> tuple[Any, Any, Any, Any, Any, Any]:
+    """Return the run-launcher types: the base class, its context, health result and status, config classes.
+
+    In order: ``RunLauncher``, ``LaunchRunContext``, ``CheckRunHealthResult``, ``WorkerStatus``,
+    ``ConfigurableClass``, ``ConfigurableClassData``. A run launcher is Dagster's documented extension point
+    (``run_launcher: {module, class}`` in ``dagster.yaml``), but these are exported only under ``dagster._core``
+    and ``dagster._serdes``. Imported when called (by :mod:`floe_definitions.warm.launcher`, itself imported only
+    by an instance that names it).
+    """
+    from dagster._core.launcher import CheckRunHealthResult, LaunchRunContext, RunLauncher, WorkerStatus
+    from dagster._serdes import ConfigurableClass, ConfigurableClassData
+
+    return RunLauncher, LaunchRunContext, CheckRunHealthResult, WorkerStatus, ConfigurableClass, ConfigurableClassData
+
+
+WARM_RUN_WORKER = Capability("warm_run_worker", "`dagster api execute_run` exec'd in the forked run process (cold)")
+WARM_DEFINITIONS = Capability("warm_definitions", "a fresh load of the definitions in every forked run")
+
+
+def warm_run_worker_available() -> bool:
+    """Probe Dagster's run-worker body (what ``dagster api execute_run`` runs) and its interrupt capture."""
+    if disabled(WARM_RUN_WORKER):
+        return False
+    try:
+        from dagster._cli import api
+        from dagster._utils import interrupts
+    except ImportError:
+        return False
+    return callable(getattr(api, "_execute_run_command_body", None)) and callable(
+        getattr(interrupts, "capture_interrupts", None)
+    )
+
+
+def execute_run_worker(instance_ref_json: str, run_id: str, tags: dict[str, str]) -> int:
+    """Tag the run, then run it in this process as Dagster's own run worker does; return its exit code (1: failed).
+
+    Without the probe the process becomes ``dagster api execute_run`` (``os.execv``: same pid, so run monitoring and
+    termination still find it), paying the cold start.
+    """
+    from dagster import DagsterInstance
+    from dagster._core.instance.ref import InstanceRef
+    from dagster._serdes import deserialize_value
+
+    instance_ref = deserialize_value(instance_ref_json, InstanceRef)
+    with DagsterInstance.from_ref(instance_ref) as instance:
+        instance.add_run_tags(run_id, tags)
+    if not warm_run_worker_available():
+        warn_unavailable(WARM_RUN_WORKER)
+        _exec_cold_run_worker(instance_ref, run_id)
+    from dagster._cli.api import _execute_run_command_body
+    from dagster._utils.interrupts import capture_interrupts
+
+    with capture_interrupts(), DagsterInstance.from_ref(instance_ref) as instance:
+        code: int = _execute_run_command_body(run_id, instance, lambda _event: None, set_exit_code_on_failure=True)
+        return code
+
+
+def _exec_cold_run_worker(instance_ref: Any, run_id: str) -> None:
+    import sys
+
+    from dagster import DagsterInstance
+    from dagster._grpc.types import ExecuteRunArgs
+    from dagster._serdes import serialize_value
+
+    with DagsterInstance.from_ref(instance_ref) as instance:
+        run = instance.get_run_by_id(run_id)
+        origin = run.job_code_origin if run is not None else None
+    args = serialize_value(ExecuteRunArgs(job_origin=origin, run_id=run_id, instance_ref=instance_ref))  # type: ignore[arg-type]
+    os.execv(sys.executable, [sys.executable, "-m", "dagster", "api", "execute_run", args])
+
+
+def repository_pointer(origin_json: str) -> Any:
+    """Return the code pointer of a serialized ``RepositoryPythonOrigin`` (a run's ``job_code_origin``)."""
+    from dagster._core.origin import RepositoryPythonOrigin
+    from dagster._serdes import deserialize_value
+    from dagster._utils.hosted_user_process import recon_repository_from_origin
+
+    return recon_repository_from_origin(deserialize_value(origin_json, RepositoryPythonOrigin)).pointer
+
+
+class RepositoryCache:
+    """The warm process's loaded repository definition, served to Dagster's reconstruction in forked runs.
+
+    :meth:`install` wraps ``dagster._core.definitions.reconstruct.reconstruct_repository_def_from_pointer`` in this
+    process (the warm process only), so a forked run's ``recon_job_from_origin(...).get_definition()`` returns the
+    definitions the warm process built instead of loading the project again. Probe: the function exists; without
+    it (or with ``FLOE_COMPAT_DISABLE=warm_definitions``) each run loads the definitions itself, as a cold run does.
+    """
+
+    def __init__(self) -> None:
+        self.pointer: Any = None
+        self.definition: Any = None
+        self._original: Callable[..., Any] | None = None
+
+    def install(self) -> bool:
+        """Wrap Dagster's loader; return whether the cache is in use."""
+        if disabled(WARM_DEFINITIONS):
+            warn_unavailable(WARM_DEFINITIONS)
+            return False
+        try:
+            from dagster._core.definitions import reconstruct
+        except ImportError:
+            warn_unavailable(WARM_DEFINITIONS)
+            return False
+        original = getattr(reconstruct, "reconstruct_repository_def_from_pointer", None)
+        if not callable(original):
+            warn_unavailable(WARM_DEFINITIONS)
+            return False
+        self._original = original
+
+        def cached(pointer: Any, repository_load_data: Any = None) -> Any:
+            if repository_load_data is None and self.definition is not None and pointer == self.pointer:
+                return self.definition
+            return original(pointer, repository_load_data)
+
+        reconstruct.reconstruct_repository_def_from_pointer = cached
+        return True
+
+    def load(self, pointer: Any) -> Any:
+        """Load the repository definition at ``pointer`` (not from the cache) and keep it; raise what loading raises."""
+        self.pointer, self.definition = pointer, None
+        if self._original is None:
+            from dagster._core.definitions.reconstruct import reconstruct_repository_def_from_pointer
+
+            return reconstruct_repository_def_from_pointer(pointer, None)
+        self.definition = self._original(pointer, None)
+        return self.definition

@@ -219,3 +219,24 @@ def test_rendered_postgres_instance_opens_on_a_real_server(
         assert instance.get_runs_count() >= 0
     assert "TEAM_PG_URL" in (tmp_path / "home" / "dagster.yaml").read_text()
     assert location not in (tmp_path / "home" / "dagster.yaml").read_text()
+
+
+@pytest.mark.parametrize(
+    ("platform", "launcher"),
+    [
+        ("", "WarmRunLauncher"),  # the laptop tier: SQLite, warm by default
+        ("instance: {storage: sqlite, run_launcher: default}\n", "DefaultRunLauncher"),
+        ("instance: {storage: postgres, postgres_url_env: PG_URL}\n", "DefaultRunLauncher"),  # the team tier
+        ("instance: {storage: postgres, postgres_url_env: PG_URL, run_launcher: warm}\n", "WarmRunLauncher"),
+    ],
+)
+def test_instance_run_launcher_follows_storage_unless_platform_yaml_names_one(
+    tmp_path: Path, platform: str, launcher: str
+) -> None:
+    rendered = render_instance(parse_platform_spec(platform, environ={}), tmp_path)
+    assert rendered.config.get("run_launcher", {}).get("class", "DefaultRunLauncher") == launcher
+    if "postgres" not in platform:
+        write_instance(rendered)
+        with DagsterInstance.from_config(os.fspath(tmp_path)) as instance:
+            assert type(instance.run_launcher).__name__ == launcher
+            assert instance.run_launcher.supports_check_run_worker_health == (launcher == "WarmRunLauncher")

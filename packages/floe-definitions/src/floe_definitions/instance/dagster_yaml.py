@@ -25,6 +25,8 @@ HEADER_PREFIX = "# Rendered by floe from "
 LEGACY_HEADER = "# SQLite storage in this directory (floe's default instance)"
 """What earlier floe versions wrote into a default home: also floe's, so also rewritten."""
 COMPUTE_LOGS_MODULE = "dagster.core.storage.local_compute_log_manager"
+WARM_LAUNCHER_MODULE = "floe_definitions.warm.launcher"
+WARM_LAUNCHER_CLASS = "WarmRunLauncher"
 
 
 @dataclass(frozen=True)
@@ -140,8 +142,23 @@ def render_instance(
         "config": {"base_dir": os.fspath(compute_logs)},
     }
     config["telemetry"] = {"enabled": settings.telemetry}
+    if warm_runs(platform):
+        config["run_launcher"] = {"module": WARM_LAUNCHER_MODULE, "class": WARM_LAUNCHER_CLASS, "config": {}}
     source = os.fspath(platform_file) if platform_file is not None else "platform defaults"
     return RenderedInstance(home=home, config=config, source=source, postgres_url_env=url_env)
+
+
+def warm_runs(platform: PlatformSpec) -> bool:
+    """Tell whether runs start warm: ``instance.run_launcher``, else ``warm`` on SQLite and ``default`` on Postgres.
+
+    SQLite is one machine (the laptop tier, ``floe dev``): every launcher shares one warm process per code location.
+    A Postgres instance usually serves several machines (the team tier), where Dagster's own launcher, or a
+    container launcher, stays the default; ``run_launcher: warm`` opts in.
+    """
+    settings = platform.instance
+    if settings.run_launcher is not None:
+        return settings.run_launcher == "warm"
+    return settings.storage == "sqlite"
 
 
 def written_by_floe(text: str) -> bool:
