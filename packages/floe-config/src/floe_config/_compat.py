@@ -18,30 +18,49 @@ import functools
 import logging
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 logger = logging.getLogger("floe_config")
+PACKAGE = "floe-config"
+"""The package a WARNING names."""
+PROBED = "pydantic-settings"
+"""What the probes look at, for the WARNING."""
 
 DISABLE_ENV = "FLOE_COMPAT_DISABLE"
 """Comma-separated capability names whose probe fails on purpose (tests; a user working around an upgrade)."""
-SETTINGS_ENV_VARS = "settings_env_vars"
-SETTINGS_ENV_VARS_FALLBACK = "the settings' fields read from the environment by floe-config itself (same rules)"
 
 
-def disabled(capability: str) -> bool:
+@dataclass(frozen=True)
+class Capability:
+    """One use of a private API: its name and what floe does without it."""
+
+    name: str
+    slower_path: str
+
+
+def disabled(capability: Capability) -> bool:
     """Return whether ``FLOE_COMPAT_DISABLE`` turns the capability's probe off."""
-    return capability in {name.strip() for name in os.environ.get(DISABLE_ENV, "").split(",")}
+    return capability.name in {name.strip() for name in os.environ.get(DISABLE_ENV, "").split(",")}
 
 
 @functools.cache
-def warn_unavailable(capability: str, fallback: str) -> None:
-    """Log, once per process and capability, that floe-config takes the fallback path."""
+def warn_unavailable(capability: Capability) -> None:
+    """Log, once per process and capability, that floe takes the slower public path."""
     logger.warning(
-        "floe-config: %s is unavailable on this version (or disabled by %s); using %s",
-        capability,
+        "%s: %s is unavailable on this %s (or disabled by %s); using %s",
+        PACKAGE,
+        capability.name,
+        PROBED,
         DISABLE_ENV,
-        fallback,
+        capability.slower_path,
     )
+
+
+SETTINGS_ENV_VARS = Capability(
+    "settings_env_vars", "the settings' fields read from the environment by floe-config itself (same rules)"
+)
+CAPABILITIES = (SETTINGS_ENV_VARS,)
 
 
 def env_settings_values(settings_cls: Any, environ: Mapping[str, str]) -> dict[str, Any]:
@@ -64,6 +83,6 @@ def env_settings_values(settings_cls: Any, environ: Mapping[str, str]) -> dict[s
             source.env_vars = lowered
             values: dict[str, Any] = source()
             return values
-    warn_unavailable(SETTINGS_ENV_VARS, SETTINGS_ENV_VARS_FALLBACK)
+    warn_unavailable(SETTINGS_ENV_VARS)
     prefix = str(settings_cls.model_config.get("env_prefix", "")).lower()
     return {name: lowered[prefix + name] for name in settings_cls.model_fields if prefix + name in lowered}

@@ -27,7 +27,9 @@ def _fresh_warnings() -> Iterator[None]:
 
 
 def _warnings(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
-    return [r for r in caplog.records if r.levelno == logging.WARNING and _compat.SETTINGS_ENV_VARS in r.getMessage()]
+    return [
+        r for r in caplog.records if r.levelno == logging.WARNING and _compat.SETTINGS_ENV_VARS.name in r.getMessage()
+    ]
 
 
 @pytest.mark.parametrize("environ", ENVIRONS)
@@ -38,7 +40,7 @@ def test_the_settings_are_the_same_whether_or_not_the_probe_passes(
     with caplog.at_level(logging.WARNING):
         with_probe = FloePlatformSettings.from_environ(environ)
     assert not _warnings(caplog)
-    monkeypatch.setenv(_compat.DISABLE_ENV, _compat.SETTINGS_ENV_VARS)
+    monkeypatch.setenv(_compat.DISABLE_ENV, _compat.SETTINGS_ENV_VARS.name)
     with caplog.at_level(logging.WARNING):
         assert FloePlatformSettings.from_environ(environ) == with_probe
         FloePlatformSettings.from_environ(environ)

@@ -108,7 +108,13 @@ CALLER_FRAME = Capability(
 CONSOLE_DEBUG_FORMAT = Capability(
     "console_debug_format", "no filtering (Dagster's DEBUG lines from step processes reach floe run's console)"
 )
-CAPABILITIES = (OPENLINEAGE_ALIAS_HOOK_CAPABILITY, STEP_ASSETS, ASSET_COMPUTE_WRAPPER, CALLER_FRAME, CONSOLE_DEBUG_FORMAT)
+CAPABILITIES = (
+    OPENLINEAGE_ALIAS_HOOK_CAPABILITY,
+    STEP_ASSETS,
+    ASSET_COMPUTE_WRAPPER,
+    CALLER_FRAME,
+    CONSOLE_DEBUG_FORMAT,
+)
 
 OPENLINEAGE_ALIAS_HOOK = "_alias_env_vars"
 
@@ -241,6 +247,7 @@ def with_wrapped_compute(assets_def: AssetsDefinition, wrap: ComputeWrapper) -> 
 
 # --- caller_frame ------------------------------------------------------------------------------------------------
 
+
 def caller_file(depth: int) -> str | None:
     """Return the ``__file__`` of the module ``depth`` frames above the caller of this function, or None.
 
@@ -261,6 +268,7 @@ def caller_file(depth: int) -> str | None:
 
 
 # --- console_debug_format ----------------------------------------------------------------------------------------
+
 
 def dagster_debug_line_marker(job_name: str) -> bytes | None:
     """Return the bytes every Dagster DEBUG console line of ``job_name`` contains, or None when unknown.

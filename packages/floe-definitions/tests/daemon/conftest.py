@@ -312,16 +312,18 @@ def make_dagster_dev(base: Path, postgres_url: str | None = None) -> DagsterDev:
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def dagster_dev(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DagsterDev]:
-    """A running ``floe dev`` for a fresh copy of the project, on SQLite or PostgreSQL storage; always torn down."""
-    postgres_url = None
-    if request.param == "postgres":
-        server: PostgresServer = request.getfixturevalue("postgres_server")
-        postgres_url = server.create_database("floe_daemon").sqlalchemy_url
-    dev = make_dagster_dev(tmp_path_factory.mktemp(f"daemon_{request.param}"), postgres_url)
-    try:
-        started = time.monotonic()
-        dev.start()
-        print(f"[{request.param}] floe dev ready in {time.monotonic() - started:.1f} s on 127.0.0.1:{dev.port}")
-        yield dev
-    finally:
-        dev.stop()
+    """A running ``floe dev`` for a fresh copy of the project, on SQLite or PostgreSQL storage (a fresh database,
+    dropped afterwards); always torn down."""
+    with contextlib.ExitStack() as stack:
+        postgres_url = None
+        if request.param == "postgres":
+            server: PostgresServer = request.getfixturevalue("postgres_server")
+            postgres_url = stack.enter_context(server.fresh_database("floe_daemon")).sqlalchemy_url
+        dev = make_dagster_dev(tmp_path_factory.mktemp(f"daemon_{request.param}"), postgres_url)
+        try:
+            started = time.monotonic()
+            dev.start()
+            print(f"[{request.param}] floe dev ready in {time.monotonic() - started:.1f} s on 127.0.0.1:{dev.port}")
+            yield dev
+        finally:
+            dev.stop()
