@@ -17,17 +17,14 @@ opentelemetry-proto's ``TraceService``).
 from __future__ import annotations
 
 import shutil
-import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import grpc
 from generate_dbt_project import WORK_DIR
-from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 
+from floe_test_support.grpc_collector import GrpcCollectorFactory
 from floe_test_support.http_endpoints import EndpointFactory, refused_url
 
 REPO = Path(__file__).resolve().parent.parent
@@ -94,39 +91,15 @@ def lineage_cases(directory: Path) -> Iterator[list[LineageCase]]:
         ]
 
 
-class _TraceService(trace_service_pb2_grpc.TraceServiceServicer):
-    """Accepts every OTLP/gRPC export, answering after ``delay_seconds``."""
-
-    def __init__(self, delay_seconds: float, stop: threading.Event) -> None:
-        self.delay_seconds = delay_seconds
-        self.stop = stop
-
-    def Export(  # the gRPC method's name
-        self, request: trace_service_pb2.ExportTraceServiceRequest, context: grpc.ServicerContext
-    ) -> trace_service_pb2.ExportTraceServiceResponse:
-        if self.delay_seconds:
-            self.stop.wait(self.delay_seconds)
-        return trace_service_pb2.ExportTraceServiceResponse()
-
-
 @contextmanager
 def _grpc_collectors(delays: dict[str, float]) -> Iterator[Callable[[str], str]]:
     """Start one OTLP/gRPC collector per name (seconds before answering); yield name -> URL; stop them on exit."""
-    stop = threading.Event()
-    servers: dict[str, tuple[grpc.Server, int]] = {}
+    factory = GrpcCollectorFactory()
     try:
-        for name, delay in delays.items():
-            server = grpc.server(ThreadPoolExecutor(max_workers=8, thread_name_prefix=f"otlp-grpc-{name}"))
-            trace_service_pb2_grpc.add_TraceServiceServicer_to_server(  # type: ignore[no-untyped-call]
-                _TraceService(delay, stop), server
-            )
-            servers[name] = (server, server.add_insecure_port("127.0.0.1:0"))
-            server.start()
-        yield lambda name: f"http://127.0.0.1:{servers[name][1]}"
+        collectors = {name: factory(delay) for name, delay in delays.items()}
+        yield lambda name: collectors[name].url
     finally:
-        stop.set()
-        for server, _ in servers.values():
-            server.stop(grace=None)
+        factory.close()
 
 
 def _otlp_platform(path: Path, url: str | None, protocol: str = "http/protobuf") -> Path:

@@ -17,6 +17,7 @@ from floe_config import FloeSpec, PlatformSpec
 from floe_definitions.telemetry.otlp_json import OtlpJsonFileSpanExporter
 from floe_definitions.telemetry.span_delivery import flush_spans, shutdown_spans
 from floe_definitions.telemetry.tracing import build_tracer_provider, traces_file
+from floe_test_support.grpc_collector import GrpcCollectorFactory, span_names
 from otlp_spans import read_spans
 
 GENEROUS_FLUSH_SECONDS = 60.0
@@ -101,35 +102,15 @@ def test_otlp_from_standard_env_vars(tmp_path: Path, http_endpoint: Any, monkeyp
     provider.shutdown()
 
 
-def test_otlp_grpc_reaches_a_local_grpc_collector(tmp_path: Path) -> None:
-    from concurrent import futures
-
-    import grpc
-    from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
-
-    received: list[str] = []
-
-    class Collector(trace_service_pb2_grpc.TraceServiceServicer):
-        def Export(self, request, context):  # type: ignore[no-untyped-def]
-            for resource_spans in request.resource_spans:
-                for scope_spans in resource_spans.scope_spans:
-                    received.extend(span.name for span in scope_spans.spans)
-            return trace_service_pb2.ExportTraceServiceResponse()
-
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
-    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(Collector(), server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
-    try:
-        platform = _platform(tracing={"type": "otlp", "protocol": "grpc", "endpoint": f"http://127.0.0.1:{port}"})
-        provider = build_tracer_provider(_spec(), platform, tmp_path, env={})
-        assert provider is not None
-        provider.get_tracer("t").start_span("grpc-span").end()
-        assert provider.force_flush(10_000)
-        provider.shutdown()
-    finally:
-        server.stop(None)
-    assert received == ["grpc-span"]
+def test_otlp_grpc_reaches_a_local_grpc_collector(tmp_path: Path, grpc_collector_factory: GrpcCollectorFactory) -> None:
+    collector = grpc_collector_factory()
+    platform = _platform(tracing={"type": "otlp", "protocol": "grpc", "endpoint": collector.url})
+    provider = build_tracer_provider(_spec(), platform, tmp_path, env={})
+    assert provider is not None
+    provider.get_tracer("t").start_span("grpc-span").end()
+    assert provider.force_flush(10_000)
+    provider.shutdown()
+    assert span_names(collector.recorded) == ["grpc-span"]
 
 
 @contextlib.contextmanager

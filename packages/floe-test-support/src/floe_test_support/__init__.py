@@ -5,6 +5,7 @@ Installed by each package's ``test`` dependency group (never published). Its pyt
 fixtures; the helpers are imported where needed:
 
 - :mod:`~floe_test_support.http_endpoints`: local HTTP servers that record what they get (OTLP/HTTP, OpenLineage).
+- :mod:`~floe_test_support.grpc_collector`: local OTLP/gRPC collectors that record what they get.
 - :mod:`~floe_test_support.openlineage_conformance`: events validated against the vendored official spec.
 - :mod:`~floe_test_support.postgres` / :mod:`~floe_test_support.redis_server`: fresh databases on the test servers.
 - :mod:`~floe_test_support.reconstruct`: a job loaded by file, reconstructable through Dagster's public API.

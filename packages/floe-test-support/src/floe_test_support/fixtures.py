@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -27,6 +28,21 @@ def http_endpoints_factory() -> Iterator[http_endpoints.EndpointFactory]:
 def http_endpoint(http_endpoints_factory: http_endpoints.EndpointFactory) -> http_endpoints.Endpoint:
     """One recording HTTP server on 127.0.0.1 answering 200 at once."""
     return http_endpoints_factory()
+
+
+@pytest.fixture
+def grpc_collector_factory() -> Iterator[Any]:
+    """``grpc_collector_factory(delay_seconds=0.0)``: recording OTLP/gRPC collectors, stopped at teardown.
+
+    Returns a :class:`floe_test_support.grpc_collector.GrpcCollectorFactory` (grpcio is imported only here).
+    """
+    from floe_test_support.grpc_collector import GrpcCollectorFactory
+
+    factory = GrpcCollectorFactory()
+    try:
+        yield factory
+    finally:
+        factory.close()
 
 
 @pytest.fixture

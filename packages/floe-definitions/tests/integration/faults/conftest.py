@@ -2,7 +2,8 @@
 
 Every run goes through Dagster's own path (``execute_job`` on a reconstructable job, floe's observed executor,
 dagster-dbt running real dbt on DuckDB). Endpoints are real HTTP servers on 127.0.0.1 in a thread, and the gRPC
-span collector is a real grpcio server serving opentelemetry-proto's ``TraceService``; nothing is mocked. A
+span collector is a real grpcio server serving opentelemetry-proto's ``TraceService`` (floe-test-support's
+``http_endpoints_factory`` and ``grpc_collector_factory``); nothing is mocked. A
 project copy's asset package gets a unique name because one process imports each top-level package once.
 """
 
@@ -13,21 +14,16 @@ import json
 import logging
 import os
 import shutil
-import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import grpc
 import pytest
 from dagster import DagsterInstance, execute_job, instance_for_test
-from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 
-from floe_test_support.http_endpoints import Endpoint, Recorded
 from floe_test_support.reconstruct import reconstructable_job
 from otlp_spans import read_spans
 
@@ -161,49 +157,6 @@ def _error_text(data: Any) -> str:
         parts.append(f"{error.cls_name}: {error.message}")
         error = error.cause
     return "\n".join(parts)
-
-
-class _TraceService(trace_service_pb2_grpc.TraceServiceServicer):
-    """Records every OTLP/gRPC export request (serialized, like the HTTP bodies) and answers after a delay."""
-
-    def __init__(self, delay_seconds: float, stop: threading.Event) -> None:
-        self.recorded = Recorded()
-        self.delay_seconds = delay_seconds
-        self.stop = stop
-
-    def Export(  # the gRPC method's name
-        self, request: trace_service_pb2.ExportTraceServiceRequest, context: grpc.ServicerContext
-    ) -> trace_service_pb2.ExportTraceServiceResponse:
-        with self.recorded.lock:
-            self.recorded.requests.append(
-                ("/opentelemetry.proto.collector.trace.v1.TraceService/Export", {}, request.SerializeToString())
-            )
-        if self.delay_seconds:
-            self.stop.wait(self.delay_seconds)
-        return trace_service_pb2.ExportTraceServiceResponse()
-
-
-@pytest.fixture
-def grpc_collector_factory() -> Iterator[Callable[..., Endpoint]]:
-    """Start real OTLP/gRPC collectors on 127.0.0.1 answering after ``delay_seconds``; stopped at teardown."""
-    started: list[grpc.Server] = []
-    stop = threading.Event()
-
-    def start(delay_seconds: float = 0.0) -> Endpoint:
-        service = _TraceService(delay_seconds, stop)
-        server = grpc.server(ThreadPoolExecutor(max_workers=8, thread_name_prefix="fault-grpc-collector"))
-        trace_service_pb2_grpc.add_TraceServiceServicer_to_server(service, server)
-        port = server.add_insecure_port("127.0.0.1:0")
-        server.start()
-        started.append(server)
-        return Endpoint(url=f"http://127.0.0.1:{port}", recorded=service.recorded)
-
-    try:
-        yield start
-    finally:
-        stop.set()
-        for server in started:
-            server.stop(grace=None)
 
 
 @pytest.fixture(scope="module")
