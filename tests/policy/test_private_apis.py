@@ -14,6 +14,8 @@ and reports, outside the ``_compat`` modules:
   and CPython's other private ``sys`` functions;
 - a write to an attribute of an object a third-party class made (``source = EnvSettingsSource(cls)``, then
   ``source.env_vars = ...``): setting a library object's state from outside is an internal use too.
+- any of those imports in Python source a file holds as a string (a script a test runs with ``python -``): a line
+  ``from <module> import ...`` or ``import <module>`` of a string constant is checked as an import.
 
 Tests, the demo and the bench import Dagster's internals through one helper only,
 ``floe_test_support.dagster_internals``.
@@ -22,6 +24,7 @@ Tests, the demo and the bench import Dagster's internals through one helper only
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,9 +42,11 @@ ALLOWED_FILES = frozenset(
     {
         *(path.relative_to(ROOT) for path in ROOT.glob("packages/*/src/*/_compat.py")),
         Path("packages/floe-test-support/src/floe_test_support/dagster_internals.py"),
+        Path("tests/policy/test_private_apis.py"),
     }
 )
-"""The compat modules, and the one test helper that imports Dagster's internals for tests."""
+"""The compat modules, the one test helper that imports Dagster's internals for tests, and this guard (its planted
+files are strings of Python source)."""
 
 
 @dataclass(frozen=True, order=True)
@@ -73,6 +78,10 @@ def _module_problem(module: str) -> str | None:
     return None
 
 
+EMBEDDED_IMPORT = re.compile(r"^\s*(?:from\s+([\w.]+)\s+import\b|import\s+([\w.]+))", re.MULTILINE)
+"""An import statement on a line of a string constant (Python source run by a test)."""
+
+
 def _root_name(node: ast.expr) -> str | None:
     while isinstance(node, ast.Attribute):
         node = node.value
@@ -100,6 +109,14 @@ def violations_in(path: Path, display: str) -> Iterator[Violation]:
                     if alias.name.startswith("_") and not alias.name.startswith("__"):
                         yield Violation(f"{display}:{node.lineno}", f"private name {node.module}.{alias.name}")
                     third_party_names.add(alias.asname or alias.name)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            for match in EMBEDDED_IMPORT.finditer(node.value):
+                module = match.group(1) or match.group(2)
+                problem = _module_problem(module)
+                if problem:
+                    line = node.lineno + node.value.count("\n", 0, match.start())
+                    yield Violation(f"{display}:{line}", f"import {module} in a string of Python source: {problem}")
     made_by_third_party = {
         target.id
         for node in ast.walk(tree)
@@ -175,6 +192,9 @@ PLANTED = {
     ),
     "private_attribute_deep.py": "import openlineage.client\n\nopenlineage.client.OpenLineageClient._alias_env_vars\n",
     "sys_getframe.py": "import sys\n\ncaller = sys._getframe(1)\n",
+    "script_in_a_string.py": (
+        'SCRIPT = """python - <<\'PY\'\nfrom dagster._core.execution.backfill import BulkActionStatus\nPY\n"""\n'
+    ),
     "third_party_object_written.py": (
         "from pydantic_settings import EnvSettingsSource\n\nsource = EnvSettingsSource(object)\nsource.env_vars = {}\n"
     ),
@@ -196,7 +216,8 @@ def test_the_guard_allows_public_names_and_the_compat_module(tmp_path: Path) -> 
     public.parent.mkdir(parents=True)
     public.write_text(
         "import dagster as dg\nfrom dagster_dbt import DbtCliResource\nfrom dbt.cli.main import dbtRunner\n"
-        "value = dg.__version__\nother = DbtCliResource.model_fields\nobj._own_private = 1\n",
+        "value = dg.__version__\nother = DbtCliResource.model_fields\nobj._own_private = 1\n"
+        'SCRIPT = """python - <<\'PY\'\nfrom dagster import DagsterInstance\nimport dagster_dbt\nPY\n"""\n',
         encoding="utf-8",
     )
     assert workspace_violations(iter([public]), root=tmp_path) == []
