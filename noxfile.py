@@ -108,11 +108,12 @@ def tests(session: nox.Session, package: str) -> None:
 
 
 # Each package's sibling workspace packages, installed editable so the floors of their direct dependencies hold too.
+# floe-test-support (the shared test fixtures, never published) is installed editable beside the suites that use it.
 WORKSPACE_DEPS = {
     "floe-config": [],
-    "floe-loaders": ["floe-config"],
-    "floe-dbt-observe": [],
-    "floe-definitions": ["floe-config", "floe-loaders", "floe-dbt-observe"],
+    "floe-loaders": ["floe-config", "floe-test-support"],
+    "floe-dbt-observe": ["floe-test-support"],
+    "floe-definitions": ["floe-config", "floe-loaders", "floe-dbt-observe", "floe-test-support"],
 }
 # The floor subset: everything that imports and calls the pinned libraries (Dagster definitions, a real dbt build
 # through dagster-dbt, the OTel and OpenLineage clients, the compat probes), without the suites' slowest

@@ -20,7 +20,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +28,9 @@ from typing import Any
 from generate_dbt_project import WORK_DIR
 from latency import DEMO_SOURCE, REPO_ROOT, TELEMETRY, clear_invocation_targets, dbt_parse, floe_executable
 from measure import Measurement, Series, print_table, ratio, seconds, spread_text
+
+from floe_test_support.postgres import configured_server
+from floe_test_support.redis_server import throwaway_server
 
 CELERY_WORK = WORK_DIR / "celery"
 DEFAULT_REPEAT = 3
@@ -55,40 +57,10 @@ SIDES = (
 )
 
 
-@contextlib.contextmanager
-def redis_server() -> Iterator[str]:
-    """Start a throwaway Redis with .ci/redis.sh; yield its URL; stop it."""
-    script = REPO_ROOT / ".ci" / "redis.sh"
-    started = subprocess.run(["bash", str(script)], capture_output=True, text=True, check=False, timeout=600)
-    if started.returncode != 0:
-        raise RuntimeError(f"no Redis for the celery benchmark: {started.stderr.strip()[-300:]}")
-    exports = dict(line.removeprefix("export ").split("=", 1) for line in started.stdout.splitlines() if "=" in line)
-    try:
-        yield exports["FLOE_TEST_REDIS_URL"]
-    finally:
-        subprocess.run(
-            ["bash", str(script), "stop", exports["FLOE_TEST_REDIS_DIR"]], capture_output=True, check=False, timeout=120
-        )
-
-
 def _fresh_postgres_database() -> str | None:
     """A new database on ``FLOE_BENCH_POSTGRES_URL``'s server (its SQLAlchemy URL), or None for SQLite."""
-    server = os.environ.get(POSTGRES_SERVER_ENV)
-    if not server:
-        return None
-    import psycopg2
-
-    name = f"floe_bench_celery_{uuid.uuid4().hex[:12]}"
-    connection = psycopg2.connect(server)
-    try:
-        connection.autocommit = True
-        with connection.cursor() as cursor:
-            cursor.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        connection.close()
-    base, _, _ = server.rpartition("/")
-    _, _, location = base.partition("://")
-    return f"postgresql+psycopg2://{location}/{name}"
+    server = configured_server(POSTGRES_SERVER_ENV)
+    return server.create_database("floe_bench_celery").sqlalchemy_url if server is not None else None
 
 
 def prepare_project(base_env: dict[str, str], broker: str, postgres_url: str | None) -> tuple[Path, dict[str, str]]:
@@ -220,7 +192,7 @@ def bench_celery(ctx: Any, base_env: dict[str, str], repeat_interleaved: Callabl
     repeats = ctx.repeat if ctx.repeat is not None else DEFAULT_REPEAT
     postgres_url = _fresh_postgres_database()
     storage = "PostgreSQL" if postgres_url else f"SQLite ({POSTGRES_SERVER_ENV} unset)"
-    with redis_server() as broker:
+    with throwaway_server() as broker:
         project_dir, env = prepare_project(base_env, broker, postgres_url)
         celery_platform = str(project_dir / "platform-celery.yaml")
         _floe(project_dir, env, "instance", str(project_dir), "--platform", celery_platform, "--write")

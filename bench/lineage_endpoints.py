@@ -16,20 +16,16 @@ opentelemetry-proto's ``TraceService``).
 
 from __future__ import annotations
 
-import http.server
 import shutil
-import socket
-import sys
-import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import grpc
 from generate_dbt_project import WORK_DIR
-from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+
+from floe_test_support.grpc_collector import GrpcCollectorFactory
+from floe_test_support.http_endpoints import EndpointFactory, refused_url
 
 REPO = Path(__file__).resolve().parent.parent
 FAULT_PROJECT = REPO / "packages" / "floe-definitions" / "tests" / "integration" / "faults" / "project"
@@ -58,46 +54,6 @@ def ensure_project() -> Path:
     return root
 
 
-class _QuietServer(http.server.ThreadingHTTPServer):
-    """Does not print a traceback when a benchmark process exits with a keep-alive connection still open."""
-
-    def handle_error(self, request: object, client_address: object) -> None:
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)  # type: ignore[arg-type]
-
-
-def _server(status: int, delay_seconds: float, stop: threading.Event) -> http.server.ThreadingHTTPServer:
-    class Handler(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            if delay_seconds:
-                stop.wait(delay_seconds)
-            try:
-                self.send_response(status)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"{}")
-            except OSError:  # the client timed out and went away (the slow endpoint)
-                self.close_connection = True
-
-        def log_message(self, format: str, *args: object) -> None:
-            return None
-
-    server = _QuietServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, name=f"lineage-endpoint-{status}", daemon=True).start()
-    return server
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def _platform(path: Path, url: str | None) -> Path:
     lineage = LINEAGE_OFF if url is None else f"lineage:\n  transport: {{type: http, url: '{url}'}}\n"
     path.write_text(PLATFORM_BASE + lineage, encoding="utf-8")
@@ -112,15 +68,12 @@ def _file_platform(path: Path, directory: Path) -> Path:
 @contextmanager
 def _serving(answers: dict[str, tuple[int, float]]) -> Iterator[Callable[[str], str]]:
     """Start one endpoint per name (HTTP status, seconds before answering); yield name -> URL; stop them on exit."""
-    stop = threading.Event()
-    servers = {name: _server(status, delay, stop) for name, (status, delay) in answers.items()}
+    factory = EndpointFactory()
     try:
-        yield lambda name: f"http://127.0.0.1:{servers[name].server_address[1]}"
+        endpoints = {name: factory(status, delay) for name, (status, delay) in answers.items()}
+        yield lambda name: endpoints[name].url
     finally:
-        stop.set()
-        for server in servers.values():
-            server.shutdown()
-            server.server_close()
+        factory.close()
 
 
 @contextmanager
@@ -131,48 +84,22 @@ def lineage_cases(directory: Path) -> Iterator[list[LineageCase]]:
         yield [
             LineageCase("lineage off", _platform(directory / "off.yaml", None)),
             LineageCase("file transport", _file_platform(directory / "file.yaml", directory / "events")),
-            LineageCase(
-                "connection refused", _platform(directory / "refused.yaml", f"http://127.0.0.1:{_free_port()}")
-            ),
+            LineageCase("connection refused", _platform(directory / "refused.yaml", refused_url())),
             LineageCase("HTTP 500", _platform(directory / "http500.yaml", url("500"))),
             LineageCase("answers after 10 s", _platform(directory / "slow.yaml", url("slow"))),
             LineageCase("healthy, answers after 0.3 s", _platform(directory / "healthy.yaml", url("healthy"))),
         ]
 
 
-class _TraceService(trace_service_pb2_grpc.TraceServiceServicer):
-    """Accepts every OTLP/gRPC export, answering after ``delay_seconds``."""
-
-    def __init__(self, delay_seconds: float, stop: threading.Event) -> None:
-        self.delay_seconds = delay_seconds
-        self.stop = stop
-
-    def Export(  # the gRPC method's name
-        self, request: trace_service_pb2.ExportTraceServiceRequest, context: grpc.ServicerContext
-    ) -> trace_service_pb2.ExportTraceServiceResponse:
-        if self.delay_seconds:
-            self.stop.wait(self.delay_seconds)
-        return trace_service_pb2.ExportTraceServiceResponse()
-
-
 @contextmanager
 def _grpc_collectors(delays: dict[str, float]) -> Iterator[Callable[[str], str]]:
     """Start one OTLP/gRPC collector per name (seconds before answering); yield name -> URL; stop them on exit."""
-    stop = threading.Event()
-    servers: dict[str, tuple[grpc.Server, int]] = {}
+    factory = GrpcCollectorFactory()
     try:
-        for name, delay in delays.items():
-            server = grpc.server(ThreadPoolExecutor(max_workers=8, thread_name_prefix=f"otlp-grpc-{name}"))
-            trace_service_pb2_grpc.add_TraceServiceServicer_to_server(  # type: ignore[no-untyped-call]
-                _TraceService(delay, stop), server
-            )
-            servers[name] = (server, server.add_insecure_port("127.0.0.1:0"))
-            server.start()
-        yield lambda name: f"http://127.0.0.1:{servers[name][1]}"
+        collectors = {name: factory(delay) for name, delay in delays.items()}
+        yield lambda name: collectors[name].url
     finally:
-        stop.set()
-        for server, _ in servers.values():
-            server.stop(grace=None)
+        factory.close()
 
 
 def _otlp_platform(path: Path, url: str | None, protocol: str = "http/protobuf") -> Path:
@@ -204,7 +131,7 @@ def otlp_cases(directory: Path) -> Iterator[list[LineageCase]]:
                 ),
                 LineageCase(
                     f"OTLP/{label} connection refused",
-                    _otlp_platform(directory / f"{stem}-refused.yaml", f"http://127.0.0.1:{_free_port()}", protocol),
+                    _otlp_platform(directory / f"{stem}-refused.yaml", refused_url(), protocol),
                 ),
                 LineageCase(
                     f"OTLP/{label} answers after 10 s",

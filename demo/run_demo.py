@@ -24,13 +24,14 @@ Running it again works (partitions are replaced, dbt rebuilds).
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import sys
 import threading
 import time
 import warnings
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -46,10 +47,11 @@ from dagster import (  # noqa: E402
     AssetKey,
     DagsterEventType,
     DagsterInstance,
+    JobDefinition,
     RunsFilter,
+    build_reconstructable_job,
     execute_job,
 )
-from dagster._core.definitions.reconstruct import ReconstructableRepository  # noqa: E402
 
 from demo.otlp_spans import read_spans  # noqa: E402
 from demo.telemetry_receiver import TelemetryReceiver  # noqa: E402
@@ -72,6 +74,8 @@ from floe_definitions.integration import (  # noqa: E402  # noqa: E402
 BRONZE_JOB = "seed_bronze"
 TRANSFORM_JOB = "transform"
 DEFINITIONS_MODULE = "demo.definitions"
+RECONSTRUCTOR_MODULE = "demo.run_demo"
+"""Where step processes find :func:`demo_job` (importable from the repository root, whatever ran this file)."""
 PROGRESS_EVENTS = {DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE, DagsterEventType.STEP_SKIPPED}
 
 
@@ -284,10 +288,26 @@ def _forget_manifest() -> None:
     print(f"floe demo: {manifest} is parsed again with the project's dbt target")
 
 
+def demo_job(job_name: str) -> JobDefinition:
+    """Return one of ``demo.definitions``' jobs: what each step process calls to rebuild the job it runs."""
+    job: JobDefinition = importlib.import_module(DEFINITIONS_MODULE).defs.resolve_job_def(job_name)
+    return job
+
+
+def _demo_reconstructable_job(job_name: str) -> Any:
+    """The job, reconstructable in Dagster's step processes through its public API (:func:`demo_job`)."""
+    return build_reconstructable_job(
+        RECONSTRUCTOR_MODULE,
+        demo_job.__name__,
+        reconstructable_args=(job_name,),
+        reconstructor_working_directory=str(REPO_ROOT),
+    )
+
+
 def materialize(
     project: FloeProject,
     instance: DagsterInstance,
-    recon: ReconstructableRepository | None = None,
+    reconstructable_job: Callable[[str], Any] | None = None,
     *,
     log_dir: Path | None = None,
     progress: TextIO | None = None,
@@ -297,7 +317,8 @@ def materialize(
     Args:
         project: The loaded demo project.
         instance: The Dagster instance.
-        recon: The reconstructable code location; ``demo.definitions`` when omitted.
+        reconstructable_job: Returns a job by name, reconstructable in step processes; ``demo.definitions``' jobs
+            when omitted.
         log_dir: Where each job's output (Dagster's events, dbt's lines, warnings) goes, as ``<job>.log``;
             None shows it on the terminal.
         progress: Where the progress view goes; the terminal when omitted.
@@ -305,7 +326,7 @@ def materialize(
     Returns:
         The runs, stopping after the first failed one.
     """
-    recon = recon or ReconstructableRepository.for_module(DEFINITIONS_MODULE, "defs", str(REPO_ROOT))
+    reconstructable_job = reconstructable_job or _demo_reconstructable_job
     bronze = project.definitions.resolve_job_def(BRONZE_JOB)
     partitions = bronze.partitions_def
     tags = {}
@@ -321,9 +342,7 @@ def materialize(
             began = time.monotonic()
             log_file = None if log_dir is None else log_dir / f"{job}.log"
             with _job_output(log_file), _progress_view(instance, job, out):
-                result = execute_job(
-                    recon.get_reconstructable_job(job), instance=instance, tags=job_tags, raise_on_error=False
-                )
+                result = execute_job(reconstructable_job(job), instance=instance, tags=job_tags, raise_on_error=False)
             runs.append(DemoRun(job, result.run_id, result.success, time.monotonic() - began))
             status = "SUCCESS" if result.success else "FAILURE"
             where = "" if log_file is None else f" (log: {log_file})"

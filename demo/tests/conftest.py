@@ -8,7 +8,6 @@ not a ``pythonpath`` ini setting because that would need a pytest table in ``dem
 shadow the repository's pytest configuration for these tests.
 """
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -16,7 +15,6 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -30,7 +28,6 @@ from demo.assets import bronze  # noqa: E402
 from demo.assets.warehouse import WAREHOUSE_ENV  # noqa: E402
 
 DBT_PROJECT_DIR = REPO_ROOT / "demo" / "dbt"
-CONFORMANCE = REPO_ROOT / "packages" / "floe-dbt-observe" / "tests" / "openlineage_conformance.py"
 BRONZE_ASSETS = [bronze.raw_customers, bronze.raw_products, bronze.raw_orders, bronze.raw_order_items]
 DBT_PARTITIONS = ["2024-01-01", "2024-01-02", "2024-01-03"]
 
@@ -117,20 +114,3 @@ def dbt_build(tmp_path_factory: pytest.TempPathFactory) -> DbtBuild:
             assert _materialize_bronze(partition_key).success
     process = run_dbt("build", warehouse=warehouse, target_path=root / "target")
     return DbtBuild(process=process, warehouse=warehouse, target_path=root / "target")
-
-
-@pytest.fixture(scope="session")
-def openlineage_conformance() -> ModuleType:
-    """floe-dbt-observe's conformance helper: the official OpenLineage schemas (vendored there) + floe's facets.
-
-    ``validate_events(events)`` validates each event and each facet and returns ``(events, facets)`` checked.
-    """
-    name = "openlineage_conformance"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, CONFORMANCE)
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]

@@ -6,7 +6,7 @@ postgres``, a fresh database on the server ``FLOE_TEST_POSTGRES_URL`` names, as 
 saying so, without that variable. The same truths as the in-process
 tests are checked with the demo's own ``collect`` / ``verify`` (one span and one OpenLineage START + COMPLETE per
 asset, trace ids, stored materializations, lineage back to bronze), plus span parents and the pids steps ran in.
-Redis is ``FLOE_TEST_REDIS_URL`` (``.ci/redis.sh``), else a server this module starts with ``.ci/redis.sh``.
+Redis is ``FLOE_TEST_REDIS_URL`` (``.ci/redis.sh``), else a throwaway server (floe-test-support's ``redis_url``).
 """
 
 from __future__ import annotations
@@ -16,11 +16,9 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -30,18 +28,18 @@ from typing import Any
 
 import pytest
 from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus
-from dagster._core.instance.ref import InstanceRef
 from demo.otlp_spans import read_spans
 from demo.run_demo import DemoRun, collect, read_emitted, verify
 
 from floe_definitions import load_project
 from floe_definitions.telemetry.run_trace import run_trace_id
+from floe_test_support.dagster_internals import instance_from_dir
+from floe_test_support.http_endpoints import free_port
+from floe_test_support.postgres import POSTGRES_URL_ENV, configured_server
 
 DEMO_DIR = Path(__file__).resolve().parents[1]
 REPO = DEMO_DIR.parent
 BIN = Path(sys.executable).parent
-REDIS_URL_ENV = "FLOE_TEST_REDIS_URL"
-POSTGRES_URL_ENV = "FLOE_TEST_POSTGRES_URL"
 INSTANCE_URL_ENV = "FLOE_CELERY_TEST_PG_URL"
 """The variable the Celery platform file's ``instance.postgres_url_env`` names."""
 PARTITION = "2024-01-01"
@@ -49,55 +47,19 @@ WORKERS = ("floe-w1", "floe-w2")
 READY_TIMEOUT_SECONDS = 300
 
 
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    """``FLOE_TEST_REDIS_URL``, else a throwaway server from ``.ci/redis.sh`` (skip when neither is possible)."""
-    configured = os.environ.get(REDIS_URL_ENV)
-    if configured:
-        yield configured
-        return
-    started = subprocess.run(
-        ["bash", str(REPO / ".ci" / "redis.sh")], capture_output=True, text=True, check=False, timeout=600
-    )
-    if started.returncode != 0:
-        pytest.skip(f"no Redis for the Celery test: {started.stderr.strip()[-300:]}")
-    exports = dict(line.removeprefix("export ").split("=", 1) for line in started.stdout.splitlines() if "=" in line)
-    try:
-        yield exports[REDIS_URL_ENV]
-    finally:
-        subprocess.run(
-            ["bash", str(REPO / ".ci" / "redis.sh"), "stop", exports["FLOE_TEST_REDIS_DIR"]],
-            capture_output=True,
-            check=False,
-            timeout=120,
-        )
-
-
 def _fresh_postgres_database() -> str | None:
     """A new database on ``FLOE_TEST_POSTGRES_URL``'s server (its URL, psycopg2 driver named), or None without one."""
-    server = os.environ.get(POSTGRES_URL_ENV)
-    if not server:
+    server = configured_server()
+    if server is None:
         print(f"celery: {POSTGRES_URL_ENV} is unset, so this round runs on a SQLite instance, not PostgreSQL")
         return None
-    import psycopg2
-
-    name = f"floe_celery_{uuid.uuid4().hex[:12]}"
-    connection = psycopg2.connect(server)
-    try:
-        connection.autocommit = True
-        with connection.cursor() as cursor:
-            cursor.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        connection.close()
-    base, _, _ = server.rpartition("/")
-    _, _, location = base.partition("://")
-    return f"postgresql+psycopg2://{location}/{name}"
+    return server.create_database("floe_celery").sqlalchemy_url
 
 
 def open_demo_instance(root: Path, postgres_url: str | None) -> DagsterInstance:
     """The instance floe rendered for the copy; its ``{env: ...}`` Postgres URL handed over as an override."""
     overrides = {"storage": {"postgres": {"postgres_url": postgres_url}}} if postgres_url else None
-    return DagsterInstance.from_ref(InstanceRef.from_dir(str(root / ".floe" / "dagster"), overrides=overrides))
+    return instance_from_dir(str(root / ".floe" / "dagster"), overrides)
 
 
 @dataclass(frozen=True)
@@ -384,9 +346,7 @@ def test_steps_ran_in_the_celery_workers_not_in_the_run_worker(celery_demo: Cele
 def test_unreachable_broker_fails_the_run_naming_the_broker_with_credentials_masked(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     broker = f"redis://floe:s3cret@127.0.0.1:{port}/0"
     root, env = _copy_demo(tmp_path_factory.mktemp("dead_broker"), broker)
     completed = _floe(root, env, "run", "transform", str(root))

@@ -31,7 +31,6 @@ from dagster import (
     build_sensor_context,
     instance_for_test,
 )
-from dagster._core.definitions.reconstruct import ReconstructableRepository
 from demo.run_demo import AssetRow, DemoRun, Emitted, collect, materialize, read_emitted, verify
 from demo.telemetry_receiver import TelemetryReceiver
 
@@ -39,6 +38,7 @@ from floe_definitions import FloeProject, load_project
 from floe_definitions.commands.checks import check_floe_yaml
 from floe_loaders import launch_backfill
 from floe_loaders.backfills import BACKFILL_NAME_TAG
+from floe_test_support.reconstruct import reconstructable_job
 
 DEMO_DIR = Path(__file__).resolve().parents[1]
 TEST_PLATFORM = """environment: test
@@ -112,9 +112,14 @@ def _run(copy: DemoCopy, receiver: TelemetryReceiver | None = None) -> Outcome:
         home = copy.root / ".floe" / "dagster"
         home.mkdir(parents=True, exist_ok=True)
         with instance_for_test(temp_dir=str(home), set_dagster_home=False) as instance:
-            recon = ReconstructableRepository.for_file(str(copy.root / "definitions.py"), "defs", str(copy.root))
             progress = io.StringIO()
-            runs = materialize(project, instance, recon, log_dir=copy.root / ".floe" / "logs", progress=progress)
+            runs = materialize(
+                project,
+                instance,
+                lambda job: reconstructable_job(copy.root / "definitions.py", job),
+                log_dir=copy.root / ".floe" / "logs",
+                progress=progress,
+            )
             emitted = read_emitted(project, os.environ, receiver)
             rows = collect(project, instance, runs, emitted)
             materialized = {run.run_id: _materialized_keys(instance, run.run_id) for run in runs}

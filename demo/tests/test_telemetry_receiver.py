@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import http.server
-import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from uuid import uuid4
 
-import pytest
 from demo.run_demo import receiver_environment, relaying_receiver, standard_sinks, wants_receiver
 from demo.telemetry_receiver import TelemetryReceiver
 from openlineage.client import OpenLineageClient
@@ -19,37 +15,13 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
-
-@pytest.fixture
-def user_endpoint() -> Iterator[tuple[str, list[str]]]:
-    """The user's own collector / Marquez: a real HTTP server on 127.0.0.1 recording each POST's path."""
-    paths: list[str] = []
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            paths.append(self.path)
-            self.send_response(200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, format: str, *args: object) -> None:
-            return None
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", paths
-    finally:
-        server.shutdown()
-        server.server_close()
+from floe_test_support.http_endpoints import Endpoint
 
 
 def test_the_receiver_records_spans_and_events_and_relays_them_to_the_standard_endpoints(
-    user_endpoint: tuple[str, list[str]],
+    http_endpoint: Endpoint,
 ) -> None:
-    url, relayed = user_endpoint
+    url = http_endpoint.url  # the user's own collector / Marquez
     environ = {"OTEL_EXPORTER_OTLP_ENDPOINT": url, "OPENLINEAGE_URL": url, "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}
     assert wants_receiver(standard_sinks(environ))
     assert not wants_receiver(standard_sinks({"OTEL_TRACES_EXPORTER": "console"}))
@@ -76,7 +48,7 @@ def test_the_receiver_records_spans_and_events_and_relays_them_to_the_standard_e
         ("step", {"dagster.run_id": "r1"}, "shop")
     ]
     assert [(e["eventType"], e["job"]["name"]) for e in events] == [("START", "shop.raw_orders")]
-    assert sorted(relayed) == ["/api/v1/lineage", "/v1/traces"]
+    assert sorted(path for path, _, _ in http_endpoint.recorded.requests) == ["/api/v1/lineage", "/v1/traces"]
     assert receiver.received.relay_errors == []
 
 

@@ -1,18 +1,15 @@
 """Shared fixtures: the fixture dbt project (and its variants), DuckDB warehouses, dbt runs, lineage endpoints.
 
 Every dbt run through dagster-dbt costs seconds, so each run is a session fixture that the tests
-reading it share; variants are copies of the project edited in a temporary directory. Lineage endpoints are
-real HTTP servers on 127.0.0.1 that the OpenLineage client's own HTTP transport talks to.
+reading it share; variants are copies of the project edited in a temporary directory. Lineage endpoints (real HTTP
+servers on 127.0.0.1 that the OpenLineage client's own HTTP transport talks to) come from floe-test-support's
+plugin: ``http_endpoints_factory``, ``refused_url``.
 """
 
 from __future__ import annotations
 
-import http.server
 import json
-import socket
-import threading
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -96,68 +93,3 @@ def failing_test_run(tmp_path_factory: pytest.TempPathFactory, session_monkeypat
     project = copy_project(root / "dbt_project", add_failing_test)
     warehouse = make_warehouse(root / "failing.duckdb")
     return run_dbt(project, warehouse, session_monkeypatch)
-
-
-@dataclass
-class LineageEndpoint:
-    """A local OpenLineage HTTP endpoint: its URL and the JSON bodies it received."""
-
-    url: str
-    received: list[dict[str, Any]] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def events(self) -> list[dict[str, Any]]:
-        with self.lock:
-            return list(self.received)
-
-
-@pytest.fixture
-def lineage_endpoint() -> Iterator[Callable[..., LineageEndpoint]]:
-    """``lineage_endpoint(status=200, delay_seconds=0.0)``: a real HTTP server on 127.0.0.1, stopped at teardown."""
-    servers: list[http.server.ThreadingHTTPServer] = []
-    stop = threading.Event()
-
-    def start(status: int = 200, delay_seconds: float = 0.0) -> LineageEndpoint:
-        endpoint = LineageEndpoint(url="")
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                if delay_seconds:
-                    stop.wait(delay_seconds)
-                if status < 300:  # recorded once answered: "received" means the client got its 2xx
-                    with endpoint.lock:
-                        endpoint.received.append(json.loads(body))
-                self.send_response(status)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"{}")
-
-            def log_message(self, format: str, *args: object) -> None:
-                return None
-
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        server.daemon_threads = True
-        threading.Thread(target=server.serve_forever, name="lineage-endpoint", daemon=True).start()
-        servers.append(server)
-        endpoint.url = f"http://127.0.0.1:{server.server_address[1]}"
-        return endpoint
-
-    try:
-        yield start
-    finally:
-        stop.set()
-        for server in servers:
-            server.shutdown()
-            server.server_close()
-
-
-@pytest.fixture
-def refused_url() -> str:
-    """A URL on 127.0.0.1 where nothing listens (the port was free a moment ago): connection refused."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}"

@@ -19,13 +19,13 @@ import pytest
 from openlineage.client import OpenLineageClient
 from openlineage.client.serde import Serde
 from openlineage.client.transport import Transport
-from openlineage_conformance import validate_events
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from packaging.version import Version
 
 from floe_dbt_observe import DbtCliOptions, FloeDbtTranslator, build_dbt_assets
+from floe_test_support.openlineage_conformance import validate_events
 
 FIXTURE_PROJECT = Path(__file__).parent / "dbt_project"
 DUCKDB_ENV = "FLOE_FIXTURE_DUCKDB_PATH"

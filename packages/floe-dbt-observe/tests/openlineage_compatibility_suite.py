@@ -33,10 +33,13 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from floe_test_support.openlineage_conformance import SPEC_DIR
+
 SUITE_DIR = Path(__file__).resolve().parent / "data" / "openlineage-compatibility-tests"
 RUNNER_DIR = SUITE_DIR / "producer" / "dbt" / "runner"
 SCENARIO_DIR = SUITE_DIR / "producer" / "dbt" / "scenarios" / "csv_to_postgres"
-SPEC_FACETS_DIR = Path(__file__).resolve().parent / "data" / "openlineage-spec" / "facets"
+SPEC_FACETS_DIR = SPEC_DIR / "facets"
+"""The official spec's facet schemas floe-test-support vendors for the conformance checks."""
 
 SUITE_DATASET_NAMESPACE = "postgres://localhost:5432"
 """The warehouse namespace the expected events hold: the suite's CI runs PostgreSQL on localhost:5432."""
@@ -167,7 +170,8 @@ def suite_results(events: Sequence[Mapping[str, Any]], dataset_namespace: str) -
 def suite_facet_schemas() -> frozenset[str]:
     """Return the facet names the suite's syntax check has a schema for: the spec's facets and ``dbt_node``.
 
-    The spec's facets are those vendored in ``data/openlineage-spec/facets`` (every standard facet floe emits).
+    The spec's facets are those floe-test-support vendors (``openlineage-spec/facets``: every standard facet floe
+    emits).
     """
     names = {
         name

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from floe_config import _compat
 
 
 class FloePlatformSettings(BaseSettings):
@@ -31,7 +33,4 @@ class FloePlatformSettings(BaseSettings):
         Returns:
             The settings.
         """
-        source = EnvSettingsSource(cls)
-        # what pydantic-settings' own (private) parse_env_vars does here: keys case-insensitive, empty values unset
-        source.env_vars = {key.lower(): value for key, value in environ.items() if value != ""}
-        return cls.model_validate(source())
+        return cls.model_validate(_compat.env_settings_values(cls, environ))

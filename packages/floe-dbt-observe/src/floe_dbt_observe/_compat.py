@@ -20,7 +20,18 @@ Capabilities:
   (subsetting, selectors, unique target path), dagster-dbt's ``DbtCoreCliEventMessage`` wraps each event, and on an
   interrupt CPython's ``PyThreadState_SetAsyncExc`` raises ``KeyboardInterrupt`` in dbt's thread (dbt's own
   cancellation path) while the registered adapter's ``cancel_open_connections`` stops the running queries. Without
-  it, dbt runs as a subprocess, as with ``dbt_invocation="subprocess"``.
+  it, dbt runs as a subprocess, as with ``dbt_invocation="subprocess"``. dbt's ``msg_to_dict`` (``dbt_common``) turns
+  each event into its JSON log line's dict (:func:`dbt_event_dict`).
+- ``dbt_specs``: dagster-dbt's ``asset_utils.build_dbt_specs`` turns the manifest and selection into asset and check
+  specs without building an assets definition, and its ``DAGSTER_DBT_UNIQUE_ID_METADATA_KEY`` /
+  ``DAGSTER_DBT_SELECT_METADATA_KEY`` / ``DAGSTER_DBT_EXCLUDE_METADATA_KEY`` name the metadata and op tags dagster-dbt
+  reads back (``assets.py``). Without it, the specs are read from an assets definition built by dagster-dbt's public
+  ``@dbt_assets`` for the same manifest, selection and translator (the same specs, one definition built more), and
+  the keys are their documented values.
+- ``dbt_secret_scrub``: dbt's ``dbt_common.exceptions.env_secrets`` / ``scrub_secrets`` hide the values of
+  ``DBT_ENV_SECRET*`` variables in the in-process event stream, as dbt hides them in its log lines. Without them,
+  floe applies the same documented rule itself (each non-blank value of a ``DBT_ENV_SECRET*`` variable becomes
+  ``*****``).
 - ``dbt_spans``: dbt-core 1.12's tracer (``dbt.clients.jinja._TRACER`` and ``GraphRunnableTask.dbt_tracer``, both
   taken from the global provider) is wrapped by ``dbt_trace.ContextTracer``, so dbt's spans go to the step's provider
   without floe registering it globally, and dbt's node spans hang under floe's. Without it, dbt's spans (when
@@ -104,6 +115,14 @@ DBT_SPANS = Capability(
     "dbt's own spans through the global tracer provider, under dbt's invocation span (not under floe's node spans)",
 )
 DBT_QUERY_COMMENT = Capability("dbt_query_comment", "dbt's own query comment, without a traceparent")
+DBT_SPECS = Capability(
+    "dbt_specs",
+    "specs read from an assets definition built by dagster-dbt's public @dbt_assets (the same specs, built once more)",
+)
+DBT_SECRET_SCRUB = Capability(
+    "dbt_secret_scrub",
+    "floe's own scrubbing of DBT_ENV_SECRET* values from in-process dbt events (dbt's documented rule)",
+)
 CAPABILITIES = (
     OUTPUT_KEYS_CACHE,
     DBT_ADAPTER_SKIP,
@@ -112,6 +131,8 @@ CAPABILITIES = (
     DBT_IN_PROCESS,
     DBT_SPANS,
     DBT_QUERY_COMMENT,
+    DBT_SPECS,
+    DBT_SECRET_SCRUB,
 )
 
 
@@ -514,3 +535,116 @@ def _install_query_comment_hook() -> bool:
 
     MacroQueryStringSetter._get_comment_macro = comment_macro  # type: ignore[method-assign]
     return True
+
+
+def dbt_event_dict(message: Any) -> dict[str, Any]:
+    """Return a dbt ``EventMsg`` as the dict of its JSON log line (dbt's own ``msg_to_dict``).
+
+    Only called where :func:`dbt_in_process_available` passed (it probes ``msg_to_dict``).
+    """
+    from dbt_common.events.functions import msg_to_dict
+
+    event: dict[str, Any] = msg_to_dict(message)
+    return event
+
+
+# --- dbt_specs ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DbtMetadataKeys:
+    """The metadata key and op tags dagster-dbt reads back from the definitions it runs."""
+
+    unique_id: str = "dagster_dbt/unique_id"
+    select: str = "dagster_dbt/select"
+    exclude: str = "dagster_dbt/exclude"
+
+
+def _asset_utils() -> Any | None:
+    """dagster-dbt's ``asset_utils`` when it has what ``dbt_specs`` uses, else None (and one warning)."""
+    if disabled(DBT_SPECS):
+        _unavailable(DBT_SPECS)
+        return None
+    try:
+        from dagster_dbt import asset_utils
+    except ImportError:
+        _unavailable(DBT_SPECS)
+        return None
+    keys = ("DAGSTER_DBT_UNIQUE_ID_METADATA_KEY", "DAGSTER_DBT_SELECT_METADATA_KEY", "DAGSTER_DBT_EXCLUDE_METADATA_KEY")
+    if callable(getattr(asset_utils, "build_dbt_specs", None)) and all(
+        isinstance(getattr(asset_utils, key, None), str) for key in keys
+    ):
+        return asset_utils
+    _unavailable(DBT_SPECS)
+    return None
+
+
+def dbt_metadata_keys() -> DbtMetadataKeys:
+    """Return dagster-dbt's metadata keys: its own constants, or their documented values when the probe fails."""
+    asset_utils = _asset_utils()
+    if asset_utils is None:
+        return DbtMetadataKeys()
+    return DbtMetadataKeys(
+        unique_id=asset_utils.DAGSTER_DBT_UNIQUE_ID_METADATA_KEY,
+        select=asset_utils.DAGSTER_DBT_SELECT_METADATA_KEY,
+        exclude=asset_utils.DAGSTER_DBT_EXCLUDE_METADATA_KEY,
+    )
+
+
+def dbt_specs(
+    *, translator: Any, manifest: Mapping[str, Any], select: str, exclude: str
+) -> tuple[Sequence[Any], Sequence[Any]]:
+    """Return the asset specs and asset check specs dagster-dbt makes of ``manifest``'s selected nodes."""
+    asset_utils = _asset_utils()
+    if asset_utils is not None:
+        specs, check_specs = asset_utils.build_dbt_specs(
+            translator=translator,
+            manifest=manifest,
+            select=select,
+            exclude=exclude,
+            selector="",
+            io_manager_key=None,
+            project=None,
+        )
+        return specs, check_specs
+    from dagster_dbt import dbt_assets
+
+    @dbt_assets(manifest=manifest, select=select, exclude=exclude, dagster_dbt_translator=translator)
+    def _specs_only(context):  # type: ignore[no-untyped-def]  # never executed: only its specs are read
+        return None
+
+    return list(_specs_only.specs), list(_specs_only.check_specs)
+
+
+# --- dbt_secret_scrub --------------------------------------------------------------------------------------------
+
+DBT_SECRET_PREFIX = "DBT_ENV_SECRET"
+"""dbt's documented prefix of variables whose values it hides in its logs."""
+SCRUBBED = "*****"
+
+
+def dbt_env_secrets() -> list[str]:
+    """Return the secret values dbt hides in its logs (non-blank values of ``DBT_ENV_SECRET*`` variables)."""
+    if not disabled(DBT_SECRET_SCRUB):
+        try:
+            from dbt_common.exceptions import env_secrets
+        except ImportError:
+            pass
+        else:
+            return list(env_secrets())
+    warn_unavailable(DBT_SECRET_SCRUB)
+    return [value for key, value in os.environ.items() if key.startswith(DBT_SECRET_PREFIX) and value.strip()]
+
+
+def scrub_dbt_secrets(text: str, secrets: Sequence[str]) -> str:
+    """Return ``text`` with every secret replaced by ``*****``, as dbt scrubs its log lines."""
+    if not disabled(DBT_SECRET_SCRUB):
+        try:
+            from dbt_common.exceptions import scrub_secrets
+        except ImportError:
+            warn_unavailable(DBT_SECRET_SCRUB)
+        else:
+            return str(scrub_secrets(text, list(secrets)))
+    for secret in secrets:
+        text = text.replace(secret, SCRUBBED)
+    return text

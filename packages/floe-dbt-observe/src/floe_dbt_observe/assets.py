@@ -15,14 +15,9 @@ from dagster import (
     multi_asset,
 )
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource
-from dagster_dbt.asset_utils import (
-    DAGSTER_DBT_EXCLUDE_METADATA_KEY,
-    DAGSTER_DBT_SELECT_METADATA_KEY,
-    DAGSTER_DBT_UNIQUE_ID_METADATA_KEY,
-    build_dbt_specs,
-)
 from opentelemetry.trace import TracerProvider
 
+from floe_dbt_observe import _compat
 from floe_dbt_observe.asset_settings import settings_resolver
 from floe_dbt_observe.dbt_engine import refuse_in_process_fusion
 from floe_dbt_observe.dbt_executable import find_dbt_executable
@@ -177,14 +172,8 @@ def _selected_specs(
     Raises:
         EmptySelectionError: The selection matches no model, seed or snapshot.
     """
-    specs, check_specs = build_dbt_specs(
-        translator=translator or FloeDbtTranslator(),
-        manifest=manifest,
-        select=select,
-        exclude=exclude or "",
-        selector="",
-        io_manager_key=None,
-        project=None,
+    specs, check_specs = _compat.dbt_specs(
+        translator=translator or FloeDbtTranslator(), manifest=manifest, select=select, exclude=exclude or ""
     )
     if not specs:
         raise EmptySelectionError(
@@ -199,11 +188,12 @@ def _resolve_settings(
 ) -> tuple[list[ResolvedSpec], dict[str, str]]:
     """Return each spec with its partitions, backfill policy and automation condition, and unique id -> key."""
     resolve = settings_resolver(options.asset_settings, {spec.key for spec in specs})
+    unique_id_key = _compat.dbt_metadata_keys().unique_id
     nodes = manifest["nodes"]
     resolved: list[ResolvedSpec] = []
     asset_keys: dict[str, str] = {}
     for spec in specs:
-        unique_id = str(spec.metadata[DAGSTER_DBT_UNIQUE_ID_METADATA_KEY])
+        unique_id = str(spec.metadata[unique_id_key])
         asset_keys[unique_id] = spec.key.to_user_string()
         settings = resolve(spec.key, nodes.get(unique_id, {}))
         partitions_def = settings.partitions_def if settings and settings.partitions_def else options.partitions_def
@@ -286,6 +276,8 @@ def _definition(
     options: DefinitionOptions,
     required_resource_keys: set[str],
 ) -> AssetsDefinition:
+    metadata_keys = _compat.dbt_metadata_keys()
+
     @multi_asset(
         name=op_name,
         specs=list(part.specs),
@@ -294,8 +286,8 @@ def _definition(
         partitions_def=part.partitions_def,
         backfill_policy=part.backfill_policy if part.partitions_def is not None else None,
         op_tags={
-            DAGSTER_DBT_SELECT_METADATA_KEY: part.select,
-            **({DAGSTER_DBT_EXCLUDE_METADATA_KEY: exclude} if exclude else {}),
+            metadata_keys.select: part.select,
+            **({metadata_keys.exclude: exclude} if exclude else {}),
             **(options.op_tags or {}),
         },
         required_resource_keys=required_resource_keys,

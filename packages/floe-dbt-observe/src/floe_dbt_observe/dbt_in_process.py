@@ -187,10 +187,7 @@ class InProcessDbtInvocation:
             self._events.put(_DONE)
 
     def _stream(self, thread: threading.Thread) -> Iterator[Any]:
-        from dbt_common.events.functions import msg_to_dict
-        from dbt_common.exceptions import env_secrets, scrub_secrets
-
-        secrets = env_secrets()  # dbt scrubs the values of DBT_ENV_SECRET_* variables from its log lines
+        secrets = _compat.dbt_env_secrets()  # dbt scrubs the values of DBT_ENV_SECRET_* variables from its log lines
         history: dict[str, dict[str, Any]] = {}
         while True:
             try:
@@ -201,9 +198,9 @@ class InProcessDbtInvocation:
                 continue
             if message is _DONE:
                 return
-            raw_event: dict[str, Any] = msg_to_dict(message)
+            raw_event = _compat.dbt_event_dict(message)
             if secrets:
-                raw_event = orjson.loads(scrub_secrets(orjson.dumps(raw_event).decode(), secrets))
+                raw_event = orjson.loads(_compat.scrub_dbt_secrets(orjson.dumps(raw_event).decode(), secrets))
             event = self._event(raw_event, history)
             if event is not None:
                 yield event

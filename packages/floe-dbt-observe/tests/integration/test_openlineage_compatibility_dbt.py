@@ -9,7 +9,6 @@ server ``FLOE_TEST_POSTGRES_URL`` names (``.ci/run`` starts one with ``.ci/postg
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Iterator
 from typing import Any
@@ -19,7 +18,8 @@ import pytest
 from dbt_harness import DbtRun, run_dbt
 from openlineage_compatibility_suite import RUNNER_DIR, rejected_by_url_rule, suite_results, suite_tests
 
-POSTGRES_URL_ENV = "FLOE_TEST_POSTGRES_URL"
+from floe_test_support.postgres import PostgresServer
+
 DATABASE = "dbt_test"
 """The database the expected events name (``dbt_test.main.stg_orders``); created for this module, then dropped."""
 LOCK_KEY = 0x0F10E0C0
@@ -27,15 +27,10 @@ LOCK_KEY = 0x0F10E0C0
 
 
 @pytest.fixture(scope="module")
-def suite_database(session_monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def suite_database(session_monkeypatch: pytest.MonkeyPatch, postgres_server: PostgresServer) -> Iterator[str]:
     """Create ``dbt_test`` on the test server and point the suite's profiles.yml at it; yield the namespace."""
-    server = os.environ.get(POSTGRES_URL_ENV)
-    if not server:
-        pytest.skip(
-            f"{POSTGRES_URL_ENV} is not set, so there is no PostgreSQL to run the suite's scenario on "
-            '(`eval "$(.ci/postgres.sh)"` starts one; .ci/run does)'
-        )
     psycopg2 = pytest.importorskip("psycopg2", reason="dbt-postgres brings psycopg2; the test group installs it")
+    server = postgres_server.url
     parts = urlsplit(server)
     host, port = parts.hostname or "127.0.0.1", parts.port or 5432
     admin = psycopg2.connect(server)

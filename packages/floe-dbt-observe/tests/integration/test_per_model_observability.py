@@ -10,11 +10,11 @@ from typing import Any
 import dagster as dg
 import pytest
 from dbt_harness import DbtRun
-from openlineage_conformance import validate_events
 
 from floe_dbt_observe.facets import facet_schemas
 from floe_dbt_observe.link_metadata import OPENLINEAGE_RUN_ID_KEY, SPAN_ID_KEY, TRACE_ID_KEY
 from floe_dbt_observe.tracing import dagster_run_span_context
+from floe_test_support.openlineage_conformance import validate_events
 
 EXECUTED_NODES = 17  # 6 models, 1 seed, 1 snapshot, 9 tests
 

@@ -9,12 +9,9 @@ named as OpenLineage's naming spec says for Postgres: namespace ``postgres://hos
 
 from __future__ import annotations
 
-import os
 import shutil
-import uuid
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 from dbt_harness import DbtRun, captured_warnings, run_dbt
@@ -28,41 +25,26 @@ from jaffle_expectations import (
     events_per_node_type,
     table_name,
 )
-from openlineage_conformance import validate_events
 
-POSTGRES_URL_ENV = "FLOE_TEST_POSTGRES_URL"
+from floe_test_support.openlineage_conformance import validate_events
+from floe_test_support.postgres import PostgresServer
+
 SCHEMA = "jaffle"
 SEEDS = ("raw_customers", "raw_orders", "raw_payments")
 
 
 @pytest.fixture(scope="module")
-def postgres_database() -> Iterator[dict[str, Any]]:
+def postgres_database(postgres_server: PostgresServer) -> Iterator[dict[str, Any]]:
     """A fresh database on ``FLOE_TEST_POSTGRES_URL``'s server, dropped afterwards; skips without a server."""
-    server = os.environ.get(POSTGRES_URL_ENV)
-    if not server:
-        pytest.skip(
-            f"{POSTGRES_URL_ENV} is not set, so there is no PostgreSQL to build the fixture on "
-            '(`eval "$(.ci/postgres.sh)"` starts one; .ci/run does)'
-        )
-    psycopg2 = pytest.importorskip("psycopg2", reason="dbt-postgres brings psycopg2; the test group installs it")
-    parts = urlsplit(server)
-    name = f"floe_jaffle_{uuid.uuid4().hex[:12]}"
-    admin = psycopg2.connect(server)
-    admin.autocommit = True
-    try:
-        with admin.cursor() as cursor:
-            cursor.execute(f'create database "{name}"')
+    pytest.importorskip("psycopg2", reason="dbt-postgres brings psycopg2; the test group installs it")
+    with postgres_server.fresh_database("floe_jaffle") as database:
         yield {
-            "host": parts.hostname or "127.0.0.1",
-            "port": parts.port or 5432,
-            "user": parts.username or "postgres",
-            "password": parts.password or "",
-            "dbname": name,
+            "host": database.host,
+            "port": database.port,
+            "user": database.user,
+            "password": database.password,
+            "dbname": database.name,
         }
-        with admin.cursor() as cursor:
-            cursor.execute(f'drop database if exists "{name}" with (force)')
-    finally:
-        admin.close()
 
 
 @pytest.fixture(scope="module")

@@ -7,9 +7,8 @@ from typing import Any
 
 import dagster as dg
 import pytest
-from dagster_dbt.asset_utils import DAGSTER_DBT_SELECT_METADATA_KEY
 
-from floe_dbt_observe import DbtAssetSettings, DefinitionOptions, FloeDbtTranslator, build_dbt_assets
+from floe_dbt_observe import DbtAssetSettings, DefinitionOptions, FloeDbtTranslator, _compat, build_dbt_assets
 from floe_dbt_observe.errors import EmptySelectionError, InvalidAssetSettingsError
 
 GROUPS = {"staging": "silver", "marts": "gold"}
@@ -81,7 +80,7 @@ def test_split_by_group_gives_one_definition_per_group_selecting_its_nodes(parse
     }
     gold = by_name["floe_fixture_dbt_gold"]
     assert {k.to_user_string() for k in gold.keys} == {"customer_orders"}
-    assert gold.op.tags[DAGSTER_DBT_SELECT_METADATA_KEY] == "fqn:floe_fixture.marts.customer_orders"
+    assert gold.op.tags[_compat.dbt_metadata_keys().select] == "fqn:floe_fixture.marts.customer_orders"
     assert {c.name for c in gold.check_keys} == {
         "not_null_customer_orders_customer_id",
         "unique_customer_orders_customer_id",
@@ -96,7 +95,7 @@ def test_chunks_never_exceed_the_limit(parsed_project: Path) -> None:
 
 def test_small_projects_stay_in_one_definition_with_the_callers_selection(parsed_project: Path) -> None:
     (definition,) = _build(parsed_project, select="fqn:*", definitions=DefinitionOptions(max_assets_per_definition=100))
-    assert definition.op.tags[DAGSTER_DBT_SELECT_METADATA_KEY] == "fqn:*"
+    assert definition.op.tags[_compat.dbt_metadata_keys().select] == "fqn:*"
 
 
 def test_per_asset_settings_split_partitions_and_set_automation(parsed_project: Path) -> None:

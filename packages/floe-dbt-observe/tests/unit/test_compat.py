@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from importlib.metadata import version
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import dagster as dg
 import pytest
@@ -19,6 +20,7 @@ from packaging.version import Version
 from floe_dbt_observe import _compat, build_dbt_assets
 from floe_dbt_observe.dbt_resource import FloeDbtCliResource, build_dbt_resource
 from floe_dbt_observe.output_keys_cache import cached_output_asset_keys
+from floe_dbt_observe.translator import FloeDbtTranslator
 from floe_dbt_observe.warehouse_columns import read_adapter_columns
 from floe_dbt_observe.warehouse_namespace import profile_credentials
 
@@ -139,3 +141,63 @@ def test_without_the_dbt_connection_other_adapters_keep_declared_columns_and_war
         for _ in range(2):
             assert read_adapter_columns("postgres", credentials, [("db", "s", "orders")]) == {}
     assert len(_warnings_for(caplog, _compat.DBT_CONNECTION)) == 1
+
+
+def test_the_dbt_specs_probe_passes_and_its_keys_are_dagster_dbts_documented_values(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.delenv(_compat.DISABLE_ENV, raising=False)
+    with caplog.at_level(logging.WARNING):
+        assert _compat.dbt_metadata_keys() == _compat.DbtMetadataKeys()
+    assert not _warnings_for(caplog, _compat.DBT_SPECS)
+
+
+def test_without_dagster_dbts_spec_builder_the_definitions_are_the_same_and_it_warns_once(
+    parsed_project: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def comparable(spec: dg.AssetSpec) -> dg.AssetSpec:
+        # dagster-dbt's manifest wrapper and floe's translator compare by identity, and each build makes its own
+        metadata = {
+            k: type(v) if isinstance(v, FloeDbtTranslator) else getattr(v, "manifest", v)
+            for k, v in spec.metadata.items()
+        }
+        return spec.replace_attributes(metadata=metadata)
+
+    def shape() -> list[tuple[Any, ...]]:
+        return [
+            (
+                d.op.name,
+                dict(d.op.tags),
+                sorted((comparable(spec) for spec in d.specs), key=lambda spec: spec.key),
+                sorted(d.check_specs, key=lambda spec: spec.key),
+                sorted(d.node_keys_by_output_name),
+            )
+            for d in build_dbt_assets(parsed_project, select="fqn:*", exclude="stg_payments")
+        ]
+
+    monkeypatch.delenv(_compat.DISABLE_ENV, raising=False)
+    with_probe = shape()
+    _disable(monkeypatch, _compat.DBT_SPECS)
+    with caplog.at_level(logging.WARNING):
+        assert shape() == with_probe
+        shape()
+    assert len(_warnings_for(caplog, _compat.DBT_SPECS)) == 1
+
+
+@pytest.mark.parametrize("disabled", [False, True], ids=["dbt", "fallback"])
+def test_dbt_env_secrets_are_scrubbed_on_both_paths(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, disabled: bool
+) -> None:
+    if disabled:
+        _disable(monkeypatch, _compat.DBT_SECRET_SCRUB)
+    else:
+        monkeypatch.delenv(_compat.DISABLE_ENV, raising=False)
+    monkeypatch.setenv("DBT_ENV_SECRET_PASSWORD", "hunter2")
+    monkeypatch.setenv("DBT_ENV_SECRET_BLANK", "  ")
+    with caplog.at_level(logging.WARNING):
+        secrets = _compat.dbt_env_secrets()
+        scrubbed = _compat.scrub_dbt_secrets('{"msg": "connect with hunter2"}', secrets)
+        _compat.scrub_dbt_secrets("hunter2", _compat.dbt_env_secrets())
+    assert secrets == ["hunter2"]
+    assert scrubbed == '{"msg": "connect with *****"}'
+    assert len(_warnings_for(caplog, _compat.DBT_SECRET_SCRUB)) == (1 if disabled else 0)

@@ -53,22 +53,22 @@ class _Gate(Transport):
         self.sent.append(event)
 
 
-def test_a_healthy_backend_answering_after_300_ms_gets_every_event(lineage_endpoint: Callable[..., Any]) -> None:
-    endpoint = lineage_endpoint(delay_seconds=0.3)
+def test_a_healthy_backend_answering_after_300_ms_gets_every_event(http_endpoints_factory: Callable[..., Any]) -> None:
+    endpoint = http_endpoints_factory(delay_seconds=0.3)
     emitter = LineageEmitter(_http_client(endpoint.url))
     events = [_event() for _ in range(6)]
     for event in events:
         emitter.submit(lambda event=event: event)
     report = emitter.close(GENEROUS_FLUSH_SECONDS)
     assert (report.sent, report.failed, report.pending, report.gave_up) == (6, 0, 0, None)
-    received = {body["run"]["runId"] for body in endpoint.events()}
+    received = {body["run"]["runId"] for body in endpoint.recorded.json_bodies()}
     assert received == {str(event.run.runId) for event in events}
 
 
 def test_a_backend_not_answering_is_not_waited_for_and_its_events_are_counted(
-    lineage_endpoint: Callable[..., Any],
+    http_endpoints_factory: Callable[..., Any],
 ) -> None:
-    endpoint = lineage_endpoint(delay_seconds=10.0)
+    endpoint = http_endpoints_factory(delay_seconds=10.0)
     emitter = LineageEmitter(_http_client(endpoint.url), health=DeliveryHealth(slow_send_seconds=0.2))
     for _ in range(4):
         emitter.submit(_event)
@@ -138,8 +138,10 @@ def test_emitters_of_one_client_share_one_health_record() -> None:
     assert delivery_health(client) is not delivery_health(other)
 
 
-def test_an_event_that_cannot_be_built_says_nothing_about_the_backend(lineage_endpoint: Callable[..., Any]) -> None:
-    client = _http_client(lineage_endpoint().url)
+def test_an_event_that_cannot_be_built_says_nothing_about_the_backend(
+    http_endpoints_factory: Callable[..., Any],
+) -> None:
+    client = _http_client(http_endpoints_factory().url)
 
     def broken() -> Any:
         raise RuntimeError("bad facet")

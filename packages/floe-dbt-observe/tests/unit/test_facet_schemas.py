@@ -10,7 +10,6 @@ import attr
 import pytest
 from openlineage.client.event_v2 import Job, Run, RunEvent, RunState
 from openlineage.client.serde import Serde
-from openlineage_conformance import validate_event
 
 from floe_dbt_observe.facets import (
     FLOE_PRODUCER,
@@ -21,6 +20,7 @@ from floe_dbt_observe.facets import (
     OtelTraceRunFacet,
     facet_schemas,
 )
+from floe_test_support.openlineage_conformance import validate_event
 
 FACETS: dict[str, Any] = {
     "floe_trace": OtelTraceRunFacet(traceId="a" * 32, spanId="b" * 16, producer=FLOE_PRODUCER),

@@ -6,7 +6,6 @@ import datetime as dt
 
 from openlineage.client.event_v2 import Job, Run, RunEvent, RunState
 from openlineage.client.serde import Serde
-from openlineage_conformance import validate_event
 
 from floe_dbt_observe.standard_facets import (
     dagster_tags,
@@ -17,6 +16,7 @@ from floe_dbt_observe.standard_facets import (
     ownership_facet,
     run_tags_facet,
 )
+from floe_test_support.openlineage_conformance import validate_event
 
 
 def test_owners_become_urns_and_free_form_names_stay_as_written() -> None:

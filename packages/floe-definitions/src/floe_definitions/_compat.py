@@ -34,6 +34,17 @@ Remaining private uses at run time, each with what happens without it:
   ``SerializableErrorInfo``). Probe: any failure returns None; the step is then reported to
   dagster-celery's loop as an error naming the worker, the run fails with it, and the step gets no span or lineage
   run; one WARNING says so (``FLOE_COMPAT_DISABLE=celery_lost_step_event``).
+- ``caller_frame``: :func:`caller_file` finds the module calling ``FloeDefinitions.from_floe_yaml()`` (its
+  floe.yaml is looked for beside that module) with CPython's ``sys._getframe``. Probe: ``sys._getframe`` exists;
+  without it (or with ``FLOE_COMPAT_DISABLE=caller_frame``) one WARNING says so and the frame is found with the
+  standard library's ``inspect.currentframe()``, which returns None where the interpreter keeps no frames (then
+  floe.yaml is looked for in the working directory, as documented).
+- ``console_debug_format``: ``floe run`` keeps Dagster's DEBUG console lines of step processes off its console by
+  matching Dagster's console line format (``asctime - dagster - DEBUG - <job> - ...``, made by
+  ``dagster._utils.log.default_format_string`` and ``dagster._core.log_manager.construct_log_record_message``).
+  Probe: :func:`dagster_debug_line_marker` formats a DEBUG record as Dagster does and checks the marker is in it;
+  without it (or with ``FLOE_COMPAT_DISABLE=console_debug_format``) one WARNING says so and nothing is filtered:
+  those DEBUG lines reach the console.
 """
 
 from __future__ import annotations
@@ -42,8 +53,10 @@ import functools
 import inspect
 import logging
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from dagster import AssetsDefinition, DagsterEvent, Executor, JobDefinition
@@ -115,12 +128,20 @@ CELERY_LOST_STEP_EVENT = Capability(
     "celery_lost_step_event",
     "a run failure naming the lost Celery worker, without the step's STEP_FAILURE (no span or lineage run for it)",
 )
+CALLER_FRAME = Capability(
+    "caller_frame", "inspect.currentframe() (None where the interpreter keeps no frames: floe.yaml in the cwd)"
+)
+CONSOLE_DEBUG_FORMAT = Capability(
+    "console_debug_format", "no filtering (Dagster's DEBUG lines from step processes reach floe run's console)"
+)
 CAPABILITIES = (
     OPENLINEAGE_ALIAS_HOOK_CAPABILITY,
     STEP_ASSETS,
     ASSET_COMPUTE_WRAPPER,
     CELERY_STEP_LOOP,
     CELERY_LOST_STEP_EVENT,
+    CALLER_FRAME,
+    CONSOLE_DEBUG_FORMAT,
 )
 
 OPENLINEAGE_ALIAS_HOOK = "_alias_env_vars"
@@ -449,3 +470,63 @@ class RepositoryCache:
             return reconstruct_repository_def_from_pointer(pointer, None)
         self.definition = self._original(pointer, None)
         return self.definition
+
+
+# --- caller_frame ------------------------------------------------------------------------------------------------
+
+
+def caller_file(depth: int) -> str | None:
+    """Return the ``__file__`` of the module ``depth`` frames above the caller of this function, or None.
+
+    Args:
+        depth: 1 for the caller's caller (who called the function that asks).
+    """
+    frame: FrameType | None
+    getframe = getattr(sys, "_getframe", None)
+    if not disabled(CALLER_FRAME) and callable(getframe):
+        frame = getframe(depth + 1)
+    else:
+        warn_unavailable(CALLER_FRAME)
+        frame = inspect.currentframe()
+        for _ in range(depth + 1):
+            frame = frame.f_back if frame is not None else None
+    found = frame.f_globals.get("__file__") if frame is not None else None
+    return found if isinstance(found, str) else None
+
+
+# --- console_debug_format ----------------------------------------------------------------------------------------
+
+
+def dagster_debug_line_marker(job_name: str) -> bytes | None:
+    """Return the bytes every Dagster DEBUG console line of ``job_name`` contains, or None when unknown.
+
+    Probe: a DEBUG record of the job is formatted with Dagster's own console format and message layout, and the
+    marker must be in the line; any difference (or ``FLOE_COMPAT_DISABLE=console_debug_format``) returns None
+    with one WARNING.
+    """
+    marker = f" - dagster - DEBUG - {job_name} - "
+    try:
+        if disabled(CONSOLE_DEBUG_FORMAT):
+            raise RuntimeError(f"{DISABLE_ENV} names console_debug_format")
+        from dagster._core.log_manager import construct_log_record_message
+        from dagster._utils.log import default_format_string
+
+        message = construct_log_record_message(
+            {  # type: ignore[typeddict-item]
+                "job_name": job_name,
+                "run_id": "00000000-0000-0000-0000-000000000000",
+                "step_key": None,
+                "resource_name": None,
+                "dagster_event": None,
+                "orig_message": "probe",
+            }
+        )
+        record = logging.LogRecord("dagster", logging.DEBUG, __file__, 0, message, None, None)
+        line = logging.Formatter(default_format_string()).format(record)
+        if marker not in line:
+            raise RuntimeError(f"Dagster's console line has changed: {line!r}")
+    except Exception as exc:  # a probe: any change means floe cannot recognise the lines, so it leaves them alone
+        logger.debug("floe-definitions: Dagster's console format is not the one floe filters: %r", exc)
+        warn_unavailable(CONSOLE_DEBUG_FORMAT)
+        return None
+    return marker.encode()

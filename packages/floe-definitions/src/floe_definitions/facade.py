@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ from openlineage.client.transport import Transport
 from opentelemetry.sdk.trace.export import SpanExporter
 
 from floe_config import CompiledArtifacts
+from floe_definitions import _compat
 from floe_definitions.project import build_project, load_project
 
 
@@ -61,7 +61,7 @@ class FloeDefinitions:
             floe_definitions.errors.DefinitionsLoadError: The config is valid but cannot be built.
             floe_definitions.errors.ResourceConflictError: A resource key clashes with floe's.
         """
-        caller = sys._getframe(1).f_globals.get("__file__")
+        caller = _compat.caller_file(1)
         return load_project(
             path,
             platform=platform,
@@ -69,7 +69,7 @@ class FloeDefinitions:
             resources=resources,
             override_resources=override_resources,
             environ=environ,
-            caller_file=caller if isinstance(caller, str) else None,
+            caller_file=caller,
             span_exporter=span_exporter,
             lineage_transport=lineage_transport,
         ).definitions

@@ -3,7 +3,8 @@
 The instance is what users get: platform.yaml's ``instance:`` section rendered by floe into ``.floe/dagster``
 beside floe.yaml (no hand-written ``dagster.yaml``). Storage is SQLite there, or PostgreSQL (``storage: postgres``,
 the URL in an environment variable) in a fresh database on the server ``FLOE_TEST_POSTGRES_URL`` names (``.ci/run``
-exports it from ``.ci/postgres.sh``); the Postgres round skips, saying why, without it. ``floe dev`` runs in its own
+exports it from ``.ci/postgres.sh``; floe-test-support's ``postgres_server``); the Postgres round skips, saying
+why, without it. ``floe dev`` runs in its own
 session and is stopped as a user stops it (SIGTERM); anything left of what it started is killed by pid.
 """
 
@@ -14,13 +15,11 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,22 +27,17 @@ from typing import Any
 
 import pytest
 from dagster import DagsterInstance, DagsterRun, RunsFilter
-from dagster._core.instance.ref import InstanceRef
+
+from floe_test_support.dagster_internals import instance_from_dir
+from floe_test_support.http_endpoints import free_port
+from floe_test_support.postgres import PostgresServer
 
 PROJECT = Path(__file__).parent / "project"
 LOCATION = "daemonic"
-POSTGRES_URL_ENV = "FLOE_TEST_POSTGRES_URL"
 INSTANCE_URL_ENV = "FLOE_DAEMON_TEST_PG_URL"
 """The variable platform.yaml's ``instance.postgres_url_env`` names in the Postgres round."""
 FLOE = str(Path(sys.executable).with_name("floe"))
 STARTUP_TIMEOUT_SECONDS = 240
-
-
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def wait_until(
@@ -87,46 +81,6 @@ def _stop_floe_dev(process: subprocess.Popen[bytes], home: Path, grace_seconds: 
             os.kill(pid, signal.SIGKILL)
 
 
-# --------------------------------------------------------------------------------------------------- PostgreSQL
-
-
-@dataclass
-class PostgresServer:
-    """A reachable PostgreSQL server (``url`` names its maintenance database)."""
-
-    url: str
-
-    def create_database(self) -> str:
-        """Create a fresh database and return its URL (each daemon round gets its own: no state from earlier runs)."""
-        import psycopg2
-
-        name = f"floe_daemon_{uuid.uuid4().hex[:12]}"
-        connection = psycopg2.connect(self.url)
-        try:
-            connection.autocommit = True
-            with connection.cursor() as cursor:
-                cursor.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            connection.close()
-        base, _, _ = self.url.rpartition("/")
-        # Name the driver: SQLAlchemy 2.1 maps a bare postgresql:// to psycopg 3, which dagster-postgres does not
-        # install (it brings psycopg2-binary).
-        _, _, location = base.partition("://")
-        return f"postgresql+psycopg2://{location}/{name}"
-
-
-@pytest.fixture(scope="session")
-def postgres_server() -> PostgresServer:
-    """The PostgreSQL server named by ``FLOE_TEST_POSTGRES_URL``; the Postgres round skips, saying why, without it."""
-    configured = os.environ.get(POSTGRES_URL_ENV)
-    if not configured:
-        pytest.skip(
-            f"{POSTGRES_URL_ENV} is unset, so the daemon round on PostgreSQL cannot run: "
-            'eval "$(.ci/postgres.sh)" starts a throwaway server and exports it (.ci/run does)'
-        )
-    return PostgresServer(url=configured)
-
-
 # ---------------------------------------------------------------------------------------------------- floe dev
 
 
@@ -165,7 +119,7 @@ class DagsterDev:
         """
         if self._instance is None:
             overrides = {"storage": {"postgres": {"postgres_url": self.postgres_url}}} if self.postgres_url else None
-            self._instance = DagsterInstance.from_ref(InstanceRef.from_dir(str(self.home), overrides=overrides))
+            self._instance = instance_from_dir(str(self.home), overrides)
         return self._instance
 
     def floe(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
@@ -358,16 +312,18 @@ def make_dagster_dev(base: Path, postgres_url: str | None = None) -> DagsterDev:
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def dagster_dev(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DagsterDev]:
-    """A running ``floe dev`` for a fresh copy of the project, on SQLite or PostgreSQL storage; always torn down."""
-    postgres_url = None
-    if request.param == "postgres":
-        server: PostgresServer = request.getfixturevalue("postgres_server")
-        postgres_url = server.create_database()
-    dev = make_dagster_dev(tmp_path_factory.mktemp(f"daemon_{request.param}"), postgres_url)
-    try:
-        started = time.monotonic()
-        dev.start()
-        print(f"[{request.param}] floe dev ready in {time.monotonic() - started:.1f} s on 127.0.0.1:{dev.port}")
-        yield dev
-    finally:
-        dev.stop()
+    """A running ``floe dev`` for a fresh copy of the project, on SQLite or PostgreSQL storage (a fresh database,
+    dropped afterwards); always torn down."""
+    with contextlib.ExitStack() as stack:
+        postgres_url = None
+        if request.param == "postgres":
+            server: PostgresServer = request.getfixturevalue("postgres_server")
+            postgres_url = stack.enter_context(server.fresh_database("floe_daemon")).sqlalchemy_url
+        dev = make_dagster_dev(tmp_path_factory.mktemp(f"daemon_{request.param}"), postgres_url)
+        try:
+            started = time.monotonic()
+            dev.start()
+            print(f"[{request.param}] floe dev ready in {time.monotonic() - started:.1f} s on 127.0.0.1:{dev.port}")
+            yield dev
+        finally:
+            dev.stop()

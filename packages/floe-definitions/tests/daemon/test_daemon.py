@@ -17,7 +17,8 @@ import time
 from typing import Any
 
 from dagster import AssetKey, DagsterRunStatus, RunsFilter
-from dagster._core.storage.tags import SCHEDULED_EXECUTION_TIME_TAG
+
+from floe_test_support.dagster_internals import SCHEDULED_EXECUTION_TIME_TAG
 
 FIRST_RUN_TIMEOUT = 60.0  # the bound from file drop to the run being created
 RUN_TIMEOUT = 240.0  # generous: each run is its own process on a loaded 2-core machine

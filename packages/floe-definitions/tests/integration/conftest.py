@@ -8,14 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dagster import DagsterEventType, build_reconstructable_job, execute_job, instance_for_test
+from dagster import DagsterEventType, execute_job, instance_for_test
 
 from floe_definitions import FloeProject, load_project
+from floe_test_support.reconstruct import reconstructable_job
 from otlp_spans import read_spans
 
 PROJECT = Path(__file__).parent / "project"
-# floe_test_jobs.job_from_file: the reconstructor of a job loaded by file (public API; see that module)
-RECONSTRUCT_DIR = Path(__file__).parents[1] / "reconstruct"
 IN_PROCESS_PLATFORM = "environment: test\nexecution:\n  executor: {type: in_process}\n"
 
 
@@ -72,12 +71,7 @@ def run_everything(copy: ProjectCopy, job: str = "everything") -> RunOutcome:
         for key, value in copy.env.items():
             monkeypatch.setenv(key, value)
         with instance_for_test(temp_dir=str(home), set_dagster_home=False) as instance:
-            recon = build_reconstructable_job(
-                "floe_test_jobs",
-                "job_from_file",
-                reconstructable_args=(str(copy.root / "definitions.py"), job),
-                reconstructor_working_directory=str(RECONSTRUCT_DIR),
-            )
+            recon = reconstructable_job(copy.root / "definitions.py", job)
             result = execute_job(recon, instance=instance, raise_on_error=False)
             records = instance.get_records_for_run(
                 result.run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION

@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,6 +27,7 @@ import pytest
 
 from floe_config import load_floe_spec
 from floe_definitions import FloeDefinitions
+from floe_test_support.http_endpoints import free_port
 from otlp_spans import read_spans
 
 REPO_ROOT = Path(__file__).resolve().parents[4]
@@ -332,13 +332,6 @@ def test_two_floe_components_defining_the_same_asset_key_name_both_defs_yaml_fil
     assert returncode == 1, output
     assert "twice_dg/defs/shop/defs.yaml and twice_dg/defs/shop_again/defs.yaml both define asset key(s)" in output
     assert "bronze/raw_customers" in output
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @pytest.fixture

@@ -13,13 +13,13 @@ import json
 import os
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
+
+from floe_test_support.postgres import PostgresServer
 
 FLOE = str(Path(sys.executable).with_name("floe"))
 IN_PROCESS_PLATFORM = "environment: test\nexecution:\n  executor: {type: in_process}\n"
@@ -142,30 +142,17 @@ pgshop:
 
 
 @pytest.fixture
-def postgres_database() -> Iterator[dict[str, str]]:
+def postgres_database(postgres_server: PostgresServer) -> Iterator[dict[str, str]]:
     """A fresh database on ``FLOE_TEST_POSTGRES_URL``'s server, dropped afterwards."""
-    server = os.environ.get("FLOE_TEST_POSTGRES_URL")
-    if not server:
-        pytest.skip('FLOE_TEST_POSTGRES_URL is not set (`eval "$(.ci/postgres.sh)"` starts a PostgreSQL)')
-    psycopg2 = pytest.importorskip("psycopg2", reason="dbt-postgres brings psycopg2 (test group)")
-    parts = urlsplit(server)
-    name = f"floe_identity_{uuid.uuid4().hex[:12]}"
-    admin = psycopg2.connect(server)
-    admin.autocommit = True
-    try:
-        with admin.cursor() as cursor:
-            cursor.execute(f'create database "{name}"')
+    pytest.importorskip("psycopg2", reason="dbt-postgres brings psycopg2 (test group)")
+    with postgres_server.fresh_database("floe_identity") as database:
         yield {
-            "PGSHOP_HOST": parts.hostname or "127.0.0.1",
-            "PGSHOP_PORT": str(parts.port or 5432),
-            "PGSHOP_USER": parts.username or "postgres",
-            "PGSHOP_PASSWORD": parts.password or "",
-            "PGSHOP_DBNAME": name,
+            "PGSHOP_HOST": database.host,
+            "PGSHOP_PORT": str(database.port),
+            "PGSHOP_USER": database.user,
+            "PGSHOP_PASSWORD": database.password,
+            "PGSHOP_DBNAME": database.name,
         }
-        with admin.cursor() as cursor:
-            cursor.execute(f'drop database if exists "{name}" with (force)')
-    finally:
-        admin.close()
 
 
 def test_a_postgres_project_names_datasets_as_dbt_ol_does(

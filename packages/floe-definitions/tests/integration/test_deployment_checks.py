@@ -13,7 +13,6 @@ import os
 import re
 import shlex
 import shutil
-import socket
 import subprocess
 import sys
 import sysconfig
@@ -25,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from floe_test_support.http_endpoints import free_port
 
 FLOE = str(Path(sys.executable).with_name("floe"))
 REPO_ROOT = Path(__file__).resolve().parents[4]
@@ -87,9 +88,7 @@ def password_postgres() -> Iterator[PasswordPostgres]:
     if os.geteuid() == 0:
         shutil.chown(data, "postgres")
         shutil.chown(pwfile, "postgres")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
+    port = free_port()
     quiet = {"capture_output": True, "text": True, "check": True}
     initdb = [str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=scram-sha-256", "--no-sync"]
     subprocess.run(_as_server_user([*initdb, f"--pwfile={pwfile}"]), **quiet)
@@ -221,9 +220,7 @@ def test_floe_dev_with_a_wrong_postgres_password_exits_1_with_one_located_line_a
     copy, team = _team_copy(tmp_path, copy_project, "dev_wrong_password_assets")
     env = _team_env(copy, team, password_postgres.url(WRONG_PASSWORD))
     env["DAGSTER_HOME"] = str(tmp_path / "home")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
 
     finished = _floe(["dev", str(copy.root), "--port", str(port)], env, timeout=180)
 
@@ -273,9 +270,7 @@ def test_floe_check_instance_write_run_and_dev_name_the_missing_postgres_extra_a
     checked = _floe(["check", str(copy.root)], env)
     written = _floe(["instance", str(copy.root), "--write"], env)
     ran = _floe(["run", "transform", str(copy.root)], env)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     dev = _floe(["dev", str(copy.root), "--port", str(port)], env, timeout=180)
 
     assert checked.returncode == 1, checked.stdout + checked.stderr

@@ -17,14 +17,10 @@ from typing import Any
 
 import pytest
 
+from floe_test_support.http_endpoints import free_port
+
 FLOE = str(Path(sys.executable).with_name("floe"))
 STARTUP_TIMEOUT_SECONDS = 300
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _graphql(port: int, query: str) -> dict[str, Any]:
@@ -82,7 +78,7 @@ def test_floe_dev_serves_the_location_on_127_0_0_1_and_stops_cleanly(
         if not key.startswith(("FLOE_", "DAGSTER_", "OTEL_", "OPENLINEAGE"))
     }
     env.update({**copy.env, "PYTHONUNBUFFERED": "1"})
-    port = _free_port()
+    port = free_port()
     log = (copy.root / "floe-dev.log").open("w")
     process = subprocess.Popen(
         [FLOE, "dev", str(copy.root), "--port", str(port)],

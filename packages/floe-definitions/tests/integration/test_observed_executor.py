@@ -16,16 +16,15 @@ from typing import Any
 
 import dagster
 import pytest
-from dagster import DagsterEventType, build_reconstructable_job, execute_job, instance_for_test
+from dagster import DagsterEventType, execute_job, instance_for_test
 
 from floe_dbt_observe.tracing import dagster_step_span_context
 from floe_definitions import _compat
 from floe_definitions.telemetry.run_trace import run_span_id, run_trace_id
+from floe_test_support.reconstruct import reconstructable_job
 from otlp_spans import read_spans
 
 PIPELINE = Path(__file__).parent / "pipelines" / "observed_pipeline.py"
-# floe_test_jobs.job_from_file: the reconstructor of a job loaded by file (public API; see that module)
-RECONSTRUCT_DIR = Path(__file__).parents[1] / "reconstruct"
 
 
 STEP_EVENTS = {DagsterEventType.STEP_START, DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE}
@@ -55,12 +54,7 @@ def _run(base: Path, job: str = "everything", tags: dict[str, str] | None = None
         for key, value in env.items():
             monkeypatch.setenv(key, value)
         with instance_for_test(temp_dir=str(home), set_dagster_home=False) as instance:
-            recon = build_reconstructable_job(
-                "floe_test_jobs",
-                "job_from_file",
-                reconstructable_args=(str(pipeline), job),
-                reconstructor_working_directory=str(RECONSTRUCT_DIR),
-            )
+            recon = reconstructable_job(pipeline, job)
             result = execute_job(recon, instance=instance, raise_on_error=False, tags=tags)
             step_times: dict[tuple[str, str], list[float]] = {}
             for record in instance.get_records_for_run(result.run_id, of_type=STEP_EVENTS).records:
@@ -320,16 +314,12 @@ _TERMINATED_RUN = """
 import sys
 from pathlib import Path
 
-from dagster import build_reconstructable_job, execute_job, instance_for_test
+from dagster import execute_job, instance_for_test
+from floe_test_support.reconstruct import reconstructable_job
 
-base, reconstruct_dir = Path(sys.argv[1]), sys.argv[2]
+base = Path(sys.argv[1])
 with instance_for_test(temp_dir=str(base / "dagster"), set_dagster_home=False) as instance:
-    recon = build_reconstructable_job(
-        "floe_test_jobs",
-        "job_from_file",
-        reconstructable_args=(str(base / "observed_pipeline.py"), "slow"),
-        reconstructor_working_directory=reconstruct_dir,
-    )
+    recon = reconstructable_job(base / "observed_pipeline.py", "slow")
     result = execute_job(recon, instance=instance, raise_on_error=False)
     print("run", result.run_id, result.success)
 """
@@ -343,7 +333,7 @@ def test_a_terminated_run_ends_its_lineage_run_and_its_open_step_with_abort(
     (tmp_path / "dagster").mkdir()
     env = {**os.environ, "FLOE_TEST_DIR": str(tmp_path), "FLOE_TEST_EXECUTOR": "in_process"}
     process = subprocess.Popen(
-        [sys.executable, "-c", _TERMINATED_RUN, str(tmp_path), str(RECONSTRUCT_DIR)],
+        [sys.executable, "-c", _TERMINATED_RUN, str(tmp_path)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -13,16 +13,17 @@ import re
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from floe_config import load_floe_spec, load_platform_spec
 from floe_definitions.dbt_assets import parse_command_line, resolve_dbt_project
+from floe_test_support.http_endpoints import free_port
+from floe_test_support.postgres import PostgresDatabase, PostgresServer
 
 REPO_ROOT = Path(__file__).resolve().parents[4]
 README = REPO_ROOT / "README.md"
@@ -230,12 +231,6 @@ def deploy_script(
     return "\n".join(lines) + "\n"
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def test_the_readme_laptop_commands_run_as_written(tmp_path: Path) -> None:
     root = demo_copy(tmp_path)
     env = command_env(tmp_path)
@@ -263,11 +258,10 @@ def test_the_readme_laptop_commands_run_as_written(tmp_path: Path) -> None:
 BACKFILL_DONE = """python - <<'PY'
 import os, time
 from dagster import DagsterInstance
-from dagster._core.execution.backfill import BulkActionStatus
 with DagsterInstance.from_config(os.environ["DAGSTER_HOME"]) as instance:
     for _ in range(900):
         backfills = instance.get_backfills()
-        if backfills and backfills[0].status != BulkActionStatus.REQUESTED:
+        if backfills and backfills[0].status.value != "REQUESTED":
             break
         time.sleep(1)
     print("backfill:", backfills[0].status.value)
@@ -275,20 +269,16 @@ PY
 """
 
 
-def test_the_readme_team_server_commands_run_as_written_on_postgresql(tmp_path: Path) -> None:
-    base_url = os.environ.get("FLOE_TEST_POSTGRES_URL")
-    if not base_url:
-        pytest.skip("FLOE_TEST_POSTGRES_URL is not set (.ci/postgres.sh starts a server)")
-    import sqlalchemy
+@pytest.fixture
+def team_database(postgres_server: PostgresServer) -> Iterator[PostgresDatabase]:
+    """A fresh database for the README's team instance, dropped afterwards (skips without a PostgreSQL server)."""
+    with postgres_server.fresh_database("readme_team") as database:
+        yield database
 
-    database = f"readme_team_{os.getpid()}_{int(time.time())}"
-    admin = sqlalchemy.create_engine(
-        base_url.replace("postgresql://", "postgresql+psycopg2://"), isolation_level="AUTOCOMMIT"
-    )
-    with admin.connect() as connection:
-        connection.execute(sqlalchemy.text(f'CREATE DATABASE "{database}"'))
-    admin.dispose()
-    parts = base_url.replace("postgresql://", "postgresql+psycopg2://").rsplit("/", 1)[0]
+
+def test_the_readme_team_server_commands_run_as_written_on_postgresql(
+    tmp_path: Path, team_database: PostgresDatabase
+) -> None:
     root = demo_copy(tmp_path)
     platform = root / "demo" / "platform" / "team.yaml"
     platform.write_text(
@@ -302,7 +292,7 @@ def test_the_readme_team_server_commands_run_as_written_on_postgresql(tmp_path: 
     assert "postgres_url_env" in platform.read_text()
     team = readme_blocks("Deploy")[1]
     substitutions = {
-        "postgresql+psycopg2://USER:PASSWORD@HOST:5432/dagster": f"{parts}/{database}",
+        "postgresql+psycopg2://USER:PASSWORD@HOST:5432/dagster": team_database.sqlalchemy_url,
         "/srv/floe/dagster": str(tmp_path / "team-home"),
         "/srv/shop/floe.yaml": str(root / "demo" / "floe.yaml"),
         "/srv/shop/team.yaml": str(platform),
@@ -321,7 +311,8 @@ def test_the_readme_team_server_commands_run_as_written_on_postgresql(tmp_path: 
 
     assert walked.returncode == 0, walked.stdout[-5000:]
     assert "floe check: OK" in walked.stdout
-    assert "backfill: COMPLETED_SUCCESS" in walked.stdout, walked.stdout[-3000:]
+    waited = [line for line in walked.stdout.splitlines() if line.startswith("backfill:")]
+    assert waited == ["backfill: COMPLETED_SUCCESS"], (waited, walked.stdout[-3000:])
     assert "Traceback" not in walked.stdout
 
 
@@ -365,10 +356,7 @@ PY
 """
 
 
-def test_the_readme_celery_commands_run_as_written_on_a_celery_worker(tmp_path: Path) -> None:
-    redis_url = os.environ.get("FLOE_TEST_REDIS_URL")
-    if not redis_url:
-        pytest.skip("FLOE_TEST_REDIS_URL is not set (.ci/redis.sh starts a server)")
+def test_the_readme_celery_commands_run_as_written_on_a_celery_worker(tmp_path: Path, redis_url: str) -> None:
     # A Redis database of this test's own: a worker of another test on the same server must not take its tasks
     # (the README's queue, `dagster`, is every dagster-celery worker's).
     broker = f"{redis_url.rsplit('/', 1)[0]}/13"

@@ -9,13 +9,14 @@ user without the library met it.
 from __future__ import annotations
 
 import importlib.metadata
-import os
-import socket
 import subprocess
 import sys
 
 import pytest
 from packaging.requirements import Requirement
+
+from floe_test_support import redis_server
+from floe_test_support.http_endpoints import free_port
 
 pytest.importorskip("kombu")
 
@@ -23,16 +24,10 @@ WITHOUT_REDIS = "import sys\nsys.modules['redis'] = None  # `import redis` raise
 
 
 def _redis_url() -> str:
-    url = os.environ.get("FLOE_TEST_REDIS_URL")
+    url = redis_server.configured_url()
     if not url:
-        pytest.skip("FLOE_TEST_REDIS_URL is not set (.ci/redis.sh starts a Redis)")
+        pytest.skip(redis_server.SKIP_REASON)
     return url
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _run_without_redis(script: str) -> subprocess.CompletedProcess[str]:
@@ -109,6 +104,6 @@ def test_an_unreachable_broker_with_its_client_installed_stays_unreachable() -> 
     from floe_definitions.errors import ExecutorConfigError
     from floe_definitions.execution.celery_broker import check_celery_broker
 
-    port = _free_port()
+    port = free_port()
     with pytest.raises(ExecutorConfigError, match=rf"the Celery broker redis://127.0.0.1:{port}/0 is unreachable"):
         check_celery_broker(f"redis://127.0.0.1:{port}/0", timeout=2)

@@ -1,61 +1,21 @@
-"""Private APIs live in one ``_compat.py`` per package; the rest of floe imports public names only."""
+"""floe-definitions' private-API capabilities: each probe passes on the locked versions, and the switch that fails
+it on purpose (``FLOE_COMPAT_DISABLE``) takes the fallback with one WARNING naming it. (The workspace-wide guard that
+keeps private APIs in the ``_compat`` modules is ``tests/policy/test_private_apis.py``.)"""
 
 from __future__ import annotations
 
 import ast
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-import floe_definitions
 from floe_definitions import _compat
+from floe_definitions.execution.step_process_console import step_debug_lines_dropped
 
-PACKAGES_DIR = Path(floe_definitions.__file__).resolve().parents[3]
 PRIVATE_PREFIXES = ("dagster._", "dagster_dbt._", "dbt.", "pydantic_settings.sources")
-# dbt's documented programmatic API ("Programmatic invocations": dbtRunner, dbtRunnerResult), not an internal
-PUBLIC_MODULES = frozenset({"dbt.cli.main"})
-
-
-def _private_imports(path: Path) -> list[tuple[int, str, bool]]:
-    """(line, module, at run time) for every private import in a module."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    type_only: set[int] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING":
-            type_only |= {id(child) for child in ast.walk(node)}
-    found = []
-    for node in ast.walk(tree):
-        if (
-            isinstance(node, ast.ImportFrom)
-            and node.module
-            and node.module.startswith(PRIVATE_PREFIXES)
-            and node.module not in PUBLIC_MODULES
-        ):
-            found.append((node.lineno, node.module, id(node) not in type_only))
-    return found
-
-
-def test_only_the_compat_modules_import_private_apis() -> None:
-    offenders = {
-        f"{path.relative_to(PACKAGES_DIR)}:{line}: {module}"
-        for path in PACKAGES_DIR.glob("*/src/*/**/*.py")
-        if path.name != "_compat.py"
-        for line, module, _ in _private_imports(path)
-    }
-    assert offenders == set()
-
-
-def test_tests_run_jobs_loaded_by_file_through_dagsters_public_reconstructable_api() -> None:
-    # dagster.build_reconstructable_job with tests/reconstruct/floe_test_jobs.py, not the private loader by file
-    private_loader = "ReconstructableRepository"
-    offenders = {
-        str(path.relative_to(PACKAGES_DIR))
-        for path in PACKAGES_DIR.glob("*/tests/**/*.py")
-        if path.resolve() != Path(__file__).resolve() and private_loader in path.read_text(encoding="utf-8")
-    }
-    assert offenders == set()
 
 
 def test_floe_definitions_loads_without_dagsters_private_executor_types() -> None:
@@ -151,4 +111,65 @@ def test_without_the_celery_step_loop_the_watched_executor_is_dagster_celerys_ow
         "floe-definitions: celery_step_loop is unavailable on this Dagster/OpenLineage "
         f"(or disabled by FLOE_COMPAT_DISABLE); using {_compat.CELERY_STEP_LOOP.slower_path}"
     ]
+
+
+def _ask_for_the_caller() -> str | None:
+    return _compat.caller_file(1)
+
+
+def _call_from_this_module() -> str | None:
+    return _ask_for_the_caller()
+
+
+def _warnings_for(caplog: pytest.LogCaptureFixture, capability: str) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.levelno == logging.WARNING and capability in r.getMessage()]
+
+
+@pytest.mark.parametrize("disabled", [False, True], ids=["getframe", "fallback"])
+def test_the_calling_module_is_found_on_both_paths(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, disabled: bool
+) -> None:
+    _compat.warn_unavailable.cache_clear()
+    if disabled:
+        monkeypatch.setenv(_compat.DISABLE_ENV, "caller_frame")
+    else:
+        monkeypatch.delenv(_compat.DISABLE_ENV, raising=False)
+    with caplog.at_level(logging.WARNING):
+        found = [_call_from_this_module() for _ in range(2)]
+    assert found == [__file__, __file__]
+    assert len(_warnings_for(caplog, "caller_frame")) == (1 if disabled else 0)
+    _compat.warn_unavailable.cache_clear()
+
+
+DEBUG_LINE = "2024-01-01 00:00:00 +0000 - dagster - DEBUG - nightly - 1234 - STEP_WORKER_STARTED\n"
+OTHER_LINE = "a step's own print on stderr\n"
+
+
+def _write_to_fd2_while_filtering() -> None:
+    with step_debug_lines_dropped("nightly"):
+        os.write(2, DEBUG_LINE.encode())
+        os.write(2, OTHER_LINE.encode())
+
+
+@pytest.mark.skipif(os.name != "posix", reason="the filter swaps file descriptor 2 on POSIX only")
+def test_dagsters_debug_lines_of_the_job_are_dropped_and_nothing_else(
+    monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv(_compat.DISABLE_ENV, raising=False)
+    assert _compat.dagster_debug_line_marker("nightly") == b" - dagster - DEBUG - nightly - "
+    _write_to_fd2_while_filtering()
+    assert capfd.readouterr().err == OTHER_LINE
+
+
+@pytest.mark.skipif(os.name != "posix", reason="the filter swaps file descriptor 2 on POSIX only")
+def test_without_dagsters_console_format_nothing_is_filtered_and_it_warns_once(
+    monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    _compat.warn_unavailable.cache_clear()
+    monkeypatch.setenv(_compat.DISABLE_ENV, "console_debug_format")
+    with caplog.at_level(logging.WARNING):
+        _write_to_fd2_while_filtering()
+        _write_to_fd2_while_filtering()
+    assert capfd.readouterr().err == (DEBUG_LINE + OTHER_LINE) * 2
+    assert len(_warnings_for(caplog, "console_debug_format")) == 1
     _compat.warn_unavailable.cache_clear()

@@ -97,9 +97,8 @@ def test_missing_extra_can_be_deferred_to_run_start(monkeypatch: pytest.MonkeyPa
 
 def test_observed_executor_exposes_the_wrapped_executors_attributes() -> None:
     dagster_celery = pytest.importorskip("dagster_celery")
-    from dagster._core.execution.retries import RetryMode
-
     from floe_definitions.execution.observed_executor import ObservedExecutor
+    from floe_test_support.dagster_internals import RetryMode
 
     inner = dagster_celery.executor.CeleryExecutor(retries=RetryMode.DISABLED, broker="redis://127.0.0.1:1/0")
     observed = ObservedExecutor(inner, TELEMETRY)
@@ -111,13 +110,10 @@ def test_observed_executor_exposes_the_wrapped_executors_attributes() -> None:
 
 def test_unreachable_celery_broker_names_the_url_with_the_password_masked() -> None:
     pytest.importorskip("kombu")
-    import socket
-
     from floe_definitions.execution.celery_broker import check_celery_broker
+    from floe_test_support.http_endpoints import free_port
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     with pytest.raises(ExecutorConfigError) as caught:
         check_celery_broker(f"redis://floe:s3cret@127.0.0.1:{port}/0", timeout=2)
     assert f"redis://floe:***@127.0.0.1:{port}/0" in str(caught.value)

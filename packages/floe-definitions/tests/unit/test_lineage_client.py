@@ -58,13 +58,13 @@ def test_file_transport_path_is_relative_to_floe_yaml_dir(tmp_path: Path) -> Non
     assert (tmp_path / "ol" / "shop.jsonl").exists()
 
 
-def test_http_transport_sends_api_key_from_named_env_var(tmp_path: Path, http_server: Any) -> None:
-    platform = _platform({"type": "http", "url": http_server.url, "api_key_env": "MARQUEZ_KEY"})
+def test_http_transport_sends_api_key_from_named_env_var(tmp_path: Path, http_endpoint: Any) -> None:
+    platform = _platform({"type": "http", "url": http_endpoint.url, "api_key_env": "MARQUEZ_KEY"})
     client = build_lineage_client(_spec(), platform, tmp_path, env={"MARQUEZ_KEY": "s3cret"})
     assert client is not None
     client.emit(_event())
-    assert http_server.received.event.wait(10)  # HttpTransport.emit posts before it returns (no close() before 1.36)
-    path, headers, body = http_server.received.requests[0]
+    assert http_endpoint.recorded.event.wait(10)  # HttpTransport.emit posts before it returns (no close() before 1.36)
+    path, headers, body = http_endpoint.recorded.requests[0]
     assert path == "/api/v1/lineage"
     assert headers["Authorization"] == "Bearer s3cret"
     assert json.loads(body)["eventType"] == "START"
@@ -77,15 +77,15 @@ def test_http_transport_with_unset_api_key_variable_is_an_error(tmp_path: Path) 
 
 
 def test_standard_openlineage_url_is_used_without_touching_environ(
-    tmp_path: Path, http_server: Any, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, http_endpoint: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("OPENLINEAGE_URL", http_server.url)
+    monkeypatch.setenv("OPENLINEAGE_URL", http_endpoint.url)
     before = dict(os.environ)
     client = build_lineage_client(_spec(), _platform(), tmp_path)
     assert client is not None
     client.emit(_event())
-    assert http_server.received.event.wait(10)  # HttpTransport.emit posts before it returns (no close() before 1.36)
-    assert http_server.received.requests[0][0] == "/api/v1/lineage"
+    assert http_endpoint.recorded.event.wait(10)  # HttpTransport.emit posts before it returns (no close() before 1.36)
+    assert http_endpoint.recorded.requests[0][0] == "/api/v1/lineage"
     assert dict(os.environ) == before
     assert not (tmp_path / ".floe").exists()
 

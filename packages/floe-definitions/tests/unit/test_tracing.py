@@ -17,6 +17,7 @@ from floe_config import FloeSpec, PlatformSpec
 from floe_definitions.telemetry.otlp_json import OtlpJsonFileSpanExporter
 from floe_definitions.telemetry.span_delivery import flush_spans, shutdown_spans
 from floe_definitions.telemetry.tracing import build_tracer_provider, traces_file
+from floe_test_support.grpc_collector import GrpcCollectorFactory, span_names
 from otlp_spans import read_spans
 
 GENEROUS_FLUSH_SECONDS = 60.0
@@ -74,14 +75,14 @@ def test_file_tracing_path_is_relative_to_floe_yaml_dir(tmp_path: Path) -> None:
     provider.shutdown()
 
 
-def test_otlp_http_from_platform_posts_to_v1_traces(tmp_path: Path, http_server: Any) -> None:
-    platform = _platform(tracing={"type": "otlp", "endpoint": http_server.url, "headers": {"x-api-key": "k"}})
+def test_otlp_http_from_platform_posts_to_v1_traces(tmp_path: Path, http_endpoint: Any) -> None:
+    platform = _platform(tracing={"type": "otlp", "endpoint": http_endpoint.url, "headers": {"x-api-key": "k"}})
     provider = build_tracer_provider(_spec(), platform, tmp_path, env={})
     assert provider is not None
     provider.get_tracer("t").start_span("over-the-wire").end()
     provider.force_flush()
-    assert http_server.received.event.wait(10)
-    path, headers, body = http_server.received.requests[0]
+    assert http_endpoint.recorded.event.wait(10)
+    path, headers, body = http_endpoint.recorded.requests[0]
     assert path == "/v1/traces"
     assert headers["x-api-key"] == "k"
     assert b"over-the-wire" in body
@@ -89,47 +90,27 @@ def test_otlp_http_from_platform_posts_to_v1_traces(tmp_path: Path, http_server:
     provider.shutdown()
 
 
-def test_otlp_from_standard_env_vars(tmp_path: Path, http_server: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", http_server.url)
+def test_otlp_from_standard_env_vars(tmp_path: Path, http_endpoint: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", http_endpoint.url)
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
     provider = build_tracer_provider(_spec(), _platform(), tmp_path)
     assert provider is not None
     provider.get_tracer("t").start_span("from-env").end()
     provider.force_flush()
-    assert http_server.received.event.wait(10)
-    assert http_server.received.requests[0][0] == "/v1/traces"
+    assert http_endpoint.recorded.event.wait(10)
+    assert http_endpoint.recorded.requests[0][0] == "/v1/traces"
     provider.shutdown()
 
 
-def test_otlp_grpc_reaches_a_local_grpc_collector(tmp_path: Path) -> None:
-    from concurrent import futures
-
-    import grpc
-    from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
-
-    received: list[str] = []
-
-    class Collector(trace_service_pb2_grpc.TraceServiceServicer):
-        def Export(self, request, context):  # type: ignore[no-untyped-def]
-            for resource_spans in request.resource_spans:
-                for scope_spans in resource_spans.scope_spans:
-                    received.extend(span.name for span in scope_spans.spans)
-            return trace_service_pb2.ExportTraceServiceResponse()
-
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
-    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(Collector(), server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
-    try:
-        platform = _platform(tracing={"type": "otlp", "protocol": "grpc", "endpoint": f"http://127.0.0.1:{port}"})
-        provider = build_tracer_provider(_spec(), platform, tmp_path, env={})
-        assert provider is not None
-        provider.get_tracer("t").start_span("grpc-span").end()
-        assert provider.force_flush(10_000)
-        provider.shutdown()
-    finally:
-        server.stop(None)
-    assert received == ["grpc-span"]
+def test_otlp_grpc_reaches_a_local_grpc_collector(tmp_path: Path, grpc_collector_factory: GrpcCollectorFactory) -> None:
+    collector = grpc_collector_factory()
+    platform = _platform(tracing={"type": "otlp", "protocol": "grpc", "endpoint": collector.url})
+    provider = build_tracer_provider(_spec(), platform, tmp_path, env={})
+    assert provider is not None
+    provider.get_tracer("t").start_span("grpc-span").end()
+    assert provider.force_flush(10_000)
+    provider.shutdown()
+    assert span_names(collector.recorded) == ["grpc-span"]
 
 
 @contextlib.contextmanager
@@ -139,13 +120,6 @@ def _silent_collector() -> Iterator[str]:
         listener.bind(("127.0.0.1", 0))
         listener.listen(64)
         yield f"http://127.0.0.1:{listener.getsockname()[1]}"
-
-
-def _refused_url() -> str:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
 
 
 def _otlp_provider(tmp_path: Path, url: str) -> Any:
@@ -178,8 +152,10 @@ def _assert_not_waited_for_and_counted(provider: Any) -> None:
     assert not shutdown_spans(provider, GENEROUS_FLUSH_SECONDS)
 
 
-def test_otlp_collector_down_is_not_waited_for_and_undelivered_spans_are_counted(tmp_path: Path) -> None:
-    _assert_not_waited_for_and_counted(_otlp_provider(tmp_path, _refused_url()))
+def test_otlp_collector_down_is_not_waited_for_and_undelivered_spans_are_counted(
+    tmp_path: Path, refused_url: str
+) -> None:
+    _assert_not_waited_for_and_counted(_otlp_provider(tmp_path, refused_url))
 
 
 def test_otlp_collector_that_never_answers_is_not_waited_for(tmp_path: Path) -> None:
@@ -187,8 +163,8 @@ def test_otlp_collector_that_never_answers_is_not_waited_for(tmp_path: Path) -> 
         _assert_not_waited_for_and_counted(_otlp_provider(tmp_path, url))
 
 
-def test_otlp_live_collector_gets_every_span_and_no_warning(tmp_path: Path, http_server: Any) -> None:
-    provider = _otlp_provider(tmp_path, http_server.url)
+def test_otlp_live_collector_gets_every_span_and_no_warning(tmp_path: Path, http_endpoint: Any) -> None:
+    provider = _otlp_provider(tmp_path, http_endpoint.url)
     tracer = provider.get_tracer("t")
     for name in ("a", "b", "c"):
         tracer.start_span(name).end()

@@ -11,18 +11,20 @@ from types import ModuleType
 
 import dagster as dg
 import pytest
-from dagster._core.execution.backfill import BulkActionStatus
-from dagster._core.instance_for_test import instance_for_test
-from dagster._core.remote_origin import InProcessCodeLocationOrigin
-from dagster._core.test_utils import create_test_daemon_workspace_context
-from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
-from dagster._core.workspace.load_target import InProcessWorkspaceLoadTarget
-from dagster._daemon.backfill import execute_backfill_iteration
+from dagster import instance_for_test
 
 from floe_config.backfills import BackfillConfig
 from floe_loaders import build_orchestration, launch_backfill
 from floe_loaders.backfills import BACKFILL_NAME_TAG
 from floe_loaders.errors import BackfillError, UnknownReferenceError
+from floe_test_support.dagster_internals import (
+    BulkActionStatus,
+    InProcessCodeLocationOrigin,
+    InProcessWorkspaceLoadTarget,
+    LoadableTargetOrigin,
+    create_test_daemon_workspace_context,
+    execute_backfill_iteration,
+)
 
 DEFS_FILE = Path(__file__).parents[1] / "fixtures" / "sample_project" / "backfill_defs.py"
 RAW_DEFS_FILE = DEFS_FILE.with_name("raw_backfill_defs.py")

@@ -11,7 +11,7 @@ from types import ModuleType
 
 import dagster as dg
 import pytest
-from dagster._core.instance_for_test import instance_for_test
+from dagster import instance_for_test
 
 from floe_loaders import _compat, launch_backfill, load_asset_modules
 from floe_loaders.errors import BackfillError

@@ -6,10 +6,10 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 import pytest
-from dagster._utils.schedules import cron_string_iterator
 
 from floe_loaders import build_orchestration
 from floe_loaders.errors import ScheduleError
+from floe_test_support.dagster_internals import cron_string_iterator
 
 PARIS = ZoneInfo("Europe/Paris")
 DAILY_PARIS = {"type": "daily", "start": "2024-01-01", "timezone": "Europe/Paris"}

@@ -79,9 +79,7 @@ def test_time_window_end_offset_includes_the_current_window() -> None:
             "ahead": {"type": "time_window", "start": "2024-01-01", "cron_schedule": "0 0 * * *", "end_offset": 1},
         }
     )
-    from dagster._core.definitions.partitions.context import partition_loading_context
-
-    with partition_loading_context(effective_dt=dt.datetime(2024, 1, 5, 12, tzinfo=dt.UTC)):
+    with dg.partition_loading_context(effective_dt=dt.datetime(2024, 1, 5, 12, tzinfo=dt.UTC)):
         assert built["plain"].get_last_partition_key() == "2024-01-04"
         assert built["ahead"].get_last_partition_key() == "2024-01-05"
 

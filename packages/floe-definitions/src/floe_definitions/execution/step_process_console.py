@@ -7,7 +7,8 @@ the run's ``loggers`` say (``dagster._core.execution.context_creation_job.create
 there is no setting for it short of the instance's ``python_log_level``, which would also drop DEBUG events from
 the event log. So while the run executes, file descriptor 2 (inherited by every step process) is a pipe: a thread
 copies it to the real stderr line by line and drops only the lines of Dagster's console format at DEBUG for this
-job. Everything else (errors, warnings, a step's own prints, tracebacks) passes through unchanged.
+job. Everything else (errors, warnings, a step's own prints, tracebacks) passes through unchanged. Dagster's console
+format is an internal: ``_compat.dagster_debug_line_marker`` probes it, and where it differs nothing is filtered.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import threading
 import uuid
 from collections.abc import Iterator
 
+from floe_definitions import _compat
+
 DRAIN_SECONDS = 10.0
 """How long to wait, after the run, for the copier to reach the end marker (every step process has ended by then)."""
 
@@ -27,12 +30,13 @@ DRAIN_SECONDS = 10.0
 def step_debug_lines_dropped(job_name: str) -> Iterator[None]:
     """While the block runs, drop Dagster's DEBUG console lines for ``job_name`` from this process's stderr.
 
-    A no-op where file descriptors cannot be redirected this way (not POSIX).
+    A no-op where file descriptors cannot be redirected this way (not POSIX), or where Dagster's console format is
+    not the one floe recognises (the ``console_debug_format`` probe).
     """
-    if os.name != "posix":
+    debug = _compat.dagster_debug_line_marker(job_name) if os.name == "posix" else None
+    if debug is None:
         yield
         return
-    debug = f" - dagster - DEBUG - {job_name} - ".encode()
     end = f"floe-run-console-end {uuid.uuid4().hex}\n".encode()
     sys.stderr.flush()
     read_end, write_end = os.pipe()

@@ -2,39 +2,32 @@
 
 Every run goes through Dagster's own path (``execute_job`` on a reconstructable job, floe's observed executor,
 dagster-dbt running real dbt on DuckDB). Endpoints are real HTTP servers on 127.0.0.1 in a thread, and the gRPC
-span collector is a real grpcio server serving opentelemetry-proto's ``TraceService``; nothing is mocked. A
+span collector is a real grpcio server serving opentelemetry-proto's ``TraceService`` (floe-test-support's
+``http_endpoints_factory`` and ``grpc_collector_factory``); nothing is mocked. A
 project copy's asset package gets a unique name because one process imports each top-level package once.
 """
 
 from __future__ import annotations
 
-import gzip
-import http.server
 import itertools
 import json
 import logging
 import os
 import shutil
-import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import grpc
 import pytest
-from dagster import DagsterInstance, build_reconstructable_job, execute_job, instance_for_test
-from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+from dagster import DagsterInstance, execute_job, instance_for_test
 
+from floe_test_support.reconstruct import reconstructable_job
 from otlp_spans import read_spans
 
 PROJECT = Path(__file__).parent / "project"
-# floe_test_jobs.job_from_file: the reconstructor of a job loaded by file (public API; see that module)
-RECONSTRUCT_DIR = Path(__file__).parents[2] / "reconstruct"
 PLATFORM_BASE = "environment: fault-tests\nexecution:\n  executor: {type: in_process}\n"
 _package_numbers = itertools.count()
 
@@ -123,12 +116,7 @@ def run_job(
     with instance_for_test(temp_dir=str(home), set_dagster_home=False) as own_instance:
         active = instance or own_instance
         started = time.perf_counter()
-        recon = build_reconstructable_job(
-            "floe_test_jobs",
-            "job_from_file",
-            reconstructable_args=(str(project.root / "definitions.py"), job),
-            reconstructor_working_directory=str(RECONSTRUCT_DIR),
-        )
+        recon = reconstructable_job(project.root / "definitions.py", job)
         result = execute_job(recon, instance=active, raise_on_error=False)
         seconds = time.perf_counter() - started
         records = active.all_logs(result.run_id)
@@ -169,131 +157,6 @@ def _error_text(data: Any) -> str:
         parts.append(f"{error.cls_name}: {error.message}")
         error = error.cause
     return "\n".join(parts)
-
-
-@dataclass
-class Recorded:
-    """What a local endpoint received: (path, headers, body) per request."""
-
-    requests: list[tuple[str, dict[str, str], bytes]] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def bodies(self, path_prefix: str = "") -> list[bytes]:
-        with self.lock:
-            return [body for path, _, body in self.requests if path.startswith(path_prefix)]
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """A local HTTP endpoint and what it received."""
-
-    url: str
-    recorded: Recorded
-
-
-def _serve(
-    status: int, delay_seconds: float, stop: threading.Event
-) -> tuple[http.server.ThreadingHTTPServer, Recorded]:
-    recorded = Recorded()
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length", "0"))
-            body = self.rfile.read(length)
-            if self.headers.get("Content-Encoding") == "gzip":
-                body = gzip.decompress(body)
-            with recorded.lock:
-                recorded.requests.append((self.path, dict(self.headers.items()), body))
-            if delay_seconds:
-                stop.wait(delay_seconds)
-            payload = b"{}"
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def log_message(self, format: str, *args: object) -> None:
-            return None
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    return server, recorded
-
-
-@pytest.fixture
-def endpoint_factory() -> Iterator[Callable[..., Endpoint]]:
-    """Start real HTTP servers on 127.0.0.1 answering ``status`` after ``delay_seconds``; stopped at teardown."""
-    started: list[http.server.ThreadingHTTPServer] = []
-    stop = threading.Event()
-
-    def start(status: int = 200, delay_seconds: float = 0.0) -> Endpoint:
-        server, recorded = _serve(status, delay_seconds, stop)
-        threading.Thread(target=server.serve_forever, name="fault-endpoint", daemon=True).start()
-        started.append(server)
-        return Endpoint(url=f"http://127.0.0.1:{server.server_address[1]}", recorded=recorded)
-
-    try:
-        yield start
-    finally:
-        stop.set()
-        for server in started:
-            server.shutdown()
-            server.server_close()
-
-
-class _TraceService(trace_service_pb2_grpc.TraceServiceServicer):
-    """Records every OTLP/gRPC export request (serialized, like the HTTP bodies) and answers after a delay."""
-
-    def __init__(self, delay_seconds: float, stop: threading.Event) -> None:
-        self.recorded = Recorded()
-        self.delay_seconds = delay_seconds
-        self.stop = stop
-
-    def Export(  # the gRPC method's name
-        self, request: trace_service_pb2.ExportTraceServiceRequest, context: grpc.ServicerContext
-    ) -> trace_service_pb2.ExportTraceServiceResponse:
-        with self.recorded.lock:
-            self.recorded.requests.append(
-                ("/opentelemetry.proto.collector.trace.v1.TraceService/Export", {}, request.SerializeToString())
-            )
-        if self.delay_seconds:
-            self.stop.wait(self.delay_seconds)
-        return trace_service_pb2.ExportTraceServiceResponse()
-
-
-@pytest.fixture
-def grpc_collector_factory() -> Iterator[Callable[..., Endpoint]]:
-    """Start real OTLP/gRPC collectors on 127.0.0.1 answering after ``delay_seconds``; stopped at teardown."""
-    started: list[grpc.Server] = []
-    stop = threading.Event()
-
-    def start(delay_seconds: float = 0.0) -> Endpoint:
-        service = _TraceService(delay_seconds, stop)
-        server = grpc.server(ThreadPoolExecutor(max_workers=8, thread_name_prefix="fault-grpc-collector"))
-        trace_service_pb2_grpc.add_TraceServiceServicer_to_server(service, server)
-        port = server.add_insecure_port("127.0.0.1:0")
-        server.start()
-        started.append(server)
-        return Endpoint(url=f"http://127.0.0.1:{port}", recorded=service.recorded)
-
-    try:
-        yield start
-    finally:
-        stop.set()
-        for server in started:
-            server.stop(grace=None)
-
-
-@pytest.fixture
-def refused_url() -> str:
-    """A URL on 127.0.0.1 where nothing listens (the port was free a moment ago): connection refused."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture(scope="module")

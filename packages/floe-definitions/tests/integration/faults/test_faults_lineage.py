@@ -79,10 +79,10 @@ def test_lineage_endpoint_refusing_connections_completes_the_run_without_waiting
 
 def test_lineage_endpoint_answering_500_completes_the_run_without_waiting_and_counts_the_loss(
     fault_project: Callable[..., Any],
-    endpoint_factory: Callable[..., Any],
+    http_endpoints_factory: Callable[..., Any],
     run_floe_job: Callable[..., Any],
 ) -> None:
-    endpoint = endpoint_factory(status=500)
+    endpoint = http_endpoints_factory(status=500)
     outcome = _run_against(
         endpoint.url,
         fault_project=fault_project,
@@ -95,10 +95,10 @@ def test_lineage_endpoint_answering_500_completes_the_run_without_waiting_and_co
 
 def test_lineage_endpoint_answering_after_10_s_completes_the_run_without_waiting_and_counts_the_loss(
     fault_project: Callable[..., Any],
-    endpoint_factory: Callable[..., Any],
+    http_endpoints_factory: Callable[..., Any],
     run_floe_job: Callable[..., Any],
 ) -> None:
-    endpoint = endpoint_factory(status=200, delay_seconds=10.0)
+    endpoint = http_endpoints_factory(status=200, delay_seconds=10.0)
     outcome = _run_against(
         endpoint.url,
         fault_project=fault_project,
@@ -112,10 +112,10 @@ def test_lineage_endpoint_answering_after_10_s_completes_the_run_without_waiting
 
 def test_lineage_endpoint_answering_after_300_ms_receives_every_event_of_the_run(
     fault_project: Callable[..., Any],
-    endpoint_factory: Callable[..., Any],
+    http_endpoints_factory: Callable[..., Any],
     run_floe_job: Callable[..., Any],
 ) -> None:
-    endpoint = endpoint_factory(status=200, delay_seconds=0.3)
+    endpoint = http_endpoints_factory(status=200, delay_seconds=0.3)
     project = fault_project()
     project.write_platform(_http_lineage(endpoint.url))
     outcome = run_floe_job(project)

@@ -49,12 +49,12 @@ class Collectors:
 @pytest.fixture(params=["http/protobuf", "grpc"])
 def collectors(
     request: pytest.FixtureRequest,
-    endpoint_factory: Callable[..., Any],
+    http_endpoints_factory: Callable[..., Any],
     grpc_collector_factory: Callable[..., Any],
 ) -> Collectors:
     if request.param == "grpc":
         return Collectors("grpc", grpc_collector_factory)
-    return Collectors("http/protobuf", lambda delay_seconds=0.0: endpoint_factory(200, delay_seconds))
+    return Collectors("http/protobuf", lambda delay_seconds=0.0: http_endpoints_factory(200, delay_seconds))
 
 
 def _assert_run_end_counts_its_own_lost_spans(outcome: Any, *, none_delivered: bool = True) -> None:

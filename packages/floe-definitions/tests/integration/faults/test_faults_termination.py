@@ -19,15 +19,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dagster import DagsterInstance, DagsterRunStatus, build_reconstructable_job
-from dagster._core.workspace.context import WorkspaceProcessContext
-from dagster._core.workspace.load_target import PythonFileTarget
+from dagster import DagsterInstance, DagsterRunStatus
+
+from floe_test_support.dagster_internals import PythonFileTarget, WorkspaceProcessContext
+from floe_test_support.reconstruct import reconstructable_job
 
 # Forty billion rows to sum: minutes of work for DuckDB, so the run is still inside dbt when it is terminated.
 SLOW_MART = "select sum(a.range * b.range) as total from range(200000) a cross join range(200000) b\n"
 TIMEOUT = 240.0
-# floe_test_jobs.job_from_file: the reconstructor of a job loaded by file (public API; see that module)
-RECONSTRUCT_DIR = Path(__file__).parents[2] / "reconstruct"
 
 
 def _slow_mart(root: Path) -> None:
@@ -98,12 +97,7 @@ def test_terminated_run_ends_spans_and_lineage_and_leaves_no_dbt_process(workspa
     request_context = context.create_request_context()
     location = request_context.get_code_location("faulty")
     remote_job = location.get_repository("__repository__").get_full_job("everything")
-    job_def = build_reconstructable_job(
-        "floe_test_jobs",
-        "job_from_file",
-        reconstructable_args=(str(project.root / "definitions.py"), "everything"),
-        reconstructor_working_directory=str(RECONSTRUCT_DIR),
-    ).get_definition()
+    job_def = reconstructable_job(project.root / "definitions.py", "everything").get_definition()
     run = instance.create_run_for_job(
         job_def=job_def,
         remote_job_origin=remote_job.get_remote_origin(),

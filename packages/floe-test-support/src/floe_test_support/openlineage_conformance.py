@@ -8,7 +8,8 @@ keyed by each file's ``$id``.
 
 Every event is validated as a whole, then every facet by the schema of its kind (run, job, dataset, input
 dataset, output dataset) and name. A facet with neither an official nor a shipped schema fails validation, so
-a new facet cannot slip through unchecked. floe-definitions' and the demo's tests load this same module.
+a new facet cannot slip through unchecked. Every suite that validates events (floe-dbt-observe's,
+floe-definitions', the demo's) imports this module; it needs floe-dbt-observe installed (its shipped schemas).
 """
 
 from __future__ import annotations

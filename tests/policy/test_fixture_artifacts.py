@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[4]
+REPO = Path(__file__).resolve().parents[2]
 DBT_ARTIFACTS = ("manifest.json", "partial_parse.msgpack", "semantic_manifest.json", "run_results.json")
 
 
