@@ -24,8 +24,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from dagster import DagsterEventType, DagsterInstance
-from dagster._core.workspace.context import WorkspaceProcessContext
-from dagster._core.workspace.load_target import ModuleTarget
+
+from floe_test_support.dagster_internals import ModuleTarget, WorkspaceProcessContext
 
 SOCKET_TAG = "floe/warm_socket"
 """The run tag naming the warm process's socket (its pid file sits beside it)."""

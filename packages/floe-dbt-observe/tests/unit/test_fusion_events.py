@@ -16,10 +16,8 @@ from typing import Any
 
 import dagster as dg
 import pytest
-from dagster_dbt.core.dbt_cli_event import DbtFusionCliEventMessage
 from dbt_harness import ListTransport
 from openlineage.client import OpenLineageClient
-from openlineage_conformance import validate_events
 from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -32,6 +30,8 @@ from floe_dbt_observe.dbt_engine import DbtEngine, detect_dbt_engine, parse_vers
 from floe_dbt_observe.lineage_emitter import LineageEmitter
 from floe_dbt_observe.lineage_events import LineageContext
 from floe_dbt_observe.node_observer import NodeObserver, error_type, fusion_message
+from floe_test_support.dagster_internals import dbt_fusion_event_class
+from floe_test_support.openlineage_conformance import validate_events
 
 RECORDED = Path(__file__).parent.parent / "data" / "dbt-fusion"
 FUSION = parse_version_output((RECORDED / "dbt-version.txt").read_text())
@@ -95,7 +95,7 @@ class Replayed:
             observer.on_event(raw)
             if not dagster_events:
                 continue
-            message = DbtFusionCliEventMessage(raw_event=raw, event_history_metadata={})
+            message = dbt_fusion_event_class()(raw_event=raw, event_history_metadata={})
             self.dagster_events += list(
                 message.to_default_asset_events(manifest=manifest, dagster_dbt_translator=FloeDbtTranslator())
             )

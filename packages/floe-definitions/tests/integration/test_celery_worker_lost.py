@@ -27,6 +27,7 @@ import pytest
 from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus, EventLogEntry
 
 from floe_definitions.telemetry.run_trace import run_trace_id
+from floe_test_support import redis_server
 from otlp_spans import read_spans
 
 BIN = Path(sys.executable).parent
@@ -112,9 +113,9 @@ class CeleryRun:
 
 @pytest.fixture(scope="module")
 def broker() -> str:
-    url = os.environ.get("FLOE_TEST_REDIS_URL")
+    url = redis_server.configured_url()
     if not url:
-        pytest.skip("FLOE_TEST_REDIS_URL is not set (.ci/redis.sh starts a server)")
+        pytest.skip(redis_server.SKIP_REASON)
     return f"{url.rsplit('/', 1)[0]}/{REDIS_DATABASE}"
 
 

@@ -16,14 +16,25 @@ from dagster._core.definitions.reconstruct import ReconstructableJob
 from dagster._core.execution.backfill import BulkActionStatus
 from dagster._core.execution.retries import RetryMode
 from dagster._core.instance.ref import InstanceRef
+from dagster._core.launcher import WorkerStatus
 from dagster._core.remote_origin import InProcessCodeLocationOrigin
 from dagster._core.storage.tags import SCHEDULED_EXECUTION_TIME_TAG
 from dagster._core.test_utils import create_test_daemon_workspace_context
 from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 from dagster._core.workspace.context import WorkspaceProcessContext
-from dagster._core.workspace.load_target import InProcessWorkspaceLoadTarget, PythonFileTarget
+from dagster._core.workspace.load_target import InProcessWorkspaceLoadTarget, ModuleTarget, PythonFileTarget
 from dagster._daemon.backfill import execute_backfill_iteration
 from dagster._utils.schedules import cron_string_iterator
+
+
+def dbt_fusion_event_class() -> Any:
+    """Return dagster-dbt's ``DbtFusionCliEventMessage`` (dagster-dbt exports no Fusion event class).
+
+    Imported when called: floe-loaders' tests use this module in a venv without dagster-dbt.
+    """
+    from dagster_dbt.core.dbt_cli_event import DbtFusionCliEventMessage
+
+    return DbtFusionCliEventMessage
 
 
 def instance_from_dir(home: str, overrides: dict[str, Any] | None = None) -> DagsterInstance:
@@ -40,12 +51,15 @@ __all__ = [
     "InProcessCodeLocationOrigin",
     "InProcessWorkspaceLoadTarget",
     "LoadableTargetOrigin",
+    "ModuleTarget",
     "PythonFileTarget",
     "ReconstructableJob",
     "RetryMode",
+    "WorkerStatus",
     "WorkspaceProcessContext",
     "create_test_daemon_workspace_context",
     "cron_string_iterator",
+    "dbt_fusion_event_class",
     "execute_backfill_iteration",
     "instance_from_dir",
 ]

@@ -20,12 +20,10 @@ from typing import Any
 
 import pytest
 from dagster import DagsterInstance, DagsterRun, DagsterRunStatus
-from dagster._core.launcher import WorkerStatus
-from dagster._core.workspace.context import WorkspaceProcessContext
-from dagster._core.workspace.load_target import PythonFileTarget
 
 from floe_definitions.telemetry.run_trace import run_trace_id
 from floe_definitions.warm.launcher import PID_TAG, SOCKET_TAG, process_alive
+from floe_test_support.dagster_internals import PythonFileTarget, WorkerStatus, WorkspaceProcessContext
 
 TIMEOUT = 300.0
 COLD_YAML = "telemetry: {enabled: false}\ncode_servers: {local_startup_timeout: 600}\n"  # a loaded 2-core machine
