@@ -331,24 +331,35 @@ def _build_dbt(
             lineage_job_names=platform.lineage.dbt_job_names,
             dbt=dbt_resource,
         )
-    except FloeLoaderError as exc:
-        raise _load_error(exc) from exc
     except DbtParseError as exc:
         message = _parse_failure_message(exc, config, parse_command_line(project))
         raise DefinitionsLoadError(message, location=locate(key), key=key) from exc
-    except DbtObserveError as exc:
-        raise DefinitionsLoadError(str(exc), location=locate(key), key=key) from exc
-    except LocatedError as exc:
-        in_floe_yaml = exc.key is None or exc.key.startswith("orchestration.")
-        raise _relocated(exc, locate if in_floe_yaml else platform_locate) from exc
-    except pydantic.ValidationError as exc:  # dagster-dbt's resource refuses a setting floe did not foresee
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise DefinitionsLoadError(
-            f"dagster-dbt refuses the dbt settings ({problems}); check project_dir, profiles_dir and target",
-            location=locate(key),
-            key=key,
-        ) from exc
+    except (FloeLoaderError, DbtObserveError, LocatedError, pydantic.ValidationError) as exc:
+        raise _dbt_load_error(exc, key, locate, platform_locate) from exc
     return assets, resources, naming
+
+
+def _dbt_load_error(
+    exc: FloeLoaderError | DbtObserveError | LocatedError | pydantic.ValidationError,
+    key: str,
+    locate: Locate,
+    platform_locate: Locate,
+) -> LocatedError:
+    """Return the located error a failure to build the dbt assets becomes (``key``: floe.yaml's dbt entry)."""
+    if isinstance(exc, FloeLoaderError):
+        return _load_error(exc)
+    if isinstance(exc, DbtObserveError):
+        return DefinitionsLoadError(str(exc), location=locate(key), key=key)
+    if isinstance(exc, LocatedError):
+        in_floe_yaml = exc.key is None or exc.key.startswith("orchestration.")
+        return _relocated(exc, locate if in_floe_yaml else platform_locate)
+    # dagster-dbt's resource refuses a setting floe did not foresee
+    problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+    return DefinitionsLoadError(
+        f"dagster-dbt refuses the dbt settings ({problems}); check project_dir, profiles_dir and target",
+        location=locate(key),
+        key=key,
+    )
 
 
 def _build_orchestration(
