@@ -507,6 +507,21 @@ def compile_floe_config(ctx: Context) -> None:
     subprocess.run([ctx.python(), "-c", code], check=True, env=child_env())
 
 
+ONE_MODEL = "\n".join(
+    [
+        "import gc",
+        "gc.disable()",
+        "import yaml",
+        "from pydantic import BaseModel, Field",
+        "class M(BaseModel):",
+        "    a: int = Field(1, ge=0)",
+        "M(a=1)",
+    ]
+)
+"""The smallest process that validates with a pydantic model (gc off, as ``floe-config``'s console script has it):
+what any pydantic-based ``validate`` pays before its own models, a floor under the target."""
+
+
 def bench_config(ctx: Context) -> None:
     repeats = ctx.repeats("config")
     out_dir = WORK_DIR / "config"
@@ -514,10 +529,13 @@ def bench_config(ctx: Context) -> None:
     floe_yaml = out_dir / "floe.yaml"
     print(f"  {floe_yaml}: {counts['total']} entities {counts}")
     floor, validate = Series('python -c "import pydantic, yaml"'), Series("floe-config validate")
+    one_model = Series("one pydantic model (ONE_MODEL)")
     cases: list[tuple[Series, Callable[[int], Measurement]]] = []
     env = child_env()
     floor_cmd = [ctx.python(), "-c", "import pydantic, yaml"]
     cases.append((floor, lambda i: ctx.measure("config", "floor", i, floor_cmd, env=env, cwd=out_dir)))
+    one_model_cmd = [ctx.python(), "-c", ONE_MODEL]
+    cases.append((one_model, lambda i: ctx.measure("config", "one_model", i, one_model_cmd, env=env, cwd=out_dir)))
     skip = ctx.probe("floe_config.cli", "import floe_config.cli as m; print('OK' if callable(m.main) else 'no main')")
     if skip is None:
         compile_floe_config(ctx)
@@ -549,7 +567,7 @@ def bench_config(ctx: Context) -> None:
             seconds(s.median("peak_mib")),
             s.note,
         ]
-        for s in (floor, validate)
+        for s in (floor, one_model, validate)
     ]
     print_table(
         f"config: whole-process validation of a {counts['total']}-entity floe.yaml, median of {repeats} interleaved",
@@ -557,7 +575,7 @@ def bench_config(ctx: Context) -> None:
         rows,
         ["target (issue 25): floe-config validate < 2x the floor."],
     )
-    ctx.record["config"] = {"entities": counts, "series": [series_json(s) for s in (floor, validate)]}
+    ctx.record["config"] = {"entities": counts, "series": [series_json(s) for s in (floor, one_model, validate)]}
 
 
 # --- file_watcher --------------------------------------------------------------------------------------------------

@@ -11,10 +11,10 @@ floe-definitions imports what it needs beyond ``__all__`` through one module, ``
 contract. Modules whose name starts with ``_`` are private.
 """
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from floe_dbt_observe.errors import DbtObserveError
+from floe_dbt_observe.lazy_exports import lazy_exports
 from floe_dbt_observe.options import DbtCliOptions, DefinitionOptions, ObservabilityOptions
 
 if TYPE_CHECKING:
@@ -22,24 +22,17 @@ if TYPE_CHECKING:
     from floe_dbt_observe.assets import build_dbt_assets
     from floe_dbt_observe.translator import FloeDbtTranslator
 
-# dagster-dbt and dbt load on first use: a code location (or a run worker) with no dbt project, which imports
-# floe for its executor and lineage emitter only, should not pay ~2 s for them.
-# loaded on first use: importing the package (as the ``floe-dbt`` launcher does before every dbt subprocess) loads
-# neither Dagster nor dagster-dbt
-_LAZY_MODULES: dict[str, str] = {
-    "DbtAssetSettings": "floe_dbt_observe.asset_settings",
-    "build_dbt_assets": "floe_dbt_observe.assets",
-    "FloeDbtTranslator": "floe_dbt_observe.translator",
-}
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY_MODULES.get(name)
-    if module is None:
-        raise AttributeError(f"module 'floe_dbt_observe' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+# Dagster, dagster-dbt and dbt load on first use: a code location (or a run worker) with no dbt project, which
+# imports floe for its executor and lineage emitter only, should not pay ~2 s for them, and the ``floe-dbt``
+# launcher imports this package before every dbt subprocess.
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "DbtAssetSettings": "floe_dbt_observe.asset_settings",
+        "build_dbt_assets": "floe_dbt_observe.assets",
+        "FloeDbtTranslator": "floe_dbt_observe.translator",
+    },
+)
 
 
 __all__ = [

@@ -45,6 +45,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import functools
+import importlib
 import logging
 import os
 from collections.abc import Iterator, Mapping, Sequence
@@ -206,20 +207,14 @@ def read_dbt_profile(
     Raises:
         Exception: Whatever dbt raises for an unreadable profile (the caller falls back).
     """
-    if disabled(DBT_PROFILE):
-        warn_unavailable(DBT_PROFILE)
+    if not _dbt_profile_available("dbt.config.profile", "dbt.flags"):
         return None
-    try:
-        from argparse import Namespace
+    from argparse import Namespace
 
-        from dbt.config.profile import Profile, read_profile
-        from dbt.config.project import load_raw_project
-        from dbt.config.renderer import ProfileRenderer
-        from dbt.flags import get_flags, set_flags, set_from_args
-        from dbt_common.context import set_invocation_context
-    except ImportError:
-        warn_unavailable(DBT_PROFILE)
-        return None
+    from dbt.config.profile import Profile, read_profile
+    from dbt.config.project import load_raw_project
+    from dbt.flags import get_flags, set_flags, set_from_args
+
     flags = get_flags()  # type: ignore[no-untyped-call]
     if not hasattr(flags, "LOG_CACHE_EVENTS"):
         # dbt's profile reads process-wide flags; dagster-dbt sets the same ones before each step
@@ -231,8 +226,7 @@ def read_dbt_profile(
         updated = copy.copy(flags)
         object.__setattr__(updated, "PROFILES_DIR", profiles_dir)  # dbt's own Flags object refuses setattr
         set_flags(updated)  # type: ignore[no-untyped-call]
-    set_invocation_context(os.environ.copy())
-    renderer = ProfileRenderer(cli_vars)
+    renderer = _profile_renderer(cli_vars)
     raw_name = profile or load_raw_project(project_dir).get("profile")
     profile_name = renderer.render_value(raw_name)
     raw_profiles = read_profile(profiles_dir)
@@ -248,21 +242,35 @@ def read_dbt_project(project_dir: str, *, profile: str | None, cli_vars: dict[st
     Raises:
         Exception: Whatever dbt raises for an unreadable project (the caller goes without).
     """
-    if disabled(DBT_PROFILE):
-        warn_unavailable(DBT_PROFILE)
+    if not _dbt_profile_available():
         return None
-    try:
-        from dbt.config.project import load_raw_project
-        from dbt.config.renderer import ProfileRenderer
-        from dbt_common.context import set_invocation_context
-    except ImportError:
-        warn_unavailable(DBT_PROFILE)
-        return None
-    set_invocation_context(os.environ.copy())
-    renderer = ProfileRenderer(cli_vars)
+    from dbt.config.project import load_raw_project
+
+    renderer = _profile_renderer(cli_vars)
     raw = load_raw_project(project_dir)
     values = {"name": raw.get("name"), "version": raw.get("version"), "profile": profile or raw.get("profile")}
     return {key: str(renderer.render_value(value)) for key, value in values.items() if value not in (None, "")}
+
+
+def _dbt_profile_available(*more_modules: str) -> bool:
+    """Probe: is ``dbt_profile`` enabled, and do dbt's project and renderer modules (and ``more_modules``) import?"""
+    if disabled(DBT_PROFILE):
+        return _unavailable(DBT_PROFILE)
+    try:
+        for module in ("dbt.config.project", "dbt.config.renderer", "dbt_common.context", *more_modules):
+            importlib.import_module(module)
+    except ImportError:
+        return _unavailable(DBT_PROFILE)
+    return True
+
+
+def _profile_renderer(cli_vars: dict[str, Any]) -> Any:
+    """Return dbt's renderer of profile and project values, with dbt's invocation context set to this process's env."""
+    from dbt.config.renderer import ProfileRenderer
+    from dbt_common.context import set_invocation_context
+
+    set_invocation_context(os.environ.copy())
+    return ProfileRenderer(cli_vars)
 
 
 # --- dbt_connection ----------------------------------------------------------------------------------------------

@@ -57,7 +57,7 @@ if TYPE_CHECKING:
     from openlineage.client import OpenLineageClient
     from openlineage.client.event_v2 import RunState
 
-    from floe_dbt_observe.lineage_events import LineageContext
+    from floe_dbt_observe.lineage_context import LineageContext
     from floe_dbt_observe.node_observer import NodeObserver
 
 logger = logging.getLogger(__name__)
@@ -350,7 +350,7 @@ class DbtStepRunner:
         from openlineage.client.event_v2 import RunState
         from openlineage.client.uuid import generate_new_uuid
 
-        from floe_dbt_observe.lineage_events import LineageContext, ParentRun, project_info_source
+        from floe_dbt_observe.lineage_context import LineageContext, ParentRun, project_info_source
         from floe_dbt_observe.node_observer import NodeObserver
         from floe_dbt_observe.reparse_notice import reparse_notice
 

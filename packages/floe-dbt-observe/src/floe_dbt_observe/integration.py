@@ -13,16 +13,16 @@ import on ``__all__`` or this module. The names are re-exported from the modules
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from floe_dbt_observe.dbt_engine import detect_dbt_engine
 from floe_dbt_observe.dbt_executable import find_dbt_executable
 from floe_dbt_observe.dbt_trace import dbt_core_version, dbt_has_spans
 from floe_dbt_observe.delivery_health import SLOW_SEND_SECONDS, DeliveryHealth
 from floe_dbt_observe.errors import DbtParseError
+from floe_dbt_observe.lazy_exports import lazy_exports
+from floe_dbt_observe.lineage_context import ParentRun
 from floe_dbt_observe.lineage_emitter import LineageEmitter
-from floe_dbt_observe.lineage_events import ParentRun
 from floe_dbt_observe.link_metadata import OPENLINEAGE_JOB_KEY, OPENLINEAGE_RUN_ID_KEY, SPAN_ID_KEY, TRACE_ID_KEY
 from floe_dbt_observe.manifest import load_or_parse_manifest, manifest_adapter_type, parse_command
 from floe_dbt_observe.options import ApplicationHooks
@@ -49,18 +49,12 @@ from floe_dbt_observe.warehouse_namespace import dataset_namespace
 if TYPE_CHECKING:
     from floe_dbt_observe.dbt_resource import build_dbt_resource
 
-_LAZY_MODULES: dict[str, str] = {
-    "build_dbt_resource": "floe_dbt_observe.dbt_resource",
-}
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY_MODULES.get(name)
-    if module is None:
-        raise AttributeError(f"module 'floe_dbt_observe.integration' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "build_dbt_resource": "floe_dbt_observe.dbt_resource",
+    },
+)
 
 
 __all__ = [

@@ -26,8 +26,9 @@ from openlineage.client.uuid import generate_new_uuid
 from opentelemetry.context import Context
 from opentelemetry.trace import Span, Status, StatusCode, Tracer
 
+from floe_dbt_observe.lineage_context import LineageContext, NodeOutcome
 from floe_dbt_observe.lineage_emitter import LineageEmitter
-from floe_dbt_observe.lineage_events import LineageContext, NodeOutcome, node_start_event, node_terminal_event
+from floe_dbt_observe.lineage_events import node_start_event, node_terminal_event
 from floe_dbt_observe.link_metadata import NodeLink
 from floe_dbt_observe.manifest import manifest_adapter_type
 from floe_dbt_observe.tracing import dbt_time_ns, format_span_id, format_trace_id, ns_to_iso

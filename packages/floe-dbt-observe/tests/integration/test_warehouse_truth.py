@@ -114,7 +114,8 @@ def test_model_schema_is_the_tables_columns_with_schema_yml_descriptions(jaffle_
 def test_an_unparseable_model_warns_once_naming_it_and_the_reason(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from floe_dbt_observe.lineage_events import LineageContext, _column_lineage_facet
+    from floe_dbt_observe.lineage_context import LineageContext
+    from floe_dbt_observe.lineage_facets import column_lineage_facet
 
     project = tmp_path / "p"
     project.mkdir()
@@ -144,7 +145,7 @@ def test_an_unparseable_model_warns_once_naming_it_and_the_reason(
         project_dir=project,
     )
     with caplog.at_level(logging.WARNING, logger="floe_dbt_observe"):
-        assert _column_lineage_facet(ctx, "model.p.broken") is None
+        assert column_lineage_facet(ctx, "model.p.broken") is None
     (record,) = [r for r in caplog.records if "no column lineage" in r.getMessage()]
     assert record.levelno == logging.WARNING
     assert "broken (models/broken.sql)" in record.getMessage()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from floe_dbt_observe.lineage_events import dbt_write_path
+from floe_dbt_observe.lineage_facets import dbt_write_path
 
 TARGET = Path("/p/target")
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from floe_dbt_observe.lineage_events import LineageContext
+from floe_dbt_observe.lineage_context import LineageContext
 
 MANIFEST: dict[str, Any] = {
     "metadata": {"project_name": "shop", "adapter_type": "postgres"},

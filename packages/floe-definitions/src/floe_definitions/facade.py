@@ -13,7 +13,7 @@ from opentelemetry.sdk.trace.export import SpanExporter
 
 from floe_config import CompiledArtifacts
 from floe_definitions import _compat
-from floe_definitions.project import build_project, load_project
+from floe_definitions.project import ProjectOptions, build_project, load_project_with
 
 
 class FloeDefinitions:
@@ -62,17 +62,8 @@ class FloeDefinitions:
             floe_definitions.errors.ResourceConflictError: A resource key clashes with floe's.
         """
         caller = _compat.caller_file(1)
-        return load_project(
-            path,
-            platform=platform,
-            assets=assets,
-            resources=resources,
-            override_resources=override_resources,
-            environ=environ,
-            caller_file=caller,
-            span_exporter=span_exporter,
-            lineage_transport=lineage_transport,
-        ).definitions
+        options = ProjectOptions(assets, resources, override_resources, environ, span_exporter, lineage_transport)
+        return load_project_with(options, path, platform=platform, caller_file=caller).definitions
 
     @staticmethod
     def from_compiled_artifacts(
@@ -111,12 +102,7 @@ class FloeDefinitions:
             base_dir=Path(compiled.project_dir),
             floe_yaml=floe_yaml,
             platform_file=Path(compiled.platform_file.path) if compiled.platform_file else None,
-            assets=assets,
-            resources=resources,
-            override_resources=override_resources,
-            environ=environ,
-            span_exporter=span_exporter,
-            lineage_transport=lineage_transport,
+            options=ProjectOptions(assets, resources, override_resources, environ, span_exporter, lineage_transport),
         ).definitions
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -132,6 +132,28 @@ def display_path(path: Path) -> str:
         return os.fspath(path)
 
 
+@dataclass(frozen=True)
+class ProjectOptions:
+    """What a caller adds to a floe project beyond floe.yaml and the platform file (the facade's keyword options).
+
+    Attributes:
+        assets: Extra assets (or specs) merged with the modules' and dbt's; asset patterns apply to them.
+        resources: Extra resources merged with floe's (``dbt``).
+        override_resources: Let ``resources`` replace a resource floe provides instead of raising.
+        environ: Environment for ``${VAR}`` interpolation and ``FLOE_*`` / ``OTEL_*`` / ``OPENLINEAGE_*`` lookups;
+            ``os.environ`` when None.
+        span_exporter: Export spans here instead of where the platform says (tests).
+        lineage_transport: Send lineage events here instead of where the platform says (tests).
+    """
+
+    assets: Sequence[Any] = ()
+    resources: Mapping[str, Any] | None = None
+    override_resources: bool = False
+    environ: Mapping[str, str] | None = None
+    span_exporter: SpanExporter | None = None
+    lineage_transport: Transport | None = None
+
+
 def load_project(
     path: str | os.PathLike[str] | None = None,
     *,
@@ -146,29 +168,37 @@ def load_project(
 ) -> FloeProject:
     """Load floe.yaml and its platform file and build the project (see :class:`FloeProject`).
 
+    The keyword options are :class:`ProjectOptions`' fields.
+
     Raises:
         ConfigNotFoundError: No floe.yaml found.
         floe_config.ConfigError: floe.yaml or the platform file is invalid (located issues).
         DefinitionsLoadError: The config is valid but cannot be built (module, manifest, selection...).
         ResourceConflictError: An extra resource reuses a key floe provides.
     """
-    floe_yaml = find_floe_yaml(path, caller_file=caller_file, environ=environ)
-    document = load_floe_document(floe_yaml, environ=environ)
-    platform_document = load_platform_document(platform, floe_yaml=floe_yaml, environ=environ)
-    display = display_path(floe_yaml)
+    options = ProjectOptions(assets, resources, override_resources, environ, span_exporter, lineage_transport)
+    return load_project_with(options, path, platform=platform, caller_file=caller_file)
+
+
+def load_project_with(
+    options: ProjectOptions,
+    path: str | os.PathLike[str] | None = None,
+    *,
+    platform: str | os.PathLike[str] | None = None,
+    caller_file: str | None = None,
+) -> FloeProject:
+    """Load floe.yaml and its platform file and build the project with ``options`` (as :func:`load_project`)."""
+    floe_yaml = find_floe_yaml(path, caller_file=caller_file, environ=options.environ)
+    document = load_floe_document(floe_yaml, environ=options.environ)
+    platform_document = load_platform_document(platform, floe_yaml=floe_yaml, environ=options.environ)
     return build_project(
         document.spec,
         platform_document.spec,
         base_dir=document.project_dir,
         floe_yaml=document.path,
         platform_document=platform_document,
-        locate=document_locator(document, display),
-        assets=assets,
-        resources=resources,
-        override_resources=override_resources,
-        environ=environ,
-        span_exporter=span_exporter,
-        lineage_transport=lineage_transport,
+        locate=document_locator(document, display_path(floe_yaml)),
+        options=options,
     )
 
 
@@ -181,14 +211,12 @@ def build_project(
     platform_document: PlatformDocument | None = None,
     platform_file: Path | None = None,
     locate: Locate | None = None,
-    assets: Sequence[Any] = (),
-    resources: Mapping[str, Any] | None = None,
-    override_resources: bool = False,
-    environ: Mapping[str, str] | None = None,
-    span_exporter: SpanExporter | None = None,
-    lineage_transport: Transport | None = None,
+    options: ProjectOptions = ProjectOptions(),
 ) -> FloeProject:
     """Build the project from validated specs (the shared path of YAML and compiled artifacts).
+
+    Telemetry first, then the dbt assets (with the ``dbt`` resource), then the orchestration objects around every
+    asset, then the executor; each step's errors name the floe.yaml or platform-file entry they come from.
 
     Raises:
         DefinitionsLoadError: The config is valid but cannot be built.
@@ -197,120 +225,17 @@ def build_project(
     locate = locate or (lambda _path: os.fspath(floe_yaml.name) if floe_yaml else FLOE_YAML)
     if platform_document is not None and platform_document.path is not None:
         platform_file = platform_document.path
-    platform_dir = platform_file.parent if platform_file is not None else None
     platform_locate = _platform_locator(platform_document)
-    try:
-        tracer_provider = build_tracer_provider(
-            spec, platform, base_dir, env=environ, exporter=span_exporter, locate=platform_locate
-        )
-        lineage_client = build_lineage_client(
-            spec, platform, base_dir, env=environ, transport=lineage_transport, locate=platform_locate
-        )
-    except LocatedError as exc:
-        raise _relocated(exc, platform_locate) from exc
-    naming = DatasetNaming(pipeline=spec.name)
-    namespace = lineage_namespace(platform, environ)
-    floe_resources: dict[str, Any] = {}
+    telemetry = _run_telemetry(spec, platform, base_dir, options, platform_locate)
+    resources = merge_resources({}, options.resources or {}, override=options.override_resources)
     dbt_assets: list[dg.AssetsDefinition] = []
-    orchestration = spec.orchestration
-    merged = merge_resources(floe_resources, resources or {}, override=override_resources)
-    if orchestration.dbt is not None:
-        # dagster-dbt and dbt load only for a project that has dbt models (~2 s of every process start otherwise).
-        from dagster_dbt import DbtCliResource
-        from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
-
-        from floe_definitions.dbt_assets import (
-            DBT_RESOURCE_KEY,
-            build_dbt_resource_for,
-            build_floe_dbt_assets,
-            load_manifest,
-            parse_command_line,
-            resolve_dbt_project,
-            warehouse_namespace,
+    if spec.orchestration.dbt is not None:
+        dbt_assets, resources, naming = _build_dbt(
+            spec.orchestration.dbt, spec, platform, base_dir, platform_file, telemetry, options, locate, platform_locate
         )
-        from floe_definitions.telemetry.dbt_span_export import dbt_span_export
-
-        key = "orchestration.dbt"
-        try:
-            project = resolve_dbt_project(orchestration.dbt, platform, base_dir, platform_dir)
-            floe_resources[DBT_RESOURCE_KEY] = build_dbt_resource_for(project)
-            merged = merge_resources(floe_resources, resources or {}, override=override_resources)
-            dbt_resource = merged[DBT_RESOURCE_KEY]
-            if not isinstance(dbt_resource, DbtCliResource):
-                raise ResourceConflictError(
-                    f"resource {DBT_RESOURCE_KEY!r} must be a dagster_dbt.DbtCliResource (floe's dbt assets run it), "
-                    f"got {type(dbt_resource).__name__}"
-                )
-            manifest = load_manifest(project)
-            adapter, dataset_namespace = warehouse_namespace(project, manifest)
-            naming = DatasetNaming(pipeline=spec.name, table_namespaces={adapter: dataset_namespace})
-            partitions = build_partitions(orchestration, locate=locate)
-            dbt_assets = build_floe_dbt_assets(
-                orchestration.dbt,
-                project,
-                manifest,
-                orchestration,
-                partitions,
-                tracer_provider=tracer_provider,
-                lineage=lineage_client,
-                lineage_namespace=namespace,
-                lineage_job_names=platform.lineage.dbt_job_names,
-                dbt=dbt_resource,
-                dbt_spans=platform.dbt.spans,
-                query_comment=platform.dbt.query_comment,
-                dbt_span_export=(
-                    dbt_span_export(
-                        spec, platform, base_dir, tracer_provider, os.environ if environ is None else environ
-                    )
-                    if platform.dbt.spans and span_exporter is None and isinstance(tracer_provider, SdkTracerProvider)
-                    else None
-                ),
-            )
-        except FloeLoaderError as exc:
-            raise DefinitionsLoadError(f"{exc.what}. {exc.fix}", location=exc.location, key=exc.path) from exc
-        except DbtParseError as exc:
-            raise DefinitionsLoadError(
-                _parse_failure_message(exc, orchestration.dbt, parse_command_line(project)),
-                location=locate(key),
-                key=key,
-            ) from exc
-        except DbtObserveError as exc:
-            raise DefinitionsLoadError(str(exc), location=locate(key), key=key) from exc
-        except LocatedError as exc:
-            in_floe_yaml = exc.key is None or exc.key.startswith("orchestration.")
-            raise _relocated(exc, locate if in_floe_yaml else platform_locate) from exc
-        except pydantic.ValidationError as exc:  # dagster-dbt's resource refuses a setting floe did not foresee
-            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-            raise DefinitionsLoadError(
-                f"dagster-dbt refuses the dbt settings ({problems}); check project_dir, profiles_dir and target",
-                location=locate(key),
-                key=key,
-            ) from exc
-    telemetry = RunTelemetry(
-        tracer_provider=tracer_provider,
-        lineage_client=lineage_client,
-        lineage_namespace=namespace,
-        naming=naming,
-    )
-    try:
-        objects = build_orchestration(spec, base_dir, extra_assets=[*dbt_assets, *assets], locate=locate)
-    except FloeLoaderError as exc:
-        raise DefinitionsLoadError(f"{exc.what}. {exc.fix}", location=exc.location, key=exc.path) from exc
-    try:
-        executor = build_executor(
-            platform.execution.executor, telemetry, defer_missing_extra=True, locate=platform_locate
-        )
-    except LocatedError as exc:
-        raise _relocated(exc, platform_locate) from exc
-    definitions_args = objects.definitions_args()
-    # Python assets put their step's span and lineage ids on their materializations, as dbt assets do
-    definitions_args["assets"] = link_python_assets(
-        definitions_args["assets"],
-        traces=tracer_provider is not None,
-        lineage_namespace=namespace if lineage_client is not None else None,
-        pipeline=spec.name,
-    )
-    definitions = dg.Definitions(**definitions_args, resources=merged, executor=executor)
+        telemetry = replace(telemetry, naming=naming)
+    objects = _build_orchestration(spec, base_dir, [*dbt_assets, *options.assets], locate)
+    executor = _build_executor(platform, telemetry, platform_locate)
     return FloeProject(
         spec=spec,
         platform=platform,
@@ -318,12 +243,180 @@ def build_project(
         floe_yaml=floe_yaml,
         platform_file=platform_file,
         orchestration=objects,
-        definitions=definitions,
+        definitions=_definitions(spec, objects, telemetry, resources, executor),
         telemetry=telemetry,
         dbt_asset_keys=frozenset(key for definition in dbt_assets for key in definition.keys),
         locate=locate,
         platform_locate=platform_locate,
     )
+
+
+def _run_telemetry(
+    spec: FloeSpec, platform: PlatformSpec, base_dir: Path, options: ProjectOptions, platform_locate: Locate
+) -> RunTelemetry:
+    """Return where runs' spans and lineage go (datasets named by the pipeline until dbt's warehouse is known)."""
+    try:
+        tracer_provider = build_tracer_provider(
+            spec, platform, base_dir, env=options.environ, exporter=options.span_exporter, locate=platform_locate
+        )
+        lineage_client = build_lineage_client(
+            spec, platform, base_dir, env=options.environ, transport=options.lineage_transport, locate=platform_locate
+        )
+    except LocatedError as exc:
+        raise _relocated(exc, platform_locate) from exc
+    return RunTelemetry(
+        tracer_provider=tracer_provider,
+        lineage_client=lineage_client,
+        lineage_namespace=lineage_namespace(platform, options.environ),
+        naming=DatasetNaming(pipeline=spec.name),
+    )
+
+
+def _build_dbt(
+    config: DbtConfig,
+    spec: FloeSpec,
+    platform: PlatformSpec,
+    base_dir: Path,
+    platform_file: Path | None,
+    telemetry: RunTelemetry,
+    options: ProjectOptions,
+    locate: Locate,
+    platform_locate: Locate,
+) -> tuple[list[dg.AssetsDefinition], dict[str, Any], DatasetNaming]:
+    """Return the dbt assets, the resources with floe's ``dbt`` resource, and datasets named by the warehouse.
+
+    dagster-dbt and dbt load only here, for a project that has dbt models (~2 s of every process start otherwise).
+    """
+    from dagster_dbt import DbtCliResource
+    from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
+
+    from floe_definitions.dbt_assets import (
+        DBT_RESOURCE_KEY,
+        build_dbt_resource_for,
+        build_floe_dbt_assets,
+        load_manifest,
+        parse_command_line,
+        resolve_dbt_project,
+        warehouse_namespace,
+    )
+    from floe_definitions.telemetry.dbt_span_export import dbt_span_export
+
+    orchestration = spec.orchestration
+    key = "orchestration.dbt"
+    try:
+        project = resolve_dbt_project(
+            config, platform, base_dir, platform_file.parent if platform_file is not None else None
+        )
+        resources = merge_resources(
+            {DBT_RESOURCE_KEY: build_dbt_resource_for(project)},
+            options.resources or {},
+            override=options.override_resources,
+        )
+        dbt_resource = resources[DBT_RESOURCE_KEY]
+        if not isinstance(dbt_resource, DbtCliResource):
+            raise ResourceConflictError(
+                f"resource {DBT_RESOURCE_KEY!r} must be a dagster_dbt.DbtCliResource (floe's dbt assets run it), "
+                f"got {type(dbt_resource).__name__}"
+            )
+        manifest = load_manifest(project)
+        adapter, dataset_namespace = warehouse_namespace(project, manifest)
+        naming = DatasetNaming(pipeline=spec.name, table_namespaces={adapter: dataset_namespace})
+        assets = build_floe_dbt_assets(
+            config,
+            project,
+            manifest,
+            orchestration,
+            build_partitions(orchestration, locate=locate),
+            tracer_provider=telemetry.tracer_provider,
+            lineage=telemetry.lineage_client,
+            lineage_namespace=telemetry.lineage_namespace,
+            lineage_job_names=platform.lineage.dbt_job_names,
+            dbt=dbt_resource,
+            dbt_spans=platform.dbt.spans,
+            query_comment=platform.dbt.query_comment,
+            dbt_span_export=(
+                dbt_span_export(
+                    spec,
+                    platform,
+                    base_dir,
+                    telemetry.tracer_provider,
+                    os.environ if options.environ is None else options.environ,
+                )
+                if platform.dbt.spans
+                and options.span_exporter is None
+                and isinstance(telemetry.tracer_provider, SdkTracerProvider)
+                else None
+            ),
+        )
+    except DbtParseError as exc:
+        message = _parse_failure_message(exc, config, parse_command_line(project))
+        raise DefinitionsLoadError(message, location=locate(key), key=key) from exc
+    except (FloeLoaderError, DbtObserveError, LocatedError, pydantic.ValidationError) as exc:
+        raise _dbt_load_error(exc, key, locate, platform_locate) from exc
+    return assets, resources, naming
+
+
+def _dbt_load_error(
+    exc: FloeLoaderError | DbtObserveError | LocatedError | pydantic.ValidationError,
+    key: str,
+    locate: Locate,
+    platform_locate: Locate,
+) -> LocatedError:
+    """Return the located error a failure to build the dbt assets becomes (``key``: floe.yaml's dbt entry)."""
+    if isinstance(exc, FloeLoaderError):
+        return _load_error(exc)
+    if isinstance(exc, DbtObserveError):
+        return DefinitionsLoadError(str(exc), location=locate(key), key=key)
+    if isinstance(exc, LocatedError):
+        in_floe_yaml = exc.key is None or exc.key.startswith("orchestration.")
+        return _relocated(exc, locate if in_floe_yaml else platform_locate)
+    # dagster-dbt's resource refuses a setting floe did not foresee
+    problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+    return DefinitionsLoadError(
+        f"dagster-dbt refuses the dbt settings ({problems}); check project_dir, profiles_dir and target",
+        location=locate(key),
+        key=key,
+    )
+
+
+def _build_orchestration(
+    spec: FloeSpec, base_dir: Path, extra_assets: Sequence[Any], locate: Locate
+) -> OrchestrationObjects:
+    """Return the loaders' objects: the modules' assets and ``extra_assets``, jobs, schedules, sensors..."""
+    try:
+        return build_orchestration(spec, base_dir, extra_assets=extra_assets, locate=locate)
+    except FloeLoaderError as exc:
+        raise _load_error(exc) from exc
+
+
+def _build_executor(platform: PlatformSpec, telemetry: RunTelemetry, platform_locate: Locate) -> dg.ExecutorDefinition:
+    """Return the platform's executor, observed (a span and a lineage run per step)."""
+    try:
+        return build_executor(platform.execution.executor, telemetry, defer_missing_extra=True, locate=platform_locate)
+    except LocatedError as exc:
+        raise _relocated(exc, platform_locate) from exc
+
+
+def _definitions(
+    spec: FloeSpec,
+    objects: OrchestrationObjects,
+    telemetry: RunTelemetry,
+    resources: Mapping[str, Any],
+    executor: dg.ExecutorDefinition,
+) -> dg.Definitions:
+    definitions_args = objects.definitions_args()
+    # Python assets put their step's span and lineage ids on their materializations, as dbt assets do
+    definitions_args["assets"] = link_python_assets(
+        definitions_args["assets"],
+        traces=telemetry.tracer_provider is not None,
+        lineage_namespace=telemetry.lineage_namespace if telemetry.lineage_client is not None else None,
+        pipeline=spec.name,
+    )
+    return dg.Definitions(**definitions_args, resources=resources, executor=executor)
+
+
+def _load_error(exc: FloeLoaderError) -> DefinitionsLoadError:
+    return DefinitionsLoadError(f"{exc.what}. {exc.fix}", location=exc.location, key=exc.path)
 
 
 def _parse_failure_message(exc: DbtParseError, config: DbtConfig, command: str) -> str:

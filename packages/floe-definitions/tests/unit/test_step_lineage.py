@@ -3,7 +3,7 @@ from __future__ import annotations
 from dagster import AssetKey, MetadataValue
 from openlineage.client.event_v2 import RunState
 
-from floe_dbt_observe.lineage_events import ParentRun
+from floe_dbt_observe.integration import ParentRun
 from floe_definitions.execution.step_lineage import DatasetNaming, lineage_job_name, step_event
 
 NAMING = DatasetNaming(pipeline="shop", table_namespaces={"duckdb": "duckdb://warehouse"})

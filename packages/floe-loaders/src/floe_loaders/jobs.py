@@ -96,11 +96,7 @@ def build_jobs(
                 built.partitions[name] = partitions_def
         else:
             function = import_target_function(
-                config.target_function,
-                orchestration,
-                base_dir,
-                path=config_path(path, "target_function"),
-                locate=locate,
+                config.target_function, orchestration, base_dir, entry_path=path, locate=locate
             )
             check_ops_signature(config, function, path=path, locate=locate)
             job = build_ops_job(name, config, function)

@@ -108,11 +108,7 @@ def build_sensors(
             sensors[name] = build_run_status_sensor(name, config, job, watched_jobs, status)
         else:
             function = import_target_function(
-                config.target_function,
-                orchestration,
-                base_dir,
-                path=config_path(path, "target_function"),
-                locate=locate,
+                config.target_function, orchestration, base_dir, entry_path=path, locate=locate
             )
             sensors[name] = build_custom_sensor(name, config, job, function, status)
     return sensors

@@ -20,7 +20,7 @@ from typing import Any
 
 from floe_config.integration import OrchestrationConfig, did_you_mean
 from floe_loaders.errors import AssetModuleImportError, AssetModuleNotFoundError, TargetFunctionError
-from floe_loaders.locations import Locate, default_locate
+from floe_loaders.locations import Locate, config_path, default_locate
 from floe_loaders.project_imports import import_project_module, is_relative, top_level_package
 
 
@@ -44,7 +44,7 @@ def import_target_function(
     orchestration: OrchestrationConfig,
     base_dir: Path,
     *,
-    path: str,
+    entry_path: str,
     locate: Locate = default_locate,
 ) -> Callable[..., Any]:
     """Import ``module:function`` if it lies inside the import boundary.
@@ -53,7 +53,7 @@ def import_target_function(
         reference: ``package.module:function`` (a leading dot is relative to ``base_dir``).
         orchestration: floe.yaml's orchestration section (for the allow-list).
         base_dir: The directory holding floe.yaml.
-        path: Dotted floe.yaml path of the ``target_function`` entry.
+        entry_path: Dotted floe.yaml path of the job or sensor whose ``target_function`` this is.
         locate: Dotted floe.yaml path -> location prefix.
 
     Returns:
@@ -62,6 +62,7 @@ def import_target_function(
     Raises:
         TargetFunctionError: The reference is outside the boundary, or the module/function cannot be loaded.
     """
+    path = config_path(entry_path, "target_function")
     module_path, _, function_name = reference.partition(":")
     allowed = allowed_packages(orchestration)
     top = top_level_package(module_path)

@@ -21,6 +21,13 @@ from floe_definitions.execution.celery_settings import celery_config_source
 from floe_definitions.execution.celery_worker_watch import WatchedCeleryExecutor
 from floe_definitions.execution.observed_executor import ObservedExecutor, RunTelemetry
 
+CELERY_DUPLICATE_TASK_MESSAGE = r"Task name 'execute_plan' is already registered"
+"""Celery's DuplicateTaskNameWarning for dagster-celery's step task, silenced while a run's steps run.
+
+dagster-celery registers its ``execute_plan`` task again for each step it submits, on the run's one Celery app;
+Celery warns on the second registration of the same callable, which tells the user nothing.
+"""
+
 
 def dagster_executor(config: ExecutorConfig) -> ExecutorDefinition:
     """Return Dagster's executor definition for ``config``, configured from it.
@@ -134,7 +141,9 @@ def build_executor(
                 instance=init_context.instance,
             )
         )
+        ignored_warnings: tuple[str, ...] = ()
         if isinstance(config, CeleryExecutor):
+            ignored_warnings = (CELERY_DUPLICATE_TASK_MESSAGE,)
             try:
                 check_celery_broker(inner_executor.app_args()["broker"])  # type: ignore[attr-defined]
             except ExecutorConfigError as exc:
@@ -143,7 +152,12 @@ def build_executor(
                 raise ExecutorConfigError(exc.message, location=locate(exc.key), key=exc.key) from None
             if config.on_worker_lost == "fail":  # a worker lost whole fails its step, never leaves the run waiting
                 inner_executor = WatchedCeleryExecutor(inner_executor, config.worker_lost_timeout_seconds)
-        return ObservedExecutor(inner_executor, telemetry, recorded_step_times=events_arrive_late(config))
+        return ObservedExecutor(
+            inner_executor,
+            telemetry,
+            recorded_step_times=events_arrive_late(config),
+            ignored_warnings=ignored_warnings,
+        )
 
     return ExecutorDefinition(
         name=f"floe_{inner.name}",

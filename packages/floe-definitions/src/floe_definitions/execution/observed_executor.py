@@ -38,7 +38,7 @@ from __future__ import annotations
 import logging
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -105,12 +105,22 @@ class ObservedExecutor(Executor):
             run's instance, not by their arrival: for executors that hand the run worker a step's events after
             the fact (multiprocess, Celery, Kubernetes). Costs a query per batch of step events; off for the
             in-process executor, whose events arrive as they happen.
+        ignored_warnings: Messages (regular expressions) of the inner executor's warnings that tell the user
+            nothing, silenced while the steps run (and only then).
     """
 
-    def __init__(self, inner: Executor, telemetry: RunTelemetry, *, recorded_step_times: bool = False) -> None:
+    def __init__(
+        self,
+        inner: Executor,
+        telemetry: RunTelemetry,
+        *,
+        recorded_step_times: bool = False,
+        ignored_warnings: Sequence[str] = (),
+    ) -> None:
         self._inner = inner
         self._telemetry = telemetry
         self._recorded_step_times = recorded_step_times
+        self._ignored_warnings = tuple(ignored_warnings)
 
     @property
     def inner(self) -> Executor:
@@ -161,10 +171,8 @@ class ObservedExecutor(Executor):
         interrupted: BaseException | None = None
         try:
             with warnings.catch_warnings():
-                # dagster-celery registers its `execute_plan` task again for each step it submits, on the run's one
-                # Celery app; Celery warns on the second registration of the same callable, which tells the user
-                # nothing. Only that message is silenced, and only while the steps run.
-                warnings.filterwarnings("ignore", message=CELERY_DUPLICATE_TASK_MESSAGE)
+                for message in self._ignored_warnings:
+                    warnings.filterwarnings("ignore", message=message)
                 for event in self._inner.execute(plan_context, execution_plan):
                     observer.observe(event)
                     yield event
@@ -173,10 +181,6 @@ class ObservedExecutor(Executor):
             raise
         finally:
             observer.run_finished(interrupted)
-
-
-CELERY_DUPLICATE_TASK_MESSAGE = r"Task name 'execute_plan' is already registered"
-"""Celery's DuplicateTaskNameWarning for dagster-celery's step task, re-registered per step (see ``execute``)."""
 
 
 @dataclass
