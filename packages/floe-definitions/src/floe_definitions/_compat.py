@@ -23,6 +23,10 @@ Remaining private uses at run time, each with what happens without it:
   for that), so its materializations carry floe's trace and lineage ids. Probe: any failure keeps the asset
   unchanged and one WARNING says its materializations lack those ids (``FLOE_COMPAT_DISABLE=asset_compute_wrapper``
   fails it on purpose); keys, op names and step keys never change.
+- ``warm_steps`` (Python's, not Dagster's): :func:`stop_forkserver` stops the multiprocessing fork server through
+  ``multiprocessing.forkserver._forkserver._stop()`` when a later run in the same process needs another project or
+  environment in its step server. Probe: the method exists; without it one WARNING says so and the running server
+  stays (``FLOE_COMPAT_DISABLE=forkserver_restart``).
 """
 
 from __future__ import annotations
@@ -88,7 +92,11 @@ STEP_ASSETS = Capability(
 ASSET_COMPUTE_WRAPPER = Capability(
     "asset_compute_wrapper", "the unchanged asset (its materializations do not carry floe's trace and lineage ids)"
 )
-CAPABILITIES = (OPENLINEAGE_ALIAS_HOOK_CAPABILITY, STEP_ASSETS, ASSET_COMPUTE_WRAPPER)
+FORKSERVER_RESTART = Capability(
+    "forkserver_restart",
+    "the running step server (later runs' steps get the environment and project it started with, and load theirs)",
+)
+CAPABILITIES = (OPENLINEAGE_ALIAS_HOOK_CAPABILITY, STEP_ASSETS, ASSET_COMPUTE_WRAPPER, FORKSERVER_RESTART)
 
 OPENLINEAGE_ALIAS_HOOK = "_alias_env_vars"
 
@@ -217,3 +225,22 @@ def with_wrapped_compute(assets_def: AssetsDefinition, wrap: ComputeWrapper) -> 
         logger.debug("floe-definitions: cannot wrap %s's compute function: %r", assets_def.node_def.name, exc)
         warn_unavailable(ASSET_COMPUTE_WRAPPER)
         return None
+
+
+def stop_forkserver() -> bool:
+    """Stop this process's multiprocessing fork server, if one runs, so that the next step starts a fresh one.
+
+    Python has no public way to do it: ``multiprocessing.forkserver._forkserver._stop()`` (Python 3.8+, used by
+    CPython's own tests). Steps already forked keep running. Probe: the method exists.
+
+    Returns:
+        Whether the server was stopped (or none ran); False when the probe failed (one WARNING).
+    """
+    import multiprocessing.forkserver
+
+    stop = getattr(getattr(multiprocessing.forkserver, "_forkserver", None), "_stop", None)
+    if disabled(FORKSERVER_RESTART) or not callable(stop):
+        warn_unavailable(FORKSERVER_RESTART)
+        return False
+    stop()
+    return True

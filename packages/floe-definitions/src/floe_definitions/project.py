@@ -25,6 +25,7 @@ from floe_config.integration import (
     PlatformDocument,
     load_floe_document,
     load_platform_document,
+    resolve_platform_file,
 )
 from floe_dbt_observe import DbtObserveError
 from floe_dbt_observe.integration import DbtParseError
@@ -153,6 +154,8 @@ def load_project(
         ResourceConflictError: An extra resource reuses a key floe provides.
     """
     floe_yaml = find_floe_yaml(path, caller_file=caller_file, environ=environ)
+    plain = not (assets or resources or override_resources) and environ is None
+    plain = plain and span_exporter is None and lineage_transport is None
     document = load_floe_document(floe_yaml, environ=environ)
     platform_document = load_platform_document(platform, floe_yaml=floe_yaml, environ=environ)
     display = display_path(floe_yaml)
@@ -169,7 +172,39 @@ def load_project(
         environ=environ,
         span_exporter=span_exporter,
         lineage_transport=lineage_transport,
+        warm_steps=(floe_yaml.resolve(), None if platform is None else Path(platform).resolve()) if plain else None,
     )
+
+
+def project_key(
+    path: str | os.PathLike[str] | None, platform: str | os.PathLike[str] | None = None
+) -> tuple[str, str | None]:
+    """Return the absolute floe.yaml and platform file :func:`load_project` would read, without reading them.
+
+    The key under which a process keeps a loaded project
+    (:data:`~floe_definitions.execution.warm_steps.WARM_PROJECTS`).
+
+    Raises:
+        ConfigNotFoundError: No floe.yaml found.
+    """
+    floe_yaml = find_floe_yaml(path).resolve()
+    platform_file, _ = resolve_platform_file(platform, floe_yaml=floe_yaml)
+    return os.fspath(floe_yaml), None if platform_file is None else os.fspath(Path(platform_file).resolve())
+
+
+def load_project_reused(
+    path: str | os.PathLike[str] | None, platform: str | os.PathLike[str] | None = None
+) -> FloeProject:
+    """Return the project this process loaded earlier from the same, unchanged files, else load it.
+
+    For the processes that run steps: the ``floe run`` process, a step process forked from a warm step server
+    (:mod:`floe_definitions.execution.warm_steps`), a Celery worker. A changed floe.yaml, platform file, dbt
+    project or asset module (see :func:`~floe_definitions.execution.warm_steps.project_fingerprint`) is loaded
+    again.
+    """
+    from floe_definitions.execution.warm_steps import WARM_PROJECTS
+
+    return WARM_PROJECTS.get(*project_key(path, platform), lambda: load_project(path, platform=platform))
 
 
 def build_project(
@@ -187,8 +222,12 @@ def build_project(
     environ: Mapping[str, str] | None = None,
     span_exporter: SpanExporter | None = None,
     lineage_transport: Transport | None = None,
+    warm_steps: tuple[Path, Path | None] | None = None,
 ) -> FloeProject:
     """Build the project from validated specs (the shared path of YAML and compiled artifacts).
+
+    ``warm_steps`` is the floe.yaml and platform file a warm step server may load the same project from (a plain
+    load from files: no extra assets, resources, environment or exporters); ``None`` keeps step processes cold.
 
     Raises:
         DefinitionsLoadError: The config is valid but cannot be built.
@@ -287,7 +326,11 @@ def build_project(
         raise DefinitionsLoadError(f"{exc.what}. {exc.fix}", location=exc.location, key=exc.path) from exc
     try:
         executor = build_executor(
-            platform.execution.executor, telemetry, defer_missing_extra=True, locate=platform_locate
+            platform.execution.executor,
+            telemetry,
+            defer_missing_extra=True,
+            locate=platform_locate,
+            warm_project=warm_steps,
         )
     except LocatedError as exc:
         raise _relocated(exc, platform_locate) from exc
