@@ -56,21 +56,26 @@ def _instance(storage: str, home: Path, postgres_url: str | None) -> Any:
     return dg.DagsterInstance.from_config(str(home))
 
 
+def _psycopg2(url: str) -> str:
+    """The URL with the driver Dagster's PostgreSQL storage uses (psycopg2)."""
+    return "postgresql+psycopg2://" + url.split("://", 1)[1]
+
+
 def _fresh_postgres(server_url: str) -> str:
     import sqlalchemy
 
     name = f"warmsteps_bench_events_{uuid.uuid4().hex[:8]}"
-    engine = sqlalchemy.create_engine(server_url, isolation_level="AUTOCOMMIT")
+    engine = sqlalchemy.create_engine(_psycopg2(server_url), isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
     engine.dispose()
-    return server_url.rsplit("/", 1)[0] + "/" + name
+    return _psycopg2(server_url).rsplit("/", 1)[0] + "/" + name
 
 
 def _drop_postgres(server_url: str, url: str) -> None:
     import sqlalchemy
 
-    engine = sqlalchemy.create_engine(server_url, isolation_level="AUTOCOMMIT")
+    engine = sqlalchemy.create_engine(_psycopg2(server_url), isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
     engine.dispose()
@@ -148,9 +153,12 @@ def main(argv: list[str] | None = None) -> int:
                 env=env,
                 capture_output=True,
                 text=True,
-                check=True,
+                check=False,
             )
+            if out.returncode != 0:
+                raise SystemExit(f"{storage} batch {batch} failed:\n{out.stderr[-3000:]}")
             results[(storage, batch)].append(json.loads(out.stdout.strip().splitlines()[-1]))
+            print(f"  {storage} batch {batch}: {results[(storage, batch)][-1]}", flush=True)
     print("| storage | DAGSTER_EVENT_BATCH_SIZE | planned events | planned writes s | per-node events | per-node s |")
     print("|---|---|---|---|---|---|")
     for (storage, batch), runs in results.items():

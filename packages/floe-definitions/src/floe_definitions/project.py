@@ -38,6 +38,7 @@ from floe_definitions.errors import (
 from floe_definitions.execution.executors import build_executor
 from floe_definitions.execution.observed_executor import RunTelemetry
 from floe_definitions.execution.step_lineage import DatasetNaming
+from floe_definitions.execution.warm_steps import WARM_PROJECTS
 from floe_definitions.telemetry.asset_links import link_python_assets
 from floe_definitions.telemetry.lineage_client import build_lineage_client, lineage_namespace
 from floe_definitions.telemetry.tracing import build_tracer_provider
@@ -156,6 +157,12 @@ def load_project(
     floe_yaml = find_floe_yaml(path, caller_file=caller_file, environ=environ)
     plain = not (assets or resources or override_resources) and environ is None
     plain = plain and span_exporter is None and lineage_transport is None
+    if plain:
+        # A step forked from a warm step server, a Celery worker, the `floe run` process: the project this process
+        # already loaded from the same, unchanged files (none in a code server, which never fills the cache).
+        warm = WARM_PROJECTS.peek(*project_key(floe_yaml, platform))
+        if warm is not None:
+            return warm
     document = load_floe_document(floe_yaml, environ=environ)
     platform_document = load_platform_document(platform, floe_yaml=floe_yaml, environ=environ)
     display = display_path(floe_yaml)
@@ -202,8 +209,6 @@ def load_project_reused(
     project or asset module (see :func:`~floe_definitions.execution.warm_steps.project_fingerprint`) is loaded
     again.
     """
-    from floe_definitions.execution.warm_steps import WARM_PROJECTS
-
     return WARM_PROJECTS.get(*project_key(path, platform), lambda: load_project(path, platform=platform))
 
 
