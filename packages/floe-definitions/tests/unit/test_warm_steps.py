@@ -4,6 +4,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from floe_definitions.execution.warm_steps import WarmProjects, project_fingerprint
 
 
@@ -60,3 +62,10 @@ def test_a_project_is_reused_while_its_files_are_unchanged_and_loaded_again_afte
     assert cache.peek(str(floe_yaml), None) is None
     assert cache.get(str(floe_yaml), None, load) is not first
     assert len(loads) == 2
+
+
+def test_the_fingerprint_changes_with_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    floe_yaml = _project(tmp_path)
+    before = project_fingerprint(floe_yaml, None)
+    monkeypatch.setenv("FLOE_TEST_WAREHOUSE", str(tmp_path / "other.duckdb"))
+    assert project_fingerprint(floe_yaml, None) != before

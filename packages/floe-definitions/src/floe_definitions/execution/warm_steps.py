@@ -69,9 +69,14 @@ def project_fingerprint(floe_yaml: Path, platform_file: Path | None) -> str:
     """Return a digest of the project's files as they are now (path, size and modification time of each).
 
     Covers floe.yaml, the platform file, and the YAML, SQL, Python, CSV and JSON files under floe.yaml's directory
-    (the dbt project and asset modules in the usual layout), hidden directories and build output excepted.
+    (the dbt project and asset modules in the usual layout), hidden directories and build output excepted; and the
+    process's environment, which a load reads as well.
     """
     digest = hashlib.sha256()
+    # A plain load reads the environment too (${VAR} in the files, FLOE_*, OTEL_*, OPENLINEAGE_* settings).
+    for name, value in sorted(os.environ.items()):
+        if name != WARM_PROJECT_ENV:
+            digest.update(f"{name}={value}\0".encode())
     files = [floe_yaml, *([platform_file] if platform_file is not None else []), *_project_files(floe_yaml.parent)]
     for file in files:
         try:
