@@ -6,9 +6,10 @@ dbt's jaffle-shop sample), ``demo`` (the demo's ``seed_bronze`` and ``transform`
 from outside; the sides of a case are interleaved (ABC CBA ...) and compared as ratios of medians of the same run.
 
 floe sides run the ``floe`` console script (``floe run JOB PROJECT --platform FILE``) on a project-local instance:
-``floe run --platform-executor`` with the platform's multiprocess executor (Dagster's default ``spawn``; the flag
-keeps a step process for single-step jobs, which ``floe run`` otherwise runs in process), with ``start_method:
-forkserver``, ``floe run --in-process``, and ``floe run --in-process`` with dbt in the same process (platform.yaml
+``floe run --platform-executor`` with the platform's multiprocess executor, with ``start_method: spawn`` (a cold
+interpreter per step) and with floe's default warm steps (steps forked from one server that imported the libraries
+and built the project); the flag keeps a step process for single-step jobs, which ``floe run`` otherwise runs in
+process; then ``floe run --in-process``, and ``floe run --in-process`` with dbt in the same process (platform.yaml
 ``dbt: {invocation: in_process}``: dbt's ``dbtRunner`` instead of a ``dbt`` subprocess).
 """
 
@@ -36,7 +37,7 @@ SAMPLE_NODES = 28  # 3 seeds + 5 models + 20 tests
 
 PLATFORMS = {
     "multiprocess": "execution:\n  executor: {type: multiprocess}\n",
-    "forkserver": "execution:\n  executor: {type: multiprocess, start_method: forkserver}\n",
+    "spawn": "execution:\n  executor: {type: multiprocess, start_method: spawn}\n",
     "dbt-in-process": "execution:\n  executor: {type: multiprocess}\ndbt: {invocation: in_process}\n",
 }
 TELEMETRY = "tracing: {type: file, path: .floe/traces}\nlineage:\n  transport: {type: file, path: .floe/lineage}\n"
@@ -67,9 +68,10 @@ class FloeSide:
 
 
 FLOE_SIDES = (
-    FloeSide("floe run (multiprocess, spawn)", "multiprocess", platform_executor=True),
-    # forkserver only changes how step processes start: measured where a job has several steps
-    FloeSide("floe run (multiprocess, forkserver)", "forkserver", multi_step_only=True),
+    # a cold interpreter per step (Dagster's default start method; floe's before warm steps)
+    FloeSide("floe run (multiprocess, spawn)", "spawn", platform_executor=True),
+    # floe's default: steps forked from one server that imported everything and built the project
+    FloeSide("floe run (multiprocess, warm steps)", "multiprocess", platform_executor=True),
     FloeSide("floe run --in-process", "multiprocess", in_process=True),
     # dbt's dbtRunner in the step's process instead of a dbt subprocess (jobs with a dbt step)
     FloeSide("floe run --in-process, dbt in process", "dbt-in-process", in_process=True, dbt_only=True),

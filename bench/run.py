@@ -35,7 +35,19 @@ from workloads import FILE_WATCHER_BUILDER_NAMES
 
 BENCH_DIR = Path(__file__).resolve().parent
 WORKLOADS = BENCH_DIR / "workloads.py"
-BENCHMARKS = ("load", "run", "scale", "telemetry", "config", "file_watcher", "lineage", "otlp", "latency", "celery")
+BENCHMARKS = (
+    "load",
+    "run",
+    "scale",
+    "telemetry",
+    "config",
+    "file_watcher",
+    "lineage",
+    "otlp",
+    "latency",
+    "celery",
+    "events",
+)
 DEFAULT_REPEAT = {
     "load": 3,
     "run": 3,
@@ -769,6 +781,13 @@ def bench_celery(ctx: Context) -> None:
     run_celery(ctx, child_env(), repeat_interleaved)
 
 
+def bench_events(ctx: Context) -> None:
+    """Dagster's event-log writes of a 1,000-model run on SQLite and PostgreSQL (bench/event_writes.py)."""
+    repeat = ctx.repeat or 3
+    cmd = [ctx.python(), str(BENCH_DIR / "event_writes.py"), "--repeat", str(repeat)]
+    subprocess.run(cmd, check=True, env=child_env(), cwd=BENCH_DIR)
+
+
 RUNNERS: dict[str, Callable[[Context], None]] = {
     "load": bench_load,
     "run": bench_run,
@@ -780,6 +799,7 @@ RUNNERS: dict[str, Callable[[Context], None]] = {
     "latency": bench_latency,
     "telemetry": bench_telemetry,
     "celery": bench_celery,
+    "events": bench_events,
 }
 
 

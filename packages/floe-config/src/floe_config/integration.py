@@ -31,6 +31,7 @@ from floe_config.partitions import (
     TimeWindowPartitions,
 )
 from floe_config.platform_loading import PlatformDocument, load_platform_document
+from floe_config.platform_selection import resolve_platform_file
 from floe_config.platform_spec import (
     DEFAULT_LINEAGE_DIR,
     DEFAULT_TRACES_DIR,
@@ -89,4 +90,5 @@ __all__ = [
     "load_floe_document",
     "load_platform_document",
     "render_floe_json_schema",
+    "resolve_platform_file",
 ]

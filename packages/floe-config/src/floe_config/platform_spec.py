@@ -158,10 +158,12 @@ class MultiprocessExecutor(_PlatformModel):
     """At most this many steps at once; the number of CPUs when omitted."""
     start_method: Literal["spawn", "forkserver"] | None = None
     """How step processes start (Dagster's ``start_method``): ``forkserver`` forks each step from a server that
-    imported ``preload_modules`` once; Dagster's default (``spawn``) when omitted."""
+    imported ``preload_modules`` once and built the project (warm steps, the default where the platform has
+    forkserver: Linux, macOS); ``spawn`` starts a fresh interpreter per step (the default on Windows)."""
     preload_modules: list[str] | None = None
-    """With ``start_method: forkserver``: modules the server imports once, before forking steps (Dagster's
-    default when omitted: the modules of the code location)."""
+    """With ``start_method: forkserver``: modules the server imports once, before forking steps (default: Dagster,
+    dagster-dbt, dbt, the OpenTelemetry SDK, OpenLineage and floe, whose last module builds the project; a list
+    without ``floe_definitions.execution.step_server_preload`` imports only what it names)."""
 
     @model_validator(mode="after")
     def _preload_needs_forkserver(self) -> MultiprocessExecutor:

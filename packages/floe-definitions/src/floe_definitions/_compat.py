@@ -45,6 +45,10 @@ Remaining private uses at run time, each with what happens without it:
   Probe: :func:`dagster_debug_line_marker` formats a DEBUG record as Dagster does and checks the marker is in it;
   without it (or with ``FLOE_COMPAT_DISABLE=console_debug_format``) one WARNING says so and nothing is filtered:
   those DEBUG lines reach the console.
+- ``warm_steps`` (Python's, not Dagster's): :func:`stop_forkserver` stops the multiprocessing fork server through
+  ``multiprocessing.forkserver._forkserver._stop()`` when a later run in the same process needs another project or
+  environment in its step server. Probe: the method exists; without it one WARNING says so and the running server
+  stays (``FLOE_COMPAT_DISABLE=forkserver_restart``).
 """
 
 from __future__ import annotations
@@ -134,6 +138,10 @@ CALLER_FRAME = Capability(
 CONSOLE_DEBUG_FORMAT = Capability(
     "console_debug_format", "no filtering (Dagster's DEBUG lines from step processes reach floe run's console)"
 )
+FORKSERVER_RESTART = Capability(
+    "forkserver_restart",
+    "the running step server (later runs' steps get the environment and project it started with, and load theirs)",
+)
 CAPABILITIES = (
     OPENLINEAGE_ALIAS_HOOK_CAPABILITY,
     STEP_ASSETS,
@@ -142,6 +150,7 @@ CAPABILITIES = (
     CELERY_LOST_STEP_EVENT,
     CALLER_FRAME,
     CONSOLE_DEBUG_FORMAT,
+    FORKSERVER_RESTART,
 )
 
 OPENLINEAGE_ALIAS_HOOK = "_alias_env_vars"
@@ -530,3 +539,25 @@ def dagster_debug_line_marker(job_name: str) -> bytes | None:
         warn_unavailable(CONSOLE_DEBUG_FORMAT)
         return None
     return marker.encode()
+
+
+# --- forkserver_restart (warm steps) -----------------------------------------------------------------------------
+
+
+def stop_forkserver() -> bool:
+    """Stop this process's multiprocessing fork server, if one runs, so that the next step starts a fresh one.
+
+    Python has no public way to do it: ``multiprocessing.forkserver._forkserver._stop()`` (Python 3.8+, used by
+    CPython's own tests). Steps already forked keep running. Probe: the method exists.
+
+    Returns:
+        Whether the server was stopped (or none ran); False when the probe failed (one WARNING).
+    """
+    import multiprocessing.forkserver
+
+    stop = getattr(getattr(multiprocessing.forkserver, "_forkserver", None), "_stop", None)
+    if disabled(FORKSERVER_RESTART) or not callable(stop):
+        warn_unavailable(FORKSERVER_RESTART)
+        return False
+    stop()
+    return True

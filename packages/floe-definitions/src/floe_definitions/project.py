@@ -25,6 +25,7 @@ from floe_config.integration import (
     PlatformDocument,
     load_floe_document,
     load_platform_document,
+    resolve_platform_file,
 )
 from floe_dbt_observe import DbtObserveError
 from floe_dbt_observe.integration import DbtParseError
@@ -37,6 +38,7 @@ from floe_definitions.errors import (
 from floe_definitions.execution.executors import build_executor
 from floe_definitions.execution.observed_executor import RunTelemetry
 from floe_definitions.execution.step_lineage import DatasetNaming
+from floe_definitions.execution.warm_steps import WARM_PROJECTS
 from floe_definitions.telemetry.asset_links import link_python_assets
 from floe_definitions.telemetry.lineage_client import build_lineage_client, lineage_namespace
 from floe_definitions.telemetry.tracing import build_tracer_provider
@@ -189,6 +191,14 @@ def load_project_with(
 ) -> FloeProject:
     """Load floe.yaml and its platform file and build the project with ``options`` (as :func:`load_project`)."""
     floe_yaml = find_floe_yaml(path, caller_file=caller_file, environ=options.environ)
+    plain = not (options.assets or options.resources or options.override_resources) and options.environ is None
+    plain = plain and options.span_exporter is None and options.lineage_transport is None
+    if plain:
+        # A step forked from a warm step server, a Celery worker, the `floe run` process: the project this process
+        # already loaded from the same, unchanged files (none in a code server, which never fills the cache).
+        warm = WARM_PROJECTS.peek(*project_key(floe_yaml, platform))
+        if warm is not None:
+            return warm
     document = load_floe_document(floe_yaml, environ=options.environ)
     platform_document = load_platform_document(platform, floe_yaml=floe_yaml, environ=options.environ)
     return build_project(
@@ -199,7 +209,37 @@ def load_project_with(
         platform_document=platform_document,
         locate=document_locator(document, display_path(floe_yaml)),
         options=options,
+        warm_steps=(floe_yaml.resolve(), None if platform is None else Path(platform).resolve()) if plain else None,
     )
+
+
+def project_key(
+    path: str | os.PathLike[str] | None, platform: str | os.PathLike[str] | None = None
+) -> tuple[str, str | None]:
+    """Return the absolute floe.yaml and platform file :func:`load_project` would read, without reading them.
+
+    The key under which a process keeps a loaded project
+    (:data:`~floe_definitions.execution.warm_steps.WARM_PROJECTS`).
+
+    Raises:
+        ConfigNotFoundError: No floe.yaml found.
+    """
+    floe_yaml = find_floe_yaml(path).resolve()
+    platform_file, _ = resolve_platform_file(platform, floe_yaml=floe_yaml)
+    return os.fspath(floe_yaml), None if platform_file is None else os.fspath(Path(platform_file).resolve())
+
+
+def load_project_reused(
+    path: str | os.PathLike[str] | None, platform: str | os.PathLike[str] | None = None
+) -> FloeProject:
+    """Return the project this process loaded earlier from the same, unchanged files, else load it.
+
+    For the processes that run steps: the ``floe run`` process, a step process forked from a warm step server
+    (:mod:`floe_definitions.execution.warm_steps`), a Celery worker. A changed floe.yaml, platform file, dbt
+    project or asset module (see :func:`~floe_definitions.execution.warm_steps.project_fingerprint`) is loaded
+    again.
+    """
+    return WARM_PROJECTS.get(*project_key(path, platform), lambda: load_project(path, platform=platform))
 
 
 def build_project(
@@ -212,11 +252,15 @@ def build_project(
     platform_file: Path | None = None,
     locate: Locate | None = None,
     options: ProjectOptions = ProjectOptions(),
+    warm_steps: tuple[Path, Path | None] | None = None,
 ) -> FloeProject:
     """Build the project from validated specs (the shared path of YAML and compiled artifacts).
 
     Telemetry first, then the dbt assets (with the ``dbt`` resource), then the orchestration objects around every
     asset, then the executor; each step's errors name the floe.yaml or platform-file entry they come from.
+
+    ``warm_steps`` is the floe.yaml and platform file a warm step server may load the same project from (a plain
+    load from files: no extra assets, resources, environment or exporters); ``None`` keeps step processes cold.
 
     Raises:
         DefinitionsLoadError: The config is valid but cannot be built.
@@ -235,7 +279,7 @@ def build_project(
         )
         telemetry = replace(telemetry, naming=naming)
     objects = _build_orchestration(spec, base_dir, [*dbt_assets, *options.assets], locate)
-    executor = _build_executor(platform, telemetry, platform_locate)
+    executor = _build_executor(platform, telemetry, platform_locate, warm_steps)
     return FloeProject(
         spec=spec,
         platform=platform,
@@ -389,10 +433,23 @@ def _build_orchestration(
         raise _load_error(exc) from exc
 
 
-def _build_executor(platform: PlatformSpec, telemetry: RunTelemetry, platform_locate: Locate) -> dg.ExecutorDefinition:
-    """Return the platform's executor, observed (a span and a lineage run per step)."""
+def _build_executor(
+    platform: PlatformSpec,
+    telemetry: RunTelemetry,
+    platform_locate: Locate,
+    warm_steps: tuple[Path, Path | None] | None,
+) -> dg.ExecutorDefinition:
+    """Return the platform's executor, observed (a span and a lineage run per step); ``warm_steps`` as in
+    :func:`build_project`.
+    """
     try:
-        return build_executor(platform.execution.executor, telemetry, defer_missing_extra=True, locate=platform_locate)
+        return build_executor(
+            platform.execution.executor,
+            telemetry,
+            defer_missing_extra=True,
+            locate=platform_locate,
+            warm_project=warm_steps,
+        )
     except LocatedError as exc:
         raise _relocated(exc, platform_locate) from exc
 

@@ -17,6 +17,7 @@ from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus
 
 from floe_definitions.commands.cli import main
 from floe_definitions.execution import reconstruct
+from floe_definitions.execution.warm_steps import WARM_PROJECTS
 from floe_definitions.project import FloeProject
 
 FLOE = str(Path(sys.executable).with_name("floe"))
@@ -110,7 +111,7 @@ def in_process_run(ok_copy: Any, ok_run: subprocess.CompletedProcess[str]) -> In
             monkeypatch.setenv(key, value)
         monkeypatch.delenv("PYTHONWARNINGS", raising=False)
         monkeypatch.setattr(reconstruct, "load_project", counting_load)
-        reconstruct.load_once.cache_clear()
+        WARM_PROJECTS.clear()
         with contextlib.redirect_stdout(stdout):
             code = main(["run", "transform", str(ok_copy.root), "--verbose", "--tag", "team=data"])
         return InProcessRun(

@@ -8,9 +8,15 @@ import pytest
 
 from floe_config import PlatformSpec
 from floe_definitions.errors import ExecutorConfigError
-from floe_definitions.execution.executors import build_executor, dagster_executor, events_arrive_late
+from floe_definitions.execution.executors import (
+    build_executor,
+    dagster_executor,
+    events_arrive_late,
+    warm_steps_apply,
+)
 from floe_definitions.execution.observed_executor import RunTelemetry
 from floe_definitions.execution.step_lineage import DatasetNaming
+from floe_definitions.execution.warm_steps import PRELOAD_MODULE, WARM_STEP_MODULES
 
 TELEMETRY = RunTelemetry(tracer_provider=None, lineage_client=None, lineage_namespace="floe", naming=DatasetNaming("t"))
 
@@ -45,9 +51,26 @@ def test_multiprocess_start_method_forkserver_and_preload_modules_reach_dagsters
     assert resolved.value["config"]["start_method"] == {"forkserver": {"preload_modules": ["dagster_dbt"]}}
 
 
-def test_multiprocess_without_start_method_keeps_dagsters_default() -> None:
+def test_multiprocess_without_start_method_forks_warm_steps_with_floes_preload() -> None:
     resolved = dagster_executor(_executor_config(type="multiprocess")).config_schema.resolve_config({})  # type: ignore[arg-type]
-    assert "start_method" not in resolved.value["config"]
+    assert resolved.value["config"]["start_method"] == {"forkserver": {"preload_modules": list(WARM_STEP_MODULES)}}
+    assert WARM_STEP_MODULES[-1] == PRELOAD_MODULE  # the project is built after every library is imported
+
+
+def test_multiprocess_start_method_spawn_reaches_dagsters_config() -> None:
+    config = _executor_config(type="multiprocess", start_method="spawn")
+    resolved = dagster_executor(config).config_schema.resolve_config({})  # type: ignore[arg-type]
+    assert resolved.value["config"]["start_method"] == {"spawn": {}}
+
+
+def test_warm_steps_apply_to_the_default_and_to_a_preload_list_naming_floes_module_only() -> None:
+    assert warm_steps_apply(_executor_config(type="multiprocess"))  # type: ignore[arg-type]
+    assert not warm_steps_apply(_executor_config(type="multiprocess", start_method="spawn"))  # type: ignore[arg-type]
+    own = _executor_config(type="multiprocess", start_method="forkserver", preload_modules=["dagster_dbt"])
+    assert not warm_steps_apply(own)  # type: ignore[arg-type]
+    with_floe = _executor_config(type="multiprocess", start_method="forkserver", preload_modules=[PRELOAD_MODULE])
+    assert warm_steps_apply(with_floe)  # type: ignore[arg-type]
+    assert not warm_steps_apply(_executor_config(type="in_process"))  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(

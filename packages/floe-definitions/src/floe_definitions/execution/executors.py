@@ -10,6 +10,7 @@ the executor it creates in :class:`~floe_definitions.execution.observed_executor
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, cast
 
 from dagster import Executor, ExecutorDefinition, InitExecutorContext, in_process_executor, multiprocess_executor
@@ -20,6 +21,12 @@ from floe_definitions.execution.celery_broker import check_broker_client, check_
 from floe_definitions.execution.celery_settings import celery_config_source
 from floe_definitions.execution.celery_worker_watch import WatchedCeleryExecutor
 from floe_definitions.execution.observed_executor import ObservedExecutor, RunTelemetry
+from floe_definitions.execution.warm_steps import (
+    PRELOAD_MODULE,
+    WARM_STEP_MODULES,
+    forkserver_available,
+    start_step_server,
+)
 
 CELERY_DUPLICATE_TASK_MESSAGE = r"Task name 'execute_plan' is already registered"
 """Celery's DuplicateTaskNameWarning for dagster-celery's step task, silenced while a run's steps run.
@@ -48,9 +55,12 @@ def dagster_executor(config: ExecutorConfig) -> ExecutorDefinition:
         settings: dict[str, Any] = {}
         if config.max_concurrent is not None:
             settings["max_concurrent"] = config.max_concurrent
-        if config.start_method is not None:
-            start = {} if config.preload_modules is None else {"preload_modules": list(config.preload_modules)}
-            settings["start_method"] = {config.start_method: start}
+        start_method = multiprocess_start_method(config)
+        if start_method == "forkserver":
+            preload = WARM_STEP_MODULES if config.preload_modules is None else config.preload_modules
+            settings["start_method"] = {"forkserver": {"preload_modules": list(preload)}}
+        elif start_method is not None:
+            settings["start_method"] = {start_method: {}}
         return multiprocess_executor.configured(settings, name="multiprocess")
     if isinstance(config, CeleryExecutor):
         celery_executor = _optional("dagster_celery", "celery_executor", extra="celery", executor="celery")
@@ -68,6 +78,26 @@ def dagster_executor(config: ExecutorConfig) -> ExecutorDefinition:
         resources=_k8s_resources(config),
     )
     return k8s_job_executor.configured(settings, name="k8s")
+
+
+def multiprocess_start_method(config: MultiprocessExecutor) -> str | None:
+    """How the multiprocess executor starts step processes: the platform's choice, else warm (``forkserver``).
+
+    Warm steps (:mod:`floe_definitions.execution.warm_steps`) are the default where the platform can fork from a
+    server (POSIX); elsewhere Dagster's default (``spawn``, returned as ``None``).
+    """
+    if config.start_method is not None:
+        return config.start_method
+    return "forkserver" if forkserver_available() else None
+
+
+def warm_steps_apply(config: ExecutorConfig) -> bool:
+    """Whether step processes fork from floe's warm step server (which builds the project before forking)."""
+    return (
+        isinstance(config, MultiprocessExecutor)
+        and multiprocess_start_method(config) == "forkserver"
+        and (config.preload_modules is None or PRELOAD_MODULE in config.preload_modules)
+    )
 
 
 def events_arrive_late(config: ExecutorConfig) -> bool:
@@ -106,6 +136,7 @@ def build_executor(
     *,
     defer_missing_extra: bool = False,
     locate: Callable[[str], str] | None = None,
+    warm_project: tuple[Path, Path | None] | None = None,
 ) -> ExecutorDefinition:
     """Return an executor definition that runs steps with Dagster's executor and observes them.
 
@@ -116,6 +147,8 @@ def build_executor(
             the same error when a run starts, so the code location still loads (UI, ``floe check``, tests of
             a production platform file on a laptop).
         locate: Dotted platform key -> ``file:line:column``, for the errors raised when a run starts.
+        warm_project: floe.yaml and the platform file (``None``: the environment's choice) of a plain load, which
+            the warm step server builds before it forks the run's steps; ``None``: the server imports only.
 
     Returns:
         An executor definition named ``floe_<executor>`` with the inner executor's requirements.
@@ -142,6 +175,11 @@ def build_executor(
             )
         )
         ignored_warnings: tuple[str, ...] = ()
+        if warm_steps_apply(config):
+            assert isinstance(config, MultiprocessExecutor)
+            preload = WARM_STEP_MODULES if config.preload_modules is None else config.preload_modules
+            floe_yaml, platform_file = warm_project if warm_project is not None else (None, None)
+            start_step_server(floe_yaml, platform_file, list(preload))
         if isinstance(config, CeleryExecutor):
             ignored_warnings = (CELERY_DUPLICATE_TASK_MESSAGE,)
             try:

@@ -6,13 +6,12 @@
 
 from __future__ import annotations
 
-import functools
-
 import dagster as dg
 
 from floe_config.integration import InProcessExecutor
 from floe_definitions.execution.executors import build_executor
-from floe_definitions.project import FloeProject, load_project
+from floe_definitions.execution.warm_steps import WARM_PROJECTS
+from floe_definitions.project import FloeProject, load_project, project_key
 
 RECONSTRUCT_MODULE = __name__
 """The module path Dagster imports in every step process to rebuild the job."""
@@ -40,13 +39,14 @@ def reconstruct_job(
     return job
 
 
-@functools.lru_cache(maxsize=1)
 def load_once(floe_yaml: str, platform_file: str | None) -> FloeProject:
-    """Load the project once per process and arguments.
+    """Load the project once per process while its files stay the same.
 
     ``floe run`` loads the project to check the job and partitions, then Dagster reconstructs the job in the same
     process (:func:`reconstruct_job`); both get this one load (dbt parse, asset imports), as Dagster's own
-    ``ReconstructableJob.get_definition`` keeps its last definition. Step processes and Celery workers load once
-    each.
+    ``ReconstructableJob.get_definition`` keeps its last definition. A step process forked from the warm step
+    server finds the project the server built (:mod:`floe_definitions.execution.warm_steps`); a Celery worker
+    loads it for its first task and reuses it for the next ones; a changed file is loaded again.
     """
-    return load_project(floe_yaml, platform=platform_file)
+    key = project_key(floe_yaml, platform_file)
+    return WARM_PROJECTS.get(*key, lambda: load_project(floe_yaml, platform=platform_file))

@@ -26,7 +26,7 @@ from floe_test_support.reconstruct import reconstructable_job
 
 # Forty billion rows to sum: minutes of work for DuckDB, so the run is still inside dbt when it is terminated.
 SLOW_MART = "select sum(a.range * b.range) as total from range(200000) a cross join range(200000) b\n"
-TIMEOUT = 240.0
+TIMEOUT = 480.0  # a bound, not a timing: a loaded 2-core machine starts the warm step server slowly
 
 
 def _slow_mart(root: Path) -> None:
@@ -62,17 +62,22 @@ def _is_dbt_cli(cmdline: str) -> bool:
     return any(Path(part).name == "dbt" for part in cmdline.split()[:3])
 
 
-@pytest.fixture(params=["subprocess", "in_process"])
+@pytest.fixture(params=["subprocess", "in_process", "warm_steps"])
 def workspace(
     request: pytest.FixtureRequest, fault_project: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[tuple[Any, Any, Any]]:
     """(project, instance, workspace process context) for the slow-mart copy; the code server is a subprocess.
 
-    Parametrized by how the run worker runs dbt: a ``dbt`` subprocess, or ``dbtRunner`` in the worker itself.
+    Parametrized by how the run worker runs dbt: a ``dbt`` subprocess, or ``dbtRunner`` in the worker itself; and
+    ``warm_steps``: the default multiprocess executor, the dbt step forked from the run's warm step server.
     """
     project = fault_project(_slow_mart)
     if request.param == "in_process":
         project.write_platform("dbt: {invocation: in_process}\n")
+    if request.param == "warm_steps":
+        (project.root / "platform.yaml").write_text(
+            "environment: fault-tests\nexecution:\n  executor: {type: multiprocess}\n"
+        )
     for key, value in project.env().items():
         monkeypatch.setenv(key, value)
     home = project.root / ".floe" / "dagster"

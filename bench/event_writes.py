@@ -1,0 +1,176 @@
+"""What the Dagster event log costs a run of a 1,000-model dbt project, on SQLite and on PostgreSQL.
+
+One process per measurement (``--one STORAGE BATCH``) times, in process, on a fresh instance:
+
+- ``planned``: ``instance.create_run_for_job`` for the project's one dbt job, which stores the run and one
+  ``ASSET_MATERIALIZATION_PLANNED`` / ``ASSET_CHECK_EVALUATION_PLANNED`` event per model and test (what Dagster
+  writes before a run starts);
+- ``per_node``: one ``ASSET_MATERIALIZATION`` per model stored through ``instance.report_dagster_event``, as a dbt
+  step reports them (one event per node, no batch metadata);
+
+with Dagster's batched writes off (``DAGSTER_EVENT_BATCH_SIZE`` unset) and on (``DAGSTER_EVENT_BATCH_SIZE=BATCH``:
+events Dagster sends with batch metadata, the planned ones, go to ``EventLogStorage.store_event_batch``).
+The driver (no ``--one``) interleaves the cases and prints medians; ``bench/run.py events`` runs it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+BENCH_DIR = Path(__file__).resolve().parent
+POSTGRES_URL_ENV = "FLOE_BENCH_POSTGRES_URL"
+"""A PostgreSQL server URL (a fresh database on it per measurement); PostgreSQL is skipped without it."""
+
+
+def _job(project_dir: Path) -> Any:
+    import dagster as dg
+    from workloads import _dbt_resource, _plain_assets
+
+    defs = dg.Definitions(
+        assets=[_plain_assets(project_dir)],
+        jobs=[dg.define_asset_job("everything", selection="*")],
+        resources={"dbt": _dbt_resource(project_dir)},
+    )
+    return defs.resolve_job_def("everything")
+
+
+def _instance(storage: str, home: Path, postgres_url: str | None) -> Any:
+    import dagster as dg
+
+    if storage == "sqlite":
+        config = "telemetry: {enabled: false}\n"
+    else:
+        assert postgres_url is not None
+        config = f"telemetry: {{enabled: false}}\nstorage:\n  postgres:\n    postgres_url: {postgres_url}\n"
+    (home / "dagster.yaml").write_text(config)
+    return dg.DagsterInstance.from_config(str(home))
+
+
+def _psycopg2(url: str) -> str:
+    """The URL with the driver Dagster's PostgreSQL storage uses (psycopg2)."""
+    return "postgresql+psycopg2://" + url.split("://", 1)[1]
+
+
+def _fresh_postgres(server_url: str) -> str:
+    import sqlalchemy
+
+    name = f"warmsteps_bench_events_{uuid.uuid4().hex[:8]}"
+    engine = sqlalchemy.create_engine(_psycopg2(server_url), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return _psycopg2(server_url).rsplit("/", 1)[0] + "/" + name
+
+
+def _drop_postgres(server_url: str, url: str) -> None:
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(_psycopg2(server_url), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
+    engine.dispose()
+
+
+def measure_one(storage: str, models: int) -> dict[str, Any]:
+    """Time the planned and per-node writes of one run on a fresh instance (see the module docstring)."""
+    import dagster as dg
+    from dagster._core.events import DagsterEvent, DagsterEventType, StepMaterializationData
+    from generate_dbt_project import ensure_project
+
+    project = ensure_project(models, log=False)
+    job = _job(project.project_dir)
+    server_url = os.environ.get(POSTGRES_URL_ENV)
+    postgres_url = _fresh_postgres(server_url) if storage == "postgres" and server_url else None
+    try:
+        with tempfile.TemporaryDirectory() as home, _instance(storage, Path(home), postgres_url) as instance:
+            instance.get_runs_count()  # create the storage before timing
+            started = time.perf_counter()
+            run = instance.create_run_for_job(job_def=job)
+            planned_s = time.perf_counter() - started
+            records = instance.get_records_for_run(run.run_id, limit=1_000_000).records
+            planned = sum(1 for r in records if r.event_log_entry.dagster_event_type is not None)
+            keys = sorted(job.asset_layer.executable_asset_keys, key=lambda key: key.to_user_string())
+            step_key = next(iter(job.nodes)).name
+            started = time.perf_counter()
+            for key in keys:
+                event = DagsterEvent(
+                    event_type_value=DagsterEventType.ASSET_MATERIALIZATION.value,
+                    job_name=job.name,
+                    step_key=step_key,
+                    event_specific_data=StepMaterializationData(
+                        dg.AssetMaterialization(asset_key=key, metadata={"unique_id": key.to_user_string()})
+                    ),
+                    message="bench",
+                )
+                instance.report_dagster_event(event, run.run_id)
+            per_node_s = time.perf_counter() - started
+    finally:
+        if postgres_url and server_url:
+            _drop_postgres(server_url, postgres_url)
+    return {
+        "storage": storage,
+        "batch": os.environ.get("DAGSTER_EVENT_BATCH_SIZE", "0"),
+        "planned_events": planned,
+        "planned_s": planned_s,
+        "per_node_events": len(keys),
+        "per_node_s": per_node_s,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--one", nargs=2, metavar=("STORAGE", "BATCH"), help="measure once: sqlite|postgres, batch")
+    parser.add_argument("--models", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args(argv)
+    if args.one:
+        print(json.dumps(measure_one(args.one[0], args.models)))
+        return 0
+    storages = ["sqlite"] + (["postgres"] if os.environ.get(POSTGRES_URL_ENV) else [])
+    if len(storages) == 1:
+        print(f"  PostgreSQL skipped: set {POSTGRES_URL_ENV} to a server URL")
+    cases = [(storage, batch) for storage in storages for batch in ("0", "1000")]
+    results: dict[tuple[str, str], list[dict[str, Any]]] = {case: [] for case in cases}
+    for index in range(args.repeat):
+        for storage, batch in cases if index % 2 == 0 else list(reversed(cases)):
+            env = {key: value for key, value in os.environ.items() if key != "DAGSTER_EVENT_BATCH_SIZE"}
+            if batch != "0":
+                env["DAGSTER_EVENT_BATCH_SIZE"] = batch
+            env["DAGSTER_DISABLE_TELEMETRY"] = "yes"
+            out = subprocess.run(
+                [sys.executable, __file__, "--one", storage, batch, "--models", str(args.models)],
+                cwd=BENCH_DIR,
+                env=env,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if out.returncode != 0:
+                raise SystemExit(f"{storage} batch {batch} failed:\n{out.stderr[-3000:]}")
+            results[(storage, batch)].append(json.loads(out.stdout.strip().splitlines()[-1]))
+            print(f"  {storage} batch {batch}: {results[(storage, batch)][-1]}", flush=True)
+    print("| storage | DAGSTER_EVENT_BATCH_SIZE | planned events | planned writes s | per-node events | per-node s |")
+    print("|---|---|---|---|---|---|")
+    for (storage, batch), runs in results.items():
+        planned = statistics.median(r["planned_s"] for r in runs)
+        per_node = statistics.median(r["per_node_s"] for r in runs)
+        print(
+            f"| {storage} | {batch if batch != '0' else 'unset'} | {runs[0]['planned_events']} | {planned:.2f} | "
+            f"{runs[0]['per_node_events']} | {per_node:.2f} |"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(BENCH_DIR))
+    sys.exit(main())
