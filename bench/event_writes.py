@@ -84,8 +84,10 @@ def _drop_postgres(server_url: str, url: str) -> None:
 def measure_one(storage: str, models: int) -> dict[str, Any]:
     """Time the planned and per-node writes of one run on a fresh instance (see the module docstring)."""
     import dagster as dg
-    from dagster._core.events import DagsterEvent, DagsterEventType, StepMaterializationData
+    from dagster import DagsterEvent, DagsterEventType
     from generate_dbt_project import ensure_project
+
+    from floe_test_support.dagster_internals import StepMaterializationData
 
     project = ensure_project(models, log=False)
     job = _job(project.project_dir)

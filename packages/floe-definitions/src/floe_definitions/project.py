@@ -439,8 +439,9 @@ def _build_executor(
     platform_locate: Locate,
     warm_steps: tuple[Path, Path | None] | None,
 ) -> dg.ExecutorDefinition:
-    """Return the platform's executor, observed (a span and a lineage run per step); ``warm_steps`` as in
-    :func:`build_project`.
+    """Return the platform's executor, observed (a span and a lineage run per step).
+
+    ``warm_steps``: as in :func:`build_project`.
     """
     try:
         return build_executor(

@@ -13,6 +13,7 @@ from typing import Any
 
 from dagster import DagsterInstance
 from dagster._core.definitions.reconstruct import ReconstructableJob
+from dagster._core.events import StepMaterializationData
 from dagster._core.execution.backfill import BulkActionStatus
 from dagster._core.execution.retries import RetryMode
 from dagster._core.instance.ref import InstanceRef
@@ -55,6 +56,7 @@ __all__ = [
     "PythonFileTarget",
     "ReconstructableJob",
     "RetryMode",
+    "StepMaterializationData",
     "WorkerStatus",
     "WorkspaceProcessContext",
     "create_test_daemon_workspace_context",
