@@ -59,7 +59,8 @@ def _processes_in(directory: Path) -> list[tuple[int, str]]:
 
 
 def _is_dbt_cli(cmdline: str) -> bool:
-    return any(Path(part).name == "dbt" for part in cmdline.split()[:3])
+    """A dbt CLI process: ``dbt`` itself, or ``floe-dbt``, the launcher a traced dbt subprocess runs as."""
+    return any(Path(part).name in {"dbt", "floe-dbt"} for part in cmdline.split()[:3])
 
 
 @pytest.fixture(params=["subprocess", "in_process", "warm_steps"])
