@@ -49,6 +49,14 @@ Remaining private uses at run time, each with what happens without it:
   ``multiprocessing.forkserver._forkserver._stop()`` when a later run in the same process needs another project or
   environment in its step server. Probe: the method exists; without it one WARNING says so and the running server
   stays (``FLOE_COMPAT_DISABLE=forkserver_restart``).
+- ``shared_step_server`` (Python's): the warm run process (:mod:`floe_definitions.warm.server`) starts one step
+  server for all the runs it forks; a forked run adopts it (:func:`adopt_forkserver`) by replacing, on
+  ``multiprocessing.forkserver._forkserver``, the two methods that assume the server is the caller's own child
+  (``ensure_running`` waits on its pid, ``_stop`` waits for it to exit and unlinks its socket) with ones that check
+  it is alive and forget it. :func:`detach_forkserver` lets the warm process replace its server without waiting
+  for the runs still using the old one. Probe: :func:`shared_forkserver_available` (those attributes exist);
+  without it (or with ``FLOE_COMPAT_DISABLE=shared_step_server``) one WARNING says so and each warm run starts
+  its own step server, as a cold run does.
 """
 
 from __future__ import annotations
@@ -142,6 +150,9 @@ FORKSERVER_RESTART = Capability(
     "forkserver_restart",
     "the running step server (later runs' steps get the environment and project it started with, and load theirs)",
 )
+SHARED_STEP_SERVER = Capability(
+    "shared_step_server", "a step server per warm run (its first step waits for it to import and build the project)"
+)
 CAPABILITIES = (
     OPENLINEAGE_ALIAS_HOOK_CAPABILITY,
     STEP_ASSETS,
@@ -151,6 +162,7 @@ CAPABILITIES = (
     CALLER_FRAME,
     CONSOLE_DEBUG_FORMAT,
     FORKSERVER_RESTART,
+    SHARED_STEP_SERVER,
 )
 
 OPENLINEAGE_ALIAS_HOOK = "_alias_env_vars"
@@ -561,3 +573,106 @@ def stop_forkserver() -> bool:
         return False
     stop()
     return True
+
+
+# --- shared_step_server (warm runs) ------------------------------------------------------------------------------
+
+_FORKSERVER_STATE = ("_lock", "_forkserver_pid", "_forkserver_alive_fd", "_forkserver_address", "_stop")
+
+
+def _forkserver() -> Any:
+    import multiprocessing.forkserver
+
+    return getattr(multiprocessing.forkserver, "_forkserver", None)
+
+
+def shared_forkserver_available() -> bool:
+    """Probe: can a forked process use the fork server its parent started (the state floe reads and resets)?"""
+    server = _forkserver()
+    if (
+        not disabled(SHARED_STEP_SERVER)
+        and server is not None
+        and all(hasattr(server, name) for name in _FORKSERVER_STATE)
+        and callable(getattr(type(server), "ensure_running", None))
+    ):
+        return True
+    warn_unavailable(SHARED_STEP_SERVER)
+    return False
+
+
+def forkserver_pid() -> int | None:
+    """The pid of this process's fork server, if one was started (by this process or, adopted, by its parent)."""
+    server = _forkserver()
+    pid = getattr(server, "_forkserver_pid", None)
+    return pid if isinstance(pid, int) else None
+
+
+def _forget(server: Any) -> None:
+    """Drop this process's handle on the fork server without stopping it (other processes still use it)."""
+    if server._forkserver_alive_fd is not None:
+        try:
+            os.close(server._forkserver_alive_fd)
+        except OSError:
+            pass
+    server._forkserver_alive_fd = None
+    server._forkserver_pid = None
+    server._forkserver_address = None
+
+
+def detach_forkserver() -> int | None:
+    """Let the next step start a new fork server, leaving the current one to the processes still using it.
+
+    The server exits by itself once every process holding its "alive" pipe (this one, and the runs forked from
+    it) has let go; its pid is returned so that the caller, its parent, can reap it.
+    """
+    server = _forkserver()
+    with server._lock:
+        pid = server._forkserver_pid
+        _forget(server)
+    return pid if isinstance(pid, int) else None
+
+
+def adopt_forkserver() -> None:
+    """Use, in this forked process, the fork server the parent process started (call right after ``os.fork``).
+
+    Python's ``ForkServer`` assumes its server is the calling process's child: ``ensure_running`` calls
+    ``waitpid`` on it and ``_stop`` waits for it to exit, which both fail in a forked process. Here
+    ``ensure_running`` instead checks that the server is still alive (and starts a new one of this process's own
+    when it is not), and ``_stop`` only forgets it. Call only after :func:`shared_forkserver_available`.
+    """
+    from multiprocessing import resource_tracker
+
+    server = _forkserver()
+    start_own = type(server).ensure_running
+
+    def ensure_running() -> None:
+        with server._lock:
+            pid = server._forkserver_pid
+            if pid is not None and _process_alive(pid):
+                resource_tracker.ensure_running()
+                return
+            _forget(server)
+        del server.ensure_running, server._stop  # a server of this process's own: Python's own methods again
+        start_own(server)
+
+    def stop() -> None:
+        with server._lock:
+            _forget(server)
+
+    server.ensure_running = ensure_running
+    server._stop = stop
+
+
+def _process_alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie does not count: its parent has not reaped it yet, but it serves nothing)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[-1].split()[0] != b"Z"
+    except OSError:
+        return True  # no /proc (macOS): the signal check is all there is

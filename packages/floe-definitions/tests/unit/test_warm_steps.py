@@ -1,11 +1,17 @@
 from __future__ import annotations
 
+import logging
+import multiprocessing
+import multiprocessing.forkserver
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from floe_definitions import _compat
+from floe_definitions.execution import warm_steps
 from floe_definitions.execution.warm_steps import WarmProjects, project_fingerprint
 
 
@@ -69,3 +75,54 @@ def test_the_fingerprint_changes_with_the_environment(tmp_path: Path, monkeypatc
     before = project_fingerprint(floe_yaml, None)
     monkeypatch.setenv("FLOE_TEST_WAREHOUSE", str(tmp_path / "other.duckdb"))
     assert project_fingerprint(floe_yaml, None) != before
+
+
+def _step_server_of_a_child(ctx: Any, out: Path) -> None:
+    """Start a process from the fork server; it records the pid of the process that forked it (the server)."""
+    process = ctx.Process(target=os.system, args=(f"awk '{{print $4}}' /proc/$PPID/stat > {out}",))
+    process.start()
+    process.join(60)
+    os._exit(0 if process.exitcode == 0 else 1)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_processes_forked_from_a_warm_process_start_theirs_from_the_step_server_it_started(tmp_path: Path) -> None:
+    ctx = multiprocessing.get_context("forkserver")
+    multiprocessing.forkserver.ensure_running()
+    server = _compat.forkserver_pid()
+    try:
+        assert server is not None
+        codes = []
+        for index in range(2):  # two runs forked from the warm process
+            pid = os.fork()
+            if pid == 0:
+                try:
+                    warm_steps.adopt_step_server()
+                    _step_server_of_a_child(ctx, tmp_path / f"parent-{index}")
+                finally:
+                    os._exit(2)
+            codes.append(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+        assert codes == [0, 0]
+        assert [int((tmp_path / f"parent-{i}").read_text()) for i in range(2)] == [server, server]
+        assert _compat.forkserver_pid() == server  # the warm process's server is still its own
+    finally:
+        _compat.stop_forkserver()
+
+
+def test_without_the_shared_step_server_a_warm_process_starts_none_and_warns_once(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    _compat.warn_unavailable.cache_clear()
+    monkeypatch.setenv(_compat.DISABLE_ENV, _compat.SHARED_STEP_SERVER.name)
+    warm_steps.request_step_server(None, None, ["dagster"])
+    try:
+        with caplog.at_level(logging.WARNING, logger="floe_definitions"):
+            assert warm_steps.prime_step_server() is None
+            assert warm_steps.prime_step_server() is None
+    finally:
+        warm_steps.clear_step_server_request()
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == [
+        "floe-definitions: shared_step_server is unavailable on this Dagster/OpenLineage "
+        f"(or disabled by FLOE_COMPAT_DISABLE); using {_compat.SHARED_STEP_SERVER.slower_path}"
+    ]

@@ -25,6 +25,7 @@ from floe_definitions.execution.warm_steps import (
     PRELOAD_MODULE,
     WARM_STEP_MODULES,
     forkserver_available,
+    request_step_server,
     start_step_server,
 )
 
@@ -162,6 +163,11 @@ def build_executor(
         if not defer_missing_extra:
             raise
         return _unavailable(config.type, exc)
+    if warm_steps_apply(config):
+        assert isinstance(config, MultiprocessExecutor)
+        floe_yaml, platform_file = warm_project if warm_project is not None else (None, None)
+        preload = list(WARM_STEP_MODULES if config.preload_modules is None else config.preload_modules)
+        request_step_server(floe_yaml, platform_file, preload)
 
     def create(init_context: InitExecutorContext) -> Executor:
         creation_fn = inner.executor_creation_fn
@@ -176,10 +182,7 @@ def build_executor(
         )
         ignored_warnings: tuple[str, ...] = ()
         if warm_steps_apply(config):
-            assert isinstance(config, MultiprocessExecutor)
-            preload = WARM_STEP_MODULES if config.preload_modules is None else config.preload_modules
-            floe_yaml, platform_file = warm_project if warm_project is not None else (None, None)
-            start_step_server(floe_yaml, platform_file, list(preload))
+            start_step_server(floe_yaml, platform_file, preload)
         if isinstance(config, CeleryExecutor):
             ignored_warnings = (CELERY_DUPLICATE_TASK_MESSAGE,)
             try:

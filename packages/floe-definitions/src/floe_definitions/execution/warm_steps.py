@@ -149,19 +149,29 @@ class _ServerStart:
     environment: tuple[tuple[str, str], ...]
 
 
+@dataclass(frozen=True)
+class _ServerRequest:
+    floe_yaml: Path | None
+    platform_file: Path | None
+    preload_modules: tuple[str, ...]
+
+
 class _StepServer:
     """What this process's step server was started with, so that a run needing another one restarts it."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.started: _ServerStart | None = None
+        self.requested: _ServerRequest | None = None
+        self.adopted = False
+        """Whether the server was started by the process this one was forked from (a warm run's)."""
 
 
 _STEP_SERVER = _StepServer()
 
 
 def start_step_server(floe_yaml: Path | None, platform_file: Path | None, preload_modules: list[str]) -> None:
-    """Start this process's fork server with ``preload_modules`` and the project built in it.
+    """Start this process's fork server with ``preload_modules`` and the project built in it, if not running.
 
     A server this function started earlier with the same project and environment is kept (its steps find their
     project in :data:`WARM_PROJECTS`, or load it again when the files changed). One started for another project or
@@ -178,6 +188,11 @@ def start_step_server(floe_yaml: Path | None, platform_file: Path | None, preloa
     value = "" if floe_yaml is None else json.dumps([os.fspath(floe_yaml), platform_file and os.fspath(platform_file)])
     wanted = _ServerStart(value, tuple(sorted(os.environ.items())))
     with _STEP_SERVER.lock:
+        if _STEP_SERVER.adopted and _STEP_SERVER.started is not None:
+            # A warm run, forked from the process that started the server for this project: the environment is
+            # that process's, give or take what the run worker sets for itself (Dagster's SF_PARTNER, say).
+            if _STEP_SERVER.started.project == wanted.project:
+                return
         if _STEP_SERVER.started is not None and _STEP_SERVER.started != wanted:
             _compat.stop_forkserver()
         multiprocessing.get_context("forkserver").set_forkserver_preload(preload_modules)
@@ -194,3 +209,54 @@ def start_step_server(floe_yaml: Path | None, platform_file: Path | None, preloa
             else:
                 os.environ[WARM_PROJECT_ENV] = previous
         _STEP_SERVER.started = wanted
+
+
+def request_step_server(floe_yaml: Path | None, platform_file: Path | None, preload_modules: list[str]) -> None:
+    """Note the step server the executor being built will start, for :func:`prime_step_server` (a warm process)."""
+    _STEP_SERVER.requested = _ServerRequest(floe_yaml, platform_file, tuple(preload_modules))
+
+
+def clear_step_server_request() -> None:
+    """Forget the noted step server (before a load that may not build a warm-steps executor)."""
+    _STEP_SERVER.requested = None
+
+
+def prime_step_server() -> int | None:
+    """Start the step server the last load's executor asked for, now, replacing one this process started earlier.
+
+    For the warm run process (:mod:`floe_definitions.warm.server`), which starts the server once per load of the
+    definitions, so that the runs it forks adopt it (:func:`~floe_definitions._compat.adopt_forkserver`) and fork
+    their steps at once instead of each starting a server that imports everything and builds the project again.
+    The replaced server is detached, not stopped: runs still using it keep it until they end.
+
+    Returns:
+        The pid of the replaced server, for the caller (its parent) to reap; ``None`` when there was none, when the
+        last load built no warm-steps executor, or when a forked process cannot share a server here.
+    """
+    from floe_definitions import _compat
+
+    requested = _STEP_SERVER.requested
+    if requested is None or not forkserver_available() or not _compat.shared_forkserver_available():
+        return None
+    with _STEP_SERVER.lock:
+        replaced = _compat.detach_forkserver()
+        _STEP_SERVER.started = None
+    start_step_server(requested.floe_yaml, requested.platform_file, list(requested.preload_modules))
+    return replaced
+
+
+def adopt_step_server() -> None:
+    """Use, in a run forked from the warm process, the step server that process started (if it started one)."""
+    from floe_definitions import _compat
+
+    if _compat.forkserver_pid() is None:
+        return
+    _compat.adopt_forkserver()
+    _STEP_SERVER.adopted = True
+
+
+def step_server_pid() -> int | None:
+    """The pid of the step server this process started (or adopted), if any."""
+    from floe_definitions import _compat
+
+    return _compat.forkserver_pid()

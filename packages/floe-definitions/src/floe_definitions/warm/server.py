@@ -6,10 +6,12 @@ client and floe, and builds the code location's definitions once. Each launch re
 instance ref, the code location's server id) is served by ``os.fork``: the child is the run's own process and runs
 Dagster's run worker on the definitions already built. Before each fork the project's fingerprint
 (:mod:`~floe_definitions.warm.fingerprint`) and the code server's id are compared with the load's; a change loads
-the definitions again. A load that fails is kept as failed: forked runs then load for themselves, so each fails
-with floe's located error in its event log, and the process keeps serving. It exits when the process that started
-it has gone and no run of its own is left; a run's process dies with it (``PR_SET_PDEATHSIG``), so run monitoring
-fails that run, and the next launch starts a new warm process.
+the definitions again. Each load also starts one step server (Dagster's multiprocess executor's fork server, with
+the project built in it: :func:`~floe_definitions.execution.warm_steps.prime_step_server`) that every run forked
+from this load adopts, so a run's first step forks at once. A load that fails is kept as failed: forked runs then
+load for themselves, so each fails with floe's located error in its event log, and the process keeps serving. It
+exits when the process that started it has gone and no run of its own is left; a run's process dies with it
+(``PR_SET_PDEATHSIG``), so run monitoring fails that run, and the next launch starts a new warm process.
 """
 
 from __future__ import annotations
@@ -91,6 +93,8 @@ class WarmDefinitions:
         self.project_modules: list[str] = []
         self.failed = True
         self.loads = 0
+        self.retired_step_servers: set[int] = set()
+        """Step servers of earlier loads, left to the runs still using them; reaped when they exit."""
 
     def refresh(self, generation: str | None) -> None:
         """Load the definitions again if never loaded, failed, changed on disk or reloaded by the code server."""
@@ -100,11 +104,36 @@ class WarmDefinitions:
             self.generations.add(generation)
         if not self.failed and not new_generation and self.files is not None:
             if self.files.fingerprint() == self.fingerprint:
+                if self._step_server_exited():
+                    self._prime_step_server()
                 return
         self._load()
+        self._prime_step_server()
+
+    def _prime_step_server(self) -> None:
+        from floe_definitions.execution import warm_steps
+
+        replaced = warm_steps.prime_step_server()
+        if replaced is not None:
+            self.retired_step_servers.add(replaced)
+
+    def _step_server_exited(self) -> bool:
+        from floe_definitions.execution import warm_steps
+
+        pid = warm_steps.step_server_pid()
+        if pid is None:
+            return False
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            return True
+        return bool(done)
 
     def _load(self) -> None:
+        from floe_definitions.execution import warm_steps
         from floe_definitions.warm.fingerprint import project_files
+
+        warm_steps.clear_step_server_request()
 
         for name in self.project_modules:
             sys.modules.pop(name, None)
@@ -142,6 +171,7 @@ def _serve(listener: socket.socket, warm: WarmDefinitions, parent: int) -> None:
     children: set[int] = set()
     while True:
         _reap(children)
+        _reap(warm.retired_step_servers)
         if os.getppid() != parent and not children:
             return
         ready, _, _ = select.select([listener], [], [], POLL_SECONDS)
@@ -192,6 +222,9 @@ def _run_child(connection: socket.socket, request: dict[str, Any]) -> None:
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         from floe_definitions import _compat
+        from floe_definitions.execution.warm_steps import adopt_step_server
+
+        adopt_step_server()  # the load's step server, if any: this run forks its steps from it
         from floe_definitions.warm.launcher import HOST_TAG, PID_TAG, STARTED_TAG, process_stat
 
         stat = process_stat(os.getpid())

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -56,6 +57,26 @@ def numbers(context: AssetExecutionContext) -> None:
     out = Path(os.environ["FLOE_TEST_WAREHOUSE"]).parent / f"isolation-{context.run_id}.json"
     out.write_text(json.dumps({"pid": os.getpid(), "seen": SEEN}))
 """
+
+STEP_PARENT_ASSET = """
+import json
+import os
+from pathlib import Path
+
+from dagster import AssetExecutionContext, asset
+
+
+def _parent(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+@asset(key=["raw", "numbers"], group_name="raw")
+def numbers(context: AssetExecutionContext) -> None:
+    server = os.getppid()  # the step server this step process was forked from
+    out = Path(os.environ["FLOE_TEST_WAREHOUSE"]).parent / f"step-{context.run_id}.json"
+    out.write_text(json.dumps({"pid": os.getpid(), "server": server, "server_parent": _parent(server)}))
+"""
+MULTIPROCESS_PLATFORM = "environment: fault-tests\nexecution:\n  executor: {type: multiprocess}\n"
 
 
 @dataclass
@@ -378,3 +399,30 @@ def test_four_concurrent_warm_runs_each_have_their_own_process_state_and_trace(l
         if span["name"].startswith("dagster run")
     }
     assert {run_trace_id(run.run_id) for run in finished} <= traces  # each run's spans in its own trace
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_warm_runs_fork_their_steps_from_one_step_server_the_warm_process_started(location: Location) -> None:
+    root = location.project.root
+    floe_yaml, platform = root / "floe.yaml", root / "platform.yaml"
+    originals = {path: path.read_text() for path in (floe_yaml, platform, location.asset_module)}
+    floe_yaml.write_text(
+        originals[floe_yaml].replace("jobs:\n", 'jobs:\n    raw_only: {type: batch, selection: ["group:raw"]}\n')
+    )
+    platform.write_text(MULTIPROCESS_PLATFORM)
+    location.asset_module.write_text(STEP_PARENT_ASSET)
+    try:
+        location.context.reload_code_location("faulty")
+        finished = [location.run(location.warm, "raw_only") for _ in range(2)]
+    finally:
+        for path, text in originals.items():
+            path.write_text(text)
+        location.context.reload_code_location("faulty")
+    assert [run.status for run in finished] == [DagsterRunStatus.SUCCESS] * 2
+    records = [
+        json.loads((location.project.warehouse.parent / f"step-{run.run_id}.json").read_text()) for run in finished
+    ]
+    run_pids = {int(run.tags[PID_TAG]) for run in finished}
+    assert len({record["server"] for record in records}) == 1  # both runs' steps: one step server
+    assert not {record["server"] for record in records} & run_pids  # not a server of either run's own
+    assert {record["server_parent"] for record in records} <= _warm_server_pids(location.warm)
