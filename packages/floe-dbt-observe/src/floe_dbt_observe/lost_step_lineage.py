@@ -4,10 +4,11 @@ A dbt step whose process dies (a Celery worker killed mid-step) sends no termina
 nor the COMPLETE events it holds until dbt exits (the warehouse's columns are read then). The run worker that judges
 the step lost knows the step (its nodes, from the manifest and the step's selection), the step attempt (so each
 node's run id, :mod:`floe_dbt_observe.lineage_run_ids`) and what the step recorded in Dagster before it was lost.
-One rule: a node with a materialization whose COMPLETE the step held gets that COMPLETE (without the warehouse's
-columns); any other node with a Dagster record already had its terminal event sent and gets nothing; every node
-without a record gets ABORT naming the loss -- the run worker cannot tell a node that was running from one that
-had not started, and ABORT is what a node cut off by an interrupted dbt gets.
+One rule: a node whose terminal event the step was still holding gets it from its record -- COMPLETE for a
+materialization (held until dbt exits; without the warehouse's columns), FAIL for a failed test (held for dbt's
+error summary); any other node with a Dagster record already had its terminal event sent and gets nothing; every
+node without a record gets ABORT naming the loss -- the run worker cannot tell a node that was running from one
+that had not started, and ABORT is what a node cut off by an interrupted dbt gets.
 """
 
 from __future__ import annotations
@@ -76,11 +77,14 @@ class NodeRecord:
         run_id: The node's lineage run id.
         materialized: Whether it is a materialization (a model, seed or snapshot that succeeded).
         event_time: ISO time the step stored it.
+        failed_check: Whether it is the evaluation of a test that failed (severity error): the step's FAIL event
+            waits for dbt's error summary, at the end of dbt's run.
     """
 
     run_id: str
     materialized: bool
     event_time: str
+    failed_check: bool = False
 
 
 @dataclass(frozen=True)
@@ -190,6 +194,9 @@ def lost_step_events(lineage: DbtStepLineage, step: LostStep) -> list[RunEvent]:
             outcome = NodeOutcome(RunState.ABORT, "cancelled", step.event_time, message=step.message)
         elif record.materialized and lineage.warehouse_columns and unique_id.split(".", 1)[0] in HELD_NODE_TYPES:
             outcome = NodeOutcome(state=RunState.COMPLETE, status="success", event_time=record.event_time)
+        elif record.failed_check:
+            message = f"the test failed (its Dagster check evaluation); dbt's own message was lost: {step.message}"
+            outcome = NodeOutcome(RunState.FAIL, "fail", record.event_time, message=message)
         else:
             continue
         events.append(node_terminal_event(ctx, unique_id, run_id, outcome))

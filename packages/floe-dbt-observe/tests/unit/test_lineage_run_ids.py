@@ -123,7 +123,9 @@ def test_a_step_runs_its_models_their_selected_checks_and_singular_tests_on_them
 
 
 def _lost(records: list[NodeRecord], level: Any = "per_model") -> list[Any]:
-    lineage = DbtStepLineage(manifest=MANIFEST, job_namespace="dbt", dataset_namespace="duckdb://dev.duckdb", level=level)
+    lineage = DbtStepLineage(
+        manifest=MANIFEST, job_namespace="dbt", dataset_namespace="duckdb://dev.duckdb", level=level
+    )
     step = LostStep(
         attempt=_attempt(),
         parent=ParentRun(run_id=RUN_ID, job_name="nightly", namespace="dbt"),
@@ -157,6 +159,19 @@ def test_a_lost_step_completes_held_models_leaves_ended_tests_and_aborts_the_res
     assert mart.run.facets["parent"].run.runId == RUN_ID
     assert "w1@host" in mart.run.facets["errorMessage"].message
     assert mart.run.facets["floe_dbt_node"].status == "cancelled"
+
+
+def test_a_lost_step_fails_a_failed_test_whose_fail_waited_for_dbts_summary() -> None:
+    attempt = _attempt()
+    test_run = attempt.node_run_id("test.shop.not_null_stg_id.1")
+    records = [
+        NodeRecord(attempt.node_run_id("model.shop.stg"), True, "2026-12-07T19:30:05+00:00"),
+        NodeRecord(test_run, False, "2026-12-07T19:30:06+00:00", failed_check=True),
+    ]
+    (failed,) = [event for event in _lost(records) if event.run.runId == test_run]
+    assert failed.eventType == RunState.FAIL
+    assert failed.run.facets["floe_dbt_node"].status == "fail"
+    assert "w1@host" in failed.run.facets["errorMessage"].message
 
 
 def test_a_lost_job_level_step_aborts_its_one_run() -> None:

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from dagster import AssetCheckKey, DagsterEvent, DagsterEventType, EventLogEntry
+from dagster import AssetCheckKey, AssetCheckSeverity, DagsterEvent, DagsterEventType, EventLogEntry
 
 from floe_dbt_observe.integration import (
     OPENLINEAGE_RUN_ID_KEY,
@@ -145,8 +145,14 @@ def _node_record(entry: EventLogEntry) -> NodeRecord | None:
     run_id = getattr(run_id, "value", run_id)
     if not run_id:
         return None
+    failed_check = (
+        event.event_type == DagsterEventType.ASSET_CHECK_EVALUATION
+        and getattr(data, "passed", True) is False
+        and getattr(data, "severity", None) == AssetCheckSeverity.ERROR
+    )
     return NodeRecord(
         run_id=str(run_id),
         materialized=event.event_type == DagsterEventType.ASSET_MATERIALIZATION,
         event_time=ns_to_iso(int(entry.timestamp * 1e9)),
+        failed_check=failed_check,
     )
