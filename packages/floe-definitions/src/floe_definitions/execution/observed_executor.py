@@ -367,17 +367,21 @@ class RunObserver:
 
     def _end_lost_dbt_nodes(self, step_key: str, failure: tuple[str, str | None, str], at_ns: int) -> None:
         """End the node runs a dbt step lost with its process left open (a step that failed itself ended them)."""
-        step = self._open.get(step_key)
         lineage = self._telemetry.dbt_lineage
-        if failure[2] not in _LOST_STEP_ERRORS or step is None or not step.assets.is_dbt or lineage is None:
+        if failure[2] not in _LOST_STEP_ERRORS or lineage is None or self._telemetry.lineage_client is None:
             return
-        if self._telemetry.lineage_client is None:
+        step = self._open.get(step_key)
+        if step is not None:
+            assets, attempt = step.assets, self._attempts.get(step_key, 0)
+        else:  # dagster-celery's loop raised before the step's events reached the run: the attempt after the last seen
+            assets, attempt = step_assets(self._job_def(), self._plan, step_key), self._attempts.get(step_key, -1) + 1
+        if not assets.is_dbt:
             return
         events = lost_dbt_step_events(
             lineage,
             self._plan_context.instance,
-            step.assets,
-            attempt=self._attempts.get(step_key, 0),
+            assets,
+            attempt=attempt,
             parent=self._parent,
             message=failure[0],
             at_ns=at_ns,
