@@ -32,6 +32,7 @@ from floe_dbt_observe.dbt_trace import (
 )
 from floe_dbt_observe.errors import DbtEngineVersionError
 from floe_dbt_observe.lineage_emitter import EmissionReport, LineageEmitter
+from floe_dbt_observe.lineage_run_ids import StepAttempt, run_created
 from floe_dbt_observe.link_metadata import (
     CHECK_NAME_KEY,
     DBT_MESSAGE_KEY,
@@ -348,7 +349,6 @@ class DbtStepRunner:
     def run(self, context: AssetExecutionContext) -> Iterator[Any]:
         """Run dbt for the step's selection and yield its Dagster events."""
         from openlineage.client.event_v2 import RunState
-        from openlineage.client.uuid import generate_new_uuid
 
         from floe_dbt_observe.lineage_context import LineageContext, ParentRun, project_info_source
         from floe_dbt_observe.node_observer import NodeObserver
@@ -380,9 +380,9 @@ class DbtStepRunner:
         tracer = get_tracer(config.tracer_provider, PACKAGE_VERSION)
         op_name = context.op_execution_context.op.name
         step_span: trace.Span
+        step_key = context.op_execution_context.get_step_execution_context().step.key
         if config.executor_step_spans:
             # the executor's step span (same ids in its process) is the one step span: nodes hang under it
-            step_key = context.op_execution_context.get_step_execution_context().step.key
             step_span = trace.NonRecordingSpan(
                 dagster_step_span_context(context.run.run_id, step_key, context.retry_number)
             )
@@ -406,7 +406,15 @@ class DbtStepRunner:
         emitter = LineageEmitter(config.lineage, config.max_queue) if config.lineage is not None else None
         observer: NodeObserver | None = None
         lineage_ctx: LineageContext | None = None
-        invocation_run_id = str(generate_new_uuid()) if emitter is not None else None
+        # derived lineage run ids: the run worker ends the runs of a step whose worker was lost (lineage_run_ids)
+        attempt = (
+            StepAttempt(
+                context.run.run_id, step_key, context.retry_number, run_created(context.instance, context.run.run_id)
+            )
+            if emitter is not None
+            else None
+        )
+        invocation_run_id = attempt.invocation_run_id() if attempt is not None else None
         executed: list[str] = []
         error: BaseException | None = None
         step_link: NodeLink | None = None
@@ -459,6 +467,7 @@ class DbtStepRunner:
                     manifest=manifest,
                     pin_span_id=_node_span_pin(config.pin_span_id, trace_settings),
                     span_attributes=engine_attributes,
+                    node_run_id=attempt.node_run_id if attempt is not None else None,
                 )
             else:
                 job_name = f"{lineage_ctx.project_name}.{op_name}" if lineage_ctx is not None else None

@@ -2,7 +2,8 @@
 
 What floe-definitions uses beyond ``floe_dbt_observe.__all__`` to wire dbt assets into a code location and observe
 the steps around them: the hooks it passes ``build_dbt_assets``, the trace-id rule and span contexts, the lineage
-emitter and its parent run, the standard OpenLineage facets, the metadata keys that link a materialization to its
+emitter and its parent run, the dbt node runs' derived ids and the events ending those a lost step left open, the
+standard OpenLineage facets, the metadata keys that link a materialization to its
 span and lineage run, the manifest (and its adapter type) and dbt resource helpers (the executable and its engine:
 dbt-core or dbt Fusion). It is for floe's own packages,
 not for users (who read ``floe_dbt_observe.__all__``); a workspace test (``tests/policy``) keeps every sibling
@@ -23,7 +24,9 @@ from floe_dbt_observe.errors import DbtParseError
 from floe_dbt_observe.lazy_exports import lazy_exports
 from floe_dbt_observe.lineage_context import ParentRun
 from floe_dbt_observe.lineage_emitter import LineageEmitter
+from floe_dbt_observe.lineage_run_ids import StepAttempt, run_created
 from floe_dbt_observe.link_metadata import OPENLINEAGE_JOB_KEY, OPENLINEAGE_RUN_ID_KEY, SPAN_ID_KEY, TRACE_ID_KEY
+from floe_dbt_observe.lost_step_lineage import DbtStepLineage, LostStep, NodeRecord, lost_step_events
 from floe_dbt_observe.manifest import load_or_parse_manifest, manifest_adapter_type, parse_command
 from floe_dbt_observe.options import ApplicationHooks
 from floe_dbt_observe.standard_facets import (
@@ -65,9 +68,13 @@ __all__ = [
     "TRACE_ID_KEY",
     "ApplicationHooks",
     "DbtParseError",
+    "DbtStepLineage",
     "DeliveryHealth",
     "LineageEmitter",
+    "LostStep",
+    "NodeRecord",
     "ParentRun",
+    "StepAttempt",
     "build_dbt_resource",
     "dagster_run_span_context",
     "dagster_step_span_context",
@@ -82,11 +89,13 @@ __all__ = [
     "format_trace_id",
     "job_tags_facet",
     "load_or_parse_manifest",
+    "lost_step_events",
     "manifest_adapter_type",
     "nominal_time_facet",
     "ns_to_iso",
     "ownership_facet",
     "parse_command",
+    "run_created",
     "run_span_id",
     "run_tags_facet",
     "run_trace_id",

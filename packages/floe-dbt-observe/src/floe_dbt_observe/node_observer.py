@@ -156,6 +156,8 @@ class NodeObserver:
         pin_span_id: ``unique id -> context manager`` in which a node's span is started, giving it the id dbt's
             query comments name (``dbt_trace``); None for the provider's own ids.
         span_attributes: Attributes every node span carries (the dbt engine's name and version).
+        node_run_id: ``unique id -> OpenLineage run id`` of a node's lineage run (``StepAttempt.node_run_id``: the
+            run worker can derive it too); None for random ids.
     """
 
     def __init__(
@@ -169,6 +171,7 @@ class NodeObserver:
         manifest: Mapping[str, Any] | None = None,
         pin_span_id: Callable[[str], AbstractContextManager[None]] | None = None,
         span_attributes: Mapping[str, str] | None = None,
+        node_run_id: Callable[[str], str] | None = None,
     ) -> None:
         self._tracer = tracer
         self._parent = parent
@@ -180,6 +183,7 @@ class NodeObserver:
         self._adapter_type = manifest_adapter_type(self._manifest)
         self._pin_span_id = pin_span_id
         self._span_attributes: Mapping[str, str] = span_attributes or {}
+        self._node_run_id = node_run_id or (lambda _unique_id: str(generate_new_uuid()))
         self._open: dict[str, _OpenNode] = {}
         self._pending_errors: dict[str, _OpenNode] = {}
         self._messages: dict[str, str] = {}
@@ -250,7 +254,7 @@ class NodeObserver:
         start_ns = dbt_time_ns(node_info.get("node_started_at")) or dbt_time_ns(info.get("ts")) or time.time_ns()
         resource_type = str(node_info.get("resource_type") or unique_id.split(".", 1)[0])
         emits_lineage = self._emitter is not None and resource_type in LINEAGE_RESOURCE_TYPES
-        run_id = str(generate_new_uuid()) if emits_lineage else None
+        run_id = self._node_run_id(unique_id) if emits_lineage else None
         relation = (node_info.get("node_relation") or {}).get("relation_name")
         attributes: dict[str, str] = {
             **self._span_attributes,

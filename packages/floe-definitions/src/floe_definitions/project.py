@@ -28,7 +28,7 @@ from floe_config.integration import (
     resolve_platform_file,
 )
 from floe_dbt_observe import DbtObserveError
-from floe_dbt_observe.integration import DbtParseError
+from floe_dbt_observe.integration import DbtParseError, DbtStepLineage
 from floe_definitions.errors import (
     ConfigNotFoundError,
     DefinitionsLoadError,
@@ -274,10 +274,10 @@ def build_project(
     resources = merge_resources({}, options.resources or {}, override=options.override_resources)
     dbt_assets: list[dg.AssetsDefinition] = []
     if spec.orchestration.dbt is not None:
-        dbt_assets, resources, naming = _build_dbt(
+        dbt_assets, resources, naming, dbt_lineage = _build_dbt(
             spec.orchestration.dbt, spec, platform, base_dir, platform_file, telemetry, options, locate, platform_locate
         )
-        telemetry = replace(telemetry, naming=naming)
+        telemetry = replace(telemetry, naming=naming, dbt_lineage=dbt_lineage)
     objects = _build_orchestration(spec, base_dir, [*dbt_assets, *options.assets], locate)
     executor = _build_executor(platform, telemetry, platform_locate, warm_steps)
     return FloeProject(
@@ -326,8 +326,11 @@ def _build_dbt(
     options: ProjectOptions,
     locate: Locate,
     platform_locate: Locate,
-) -> tuple[list[dg.AssetsDefinition], dict[str, Any], DatasetNaming]:
-    """Return the dbt assets, the resources with floe's ``dbt`` resource, and datasets named by the warehouse.
+) -> tuple[list[dg.AssetsDefinition], dict[str, Any], DatasetNaming, DbtStepLineage]:
+    """Return the dbt assets, the resources (floe's ``dbt`` included), the warehouse's dataset naming and node lineage.
+
+    The node lineage settings tell the run worker how the dbt steps name their node lineage runs, to end those a
+    lost step left open.
 
     dagster-dbt and dbt load only here, for a project that has dbt models (~2 s of every process start otherwise).
     """
@@ -397,7 +400,16 @@ def _build_dbt(
         raise DefinitionsLoadError(message, location=locate(key), key=key) from exc
     except (FloeLoaderError, DbtObserveError, LocatedError, pydantic.ValidationError) as exc:
         raise _dbt_load_error(exc, key, locate, platform_locate) from exc
-    return assets, resources, naming
+    dbt_lineage = DbtStepLineage(
+        manifest=manifest,
+        job_namespace=telemetry.lineage_namespace,
+        dataset_namespace=dataset_namespace,
+        job_names=platform.lineage.dbt_job_names,
+        level=config.observability_level,
+        project_dir=project.project_dir,
+        dbt_executable=None if project.invocation == "in_process" else dbt_resource.dbt_executable,
+    )
+    return assets, resources, naming, dbt_lineage
 
 
 def _dbt_load_error(

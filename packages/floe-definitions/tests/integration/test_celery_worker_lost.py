@@ -3,8 +3,9 @@
 Real processes throughout: Redis (``FLOE_TEST_REDIS_URL``, on a database of this module's own), one
 ``dagster-celery worker start`` process with the ``celery-worker.yaml`` that ``floe instance --write`` rendered, and
 ``floe run``. The lost case SIGKILLs the worker's whole process group (its main process included, so no
-``WorkerLostError`` is ever stored) while a step it took is running; the busy case holds one step on the only
-worker for several timeouts while a second step waits in the queue. Each run is waited for with a generous guard
+``WorkerLostError`` is ever stored) while the steps it took are running (a Python asset step held on a file, and
+beside it a dbt step whose second model waits on a named pipe nobody writes); the busy case holds one step on the
+only worker for several timeouts while a second step waits in the queue. Each run is waited for with a generous guard
 (a run left waiting fails the test there rather than hanging it); nothing is timed.
 """
 
@@ -119,18 +120,54 @@ def broker() -> str:
     return f"{url.rsplit('/', 1)[0]}/{REDIS_DATABASE}"
 
 
-def _project(base: Path, broker: str, timeout_seconds: int) -> tuple[Path, Path, dict[str, str]]:
+def _project(base: Path, broker: str, timeout_seconds: int, *, dbt: bool = False) -> tuple[Path, Path, dict[str, str]]:
+    """The ``lost`` project; with ``dbt``, its ``hold`` job also runs a dbt step (see :func:`_dbt_project`)."""
     root = base / "lost"
     gate = base / "gate"
     package = root / "lost_assets"
     package.mkdir(parents=True)
     gate.mkdir()
     (package / "__init__.py").write_text(ASSETS.format(gate=str(gate)))
+    hold = "['group:held', 'kind:dbt']" if dbt else "['group:held']"
     (root / "floe.yaml").write_text(
-        "name: lost\nversion: '1.0.0'\norchestration:\n  asset_modules: [.lost_assets]\n  jobs:\n"
-        "    hold: {type: batch, selection: ['group:held']}\n"
+        "name: lost\nversion: '1.0.0'\norchestration:\n  asset_modules: [.lost_assets]\n"
+        + ("  dbt: {project_dir: dbt}\n" if dbt else "")
+        + f"  jobs:\n    hold: {{type: batch, selection: {hold}}}\n"
         "    busy: {type: batch, selection: ['group:busy']}\n"
     )
+    if dbt:
+        _dbt_project(root, base / "gate.fifo")
+    return root, gate, _write_instance(root, broker, timeout_seconds)
+
+
+def _dbt_project(root: Path, gate: Path) -> None:
+    """A dbt project whose model ``blocked`` (after ``first`` and its test) waits reading a pipe nobody writes."""
+    models = root / "dbt" / "models"
+    models.mkdir(parents=True)
+    os.mkfifo(gate)
+    (root / "dbt" / "dbt_project.yml").write_text(
+        "name: lostdbt\nversion: '1.0.0'\nconfig-version: 2\nprofile: lostdbt\nmodel-paths: [models]\n"
+        "flags: {send_anonymous_usage_stats: false}\nmodels: {lostdbt: {+materialized: table}}\n"
+    )
+    (root / "dbt" / "profiles.yml").write_text(
+        "lostdbt:\n  target: dev\n  outputs:\n    dev:\n"
+        f"      {{type: duckdb, path: '{gate.parent / 'warehouse.duckdb'}', schema: main, threads: 1}}\n"
+    )
+    (models / "first.sql").write_text("select 1 as id\n")
+    # DuckDB opens the pipe when it binds the query, and waits there for a writer: the step holds, idle
+    (models / "blocked.sql").write_text(
+        f"select id from {{{{ ref('first') }}}} where (select count(*) from read_csv('{gate}')) >= 0\n"
+    )
+    (models / "after_blocked.sql").write_text("select id from {{ ref('blocked') }}\n")
+    (models / "schema.yml").write_text(
+        "version: 2\nmodels:\n"
+        "  - {name: first, columns: [{name: id, data_tests: [not_null]}]}\n"
+        "  - {name: blocked, columns: [{name: id, data_tests: [not_null]}]}\n"
+    )
+
+
+def _write_instance(root: Path, broker: str, timeout_seconds: int) -> dict[str, str]:
+    """Write the Celery platform file and the instance (``floe instance --write``); return the commands' env."""
     (root / "celery.yaml").write_text(
         "environment: test\n"
         "tracing: {type: file, path: .floe/traces}\n"
@@ -166,19 +203,19 @@ def _project(base: Path, broker: str, timeout_seconds: int) -> tuple[Path, Path,
     assert "task_track_started: true" in worker_yaml  # the worker names itself in a task's STARTED state
     with DagsterInstance.from_config(str(root / ".floe" / "dagster")) as instance:
         instance.get_runs_count()  # create the storage once, before the worker and the run use it
-    return root, gate, env
+    return env
 
 
 @contextlib.contextmanager
-def _worker(root: Path, env: dict[str, str], name: str) -> Iterator[subprocess.Popen[bytes]]:
-    """One dagster-celery worker (one pool process), in a process group of its own, stopped on exit."""
+def _worker(root: Path, env: dict[str, str], name: str, concurrency: int = 1) -> Iterator[subprocess.Popen[bytes]]:
+    """One dagster-celery worker (``concurrency`` pool processes), in a process group of its own, stopped on exit."""
     config = root / ".floe" / "dagster" / "celery-worker.yaml"
     log_path = root / f"{name}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [
                 *(str(BIN / "dagster-celery"), "worker", "start", "-A", "dagster_celery.app", "-y", str(config)),
-                *("-n", name, "-q", "dagster", "--", "--concurrency=1"),
+                *("-n", name, "-q", "dagster", "--", f"--concurrency={concurrency}"),
             ],
             cwd=root,
             env=env,
@@ -232,13 +269,21 @@ def _finish(run: subprocess.Popen[str]) -> subprocess.CompletedProcess[str]:
     return subprocess.CompletedProcess(run.args, run.returncode, stdout, stderr)
 
 
-def _kill_the_worker_mid_step(base: Path, broker: str, name: str, run_env: dict[str, str] | None = None) -> CeleryRun:
-    """``hold`` on one worker; the worker's whole process group is SIGKILLed while it runs ``held/gate``."""
-    root, gate, env = _project(base, broker, LOST_TIMEOUT_SECONDS)
-    with _worker(root, env, name) as worker:
+def _kill_the_worker_mid_step(
+    base: Path, broker: str, name: str, run_env: dict[str, str] | None = None, *, dbt: bool = False
+) -> CeleryRun:
+    """``hold`` on one worker, whose whole process group is SIGKILLed while it runs ``held/gate``.
+
+    With ``dbt``, the worker has two pool processes and is killed once the dbt step, in the second, waits in its model
+    ``blocked``.
+    """
+    root, gate, env = _project(base, broker, LOST_TIMEOUT_SECONDS, dbt=dbt)
+    with _worker(root, env, name, concurrency=2 if dbt else 1) as worker:
         run = _floe_run(root, {**env, **(run_env or {})}, "hold")
         try:
             started = _started(gate, run)
+            if dbt:
+                _node_started(root, "blocked", run)
             os.killpg(worker.pid, signal.SIGKILL)  # the main process too: nothing is left to report the task
             worker.wait()
         finally:
@@ -246,9 +291,20 @@ def _kill_the_worker_mid_step(base: Path, broker: str, name: str, run_env: dict[
     return CeleryRun(root, completed, name, int(started.read_text()))
 
 
+def _node_started(root: Path, model: str, run: subprocess.Popen[str]) -> None:
+    """Wait for the lineage START of a dbt model (the worker's file transport writes it as dbt starts the model)."""
+    path = root / ".floe" / "lineage" / "lost.jsonl"
+    while not any(
+        event["eventType"] == "START" and event["job"]["name"].endswith(f".{model}")
+        for event in (json.loads(line) for line in (path.read_text() if path.exists() else "").splitlines() if line)
+    ):
+        assert run.poll() is None, "floe run ended before the model started: " + "".join(run.communicate())[-3000:]
+        time.sleep(0.2)
+
+
 @pytest.fixture(scope="module")
 def lost_run(tmp_path_factory: pytest.TempPathFactory, broker: str) -> CeleryRun:
-    return _kill_the_worker_mid_step(tmp_path_factory.mktemp("celery_lost"), broker, "floe-lost-1")
+    return _kill_the_worker_mid_step(tmp_path_factory.mktemp("celery_lost"), broker, "floe-lost-1", dbt=True)
 
 
 @pytest.fixture(scope="module")
@@ -299,7 +355,8 @@ def test_a_step_whose_worker_is_lost_whole_fails_the_run_naming_the_worker(lost_
     completed = lost_run.completed
     assert completed.returncode == 1, lost_run.output[-3000:]
     assert "floe run: hold FAILED" in completed.stdout
-    assert "failed steps: held__gate" in completed.stdout
+    (failed,) = [line for line in completed.stdout.splitlines() if "failed steps: " in line]
+    assert "held__gate" in failed
     assert f"the Celery worker {lost_run.worker}@" in lost_run.output
     assert "Traceback" not in lost_run.output
     run_id = lost_run.run_id()
@@ -389,3 +446,45 @@ def test_without_the_failure_event_probe_the_run_still_fails_naming_the_worker(
     # the worker.
     assert [(event["job"]["name"], event["eventType"]) for event in events] == [("hold", "START"), ("hold", "FAIL")]
     assert f"the Celery worker {lost.worker}@" in json.dumps(events[1]["run"])
+
+
+def test_a_lost_dbt_step_leaves_no_node_lineage_run_open(
+    lost_run: CeleryRun, openlineage_conformance: ModuleType
+) -> None:
+    lost = lost_run
+    assert lost.completed.returncode == 1, lost.output[-3000:]
+    events = lost.lineage()
+    openlineage_conformance.validate_events(events)
+    assert openlineage_conformance.unended_parent_runs(events) == {}
+    runs: dict[str, list[dict[str, Any]]] = {}
+    for event in events:
+        runs.setdefault(str(event["run"]["runId"]), []).append(event)
+    unended = {
+        run_id: [event["job"]["name"] for event in run]
+        for run_id, run in runs.items()
+        if not {event["eventType"] for event in run} & {"COMPLETE", "FAIL", "ABORT"}
+    }
+    assert unended == {}  # every node run the worker STARTed has a terminal event
+    by_node = {run[0]["job"]["name"]: run for run in runs.values() if "dbt_node" in run[0]["job"]["facets"]}
+    nodes = {_dbt_node_name(name): [event["eventType"] for event in run] for name, run in by_node.items()}
+    assert nodes == {
+        "first": ["START", "COMPLETE"],  # materialized: the run worker sends the COMPLETE the worker held
+        "not_null_first_id": ["START", "COMPLETE"],  # the worker's own, unchanged: nothing added
+        "blocked": ["START", "ABORT"],  # running when the worker was lost
+        "not_null_blocked_id": ["ABORT"],  # never started: one terminal event, no run left open
+        "after_blocked": ["ABORT"],
+    }
+    blocked_start, blocked_abort = next(run for name, run in by_node.items() if name.endswith(".blocked"))
+    assert (blocked_abort["job"]["namespace"], blocked_abort["job"]["name"]) == (
+        blocked_start["job"]["namespace"],
+        blocked_start["job"]["name"],
+    )
+    assert blocked_abort["run"]["facets"]["parent"] == blocked_start["run"]["facets"]["parent"]
+    assert f"the Celery worker {lost.worker}@" in blocked_abort["run"]["facets"]["errorMessage"]["message"]
+    test_events = next(run for name, run in by_node.items() if "not_null_first_id" in name)
+    assert test_events[1]["run"]["facets"]["floe_dbt_node"]["status"] == "pass"  # dbt's result, from the worker
+
+
+def _dbt_node_name(job_name: str) -> str:
+    """A dbt node's name from its dbt-ol job name (``<db>.<schema>.<project>.<model>``, a test's unique id)."""
+    return job_name.split(".")[2] if job_name.startswith("test.") else job_name.rsplit(".", 1)[-1]

@@ -24,10 +24,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from dagster import DagsterEvent, DagsterEventType, Executor, serialize_value
+from dagster import DagsterEvent, Executor, serialize_value
 
 from floe_definitions._compat import celery_step_loop, step_failure_or_retry_event
 from floe_definitions.errors import CeleryWorkerLostError
+from floe_definitions.execution.lost_step_records import stored_step_events
 
 if TYPE_CHECKING:
     from floe_definitions._compat import (
@@ -45,15 +46,6 @@ PROBE_INTERVAL_SECONDS = 5.0
 REPLY_TIMEOUT_SECONDS = 1.0
 """How long one question waits for the workers' replies (Celery's own default)."""
 STARTED = "STARTED"
-STORED_STEP_EVENTS = frozenset(
-    {
-        DagsterEventType.STEP_START,
-        DagsterEventType.ASSET_MATERIALIZATION,
-        DagsterEventType.ASSET_OBSERVATION,
-        DagsterEventType.ASSET_CHECK_EVALUATION,
-    }
-)
-"""The events a lost worker stored that its step's result carries: what floe's observer and Dagster's plan read."""
 
 
 @dataclass
@@ -213,29 +205,13 @@ class WatchedResult:
             step_key=step_key,
             worker=worker,
         )
-        stored = _stored_step_events(submission.plan_context, step_key)
+        stored = stored_step_events(submission.plan_context.instance, submission.plan_context.run_id, step_key)
         failure = step_failure_or_retry_event(
             submission.executor, submission.plan_context, submission.step, error, submission.known_state
         )
         if failure is None:
             raise error
         return [serialize_value(event) for event in [*stored, failure]]
-
-
-def _stored_step_events(plan_context: PlanOrchestrationContext, step_key: str) -> list[DagsterEvent]:
-    """The events the step's last attempt stored (from its last ``STEP_START`` on), as its task would return them."""
-    try:
-        records = plan_context.instance.get_records_for_run(plan_context.run_id, of_type=set(STORED_STEP_EVENTS))
-    except Exception:  # the failure is what matters: without these the step is reported without its start
-        logger.warning("floe: cannot read the lost step %s's events from the instance", step_key, exc_info=True)
-        return []
-    events = [
-        entry.dagster_event
-        for entry in (record.event_log_entry for record in records.records)
-        if entry.dagster_event is not None and entry.dagster_event.step_key == step_key
-    ]
-    starts = [index for index, event in enumerate(events) if event.event_type == DagsterEventType.STEP_START]
-    return events[starts[-1] :] if starts else []
 
 
 class WatchedCeleryExecutor(Executor):

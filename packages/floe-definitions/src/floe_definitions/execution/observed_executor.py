@@ -12,7 +12,9 @@ executor, whatever process or pod a step runs in, so one wrapper observes them a
   TASK, no datasets);
 * ``ASSET_MATERIALIZATION`` -> the table an asset reports is remembered for the COMPLETE event's outputs;
 * ``STEP_SUCCESS`` / ``STEP_FAILURE`` / ``STEP_UP_FOR_RETRY`` -> span UNSET / ERROR (with ``error.type`` and an
-  ``exception`` event) and COMPLETE / FAIL (ABORT for a step failed by the run's termination);
+  ``exception`` event) and COMPLETE / FAIL (ABORT for a step failed by the run's termination); a dbt step whose
+  Celery worker was lost (``CeleryWorkerLostError``) also gets its open node runs ended
+  (:mod:`floe_definitions.execution.lost_step_records`), which its dead process cannot do;
 * execution ends (or is interrupted) -> open steps end as ERROR / ABORT, the Dagster run's lineage run ends
   COMPLETE, FAIL (a step failed, or the executor raised) or ABORT (terminated: Dagster raises
   ``DagsterExecutionInterruptedError`` in the run worker), the run span ends, spans and lineage are flushed.
@@ -57,7 +59,9 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import Span, Status, StatusCode, TracerProvider
 
-from floe_dbt_observe.integration import LineageEmitter, ParentRun, ns_to_iso
+from floe_dbt_observe.integration import DbtStepLineage, LineageEmitter, ParentRun, ns_to_iso
+from floe_definitions.errors import CeleryWorkerLostError
+from floe_definitions.execution.lost_step_records import lost_dbt_step_events
 from floe_definitions.execution.run_partitions import PARTITION_TAG, run_time_window
 from floe_definitions.execution.step_assets import StepAssets, job_owners, step_assets
 from floe_definitions.execution.step_event_times import RecordedStepTimes
@@ -73,6 +77,8 @@ logger = logging.getLogger(__name__)
 INSTRUMENTATION_NAME = "floe_definitions"
 _INTERRUPTS = (DagsterExecutionInterruptedError, KeyboardInterrupt, GeneratorExit)
 _INTERRUPT_NAMES = frozenset(cls.__name__ for cls in _INTERRUPTS)
+_LOST_STEP_ERRORS = frozenset({CeleryWorkerLostError.__name__})
+"""Failures made in the run worker for a step whose process is gone: nothing else ends its dbt node runs."""
 
 
 @dataclass(frozen=True)
@@ -86,6 +92,8 @@ class RunTelemetry:
         naming: How assets become datasets.
         flush_timeout_seconds: Longest wait for span export to a healthy collector, and for lineage delivery to a
             healthy backend, when a run ends.
+        dbt_lineage: How the dbt steps name their node lineage runs (to end those a lost step left open), or None
+            without dbt assets.
     """
 
     tracer_provider: TracerProvider | None
@@ -93,6 +101,7 @@ class RunTelemetry:
     lineage_namespace: str
     naming: DatasetNaming
     flush_timeout_seconds: float = 1.0
+    dbt_lineage: DbtStepLineage | None = None
 
 
 class ObservedExecutor(Executor):
@@ -348,10 +357,38 @@ class RunObserver:
             self._failed_steps += 1
             if self._first_failure is None:
                 self._first_failure = f"step {step_key!r} failed: {failure[0]}"
+            self._guard(self._end_lost_dbt_nodes, step_key, failure, at_ns)
             self._step_ended(step_key, failure, at_ns=at_ns)
         elif event_type == DagsterEventType.STEP_UP_FOR_RETRY:
             failure = _failure(event, default="step failed and is up for retry")
-            self._step_ended(step_key, failure, at_ns=self._event_time_ns(event))
+            at_ns = self._event_time_ns(event)
+            self._guard(self._end_lost_dbt_nodes, step_key, failure, at_ns)
+            self._step_ended(step_key, failure, at_ns=at_ns)
+
+    def _end_lost_dbt_nodes(self, step_key: str, failure: tuple[str, str | None, str], at_ns: int) -> None:
+        """End the node runs a dbt step lost with its process left open (a step that failed itself ended them)."""
+        lineage = self._telemetry.dbt_lineage
+        if failure[2] not in _LOST_STEP_ERRORS or lineage is None or self._telemetry.lineage_client is None:
+            return
+        step = self._open.get(step_key)
+        if step is not None:
+            assets, attempt = step.assets, self._attempts.get(step_key, 0)
+        else:  # dagster-celery's loop raised before the step's events reached the run: the attempt after the last seen
+            assets, attempt = step_assets(self._job_def(), self._plan, step_key), self._attempts.get(step_key, -1) + 1
+        if not assets.is_dbt:
+            return
+        events = lost_dbt_step_events(
+            lineage,
+            self._plan_context.instance,
+            assets,
+            attempt=attempt,
+            parent=self._parent,
+            message=failure[0],
+            at_ns=at_ns,
+            nominal_time=self._nominal_time,
+        )
+        for event in events:
+            self._submit(lambda event=event: event)
 
     def _event_time_ns(self, event: DagsterEvent) -> int:
         """When a step event happened: its stored time when recorded times are on and found, else now."""
@@ -460,6 +497,9 @@ class RunObserver:
         if interrupted is not None:
             reason = f"run interrupted ({type(interrupted).__name__}) before the step finished"
             kind = type(interrupted).__qualname__
+        if isinstance(interrupted, CeleryWorkerLostError):  # dagster-celery's loop raised it: no step failure event
+            lost = (str(interrupted), None, type(interrupted).__name__)
+            self._guard(self._end_lost_dbt_nodes, interrupted.step_key, lost, time.time_ns())
         for step_key in list(self._open):
             self._step_ended(step_key, (reason, None, kind), state=RunState.ABORT)
         if self._telemetry.lineage_client is not None:

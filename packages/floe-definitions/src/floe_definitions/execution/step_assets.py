@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from dagster import AssetKey, AssetsDefinition, JobDefinition
+from dagster import AssetCheckKey, AssetKey, AssetsDefinition, JobDefinition
 
 from floe_dbt_observe.integration import dbt_node_owners
 from floe_definitions._compat import step_assets_def
@@ -37,6 +37,7 @@ class StepAssets:
         kinds: Kinds of every key in ``outputs`` and ``inputs``.
         owners: Owners of the ``outputs`` (floe.yaml ``owners`` included), first seen first.
         tags: Tags of the ``outputs`` (floe.yaml ``tags`` included); the first output's value wins.
+        checks: The asset checks the step evaluates (in the run's selection).
     """
 
     step_key: str
@@ -47,6 +48,7 @@ class StepAssets:
     kinds: Mapping[AssetKey, frozenset[str]] = field(default_factory=dict)
     owners: tuple[str, ...] = ()
     tags: Mapping[str, str] = field(default_factory=dict)
+    checks: tuple[AssetCheckKey, ...] = ()
 
 
 def step_assets(job_def: JobDefinition, execution_plan: ExecutionPlan, step_key: str) -> StepAssets:
@@ -99,6 +101,7 @@ def step_assets(job_def: JobDefinition, execution_plan: ExecutionPlan, step_key:
         kinds=kinds,
         owners=tuple(owners),
         tags=tags,
+        checks=tuple(sorted(assets_def.check_keys, key=lambda key: (key.asset_key.to_user_string(), key.name))),
     )
 
 
