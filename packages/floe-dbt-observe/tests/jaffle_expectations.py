@@ -78,6 +78,16 @@ EXPECTED_DATASET_LINEAGE = {
 }
 
 # OpenLineage events per node type of one successful build: a START and a terminal event per node
+CUSTOMERS_COLUMNS = [
+    "customer_id",
+    "first_name",
+    "last_name",
+    "first_order",
+    "most_recent_order",
+    "number_of_orders",
+    "customer_lifetime_value",
+]
+"""``customers``' columns in table order; schema.yml also documents a stale ``customer_name``, which is not one."""
 EXPECTED_EVENTS_PER_TYPE = {"SEED": 3 * 2, "MODEL": 5 * 2, "TEST": 20 * 2}
 
 
@@ -90,6 +100,12 @@ def complete_event(run: Any, name: str) -> dict[str, Any]:
     """Return the one COMPLETE event of the node ``name`` in a ``dbt_harness.DbtRun``."""
     (event,) = [e for e in run.events_for(name) if e["eventType"] == "COMPLETE"]
     return event  # type: ignore[no-any-return]
+
+
+def schema_fields(run: Any, name: str) -> list[dict[str, Any]]:
+    """Return the ``schema`` facet's fields of the node ``name``'s output in its COMPLETE event."""
+    fields: list[dict[str, Any]] = complete_event(run, name)["outputs"][0]["facets"]["schema"]["fields"]
+    return fields
 
 
 def table_name(dataset_name: str) -> str:

@@ -18,15 +18,16 @@ from typing import Any
 import pytest
 from dbt_harness import DUCKDB_ENV, DbtRun
 from jaffle_expectations import (
+    CUSTOMERS_COLUMNS,
     EXPECTED_DATASET_LINEAGE,
     EXPECTED_EVENTS_PER_TYPE,
     EXPECTED_LINEAGE,
     MODELS,
     build_jaffle,
     column_lineage,
-    complete_event,
     dataset_lineage,
     events_per_node_type,
+    schema_fields,
     table_name,
 )
 
@@ -66,7 +67,7 @@ def test_no_model_warns_that_it_cannot_be_parsed(jaffle_run: DbtRun) -> None:
 
 
 def test_seed_schema_is_typed_from_the_warehouse_though_it_declares_no_columns(jaffle_run: DbtRun) -> None:
-    fields = complete_event(jaffle_run, "raw_payments")["outputs"][0]["facets"]["schema"]["fields"]
+    fields = schema_fields(jaffle_run, "raw_payments")
     assert [(f["name"], f["type"]) for f in fields] == [
         ("id", "INTEGER"),
         ("order_id", "INTEGER"),
@@ -76,16 +77,8 @@ def test_seed_schema_is_typed_from_the_warehouse_though_it_declares_no_columns(j
 
 
 def test_model_schema_is_the_tables_columns_with_schema_yml_descriptions(jaffle_run: DbtRun) -> None:
-    fields = complete_event(jaffle_run, "customers")["outputs"][0]["facets"]["schema"]["fields"]
-    assert [f["name"] for f in fields] == [
-        "customer_id",
-        "first_name",
-        "last_name",
-        "first_order",
-        "most_recent_order",
-        "number_of_orders",
-        "customer_lifetime_value",
-    ]  # all 7 columns in table order; schema.yml's stale `customer_name` is not there
+    fields = schema_fields(jaffle_run, "customers")
+    assert [f["name"] for f in fields] == CUSTOMERS_COLUMNS  # all 7, in table order
     by_name = {f["name"]: f for f in fields}
     assert (by_name["customer_id"]["type"], by_name["customer_id"]["description"]) == ("INTEGER", "Primary key")
     assert by_name["first_order"]["type"] == "DATE"
