@@ -17,7 +17,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,18 +32,17 @@ from demo.run_demo import DemoRun, collect, read_emitted, verify
 
 from floe_definitions import load_project
 from floe_definitions.telemetry.run_trace import run_trace_id
+from floe_test_support.celery_workers import BIN, celery_workers
 from floe_test_support.dagster_internals import instance_from_dir
 from floe_test_support.http_endpoints import free_port
 from floe_test_support.postgres import POSTGRES_URL_ENV, configured_server
 
 DEMO_DIR = Path(__file__).resolve().parents[1]
 REPO = DEMO_DIR.parent
-BIN = Path(sys.executable).parent
 INSTANCE_URL_ENV = "FLOE_CELERY_TEST_PG_URL"
 """The variable the Celery platform file's ``instance.postgres_url_env`` names."""
 PARTITION = "2024-01-01"
 WORKERS = ("floe-w1", "floe-w2")
-READY_TIMEOUT_SECONDS = 300
 
 
 def _fresh_postgres_database() -> str | None:
@@ -117,32 +115,6 @@ def _copy_demo(base: Path, broker: str, postgres_url: str | None = None) -> tupl
     return root, env
 
 
-def _start_worker(name: str, root: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    """Start dagster-celery's worker with the config ``floe instance --write`` rendered from the platform file."""
-    config = root / ".floe" / "dagster" / "celery-worker.yaml"
-    log = (root / f"{name}.log").open("wb")
-    command = ["dagster-celery", "worker", "start", "-A", "dagster_celery.app", "-y", str(config), "-n", name]
-    return subprocess.Popen(
-        [str(BIN / command[0]), *command[1:], "-q", "dagster", "--", "--concurrency=1"],
-        cwd=root,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        pass
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-
-
 def _floe(root: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(BIN / "floe"), *args], cwd=root, env=env, capture_output=True, text=True, timeout=1800, check=False
@@ -158,13 +130,7 @@ def celery_demo(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Ite
     assert "celery-worker.yaml" in written.stdout
     with open_demo_instance(root, postgres_url) as instance:
         instance.get_runs_count()  # create the storage once, before two workers race to migrate it
-    workers = [_start_worker(name, root, env) for name in WORKERS]
-    try:
-        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-        while not all("ready." in (root / f"{name}.log").read_text(errors="replace") for name in WORKERS):
-            assert all(worker.poll() is None for worker in workers), "a Celery worker exited before it was ready"
-            assert time.monotonic() < deadline, "the Celery workers did not become ready"
-            time.sleep(1)
+    with celery_workers(root, env, WORKERS):
         runs = []
         seconds = {}
         for job, args in (("seed_bronze", ("--partition", PARTITION)), ("transform", ())):
@@ -176,9 +142,6 @@ def celery_demo(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Ite
             if completed.returncode != 0:
                 break
         yield CeleryDemo(root=root, env=env, runs=runs, seconds=seconds, postgres_url=postgres_url)
-    finally:
-        for worker in workers:
-            _stop(worker)
 
 
 def _run_id(completed: subprocess.CompletedProcess[str]) -> str:
@@ -525,13 +488,7 @@ def _kill_the_step_mid_run(
     with open_demo_instance(root, postgres_url) as instance:
         instance.get_runs_count()  # create the storage once, before the workers race to migrate it
     names = (f"floe-lost-{on_worker_lost}-1", f"floe-lost-{on_worker_lost}-2")
-    workers = [_start_worker(name, root, env) for name in names]
-    try:
-        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-        while not all("ready." in (root / f"{name}.log").read_text(errors="replace") for name in names):
-            assert all(worker.poll() is None for worker in workers), "a Celery worker exited before it was ready"
-            assert time.monotonic() < deadline, "the Celery workers did not become ready"
-            time.sleep(0.5)
+    with celery_workers(root, env, names) as workers:
         run = subprocess.Popen(
             [str(BIN / "floe"), "run", "hold", str(root)],
             cwd=root,
@@ -557,9 +514,6 @@ def _kill_the_step_mid_run(
                 run.communicate()
         completed = subprocess.CompletedProcess(run.args, run.returncode, stdout, stderr)
         return WorkerLostRun(root, completed, killed, worker_pids, postgres_url)
-    finally:
-        for worker in workers:
-            _stop(worker)
 
 
 def _started_but_unended(events: list[dict[str, Any]]) -> set[str]:

@@ -30,6 +30,19 @@ from floe_test_support.openlineage_conformance import validate_events
 FIXTURE_PROJECT = Path(__file__).parent / "dbt_project"
 DUCKDB_ENV = "FLOE_FIXTURE_DUCKDB_PATH"
 FOLDER_GROUPS = {"staging": "silver", "marts": "gold"}
+FIXTURE_ASSETS = frozenset(
+    {
+        "stg_orders",
+        "stg_customers",
+        "stg_payments",
+        "stg_countries",
+        "customer_orders",
+        "country_revenue",
+        "country_codes",
+        "orders_snapshot",
+    }
+)
+"""The fixture project's assets (its models, seed and snapshot), as user strings: what a whole build materializes."""
 DBT_INVOCATION_ENV = "FLOE_TEST_DBT_INVOCATION"
 """How the harness's runs start dbt when a test does not say: ``subprocess`` (default) or ``in_process``; set it to
 run the whole per-node suite with dbt's ``dbtRunner`` in the test process."""
@@ -146,6 +159,10 @@ class DbtRun:
     events: list[dict[str, Any]]
     seconds: float
     transport: Transport
+
+    def materialized(self) -> list[str]:
+        """The asset keys the run materialized, as user strings, in the order of their events."""
+        return [event.asset_key.to_user_string() for event in self.result.get_asset_materialization_events()]
 
     def logs(self) -> list[str]:
         return [entry.user_message for entry in self.instance.all_logs(self.result.run_id)]

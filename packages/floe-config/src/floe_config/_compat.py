@@ -14,47 +14,16 @@ Capabilities:
 
 from __future__ import annotations
 
-import functools
 import logging
-import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
-logger = logging.getLogger("floe_config")
-PACKAGE = "floe-config"
-"""The package a WARNING names."""
-PROBED = "pydantic-settings"
-"""What the probes look at, for the WARNING."""
+from floe_config.probes import DISABLE_ENV as DISABLE_ENV  # tests switch probes off by it
+from floe_config.probes import Capability, Probes
 
-DISABLE_ENV = "FLOE_COMPAT_DISABLE"
-"""Comma-separated capability names whose probe fails on purpose (tests; a user working around an upgrade)."""
-
-
-@dataclass(frozen=True)
-class Capability:
-    """One use of a private API: its name and what floe does without it."""
-
-    name: str
-    slower_path: str
-
-
-def disabled(capability: Capability) -> bool:
-    """Return whether ``FLOE_COMPAT_DISABLE`` turns the capability's probe off."""
-    return capability.name in {name.strip() for name in os.environ.get(DISABLE_ENV, "").split(",")}
-
-
-@functools.cache
-def warn_unavailable(capability: Capability) -> None:
-    """Log, once per process and capability, that floe takes the slower public path."""
-    logger.warning(
-        "%s: %s is unavailable on this %s (or disabled by %s); using %s",
-        PACKAGE,
-        capability.name,
-        PROBED,
-        DISABLE_ENV,
-        capability.slower_path,
-    )
+_PROBES = Probes("floe-config", "pydantic-settings", logging.getLogger("floe_config"))
+disabled = _PROBES.disabled
+warn_unavailable = _PROBES.warn_unavailable
 
 
 SETTINGS_ENV_VARS = Capability(

@@ -1,10 +1,10 @@
 """The contract between floe-config and floe's sibling packages (floe-loaders, floe-definitions).
 
 What the siblings use beyond ``floe_config.__all__``: the config models they turn into Dagster objects, the document
-loaders that keep line numbers, the default telemetry directories, the JSON-schema renderer and the did-you-mean
-helper. It is for floe's own packages, not for users (who read ``floe_config.__all__``); a workspace test
-(``tests/policy``) keeps every sibling import on ``__all__`` or this module. The names are re-exported from the
-modules that define them.
+loaders that keep line numbers, the default telemetry directories, the JSON-schema renderer, the did-you-mean
+helper, and the probe machinery of their ``_compat`` modules (``Probes``, ``Capability``, ``DISABLE_ENV``). It is
+for floe's own packages, not for users (who read ``floe_config.__all__``); a workspace test (``tests/policy``) keeps
+every sibling import on ``__all__`` or this module. The names are re-exported from the modules that define them.
 """
 
 from floe_config.asset_patterns import (
@@ -45,6 +45,7 @@ from floe_config.platform_spec import (
     MultiprocessExecutor,
     OtlpTracing,
 )
+from floe_config.probes import DISABLE_ENV, Capability, Probes
 from floe_config.schedules import ScheduleConfig
 from floe_config.sensors import AssetSensor, CustomSensor, FileWatcherSensor, RunStatusSensor
 from floe_config.validation_issues import did_you_mean
@@ -52,6 +53,7 @@ from floe_config.validation_issues import did_you_mean
 __all__ = [
     "DEFAULT_LINEAGE_DIR",
     "DEFAULT_TRACES_DIR",
+    "DISABLE_ENV",
     "AssetPattern",
     "AssetSensor",
     "AutomationConditionConfig",
@@ -59,6 +61,7 @@ __all__ = [
     "BackfillPolicyConfig",
     "BatchJob",
     "CadencePartitions",
+    "Capability",
     "CeleryExecutor",
     "ConfigFileError",
     "CustomSensor",
@@ -82,6 +85,7 @@ __all__ = [
     "OtlpTracing",
     "PartitionsConfig",
     "PlatformDocument",
+    "Probes",
     "RunStatusSensor",
     "ScheduleConfig",
     "StaticPartitions",

@@ -53,6 +53,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+# The same probe machinery as floe-config's ``floe_config.probes``, which floe-config, floe-loaders and
+# floe-definitions share: floe-dbt-observe depends on no floe package (it is usable alone), so it keeps these few
+# lines itself. Keep the two alike (the WARNING's words are the same).
 logger = logging.getLogger("floe_dbt_observe")
 PACKAGE = "floe-dbt-observe"
 """The package a WARNING names."""

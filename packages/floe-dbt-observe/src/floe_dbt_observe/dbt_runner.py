@@ -12,7 +12,7 @@ import logging
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -272,6 +272,26 @@ def unreported_node_records(observer: NodeObserver) -> Iterator[AssetObservation
         yield AssetObservation(asset_key=AssetKey.from_user_string(asset_key), metadata=metadata)
 
 
+@dataclass
+class _ObservedStep:
+    """What an observed step holds from its start to its end (``DbtStepRunner._finish``)."""
+
+    op_name: str
+    span: trace.Span
+    emitter: LineageEmitter | None
+    invocation_run_id: str | None
+    """The job-level lineage run of the whole invocation (``job_level``), None without lineage."""
+    attempt: StepAttempt | None = None
+    """The step attempt the lineage run ids derive from (None without lineage)."""
+    lineage_ctx: LineageContext | None = None
+    observer: NodeObserver | None = None
+    """``per_model``: spans and lineage runs node by node."""
+    link: NodeLink | None = None
+    """``job_level``: the ids every Dagster event of the invocation carries."""
+    executed: list[str] = field(default_factory=list)
+    """``job_level``: the nodes dbt started, for the invocation's end event."""
+
+
 class DbtStepRunner:
     """Run one dbt invocation for a step of a dbt ``AssetsDefinition``."""
 
@@ -348,12 +368,6 @@ class DbtStepRunner:
 
     def run(self, context: AssetExecutionContext) -> Iterator[Any]:
         """Run dbt for the step's selection and yield its Dagster events."""
-        from openlineage.client.event_v2 import RunState
-
-        from floe_dbt_observe.lineage_context import LineageContext, ParentRun, project_info_source
-        from floe_dbt_observe.node_observer import NodeObserver
-        from floe_dbt_observe.reparse_notice import reparse_notice
-
         config = self.config
         args = list(config.build_args)
         dbt_vars = dict(config.partition_vars(context))
@@ -362,51 +376,45 @@ class DbtStepRunner:
         dbt = self._resource(context)
         engine = self._engine(dbt)  # refuses an in-process invocation with dbt Fusion, whatever the observability
         if config.observability == "off":
-            if config.dbt_invocation == "subprocess":
-                yield from dbt.cli(args, context=context).stream()
-                return
-            plain = self._invoke(dbt, args, context)
-            for raw in plain.stream_raw_events():
-                yield from raw.to_default_asset_events(
-                    manifest=plain.manifest,
-                    dagster_dbt_translator=plain.dagster_dbt_translator,
-                    context=context,
-                    target_path=plain.target_path,
-                    project=plain.project,
-                )
-            return
+            yield from self._run_unobserved(context, dbt, args)
+        else:
+            yield from self._run_observed(context, dbt, engine, args, dbt_vars)
 
+    def _run_unobserved(self, context: AssetExecutionContext, dbt: DbtCliResource, args: list[str]) -> Iterator[Any]:
+        """Run dbt as plain dagster-dbt would (``observability="off"``): no span, no lineage, no floe metadata."""
+        if self.config.dbt_invocation == "subprocess":
+            yield from dbt.cli(args, context=context).stream()
+            return
+        plain = self._invoke(dbt, args, context)
+        for raw in plain.stream_raw_events():
+            yield from raw.to_default_asset_events(
+                manifest=plain.manifest,
+                dagster_dbt_translator=plain.dagster_dbt_translator,
+                context=context,
+                target_path=plain.target_path,
+                project=plain.project,
+            )
+
+    def _run_observed(
+        self,
+        context: AssetExecutionContext,
+        dbt: DbtCliResource,
+        engine: DbtEngine,
+        args: list[str],
+        dbt_vars: dict[str, Any],
+    ) -> Iterator[Any]:
+        """Run dbt under the step span, observe it node by node (or as one invocation), then close it all."""
+        config = self.config
         engine_attributes = {"dbt.engine.name": engine.name, "dbt.engine.version": engine.version}
         tracer = get_tracer(config.tracer_provider, PACKAGE_VERSION)
         op_name = context.op_execution_context.op.name
-        step_span: trace.Span
-        step_key = context.op_execution_context.get_step_execution_context().step.key
-        if config.executor_step_spans:
-            # the executor's step span (same ids in its process) is the one step span: nodes hang under it
-            step_span = trace.NonRecordingSpan(
-                dagster_step_span_context(context.run.run_id, step_key, context.retry_number)
-            )
-        else:
-            step_span = tracer.start_span(
-                f"dbt.build {op_name}",
-                context=step_parent_context(context.run.run_id),
-                attributes={
-                    "dagster.run_id": context.run.run_id,
-                    "dagster.job": context.run.job_name or "",
-                    "dagster.op": op_name,
-                    "dbt.command": " ".join(args),
-                    "floe.observability": config.observability,
-                    **engine_attributes,
-                },
-            )
-        step_context = trace.set_span_in_context(step_span)
+        step_span = self._step_span(context, tracer, op_name, args, engine_attributes)
         trace_settings = self._trace_settings(context, step_span)
         if trace_settings is not None and trace_settings.spans:
             args.append(DBT_OTEL_FLAG)
         emitter = LineageEmitter(config.lineage, config.max_queue) if config.lineage is not None else None
-        observer: NodeObserver | None = None
-        lineage_ctx: LineageContext | None = None
         # derived lineage run ids: the run worker ends the runs of a step whose worker was lost (lineage_run_ids)
+        step_key = context.op_execution_context.get_step_execution_context().step.key
         attempt = (
             StepAttempt(
                 context.run.run_id, step_key, context.retry_number, run_created(context.instance, context.run.run_id)
@@ -414,127 +422,183 @@ class DbtStepRunner:
             if emitter is not None
             else None
         )
-        invocation_run_id = attempt.invocation_run_id() if attempt is not None else None
-        executed: list[str] = []
+        step = _ObservedStep(
+            op_name=op_name,
+            span=step_span,
+            emitter=emitter,
+            invocation_run_id=attempt.invocation_run_id() if attempt is not None else None,
+            attempt=attempt,
+        )
         error: BaseException | None = None
-        step_link: NodeLink | None = None
         try:
             with trace.use_span(step_span, end_on_exit=False):
                 invocation = self._invoke(dbt, args, context, trace_settings)
-            manifest = invocation.manifest
             if emitter is not None:
-                owners, tags = _asset_owners_and_tags(context, config.asset_keys)
-                credentials = _credentials_source(dbt, invocation.adapter, dbt_vars)
-                adapter_type = manifest_adapter_type(manifest)
-                lineage_ctx = LineageContext(
-                    manifest=manifest,
-                    job_namespace=config.lineage_namespace,
-                    dataset_namespace_source=_dataset_namespace_source(config, credentials, manifest),
-                    parent=ParentRun(
-                        run_id=context.run.run_id,
-                        job_name=context.run.job_name or "__ASSET_JOB",
-                        namespace=config.parent_namespace,
-                    ),
-                    dbt_version=engine.version,
-                    engine_name=engine.lineage_name,
-                    dbt_runtime=engine.runtime,
-                    openlineage_version=_version("openlineage-python"),
-                    target_path=invocation.target_path,
-                    project_dir=config.project_dir,
-                    column_lineage=config.column_lineage,
-                    asset_keys=config.asset_keys,
-                    dagster_run_id=context.run.run_id,
-                    nominal_time=_nominal_time(context),
-                    asset_owners=owners,
-                    asset_tags=tags,
-                    job_names=config.job_names,
-                    project_info_source=project_info_source(Path(dbt.project_dir), dbt.profile, dbt_vars),
-                    columns_reader_source=(
-                        (lambda: columns_reader(adapter_type, credentials(), project_dir=config.project_dir))
-                        if config.warehouse_columns
-                        else None
-                    ),
-                )
-            span_context = step_span.get_span_context()
-            if config.observability == "per_model":
-                observer = NodeObserver(
-                    tracer,
-                    step_context,
-                    emitter,
-                    lineage_ctx,
-                    config.asset_keys,
-                    context.run.run_id,
-                    manifest=manifest,
-                    pin_span_id=_node_span_pin(config.pin_span_id, trace_settings),
-                    span_attributes=engine_attributes,
-                    node_run_id=attempt.node_run_id if attempt is not None else None,
-                )
-            else:
-                job_name = f"{lineage_ctx.project_name}.{op_name}" if lineage_ctx is not None else None
-                step_link = NodeLink(
-                    trace_id=format_trace_id(span_context.trace_id),
-                    span_id=format_span_id(span_context.span_id),
-                    openlineage_run_id=invocation_run_id,
-                    openlineage_job=f"{config.lineage_namespace}/{job_name}" if job_name else None,
-                )
-                if invocation_run_id is not None:
-                    step_span.set_attribute("openlineage.run_id", invocation_run_id)
-                self._emit_invocation(emitter, lineage_ctx, invocation_run_id, op_name, RunState.START, [], step_link)
-            reparse_said = False
-            for raw in invocation.stream_raw_events():
-                if not reparse_said:
-                    notice = reparse_notice(raw.raw_event, dbt.target, bool(dbt_vars))
-                    if notice is not None:
-                        context.log.log(*notice)
-                        reparse_said = True
-                link = observer.on_event(raw.raw_event) if observer is not None else step_link
-                if observer is None:
-                    node_info = (raw.raw_event.get("data") or {}).get("node_info") or {}
-                    if node_info.get("unique_id") and raw.raw_event.get("info", {}).get("name") == "LogStartLine":
-                        executed.append(str(node_info["unique_id"]))
-                for event in raw.to_default_asset_events(
-                    manifest=invocation.manifest,
-                    dagster_dbt_translator=invocation.dagster_dbt_translator,
-                    context=context,
-                    target_path=invocation.target_path,
-                    project=invocation.project,
-                ):
-                    yield _decorate(event, link)
-            if observer is not None:
-                yield from unreported_node_records(observer)
+                step.lineage_ctx = self._lineage_context(context, dbt, engine, invocation, dbt_vars)
+            self._start_observing(step, context, tracer, invocation.manifest, trace_settings, engine_attributes)
+            yield from self._observed_events(context, dbt, invocation, step, bool(dbt_vars))
+            if step.observer is not None:
+                yield from unreported_node_records(step.observer)
         except Exception as exc:
             error = exc
-            if observer is not None:  # before the step fails: the failed and skipped nodes' ids reach Dagster
-                yield from unreported_node_records(observer)
+            if step.observer is not None:  # before the step fails: the failed and skipped nodes' ids reach Dagster
+                yield from unreported_node_records(step.observer)
             raise
         except BaseException as exc:
             error = exc
             raise
         finally:
-            self._finish(
-                context,
-                step_span,
-                observer,
-                emitter,
-                lineage_ctx,
-                invocation_run_id,
-                op_name,
-                executed,
-                step_link,
-                error,
-            )
+            self._finish(context, step, error)
 
-    def _emit_invocation(
+    def _step_span(
         self,
-        emitter: LineageEmitter | None,
-        ctx: LineageContext | None,
-        run_id: str | None,
+        context: AssetExecutionContext,
+        tracer: trace.Tracer,
         op_name: str,
-        state: RunState,
-        executed: Sequence[str],
-        link: NodeLink | None,
-        message: str | None = None,
+        args: Sequence[str],
+        engine_attributes: Mapping[str, str],
+    ) -> trace.Span:
+        """Return the step span: the executor's (not recording here, same ids) or a ``dbt.build`` span of its own."""
+        config = self.config
+        if config.executor_step_spans:
+            # the executor's step span (same ids in its process) is the one step span: nodes hang under it
+            step_key = context.op_execution_context.get_step_execution_context().step.key
+            return trace.NonRecordingSpan(dagster_step_span_context(context.run.run_id, step_key, context.retry_number))
+        return tracer.start_span(
+            f"dbt.build {op_name}",
+            context=step_parent_context(context.run.run_id),
+            attributes={
+                "dagster.run_id": context.run.run_id,
+                "dagster.job": context.run.job_name or "",
+                "dagster.op": op_name,
+                "dbt.command": " ".join(args),
+                "floe.observability": config.observability,
+                **engine_attributes,
+            },
+        )
+
+    def _lineage_context(
+        self,
+        context: AssetExecutionContext,
+        dbt: DbtCliResource,
+        engine: DbtEngine,
+        invocation: Any,
+        dbt_vars: dict[str, Any],
+    ) -> LineageContext:
+        """Return what the step's lineage events are built from: the invocation's manifest, namespaces, parent run."""
+        from floe_dbt_observe.lineage_context import LineageContext, ParentRun, project_info_source
+
+        config = self.config
+        manifest = invocation.manifest
+        owners, tags = _asset_owners_and_tags(context, config.asset_keys)
+        credentials = _credentials_source(dbt, invocation.adapter, dbt_vars)
+        adapter_type = manifest_adapter_type(manifest)
+        return LineageContext(
+            manifest=manifest,
+            job_namespace=config.lineage_namespace,
+            dataset_namespace_source=_dataset_namespace_source(config, credentials, manifest),
+            parent=ParentRun(
+                run_id=context.run.run_id,
+                job_name=context.run.job_name or "__ASSET_JOB",
+                namespace=config.parent_namespace,
+            ),
+            dbt_version=engine.version,
+            engine_name=engine.lineage_name,
+            dbt_runtime=engine.runtime,
+            openlineage_version=_version("openlineage-python"),
+            target_path=invocation.target_path,
+            project_dir=config.project_dir,
+            column_lineage=config.column_lineage,
+            asset_keys=config.asset_keys,
+            dagster_run_id=context.run.run_id,
+            nominal_time=_nominal_time(context),
+            asset_owners=owners,
+            asset_tags=tags,
+            job_names=config.job_names,
+            project_info_source=project_info_source(Path(dbt.project_dir), dbt.profile, dbt_vars),
+            columns_reader_source=(
+                (lambda: columns_reader(adapter_type, credentials(), project_dir=config.project_dir))
+                if config.warehouse_columns
+                else None
+            ),
+        )
+
+    def _start_observing(
+        self,
+        step: _ObservedStep,
+        context: AssetExecutionContext,
+        tracer: trace.Tracer,
+        manifest: Mapping[str, Any],
+        trace_settings: DbtTraceSettings | None,
+        engine_attributes: dict[str, str],
     ) -> None:
+        """Set up ``per_model`` observation (a node observer), or ``job_level``'s one link and lineage START."""
+        from openlineage.client.event_v2 import RunState
+
+        from floe_dbt_observe.node_observer import NodeObserver
+
+        config = self.config
+        if config.observability == "per_model":
+            step.observer = NodeObserver(
+                tracer,
+                trace.set_span_in_context(step.span),
+                step.emitter,
+                step.lineage_ctx,
+                config.asset_keys,
+                context.run.run_id,
+                manifest=manifest,
+                pin_span_id=_node_span_pin(config.pin_span_id, trace_settings),
+                span_attributes=engine_attributes,
+                node_run_id=step.attempt.node_run_id if step.attempt is not None else None,
+            )
+            return
+        span_context = step.span.get_span_context()
+        job_name = f"{step.lineage_ctx.project_name}.{step.op_name}" if step.lineage_ctx is not None else None
+        step.link = NodeLink(
+            trace_id=format_trace_id(span_context.trace_id),
+            span_id=format_span_id(span_context.span_id),
+            openlineage_run_id=step.invocation_run_id,
+            openlineage_job=f"{config.lineage_namespace}/{job_name}" if job_name else None,
+        )
+        if step.invocation_run_id is not None:
+            step.span.set_attribute("openlineage.run_id", step.invocation_run_id)
+        self._emit_invocation(step, RunState.START)
+
+    def _observed_events(
+        self,
+        context: AssetExecutionContext,
+        dbt: DbtCliResource,
+        invocation: Any,
+        step: _ObservedStep,
+        partition_vars: bool,
+    ) -> Iterator[Any]:
+        """Yield dagster-dbt's events for each of dbt's raw events, with the node's (or step's) ids added."""
+        from floe_dbt_observe.reparse_notice import reparse_notice
+
+        reparse_said = False
+        for raw in invocation.stream_raw_events():
+            if not reparse_said:
+                notice = reparse_notice(raw.raw_event, dbt.target, partition_vars)
+                if notice is not None:
+                    context.log.log(*notice)
+                    reparse_said = True
+            link = step.observer.on_event(raw.raw_event) if step.observer is not None else step.link
+            if step.observer is None:
+                node_info = (raw.raw_event.get("data") or {}).get("node_info") or {}
+                if node_info.get("unique_id") and raw.raw_event.get("info", {}).get("name") == "LogStartLine":
+                    step.executed.append(str(node_info["unique_id"]))
+            for event in raw.to_default_asset_events(
+                manifest=invocation.manifest,
+                dagster_dbt_translator=invocation.dagster_dbt_translator,
+                context=context,
+                target_path=invocation.target_path,
+                project=invocation.project,
+            ):
+                yield _decorate(event, link)
+
+    def _emit_invocation(self, step: _ObservedStep, state: RunState, message: str | None = None) -> None:
+        """Submit the job-level lineage event of the whole invocation (its START, or its end over the nodes run)."""
+        emitter, ctx, run_id = step.emitter, step.lineage_ctx, step.invocation_run_id
         if emitter is None or ctx is None or run_id is None:
             return
         import time
@@ -542,8 +606,9 @@ class DbtStepRunner:
         from floe_dbt_observe.lineage_events import invocation_event
 
         event_time = ns_to_iso(time.time_ns())
-        nodes = list(executed)
-        job_name = f"{ctx.project_name}.{op_name}"
+        nodes = list(step.executed)
+        job_name = f"{ctx.project_name}.{step.op_name}"
+        link = step.link
         trace_id = link.trace_id if link else None
         span_id = link.span_id if link else None
         emitter.submit(
@@ -560,37 +625,18 @@ class DbtStepRunner:
             )
         )
 
-    def _finish(
-        self,
-        context: AssetExecutionContext,
-        step_span: trace.Span,
-        observer: NodeObserver | None,
-        emitter: LineageEmitter | None,
-        lineage_ctx: LineageContext | None,
-        invocation_run_id: str | None,
-        op_name: str,
-        executed: Sequence[str],
-        step_link: NodeLink | None,
-        error: BaseException | None,
-    ) -> None:
+    def _finish(self, context: AssetExecutionContext, step: _ObservedStep, error: BaseException | None) -> None:
+        """End the observation: close the nodes, end the step span, flush lineage and spans, report what was lost."""
         from openlineage.client.event_v2 import RunState
 
         config = self.config
+        step_span = step.span
         try:
-            if observer is not None:
-                observer.close(error if not isinstance(error, GeneratorExit) else None)
+            if step.observer is not None:
+                step.observer.close(error if not isinstance(error, GeneratorExit) else None)
             if config.observability == "job_level":
                 state = RunState.COMPLETE if error is None else RunState.FAIL
-                self._emit_invocation(
-                    emitter,
-                    lineage_ctx,
-                    invocation_run_id,
-                    op_name,
-                    state,
-                    executed,
-                    step_link,
-                    message=str(error) if error is not None else None,
-                )
+                self._emit_invocation(step, state, message=str(error) if error is not None else None)
             if error is not None and not isinstance(error, GeneratorExit):
                 # OpenTelemetry's conventions: ERROR with error.type and an exception event; success stays UNSET
                 step_span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"[:2000]))
@@ -602,7 +648,8 @@ class DbtStepRunner:
             step_span.end()
         # COMPLETE events held for the warehouse's columns are built only now (column lineage included): the flush
         # waits for them while they keep being delivered (a failing or slow backend is not waited for at all)
-        held = lineage_ctx.released if lineage_ctx is not None else 0
+        held = step.lineage_ctx.released if step.lineage_ctx is not None else 0
+        emitter = step.emitter
         report = (
             emitter.close(config.flush_timeout_seconds, while_progressing=held > 0) if emitter is not None else None
         )

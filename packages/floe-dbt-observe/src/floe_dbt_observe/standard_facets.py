@@ -54,24 +54,14 @@ def ownership_facet(owners: Iterable[str], producer: str = FLOE_PRODUCER) -> own
 
 def job_tags_facet(tags: Iterable[tuple[str, str, str]], producer: str = FLOE_PRODUCER) -> tags_job.TagsJobFacet | None:
     """Return the ``tags`` job facet of ``(key, value, source)`` triples (first of a key wins), or None if empty."""
-    unique = _unique(tags)
-    if not unique:
-        return None
-    return tags_job.TagsJobFacet(
-        tags=[tags_job.TagsJobFacetFields(key=key, value=value, source=source) for key, value, source in unique],
-        producer=producer,
-    )
+    fields = [tags_job.TagsJobFacetFields(key=key, value=value, source=source) for key, value, source in _unique(tags)]
+    return tags_job.TagsJobFacet(tags=fields, producer=producer) if fields else None
 
 
 def run_tags_facet(tags: Iterable[tuple[str, str, str]], producer: str = FLOE_PRODUCER) -> tags_run.TagsRunFacet | None:
     """Return the ``tags`` run facet of ``(key, value, source)`` triples (first of a key wins), or None if empty."""
-    unique = _unique(tags)
-    if not unique:
-        return None
-    return tags_run.TagsRunFacet(
-        tags=[tags_run.TagsRunFacetFields(key=key, value=value, source=source) for key, value, source in unique],
-        producer=producer,
-    )
+    fields = [tags_run.TagsRunFacetFields(key=key, value=value, source=source) for key, value, source in _unique(tags)]
+    return tags_run.TagsRunFacet(tags=fields, producer=producer) if fields else None
 
 
 def dagster_tags(tags: Mapping[str, str]) -> list[tuple[str, str, str]]:

@@ -173,7 +173,7 @@ def test_a_subset_runs_only_its_nodes_in_process(
 ) -> None:
     subset = in_process_run(in_process_success.project_dir, "subset.duckdb", selection=[dg.AssetKey("stg_orders")])
     assert subset.result.success
-    materialized = [e.asset_key.to_user_string() for e in subset.result.get_asset_materialization_events()]
+    materialized = subset.materialized()
     assert materialized == ["stg_orders"]
     models = {
         s.attributes["dbt.node.name"] for s in subset.node_spans() if s.attributes["dbt.node.resource_type"] != "test"

@@ -87,7 +87,7 @@ def test_independent_models_still_complete(broken_model_run: DbtRun) -> None:
     statuses = _statuses(broken_model_run)
     assert statuses["stg_orders"] == statuses["stg_customers"] == statuses["stg_countries"] == "success"
     assert _terminal(broken_model_run, "stg_orders")["eventType"] == "COMPLETE"
-    materialized = {e.asset_key.to_user_string() for e in broken_model_run.result.get_asset_materialization_events()}
+    materialized = set(broken_model_run.materialized())
     assert {"stg_orders", "stg_customers", "stg_countries"} <= materialized
     assert "customer_orders" not in materialized
 

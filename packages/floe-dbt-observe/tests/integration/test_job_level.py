@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from dbt_harness import DbtRun, make_warehouse, run_dbt
+from dbt_harness import FIXTURE_ASSETS, DbtRun, make_warehouse, run_dbt
 
 from floe_dbt_observe import ObservabilityOptions
 from floe_dbt_observe.link_metadata import OPENLINEAGE_RUN_ID_KEY, SPAN_ID_KEY
@@ -39,16 +39,7 @@ def test_job_level_emits_one_lineage_run_with_all_outputs(job_level_run: DbtRun)
     assert len({e["run"]["runId"] for e in job_level_run.events}) == 1
     complete = job_level_run.events[1]
     outputs = {dataset["name"].split(".")[-1] for dataset in complete["outputs"]}
-    assert outputs == {
-        "stg_orders",
-        "stg_customers",
-        "stg_payments",
-        "stg_countries",
-        "customer_orders",
-        "country_revenue",
-        "country_codes",
-        "orders_snapshot",
-    }
+    assert outputs == FIXTURE_ASSETS
     inputs = {dataset["name"].split(".", 1)[-1] for dataset in complete["inputs"]}
     assert inputs == {"raw.orders", "raw.customers", "raw.payments"}
 

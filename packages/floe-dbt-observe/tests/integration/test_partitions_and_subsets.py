@@ -54,7 +54,7 @@ def test_incremental_filter_sees_only_the_partition(partitioned_run: DbtRun) -> 
 
 
 def test_partitioned_run_materializes_only_the_selected_asset(partitioned_run: DbtRun) -> None:
-    materialized = [e.asset_key.to_user_string() for e in partitioned_run.result.get_asset_materialization_events()]
+    materialized = partitioned_run.materialized()
     assert materialized == ["stg_orders"]
     assert {
         s.attributes["dbt.node.name"]
@@ -72,7 +72,7 @@ def test_selecting_one_asset_of_a_split_project_runs_one_dbt_invocation(subset_r
         if s.attributes["dbt.node.resource_type"] == "model"
     }
     assert models == {"customer_orders"}
-    materialized = [e.asset_key.to_user_string() for e in subset_run.result.get_asset_materialization_events()]
+    materialized = subset_run.materialized()
     assert materialized == ["customer_orders"]
     assert {c.check_name for c in subset_run.result.get_asset_check_evaluations()} == {
         "not_null_customer_orders_customer_id",

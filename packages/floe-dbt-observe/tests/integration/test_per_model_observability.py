@@ -9,7 +9,7 @@ from typing import Any
 
 import dagster as dg
 import pytest
-from dbt_harness import DbtRun
+from dbt_harness import FIXTURE_ASSETS, DbtRun
 
 from floe_dbt_observe.facets import facet_schemas
 from floe_dbt_observe.link_metadata import OPENLINEAGE_RUN_ID_KEY, SPAN_ID_KEY, TRACE_ID_KEY
@@ -21,17 +21,7 @@ EXECUTED_NODES = 17  # 6 models, 1 seed, 1 snapshot, 9 tests
 
 def test_run_succeeds_and_materializes_every_asset(success_run: DbtRun) -> None:
     assert success_run.result.success
-    materialized = {event.asset_key.to_user_string() for event in success_run.result.get_asset_materialization_events()}
-    assert materialized == {
-        "stg_orders",
-        "stg_customers",
-        "stg_payments",
-        "stg_countries",
-        "customer_orders",
-        "country_revenue",
-        "country_codes",
-        "orders_snapshot",
-    }
+    assert set(success_run.materialized()) == FIXTURE_ASSETS
 
 
 def test_every_executed_node_has_exactly_one_span(success_run: DbtRun) -> None:

@@ -1,21 +1,17 @@
 """Every statement dbt sends for a node carries that node's span (W3C ``traceparent``) in dbt's query comment.
 
-Real dbt-postgres builds on a fresh database of ``FLOE_TEST_POSTGRES_URL``'s server. Each model stores the text of
-the statement building it as PostgreSQL's ``pg_stat_activity`` shows it (its own backend's row, read while the
-statement runs), so the test reads exactly what the server saw, comment included. The provider's id generator
-honours floe's span-id pin, as floe-definitions' does.
+Real dbt-postgres builds on a fresh database of ``FLOE_TEST_POSTGRES_URL``'s server (``floe_test_support.postgres``).
+Each model stores the text of the statement building it as PostgreSQL's ``pg_stat_activity`` shows it (its own
+backend's row, read while the statement runs), so the test reads exactly what the server saw, comment included.
+The provider's id generator honours floe's span-id pin, as floe-definitions' does.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
 
 import dagster as dg
 import pytest
@@ -27,45 +23,22 @@ from pinning_ids import PinningIdGenerator
 
 from floe_dbt_observe import DbtCliOptions, ObservabilityOptions, build_dbt_assets
 from floe_dbt_observe.integration import ApplicationHooks
+from floe_test_support.postgres import PostgresDatabase, PostgresServer
 
-POSTGRES_URL_ENV = "FLOE_TEST_POSTGRES_URL"
 SCHEMA = "traced"
 STATEMENT_SQL = "select query as statement from pg_stat_activity where pid = pg_backend_pid()\n"
 TRACEPARENT = re.compile(r'"traceparent": "00-([0-9a-f]{32})-([0-9a-f]{16})-01"')
 
 
-@pytest.fixture(scope="module")
-def postgres_server() -> Iterator[tuple[Any, dict[str, Any]]]:
-    """An admin connection and the server's connection settings; skips without a server."""
-    server = os.environ.get(POSTGRES_URL_ENV)
-    if not server:
-        pytest.skip(f"{POSTGRES_URL_ENV} is not set, so there is no PostgreSQL to build on")
-    psycopg2 = pytest.importorskip("psycopg2", reason="dbt-postgres brings psycopg2; the test group installs it")
-    parts = urlsplit(server)
-    admin = psycopg2.connect(server)
-    admin.autocommit = True
-    try:
-        yield (
-            admin,
-            {
-                "host": parts.hostname or "127.0.0.1",
-                "port": parts.port or 5432,
-                "user": parts.username or "postgres",
-                "password": parts.password or "",
-            },
-        )
-    finally:
-        admin.close()
+@pytest.fixture
+def database(postgres_server: PostgresServer) -> Iterator[PostgresDatabase]:
+    """A fresh database on ``FLOE_TEST_POSTGRES_URL``'s server, dropped afterwards; skips without a server."""
+    pytest.importorskip("psycopg2", reason="dbt-postgres brings psycopg2; the test group installs it")
+    with postgres_server.fresh_database("floe_query_comment") as fresh:
+        yield fresh
 
 
-def _database(admin: Any) -> str:
-    name = f"dbtotel_query_comment_{uuid.uuid4().hex[:10]}"
-    with admin.cursor() as cursor:
-        cursor.execute(f'create database "{name}"')
-    return name
-
-
-def _project(root: Path, server: dict[str, Any], dbname: str, query_comment: str | None = None) -> Path:
+def _project(root: Path, database: PostgresDatabase, query_comment: str | None = None) -> Path:
     project = root / "project"
     (project / "models").mkdir(parents=True)
     (project / "dbt_project.yml").write_text(
@@ -75,8 +48,9 @@ def _project(root: Path, server: dict[str, Any], dbname: str, query_comment: str
     )
     (project / "profiles.yml").write_text(
         "traced:\n  target: dev\n  outputs:\n    dev:\n      type: postgres\n"
-        f"      host: {server['host']}\n      port: {server['port']}\n      user: {server['user']}\n"
-        f"      password: '{server['password']}'\n      dbname: {dbname}\n      schema: {SCHEMA}\n      threads: 2\n"
+        f"      host: {database.host}\n      port: {database.port}\n      user: {database.user}\n"
+        f"      password: '{database.password}'\n      dbname: {database.name}\n"
+        f"      schema: {SCHEMA}\n      threads: 2\n"
     )
     (project / "models" / "first_statement.sql").write_text(STATEMENT_SQL)
     (project / "models" / "second_statement.sql").write_text(
@@ -101,10 +75,12 @@ def _build(project: Path, invocation: str) -> tuple[dg.ExecuteInProcessResult, I
     return result, exporter
 
 
-def _statements(admin: Any, server: dict[str, Any], dbname: str) -> dict[str, str]:
+def _statements(database: PostgresDatabase) -> dict[str, str]:
     import psycopg2
 
-    connection = psycopg2.connect(dbname=dbname, **server)
+    connection = psycopg2.connect(
+        host=database.host, port=database.port, user=database.user, password=database.password, dbname=database.name
+    )
     try:
         with connection.cursor() as cursor:
             found = {}
@@ -114,18 +90,14 @@ def _statements(admin: Any, server: dict[str, Any], dbname: str) -> dict[str, st
             return found
     finally:
         connection.close()
-        with admin.cursor() as cursor:
-            cursor.execute(f'drop database if exists "{dbname}" with (force)')
 
 
 @pytest.mark.parametrize("invocation", ["subprocess", "in_process"])
 def test_each_models_statement_carries_its_span_in_the_query_comment(
-    postgres_server: tuple[Any, dict[str, Any]], tmp_path: Path, invocation: str
+    database: PostgresDatabase, tmp_path: Path, invocation: str
 ) -> None:
-    admin, server = postgres_server
-    dbname = _database(admin)
-    result, exporter = _build(_project(tmp_path, server, dbname), invocation)
-    statements = _statements(admin, server, dbname)
+    result, exporter = _build(_project(tmp_path, database), invocation)
+    statements = _statements(database)
     assert result.success
     spans = {span.name: span for span in exporter.get_finished_spans()}
     for model, statement in statements.items():
@@ -137,11 +109,9 @@ def test_each_models_statement_carries_its_span_in_the_query_comment(
     assert statements["first_statement"] != statements["second_statement"]
 
 
-def test_a_projects_own_query_comment_is_kept(postgres_server: tuple[Any, dict[str, Any]], tmp_path: Path) -> None:
-    admin, server = postgres_server
-    dbname = _database(admin)
-    result, _ = _build(_project(tmp_path, server, dbname, query_comment="team shop"), "subprocess")
-    statements = _statements(admin, server, dbname)
+def test_a_projects_own_query_comment_is_kept(database: PostgresDatabase, tmp_path: Path) -> None:
+    result, _ = _build(_project(tmp_path, database, query_comment="team shop"), "subprocess")
+    statements = _statements(database)
     assert result.success
     assert statements["first_statement"].startswith("/* team shop */")
     assert "traceparent" not in statements["first_statement"]

@@ -70,7 +70,7 @@ def test_the_split_project_has_one_definition_per_group_and_cross_definition_dep
 
 def test_a_whole_split_build_materializes_every_asset_once(split_run: DbtRun) -> None:
     assert split_run.result.success
-    materialized = Counter(e.asset_key.to_user_string() for e in split_run.result.get_asset_materialization_events())
+    materialized = Counter(split_run.materialized())
     assert set(materialized) == ALL_ASSETS
     assert set(materialized.values()) == {1}
     checks = Counter(e.check_name for e in split_run.result.get_asset_check_evaluations())
@@ -107,7 +107,7 @@ def test_a_subset_across_parts_runs_only_the_selected_models_one_invocation_per_
         "floe_fixture_dbt_silver": {"stg_orders"},
         "floe_fixture_dbt_gold": {"customer_orders"},
     }
-    materialized = [e.asset_key.to_user_string() for e in split_subset_run.result.get_asset_materialization_events()]
+    materialized = split_subset_run.materialized()
     assert sorted(materialized) == ["customer_orders", "stg_orders"]
     steps = _steps_by_op(split_subset_run)
     silver_end = steps["floe_fixture_dbt_silver"].end_time

@@ -10,22 +10,24 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from dbt_harness import DUCKDB_ENV, DbtRun, captured_warnings, run_dbt
+from dbt_harness import DUCKDB_ENV, DbtRun
 from jaffle_expectations import (
+    CUSTOMERS_COLUMNS,
     EXPECTED_DATASET_LINEAGE,
     EXPECTED_EVENTS_PER_TYPE,
     EXPECTED_LINEAGE,
-    JAFFLE_PROJECT,
     MODELS,
-    complete_event,
+    build_jaffle,
+    column_lineage,
+    dataset_lineage,
     events_per_node_type,
+    schema_fields,
     table_name,
 )
 
@@ -34,14 +36,7 @@ from jaffle_expectations import (
 def jaffle_run(tmp_path_factory: pytest.TempPathFactory, session_monkeypatch: pytest.MonkeyPatch) -> DbtRun:
     """One floe build of the jaffle-shaped project (3 seeds, 5 models, 20 tests) on its own DuckDB file."""
     root = tmp_path_factory.mktemp("jaffle")
-    project = root / "jaffle_project"
-    shutil.copytree(JAFFLE_PROJECT, project, ignore=shutil.ignore_patterns("target", "logs", "*.duckdb"))
-    warehouse = root / "jaffle.duckdb"
-    session_monkeypatch.setenv(DUCKDB_ENV, str(warehouse))
-    with captured_warnings() as warnings:
-        run = run_dbt(project, warehouse, session_monkeypatch, translator=None)
-    run.warnings = warnings  # type: ignore[attr-defined]
-    return run
+    return build_jaffle(root, root / "jaffle.duckdb", session_monkeypatch)
 
 
 def test_the_build_succeeds(jaffle_run: DbtRun) -> None:
@@ -59,23 +54,12 @@ def test_each_node_type_gets_exactly_a_start_and_a_complete_per_node(jaffle_run:
 
 @pytest.mark.parametrize("model", MODELS)
 def test_every_model_gets_column_lineage_with_hand_checked_mappings(jaffle_run: DbtRun, model: str) -> None:
-    facet = complete_event(jaffle_run, model)["outputs"][0]["facets"]["columnLineage"]
-    got = {
-        column: {
-            (table_name(i["name"]), i["field"], i["transformations"][0]["type"], i["transformations"][0]["subtype"])
-            for i in spec["inputFields"]
-        }
-        for column, spec in facet["fields"].items()
-    }
-    assert got == EXPECTED_LINEAGE[model]
+    assert column_lineage(jaffle_run, model) == EXPECTED_LINEAGE[model]
 
 
 @pytest.mark.parametrize("model", ["customers", "orders"])
 def test_joins_and_group_by_are_dataset_level_indirect_lineage(jaffle_run: DbtRun, model: str) -> None:
-    facet = complete_event(jaffle_run, model)["outputs"][0]["facets"]["columnLineage"]
-    got = {(table_name(i["name"]), i["field"], i["transformations"][0]["subtype"]) for i in facet["dataset"]}
-    assert {i["transformations"][0]["type"] for i in facet["dataset"]} == {"INDIRECT"}
-    assert got == EXPECTED_DATASET_LINEAGE[model]
+    assert dataset_lineage(jaffle_run, model) == EXPECTED_DATASET_LINEAGE[model]
 
 
 def test_no_model_warns_that_it_cannot_be_parsed(jaffle_run: DbtRun) -> None:
@@ -83,7 +67,7 @@ def test_no_model_warns_that_it_cannot_be_parsed(jaffle_run: DbtRun) -> None:
 
 
 def test_seed_schema_is_typed_from_the_warehouse_though_it_declares_no_columns(jaffle_run: DbtRun) -> None:
-    fields = complete_event(jaffle_run, "raw_payments")["outputs"][0]["facets"]["schema"]["fields"]
+    fields = schema_fields(jaffle_run, "raw_payments")
     assert [(f["name"], f["type"]) for f in fields] == [
         ("id", "INTEGER"),
         ("order_id", "INTEGER"),
@@ -93,16 +77,8 @@ def test_seed_schema_is_typed_from_the_warehouse_though_it_declares_no_columns(j
 
 
 def test_model_schema_is_the_tables_columns_with_schema_yml_descriptions(jaffle_run: DbtRun) -> None:
-    fields = complete_event(jaffle_run, "customers")["outputs"][0]["facets"]["schema"]["fields"]
-    assert [f["name"] for f in fields] == [
-        "customer_id",
-        "first_name",
-        "last_name",
-        "first_order",
-        "most_recent_order",
-        "number_of_orders",
-        "customer_lifetime_value",
-    ]  # all 7 columns in table order; schema.yml's stale `customer_name` is not there
+    fields = schema_fields(jaffle_run, "customers")
+    assert [f["name"] for f in fields] == CUSTOMERS_COLUMNS  # all 7, in table order
     by_name = {f["name"]: f for f in fields}
     assert (by_name["customer_id"]["type"], by_name["customer_id"]["description"]) == ("INTEGER", "Primary key")
     assert by_name["first_order"]["type"] == "DATE"

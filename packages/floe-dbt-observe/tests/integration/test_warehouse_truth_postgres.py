@@ -9,20 +9,23 @@ named as OpenLineage's naming spec says for Postgres: namespace ``postgres://hos
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from dbt_harness import DbtRun, captured_warnings, run_dbt
+from dbt_harness import DbtRun
 from jaffle_expectations import (
+    CUSTOMERS_COLUMNS,
     EXPECTED_DATASET_LINEAGE,
     EXPECTED_EVENTS_PER_TYPE,
     EXPECTED_LINEAGE,
-    JAFFLE_PROJECT,
     MODELS,
+    build_jaffle,
+    column_lineage,
     complete_event,
+    dataset_lineage,
     events_per_node_type,
+    schema_fields,
     table_name,
 )
 
@@ -52,11 +55,8 @@ def postgres_run(
     postgres_database: dict[str, Any], tmp_path_factory: pytest.TempPathFactory, session_monkeypatch: pytest.MonkeyPatch
 ) -> DbtRun:
     """One floe build of the jaffle-shaped project (3 seeds, 5 models, 20 tests) on PostgreSQL."""
-    root = tmp_path_factory.mktemp("jaffle_postgres")
-    project = root / "jaffle_project"
-    shutil.copytree(JAFFLE_PROJECT, project, ignore=shutil.ignore_patterns("target", "logs", "*.duckdb"))
     db = postgres_database
-    (project / "profiles.yml").write_text(
+    profiles = (
         "jaffle_fixture:\n"
         "  target: dev\n"
         "  outputs:\n"
@@ -70,11 +70,9 @@ def postgres_run(
         f"      schema: {SCHEMA}\n"
         "      threads: 2\n"
     )
-    with captured_warnings() as warnings:
-        # the DuckDB path run_dbt sets is unused: this profile does not read it
-        run = run_dbt(project, root / "unused.duckdb", session_monkeypatch, translator=None)
-    run.warnings = warnings  # type: ignore[attr-defined]
-    return run
+    root = tmp_path_factory.mktemp("jaffle_postgres")
+    # the DuckDB path is unused: this profile does not read it
+    return build_jaffle(root, root / "unused.duckdb", session_monkeypatch, profiles=profiles)
 
 
 def test_the_build_succeeds_and_every_event_validates_against_the_official_schemas(postgres_run: DbtRun) -> None:
@@ -94,7 +92,7 @@ def test_the_warehouse_was_read_without_a_warning(postgres_run: DbtRun) -> None:
 
 @pytest.mark.parametrize("node", [*SEEDS, *MODELS])
 def test_every_seed_and_model_gets_a_typed_schema_from_the_warehouse(postgres_run: DbtRun, node: str) -> None:
-    fields = complete_event(postgres_run, node)["outputs"][0]["facets"]["schema"]["fields"]
+    fields = schema_fields(postgres_run, node)
     assert fields
     assert all(field.get("type") for field in fields), fields
     if node in EXPECTED_LINEAGE:  # a model's columns are the ones its hand-checked lineage lists, no more
@@ -102,7 +100,7 @@ def test_every_seed_and_model_gets_a_typed_schema_from_the_warehouse(postgres_ru
 
 
 def test_a_seed_declaring_no_columns_gets_postgres_types(postgres_run: DbtRun) -> None:
-    fields = complete_event(postgres_run, "raw_orders")["outputs"][0]["facets"]["schema"]["fields"]
+    fields = schema_fields(postgres_run, "raw_orders")
     assert [(f["name"], f["type"]) for f in fields] == [
         ("id", "integer"),
         ("user_id", "integer"),
@@ -112,16 +110,8 @@ def test_a_seed_declaring_no_columns_gets_postgres_types(postgres_run: DbtRun) -
 
 
 def test_model_schema_is_the_tables_columns_in_order_with_schema_yml_descriptions(postgres_run: DbtRun) -> None:
-    fields = complete_event(postgres_run, "customers")["outputs"][0]["facets"]["schema"]["fields"]
-    assert [f["name"] for f in fields] == [
-        "customer_id",
-        "first_name",
-        "last_name",
-        "first_order",
-        "most_recent_order",
-        "number_of_orders",
-        "customer_lifetime_value",
-    ]  # schema.yml's stale `customer_name` is not there
+    fields = schema_fields(postgres_run, "customers")
+    assert [f["name"] for f in fields] == CUSTOMERS_COLUMNS  # all 7, in table order
     by_name = {f["name"]: f for f in fields}
     assert (by_name["customer_id"]["type"], by_name["customer_id"]["description"]) == ("integer", "Primary key")
     assert by_name["first_order"]["type"] == "date"
@@ -130,22 +120,12 @@ def test_model_schema_is_the_tables_columns_in_order_with_schema_yml_description
 
 @pytest.mark.parametrize("model", MODELS)
 def test_every_model_gets_the_hand_checked_column_lineage(postgres_run: DbtRun, model: str) -> None:
-    facet = complete_event(postgres_run, model)["outputs"][0]["facets"]["columnLineage"]
-    got = {
-        column: {
-            (table_name(i["name"]), i["field"], i["transformations"][0]["type"], i["transformations"][0]["subtype"])
-            for i in spec["inputFields"]
-        }
-        for column, spec in facet["fields"].items()
-    }
-    assert got == EXPECTED_LINEAGE[model]
+    assert column_lineage(postgres_run, model) == EXPECTED_LINEAGE[model]
 
 
 @pytest.mark.parametrize("model", ["customers", "orders"])
 def test_joins_and_group_by_are_dataset_level_indirect_lineage(postgres_run: DbtRun, model: str) -> None:
-    facet = complete_event(postgres_run, model)["outputs"][0]["facets"]["columnLineage"]
-    got = {(table_name(i["name"]), i["field"], i["transformations"][0]["subtype"]) for i in facet["dataset"]}
-    assert got == EXPECTED_DATASET_LINEAGE[model]
+    assert dataset_lineage(postgres_run, model) == EXPECTED_DATASET_LINEAGE[model]
 
 
 def test_datasets_are_named_as_the_openlineage_naming_spec_says_for_postgres(

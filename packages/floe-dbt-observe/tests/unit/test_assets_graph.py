@@ -7,6 +7,7 @@ from typing import Any
 
 import dagster as dg
 import pytest
+from dbt_harness import FIXTURE_ASSETS
 
 from floe_dbt_observe import DbtAssetSettings, DefinitionOptions, FloeDbtTranslator, _compat, build_dbt_assets
 from floe_dbt_observe.errors import EmptySelectionError, InvalidAssetSettingsError
@@ -25,16 +26,7 @@ def _groups(defs: list[dg.AssetsDefinition]) -> dict[str, str]:
 
 def test_every_model_seed_and_snapshot_is_its_own_asset(parsed_project: Path) -> None:
     (definition,) = _build(parsed_project)
-    assert {key.to_user_string() for key in definition.keys} == {
-        "stg_orders",
-        "stg_customers",
-        "stg_payments",
-        "stg_countries",
-        "customer_orders",
-        "country_revenue",
-        "country_codes",
-        "orders_snapshot",
-    }
+    assert {key.to_user_string() for key in definition.keys} == FIXTURE_ASSETS
 
 
 def test_groups_come_from_meta_else_mapped_folder(parsed_project: Path) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 import dagster as dg
 import pytest
-from dbt_harness import ListTransport
+from dbt_harness import FIXTURE_ASSETS, ListTransport
 from openlineage.client import OpenLineageClient
 from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -180,16 +180,7 @@ def test_fusion_results_become_materializations(success: Replayed) -> None:
         for event in success.dagster_events
         if isinstance(event, dg.AssetMaterialization)
     }
-    assert materialized == {
-        "stg_orders",
-        "stg_customers",
-        "stg_payments",
-        "stg_countries",
-        "customer_orders",
-        "country_revenue",
-        "country_codes",
-        "orders_snapshot",
-    }
+    assert materialized == FIXTURE_ASSETS
 
 
 @pytest.mark.skipif(

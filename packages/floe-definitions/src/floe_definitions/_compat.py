@@ -61,17 +61,17 @@ Remaining private uses at run time, each with what happens without it:
 
 from __future__ import annotations
 
-import functools
 import inspect
 import logging
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from dagster import AssetsDefinition, DagsterEvent, Executor, JobDefinition
+
+from floe_config.integration import DISABLE_ENV, Capability, Probes
 
 if TYPE_CHECKING:
     from dagster._core.definitions.assets.graph.asset_graph import AssetGraph as AssetGraph
@@ -89,39 +89,9 @@ if TYPE_CHECKING:
     from dagster._serdes import ConfigurableClassData as ConfigurableClassData
 
 logger = logging.getLogger("floe_definitions")
-PACKAGE = "floe-definitions"
-"""The package a WARNING names."""
-PROBED = "Dagster/OpenLineage"
-"""What the probes look at, for the WARNING."""
-
-DISABLE_ENV = "FLOE_COMPAT_DISABLE"
-"""Comma-separated capability names whose probe fails on purpose (tests; a user working around an upgrade)."""
-
-
-@dataclass(frozen=True)
-class Capability:
-    """One use of a private API: its name and what floe does without it."""
-
-    name: str
-    slower_path: str
-
-
-def disabled(capability: Capability) -> bool:
-    """Return whether ``FLOE_COMPAT_DISABLE`` turns the capability's probe off."""
-    return capability.name in {name.strip() for name in os.environ.get(DISABLE_ENV, "").split(",")}
-
-
-@functools.cache
-def warn_unavailable(capability: Capability) -> None:
-    """Log, once per process and capability, that floe takes the slower public path."""
-    logger.warning(
-        "%s: %s is unavailable on this %s (or disabled by %s); using %s",
-        PACKAGE,
-        capability.name,
-        PROBED,
-        DISABLE_ENV,
-        capability.slower_path,
-    )
+_PROBES = Probes("floe-definitions", "Dagster/OpenLineage", logger)
+disabled = _PROBES.disabled
+warn_unavailable = _PROBES.warn_unavailable
 
 
 OPENLINEAGE_ALIAS_HOOK_CAPABILITY = Capability(

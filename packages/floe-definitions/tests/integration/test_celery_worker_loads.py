@@ -1,18 +1,14 @@
 """A dagster-celery worker loads the project once, not once per task.
 
-A real worker (``dagster-celery worker start``, ``--concurrency=1``, Redis from ``FLOE_TEST_REDIS_URL``) runs both
+A real worker (``floe_test_support.celery_workers``: one pool process, Redis from ``FLOE_TEST_REDIS_URL``) runs both
 steps of ``floe run everything`` on a copy of the fixture project. ``tests/load_probe`` on ``PYTHONPATH`` logs the
 pid of every ``load_project`` call in every process (see its module docstring).
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import subprocess
-import sys
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -20,9 +16,9 @@ from typing import Any
 import pytest
 from dagster import DagsterEventType, DagsterInstance
 
-BIN = Path(sys.executable).parent
+from floe_test_support.celery_workers import BIN, celery_workers, worker_log
+
 LOAD_PROBE = Path(__file__).parents[1] / "load_probe"
-READY_TIMEOUT_SECONDS = 300
 
 
 def _env(copy: Any, redis_url: str, load_log: Path) -> dict[str, str]:
@@ -64,25 +60,8 @@ def test_a_celery_worker_loads_the_project_once_for_two_tasks(tmp_path: Path, co
         check=False,
     )
     assert written.returncode == 0, written.stderr[-2000:]
-    config = copy.root / ".floe" / "dagster" / "celery-worker.yaml"
     name = f"floe-loads-{os.getpid()}"
-    worker_log = tmp_path / "worker.log"
-    command = ["worker", "start", "-A", "dagster_celery.app", "-y", str(config), "-n", name, "-q", "dagster"]
-    with worker_log.open("wb") as log:
-        worker = subprocess.Popen(
-            [str(BIN / "dagster-celery"), *command, "--", "--concurrency=1"],
-            cwd=copy.root,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-        while "ready." not in worker_log.read_text(errors="replace"):
-            assert worker.poll() is None, worker_log.read_text(errors="replace")[-3000:]
-            assert time.monotonic() < deadline, "the Celery worker did not become ready"
-            time.sleep(1)
+    with celery_workers(copy.root, env, [name]):
         load_log.write_text("")  # the loads of `floe instance --write` and the worker's start-up are not the tasks'
         run = subprocess.Popen(
             [str(BIN / "floe"), "run", "everything", str(copy.root)],
@@ -93,14 +72,8 @@ def test_a_celery_worker_loads_the_project_once_for_two_tasks(tmp_path: Path, co
             text=True,
         )
         stdout, stderr = run.communicate(timeout=1200)
-        assert run.returncode == 0, stdout[-2000:] + stderr[-3000:] + worker_log.read_text(errors="replace")[-3000:]
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(worker.pid, signal.SIGTERM)
-        try:
-            worker.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(worker.pid, signal.SIGKILL)
+        worker_output = worker_log(copy.root, name).read_text(errors="replace")[-3000:]
+        assert run.returncode == 0, stdout[-2000:] + stderr[-3000:] + worker_output
     run_id = stdout.strip().splitlines()[-1].rsplit("(run ", 1)[1].rstrip(")")
     with DagsterInstance.from_config(str(copy.root / ".floe" / "dagster")) as instance:
         steps = {

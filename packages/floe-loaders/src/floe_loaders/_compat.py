@@ -25,9 +25,7 @@ at run time through this path).
 
 from __future__ import annotations
 
-import functools
 import logging
-import os
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,6 +33,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import dagster as dg
+
+from floe_config.integration import DISABLE_ENV as DISABLE_ENV  # tests switch probes off by it
+from floe_config.integration import Capability, Probes
 
 if TYPE_CHECKING:
     from dagster._core.definitions.assets.graph.base_asset_graph import BaseAssetGraph as BaseAssetGraph
@@ -47,39 +48,9 @@ if TYPE_CHECKING:
 
 
 logger = logging.getLogger("floe_loaders")
-PACKAGE = "floe-loaders"
-"""The package a WARNING names."""
-PROBED = "Dagster"
-"""What the probes look at, for the WARNING."""
-
-DISABLE_ENV = "FLOE_COMPAT_DISABLE"
-"""Comma-separated capability names whose probe fails on purpose (tests; a user working around an upgrade)."""
-
-
-@dataclass(frozen=True)
-class Capability:
-    """One use of a private API: its name and what floe does without it."""
-
-    name: str
-    slower_path: str
-
-
-def disabled(capability: Capability) -> bool:
-    """Return whether ``FLOE_COMPAT_DISABLE`` turns the capability's probe off."""
-    return capability.name in {name.strip() for name in os.environ.get(DISABLE_ENV, "").split(",")}
-
-
-@functools.cache
-def warn_unavailable(capability: Capability) -> None:
-    """Log, once per process and capability, that floe takes the slower public path."""
-    logger.warning(
-        "%s: %s is unavailable on this %s (or disabled by %s); using %s",
-        PACKAGE,
-        capability.name,
-        PROBED,
-        DISABLE_ENV,
-        capability.slower_path,
-    )
+_PROBES = Probes("floe-loaders", "Dagster", logger)
+disabled = _PROBES.disabled
+warn_unavailable = _PROBES.warn_unavailable
 
 
 UNRESOLVED_DEFINITIONS = Capability(
