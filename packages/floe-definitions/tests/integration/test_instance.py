@@ -141,7 +141,9 @@ def test_floe_instance_with_a_conflicting_hand_written_file_exits_1_naming_both(
 def test_postgres_url_is_an_environment_reference_never_the_url(tmp_path: Path) -> None:
     spec = parse_platform_spec("instance: {storage: postgres, postgres_url_env: TEAM_PG_URL}\n", environ={})
     rendered = render_instance(spec, tmp_path)
-    assert rendered.config["storage"] == {"postgres": {"postgres_url": {"env": "TEAM_PG_URL"}}}
+    for key in ("run_storage", "event_log_storage", "schedule_storage"):
+        assert rendered.config[key]["config"] == {"postgres_url": {"env": "TEAM_PG_URL"}}
+    assert "storage" not in rendered.config
 
 
 def test_a_literal_postgres_url_is_printed_with_its_password_masked(tmp_path: Path) -> None:
