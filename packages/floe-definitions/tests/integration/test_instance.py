@@ -57,6 +57,7 @@ def test_rendered_sqlite_instance_is_loaded_by_dagster_with_every_setting(tmp_pa
         assert instance.run_retries_max_retries == 2
         assert not instance.telemetry_enabled
         assert type(instance.run_storage).__name__ == "SqliteRunStorage"
+        assert type(instance.event_log_storage).__name__ == "BatchedSqliteEventLogStorage"  # floe's batched writes
         compute_logs = instance.compute_log_manager.inst_data
         assert compute_logs is not None
         assert compute_logs.config_dict["base_dir"] == os.fspath(tmp_path / "logs")
@@ -199,6 +200,7 @@ def test_rendered_postgres_instance_opens_on_a_real_server(
     text = "instance: {storage: postgres, postgres_url_env: TEAM_PG_URL}\n"
     with open_instance(tmp_path, parse_platform_spec(text, environ={})) as instance:
         assert type(instance.run_storage).__name__ == "PostgresRunStorage"
+        assert type(instance.event_log_storage).__name__ == "BatchedPostgresEventLogStorage"
     assert "TEAM_PG_URL" in (tmp_path / "home" / "dagster.yaml").read_text()
     assert location not in (tmp_path / "home" / "dagster.yaml").read_text()
 
