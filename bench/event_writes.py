@@ -8,9 +8,12 @@ One process per measurement (``--one STORAGE BATCH``) times, in process, on a fr
 - ``per_node``: one ``ASSET_MATERIALIZATION`` per model stored through ``instance.report_dagster_event``, as a dbt
   step reports them (one event per node, no batch metadata);
 
-with Dagster's batched writes off (``DAGSTER_EVENT_BATCH_SIZE`` unset) and on (``DAGSTER_EVENT_BATCH_SIZE=BATCH``:
-events Dagster sends with batch metadata, the planned ones, go to ``EventLogStorage.store_event_batch``).
-The driver (no ``--one``) interleaves the cases and prints medians; ``bench/run.py events`` runs it.
+on three instances: Dagster's own storage with its batched writes off (``dagster``: ``DAGSTER_EVENT_BATCH_SIZE``
+unset) and on (``dagster-batch``: ``DAGSTER_EVENT_BATCH_SIZE=1000``: events Dagster sends with batch metadata, the
+planned ones, go to ``EventLogStorage.store_event_batch``), and the storage floe renders into ``dagster.yaml``
+(``floe``: :mod:`floe_definitions.instance.event_log`, which sets ``DAGSTER_EVENT_BATCH_SIZE`` itself and writes a
+batch in one transaction per database). The driver (no ``--one``) interleaves the cases and prints medians;
+``bench/run.py events`` runs it (``--cases`` picks some, ``--no-per-node`` times the planned events only).
 """
 
 from __future__ import annotations
@@ -44,15 +47,27 @@ def _job(project_dir: Path) -> Any:
     return defs.resolve_job_def("everything")
 
 
-def _instance(storage: str, home: Path, postgres_url: str | None) -> Any:
-    import dagster as dg
+CASES = ("dagster", "dagster-batch", "floe")
 
-    if storage == "sqlite":
-        config = "telemetry: {enabled: false}\n"
-    else:
-        assert postgres_url is not None
-        config = f"telemetry: {{enabled: false}}\nstorage:\n  postgres:\n    postgres_url: {postgres_url}\n"
-    (home / "dagster.yaml").write_text(config)
+
+def _instance(storage: str, case: str, home: Path, postgres_url: str | None) -> Any:
+    import dagster as dg
+    import yaml
+
+    if case == "floe":  # the dagster.yaml floe renders from platform.yaml, opened as floe's commands open it
+        from floe_config import load_platform_spec
+        from floe_definitions.integration import open_instance
+
+        platform_file = home / "platform.yaml"
+        url = f", postgres_url: '{postgres_url}'" if postgres_url else ""
+        platform_file.write_text(f"instance: {{storage: {storage}{url}, telemetry: false}}\n")
+        environ = {"DAGSTER_HOME": str(home / "dagster")}
+        platform = load_platform_spec(platform_file, environ=environ)
+        return open_instance(home, platform, environ, platform_file=platform_file)
+    config: dict[str, Any] = {"telemetry": {"enabled": False}}
+    if storage == "postgres":
+        config["storage"] = {"postgres": {"postgres_url": postgres_url}}
+    (home / "dagster.yaml").write_text(yaml.safe_dump(config))
     return dg.DagsterInstance.from_config(str(home))
 
 
@@ -64,7 +79,7 @@ def _psycopg2(url: str) -> str:
 def _fresh_postgres(server_url: str) -> str:
     import sqlalchemy
 
-    name = f"warmsteps_bench_events_{uuid.uuid4().hex[:8]}"
+    name = f"events_bench_{uuid.uuid4().hex[:8]}"
     engine = sqlalchemy.create_engine(_psycopg2(server_url), isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
@@ -81,7 +96,7 @@ def _drop_postgres(server_url: str, url: str) -> None:
     engine.dispose()
 
 
-def measure_one(storage: str, models: int) -> dict[str, Any]:
+def measure_one(storage: str, case: str, models: int, per_node: bool = True) -> dict[str, Any]:
     """Time the planned and per-node writes of one run on a fresh instance (see the module docstring)."""
     import dagster as dg
     from dagster import DagsterEvent, DagsterEventType
@@ -94,7 +109,7 @@ def measure_one(storage: str, models: int) -> dict[str, Any]:
     server_url = os.environ.get(POSTGRES_URL_ENV)
     postgres_url = _fresh_postgres(server_url) if storage == "postgres" and server_url else None
     try:
-        with tempfile.TemporaryDirectory() as home, _instance(storage, Path(home), postgres_url) as instance:
+        with tempfile.TemporaryDirectory() as home, _instance(storage, case, Path(home), postgres_url) as instance:
             instance.get_runs_count()  # create the storage before timing
             started = time.perf_counter()
             run = instance.create_run_for_job(job_def=job)
@@ -102,6 +117,7 @@ def measure_one(storage: str, models: int) -> dict[str, Any]:
             records = instance.get_records_for_run(run.run_id, limit=1_000_000).records
             planned = sum(1 for r in records if r.event_log_entry.dagster_event_type is not None)
             keys = sorted(job.asset_layer.executable_asset_keys, key=lambda key: key.to_user_string())
+            keys = keys if per_node else []
             step_key = next(iter(job.nodes)).name
             started = time.perf_counter()
             for key in keys:
@@ -121,6 +137,7 @@ def measure_one(storage: str, models: int) -> dict[str, Any]:
             _drop_postgres(server_url, postgres_url)
     return {
         "storage": storage,
+        "case": case,
         "batch": os.environ.get("DAGSTER_EVENT_BATCH_SIZE", "0"),
         "planned_events": planned,
         "planned_s": planned_s,
@@ -131,26 +148,34 @@ def measure_one(storage: str, models: int) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--one", nargs=2, metavar=("STORAGE", "BATCH"), help="measure once: sqlite|postgres, batch")
+    parser.add_argument("--one", nargs=2, metavar=("STORAGE", "CASE"), help="measure once: sqlite|postgres, a case")
     parser.add_argument("--models", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--cases", default=",".join(CASES), help=f"comma-separated, of: {', '.join(CASES)}")
+    parser.add_argument("--no-per-node", action="store_true", help="time the planned events only")
     args = parser.parse_args(argv)
     if args.one:
-        print(json.dumps(measure_one(args.one[0], args.models)))
+        print(json.dumps(measure_one(args.one[0], args.one[1], args.models, per_node=not args.no_per_node)))
         return 0
     storages = ["sqlite"] + (["postgres"] if os.environ.get(POSTGRES_URL_ENV) else [])
     if len(storages) == 1:
         print(f"  PostgreSQL skipped: set {POSTGRES_URL_ENV} to a server URL")
-    cases = [(storage, batch) for storage in storages for batch in ("0", "1000")]
+    chosen = [case for case in args.cases.split(",") if case]
+    unknown = sorted(set(chosen) - set(CASES))
+    if unknown:
+        raise SystemExit(f"unknown --cases {', '.join(unknown)}; choose from {', '.join(CASES)}")
+    cases = [(storage, case) for storage in storages for case in chosen]
     results: dict[tuple[str, str], list[dict[str, Any]]] = {case: [] for case in cases}
+    print(f"  load average at start: {os.getloadavg()[0]:.1f}", flush=True)
     for index in range(args.repeat):
-        for storage, batch in cases if index % 2 == 0 else list(reversed(cases)):
+        for storage, case in cases if index % 2 == 0 else list(reversed(cases)):
             env = {key: value for key, value in os.environ.items() if key != "DAGSTER_EVENT_BATCH_SIZE"}
-            if batch != "0":
-                env["DAGSTER_EVENT_BATCH_SIZE"] = batch
+            if case == "dagster-batch":
+                env["DAGSTER_EVENT_BATCH_SIZE"] = "1000"
             env["DAGSTER_DISABLE_TELEMETRY"] = "yes"
+            extra = ["--no-per-node"] if args.no_per_node else []
             out = subprocess.run(
-                [sys.executable, __file__, "--one", storage, batch, "--models", str(args.models)],
+                [sys.executable, __file__, "--one", storage, case, "--models", str(args.models), *extra],
                 cwd=BENCH_DIR,
                 env=env,
                 capture_output=True,
@@ -158,17 +183,19 @@ def main(argv: list[str] | None = None) -> int:
                 check=False,
             )
             if out.returncode != 0:
-                raise SystemExit(f"{storage} batch {batch} failed:\n{out.stderr[-3000:]}")
-            results[(storage, batch)].append(json.loads(out.stdout.strip().splitlines()[-1]))
-            print(f"  {storage} batch {batch}: {results[(storage, batch)][-1]}", flush=True)
-    print("| storage | DAGSTER_EVENT_BATCH_SIZE | planned events | planned writes s | per-node events | per-node s |")
+                raise SystemExit(f"{storage} {case} failed:\n{out.stderr[-3000:]}")
+            results[(storage, case)].append(json.loads(out.stdout.strip().splitlines()[-1]))
+            print(f"  {storage} {case}: {results[(storage, case)][-1]}", flush=True)
+    print(f"  load average at end: {os.getloadavg()[0]:.1f}")
+    print("| storage | case | planned events | planned writes s (min-max) | per-node events | per-node s (min-max) |")
     print("|---|---|---|---|---|---|")
-    for (storage, batch), runs in results.items():
-        planned = statistics.median(r["planned_s"] for r in runs)
-        per_node = statistics.median(r["per_node_s"] for r in runs)
+    for (storage, case), runs in results.items():
+        planned = [r["planned_s"] for r in runs]
+        per_node = [r["per_node_s"] for r in runs]
         print(
-            f"| {storage} | {batch if batch != '0' else 'unset'} | {runs[0]['planned_events']} | {planned:.2f} | "
-            f"{runs[0]['per_node_events']} | {per_node:.2f} |"
+            f"| {storage} | {case} | {runs[0]['planned_events']} | {statistics.median(planned):.2f} "
+            f"({min(planned):.2f}-{max(planned):.2f}) | {runs[0]['per_node_events']} | "
+            f"{statistics.median(per_node):.2f} ({min(per_node):.2f}-{max(per_node):.2f}) |"
         )
     return 0
 

@@ -782,7 +782,7 @@ def bench_celery(ctx: Context) -> None:
 
 
 def bench_events(ctx: Context) -> None:
-    """Dagster's event-log writes of a 1,000-model run on SQLite and PostgreSQL (bench/event_writes.py)."""
+    """Event-log writes of a 1,000-model run, Dagster's storages vs floe's, SQLite and PostgreSQL (event_writes.py)."""
     repeat = ctx.repeat or 3
     cmd = [ctx.python(), str(BENCH_DIR / "event_writes.py"), "--repeat", str(repeat)]
     subprocess.run(cmd, check=True, env=child_env(), cwd=BENCH_DIR)

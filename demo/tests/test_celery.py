@@ -35,7 +35,7 @@ from floe_definitions.telemetry.run_trace import run_trace_id
 from floe_test_support.celery_workers import BIN, celery_workers
 from floe_test_support.dagster_internals import instance_from_dir
 from floe_test_support.http_endpoints import free_port
-from floe_test_support.postgres import POSTGRES_URL_ENV, configured_server
+from floe_test_support.postgres import POSTGRES_URL_ENV, configured_server, postgres_url_overrides
 
 DEMO_DIR = Path(__file__).resolve().parents[1]
 REPO = DEMO_DIR.parent
@@ -56,8 +56,9 @@ def _fresh_postgres_database() -> str | None:
 
 def open_demo_instance(root: Path, postgres_url: str | None) -> DagsterInstance:
     """The instance floe rendered for the copy; its ``{env: ...}`` Postgres URL handed over as an override."""
-    overrides = {"storage": {"postgres": {"postgres_url": postgres_url}}} if postgres_url else None
-    return instance_from_dir(str(root / ".floe" / "dagster"), overrides)
+    home = root / ".floe" / "dagster"
+    overrides = postgres_url_overrides(home, postgres_url) if postgres_url else None
+    return instance_from_dir(str(home), overrides)
 
 
 @dataclass(frozen=True)
@@ -357,7 +358,7 @@ def test_the_runs_are_stored_on_the_postgres_instance_when_one_is_given(celery_d
     assert printed.returncode == 0, printed.stderr
     assert f"postgres_url:\n      env: {INSTANCE_URL_ENV}" in printed.stdout  # the URL stays in the environment
     assert celery_demo.postgres_url.rsplit("/", 1)[1] not in printed.stdout
-    # Opened on the Postgres database alone (the override replaces the whole storage section).
+    # Opened on the Postgres database alone (the overrides replace the storage entries whole).
     with celery_demo.instance() as instance:
         stored = {run.run_id for run in instance.get_runs()}
     assert {_run_id(completed) for _, completed in celery_demo.runs} <= stored

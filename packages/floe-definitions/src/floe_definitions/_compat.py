@@ -57,10 +57,22 @@ Remaining private uses at run time, each with what happens without it:
   for the runs still using the old one. Probe: :func:`shared_forkserver_available` (those attributes exist);
   without it (or with ``FLOE_COMPAT_DISABLE=shared_step_server``) one WARNING says so and each warm run starts
   its own step server, as a cold run does.
+- ``event_batch``: the event log storages floe's ``dagster.yaml`` names
+  (:mod:`floe_definitions.instance.event_log`) subclass Dagster's ``SqliteEventLogStorage`` and dagster-postgres'
+  ``PostgresEventLogStorage`` and write a batch (``EventLogStorage.store_event_batch``, which Dagster calls for a
+  run's planned events when ``DAGSTER_EVENT_BATCH_SIZE`` is set) in one transaction per database: Dagster's own
+  ``store_event`` runs for every event of the batch while the storage's ``_connect`` hands it the batch's open
+  connection (SQLite: the per-run shard's and the index shard's, opened as Dagster's ``_connect`` opens them, under
+  its ``_db_lock``). The instance the storage is registered with gets batched writes by answering its
+  ``_get_event_batch_size`` (1,000; what ``DAGSTER_EVENT_BATCH_SIZE`` says when the environment sets it): no
+  process-wide variable is written. Probe: :func:`event_batch_available` (those methods and attributes,
+  ``_connect``'s parameters); without it one WARNING says so and the storage and the instance are Dagster's own
+  (``FLOE_COMPAT_DISABLE=event_batch`` fails the probe on purpose).
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 import os
@@ -123,6 +135,10 @@ FORKSERVER_RESTART = Capability(
 SHARED_STEP_SERVER = Capability(
     "shared_step_server", "a step server per warm run (its first step waits for it to import and build the project)"
 )
+EVENT_BATCH = Capability(
+    "event_batch",
+    "Dagster's own store_event_batch (each planned event of a run written in transactions of its own)",
+)
 CAPABILITIES = (
     OPENLINEAGE_ALIAS_HOOK_CAPABILITY,
     STEP_ASSETS,
@@ -133,6 +149,7 @@ CAPABILITIES = (
     CONSOLE_DEBUG_FORMAT,
     FORKSERVER_RESTART,
     SHARED_STEP_SERVER,
+    EVENT_BATCH,
 )
 
 OPENLINEAGE_ALIAS_HOOK = "_alias_env_vars"
@@ -646,3 +663,202 @@ def _process_alive(pid: int) -> bool:
             return stat.read().rsplit(b")", 1)[-1].split()[0] != b"Z"
     except OSError:
         return True  # no /proc (macOS): the signal check is all there is
+
+
+# --- event_batch (floe_definitions.instance.event_log) -----------------------------------------------------------
+
+EVENT_BATCH_SIZE_ENV = "DAGSTER_EVENT_BATCH_SIZE"
+"""Dagster's switch for batched event writes: events sent with batch metadata (a run's planned events, a step's
+materializations of several partitions) are buffered up to this many and handed to ``store_event_batch``. When it
+is set, it decides (``0``: no batches), for floe's storages too."""
+EVENT_BATCH_SIZE = "1000"
+"""floe's default: a 1,000-model run's planned events in two transactions, each holding SQLite's index write lock for
+about a second."""
+SQLITE_CONNECT_PARAMETERS = ("self", "shard")
+POSTGRES_CONNECT_PARAMETERS = ("self",)
+
+
+def _parameters(function: Any) -> tuple[str, ...]:
+    try:
+        return tuple(inspect.signature(function).parameters)
+    except (TypeError, ValueError):
+        return ()
+
+
+def event_batch_available(kind: str) -> bool:
+    """Probe the storage internals a batched storage of ``kind`` (``sqlite`` or ``postgres``) relies on."""
+    if disabled(EVENT_BATCH):
+        return False
+    try:
+        from dagster import DagsterInstance
+
+        if _parameters(getattr(DagsterInstance, "_get_event_batch_size", None)) != ("self",):
+            return False
+        if kind == "sqlite":
+            from dagster._core.storage import sql
+            from dagster._core.storage import sqlite as sqlite_storage
+            from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+
+            return (
+                _parameters(SqliteEventLogStorage._connect) == SQLITE_CONNECT_PARAMETERS
+                and all(
+                    callable(getattr(SqliteEventLogStorage, name, None))
+                    for name in ("_initdb", "conn_string_for_shard", "store_event", "store_event_batch")
+                )
+                and callable(getattr(sql, "create_engine", None))
+                and isinstance(getattr(sqlite_storage, "SQLITE_BUSY_TIMEOUT_SECONDS", None), int | float)
+            )
+        from dagster_postgres.event_log.event_log import PostgresEventLogStorage
+
+        return _parameters(PostgresEventLogStorage._connect) == POSTGRES_CONNECT_PARAMETERS and all(
+            callable(getattr(PostgresEventLogStorage, name, None)) for name in ("store_event", "store_event_batch")
+        )
+    except ImportError:
+        return False
+
+
+def _enable_event_batches(instance: Any) -> None:
+    """Turn on Dagster's batched writes for ``instance`` alone, unless ``DAGSTER_EVENT_BATCH_SIZE`` decides.
+
+    Dagster reads the size from the environment on every event (``DagsterInstance._get_event_batch_size``); floe
+    answers for the instances that use its storage instead of writing the variable into the process environment.
+    """
+    if os.environ.get(EVENT_BATCH_SIZE_ENV) is None:
+        instance._get_event_batch_size = functools.partial(int, EVENT_BATCH_SIZE)
+
+
+@functools.cache
+def batched_sqlite_event_log_storage() -> type:
+    """Return ``SqliteEventLogStorage`` whose ``store_event_batch`` is one transaction per shard (see the docstring)."""
+    import threading
+    from collections.abc import Iterator, Mapping, Sequence
+    from contextlib import ExitStack, contextmanager
+
+    from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+    from dagster._core.storage.sql import create_engine
+    from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
+    from sqlalchemy.pool import NullPool
+
+    class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
+        """Dagster's per-run-sharded SQLite event log; a batch is written in one transaction per shard."""
+
+        def __init__(self, base_dir: str, inst_data: Any = None) -> None:
+            self._batch = threading.local()
+            self._batching = event_batch_available("sqlite")
+            super().__init__(base_dir, inst_data)
+            if not self._batching:
+                warn_unavailable(EVENT_BATCH)
+
+        def register_instance(self, instance: Any) -> None:
+            super().register_instance(instance)
+            if self._batching:
+                _enable_event_batches(instance)
+
+        @classmethod
+        def from_config_value(cls, inst_data: Any, config_value: Mapping[str, Any]) -> Any:
+            return cls(inst_data=inst_data, **config_value)
+
+        @contextmanager
+        def _open_shard(self, shard: str) -> Iterator[Any]:
+            # Dagster's _connect without taking _db_lock (the batch holds it)
+            engine = create_engine(
+                self.conn_string_for_shard(shard),
+                poolclass=NullPool,
+                connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
+            )
+            try:
+                if shard not in self._initialized_dbs:
+                    self._initdb(engine)
+                    self._initialized_dbs.add(shard)
+                with engine.connect() as conn, conn.begin():
+                    yield conn
+            finally:
+                engine.dispose()
+
+        @contextmanager
+        def _connect(self, shard: str) -> Iterator[Any]:
+            open_shards = getattr(self._batch, "shards", None)
+            if open_shards is None:
+                with super()._connect(shard) as conn:
+                    yield conn
+                return
+            if shard not in open_shards:
+                open_shards[shard] = self._batch.stack.enter_context(self._open_shard(shard))
+            yield open_shards[shard]
+
+        def store_event_batch(self, events: Sequence[Any]) -> None:
+            if not self._batching:
+                super().store_event_batch(events)
+                return
+            with self._db_lock, ExitStack() as stack:
+                self._batch.shards, self._batch.stack = {}, stack
+                try:
+                    for event in events:
+                        self.store_event(event)
+                finally:
+                    self._batch.shards = self._batch.stack = None
+
+    return BatchedSqliteEventLogStorage
+
+
+@functools.cache
+def batched_postgres_event_log_storage() -> type:
+    """Return ``PostgresEventLogStorage`` whose ``store_event_batch`` is one transaction (see the docstring)."""
+    import threading
+    from collections.abc import Iterator, Mapping, Sequence
+    from contextlib import contextmanager
+
+    from dagster_postgres import PostgresEventLogStorage
+    from dagster_postgres import utils as pg_utils
+
+    token_provider = getattr(pg_utils, "get_token_provider_from_config", None)  # dagster-postgres 0.28.x lacks it
+
+    class BatchedPostgresEventLogStorage(PostgresEventLogStorage):
+        """dagster-postgres' event log; a batch is written in one transaction."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            self._batch = threading.local()
+            self._batching = event_batch_available("postgres")
+            super().__init__(*args, **kwargs)
+            if not self._batching:
+                warn_unavailable(EVENT_BATCH)
+
+        def register_instance(self, instance: Any) -> None:
+            super().register_instance(instance)
+            if self._batching:
+                _enable_event_batches(instance)
+
+        @classmethod
+        def from_config_value(cls, inst_data: Any, config_value: Mapping[str, Any]) -> Any:
+            # as PostgresEventLogStorage.from_config_value, which builds its own class
+            return cls(
+                inst_data=inst_data,
+                postgres_url=pg_utils.pg_url_from_config(config_value),
+                should_autocreate_tables=config_value.get("should_autocreate_tables", True),
+                **({"token_provider": token_provider(config_value)} if token_provider else {}),
+            )
+
+        @contextmanager
+        def _connect(self) -> Iterator[Any]:
+            conn = getattr(self._batch, "conn", None)
+            if conn is not None:
+                yield conn
+                return
+            with super()._connect() as conn:
+                yield conn
+
+        def store_event_batch(self, events: Sequence[Any]) -> None:
+            if not self._batching:
+                super().store_event_batch(events)
+                return
+            with super()._connect() as conn:
+                conn = conn.execution_options(isolation_level="READ COMMITTED")  # the engine autocommits
+                with conn.begin():
+                    self._batch.conn = conn
+                    try:
+                        for event in events:
+                            self.store_event(event)
+                    finally:
+                        self._batch.conn = None
+
+    return BatchedPostgresEventLogStorage

@@ -30,7 +30,7 @@ from dagster import DagsterInstance, DagsterRun, RunsFilter
 
 from floe_test_support.dagster_internals import instance_from_dir
 from floe_test_support.http_endpoints import free_port
-from floe_test_support.postgres import PostgresServer
+from floe_test_support.postgres import PostgresServer, postgres_url_overrides
 
 PROJECT = Path(__file__).parent / "project"
 LOCATION = "daemonic"
@@ -118,7 +118,7 @@ class DagsterDev:
         writes in tests), so the URL is handed over as an override of that one setting.
         """
         if self._instance is None:
-            overrides = {"storage": {"postgres": {"postgres_url": self.postgres_url}}} if self.postgres_url else None
+            overrides = postgres_url_overrides(self.home, self.postgres_url) if self.postgres_url else None
             self._instance = instance_from_dir(str(self.home), overrides)
         return self._instance
 

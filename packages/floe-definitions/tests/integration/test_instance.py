@@ -57,6 +57,7 @@ def test_rendered_sqlite_instance_is_loaded_by_dagster_with_every_setting(tmp_pa
         assert instance.run_retries_max_retries == 2
         assert not instance.telemetry_enabled
         assert type(instance.run_storage).__name__ == "SqliteRunStorage"
+        assert type(instance.event_log_storage).__name__ == "BatchedSqliteEventLogStorage"  # floe's batched writes
         compute_logs = instance.compute_log_manager.inst_data
         assert compute_logs is not None
         assert compute_logs.config_dict["base_dir"] == os.fspath(tmp_path / "logs")
@@ -141,7 +142,9 @@ def test_floe_instance_with_a_conflicting_hand_written_file_exits_1_naming_both(
 def test_postgres_url_is_an_environment_reference_never_the_url(tmp_path: Path) -> None:
     spec = parse_platform_spec("instance: {storage: postgres, postgres_url_env: TEAM_PG_URL}\n", environ={})
     rendered = render_instance(spec, tmp_path)
-    assert rendered.config["storage"] == {"postgres": {"postgres_url": {"env": "TEAM_PG_URL"}}}
+    for key in ("run_storage", "event_log_storage", "schedule_storage"):
+        assert rendered.config[key]["config"] == {"postgres_url": {"env": "TEAM_PG_URL"}}
+    assert "storage" not in rendered.config
 
 
 def test_a_literal_postgres_url_is_printed_with_its_password_masked(tmp_path: Path) -> None:
@@ -197,6 +200,7 @@ def test_rendered_postgres_instance_opens_on_a_real_server(
     text = "instance: {storage: postgres, postgres_url_env: TEAM_PG_URL}\n"
     with open_instance(tmp_path, parse_platform_spec(text, environ={})) as instance:
         assert type(instance.run_storage).__name__ == "PostgresRunStorage"
+        assert type(instance.event_log_storage).__name__ == "BatchedPostgresEventLogStorage"
     assert "TEAM_PG_URL" in (tmp_path / "home" / "dagster.yaml").read_text()
     assert location not in (tmp_path / "home" / "dagster.yaml").read_text()
 

@@ -12,6 +12,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -110,3 +111,23 @@ def configured_or_throwaway_url() -> Iterator[str]:
         return
     with ci_server("postgres.sh", POSTGRES_URL_ENV, "FLOE_TEST_POSTGRES_DATA") as url:
         yield url
+
+
+def postgres_url_overrides(home: str | os.PathLike[str], url: str) -> dict[str, Any]:
+    """Overrides of ``home``'s ``dagster.yaml`` putting ``url`` wherever it names a Postgres URL.
+
+    A rendered ``dagster.yaml`` names the URL by variable (``{env: NAME}``) in each storage entry; a test that does
+    not export the variable opens the instance with these (Dagster replaces top-level entries whole).
+    """
+    import yaml
+
+    config = yaml.safe_load((Path(home) / "dagster.yaml").read_text(encoding="utf-8")) or {}
+    overrides: dict[str, Any] = {}
+    for key, entry in config.items():
+        if not isinstance(entry, dict):
+            continue
+        settings = entry.get("config") if "module" in entry else entry.get("postgres")
+        if isinstance(settings, dict) and "postgres_url" in settings:
+            replaced = {**settings, "postgres_url": url}
+            overrides[key] = {**entry, "config": replaced} if "module" in entry else {**entry, "postgres": replaced}
+    return overrides

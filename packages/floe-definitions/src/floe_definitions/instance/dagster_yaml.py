@@ -27,6 +27,9 @@ LEGACY_HEADER = "# SQLite storage in this directory (floe's default instance)"
 COMPUTE_LOGS_MODULE = "dagster.core.storage.local_compute_log_manager"
 WARM_LAUNCHER_MODULE = "floe_definitions.warm.launcher"
 WARM_LAUNCHER_CLASS = "WarmRunLauncher"
+EVENT_LOG_MODULE = "floe_definitions.instance.event_log"
+"""floe's event log storages: Dagster's own, writing a batch of events (a run's planned events) at once."""
+STORAGE_KEYS = ("run_storage", "event_log_storage", "schedule_storage")
 
 
 @dataclass(frozen=True)
@@ -58,10 +61,11 @@ class RenderedInstance:
     def display_text(self) -> str:
         """The text with any password in a literal Postgres URL masked (for printing)."""
         text = self.text()
-        storage = self.config.get("storage", {})
-        url = storage.get("postgres", {}).get("postgres_url") if isinstance(storage, Mapping) else None
-        if isinstance(url, str):
-            text = text.replace(url, mask_url(url))
+        for key in STORAGE_KEYS:
+            storage = self.config.get(key, {})
+            url = storage.get("config", {}).get("postgres_url") if isinstance(storage, Mapping) else None
+            if isinstance(url, str):
+                text = text.replace(url, mask_url(url))
         return text
 
 
@@ -107,9 +111,9 @@ def render_instance(
     if settings.storage == "postgres":
         if settings.postgres_url_env:
             url_env = settings.postgres_url_env
-            config["storage"] = {"postgres": {"postgres_url": {"env": url_env}}}
+            config.update(_postgres_storages({"env": url_env}))
         elif settings.postgres_url:
-            config["storage"] = {"postgres": {"postgres_url": settings.postgres_url}}
+            config.update(_postgres_storages(settings.postgres_url))
         else:
             raise InstanceConfigError(
                 "instance.storage is 'postgres' but neither postgres_url_env nor postgres_url is set; add "
@@ -119,7 +123,7 @@ def render_instance(
             )
     else:
         sqlite_dir = _resolve(settings.sqlite_dir, relative_to) if settings.sqlite_dir else home
-        config["storage"] = {"sqlite": {"base_dir": os.fspath(sqlite_dir)}}
+        config.update(_sqlite_storages(sqlite_dir))
     coordinator = settings.run_coordinator
     run_queue: dict[str, Any] = {"max_concurrent_runs": coordinator.max_concurrent_runs}
     if coordinator.tag_concurrency_limits:
@@ -146,6 +150,38 @@ def render_instance(
         config["run_launcher"] = {"module": WARM_LAUNCHER_MODULE, "class": WARM_LAUNCHER_CLASS, "config": {}}
     source = os.fspath(platform_file) if platform_file is not None else "platform defaults"
     return RenderedInstance(home=home, config=config, source=source, postgres_url_env=url_env)
+
+
+def _sqlite_storages(base_dir: Path) -> dict[str, Any]:
+    """Dagster's SQLite run and schedule storages and floe's event log storage, in ``base_dir``.
+
+    They are laid out as Dagster's ``storage: {sqlite: {base_dir}}`` lays them out. Dagster's one-key form cannot
+    name another event log storage, so the three are named one by one (Dagster's documented per-storage form).
+    """
+    return {
+        "run_storage": _storage("dagster.core.storage.runs", "SqliteRunStorage", {"base_dir": base_dir / "history"}),
+        "event_log_storage": _storage(
+            EVENT_LOG_MODULE, "BatchedSqliteEventLogStorage", {"base_dir": base_dir / "history" / "runs"}
+        ),
+        "schedule_storage": _storage(
+            "dagster.core.storage.schedules", "SqliteScheduleStorage", {"base_dir": base_dir / "schedules"}
+        ),
+    }
+
+
+def _postgres_storages(url: str | Mapping[str, str]) -> dict[str, Any]:
+    """dagster-postgres' run and schedule storages and floe's event log storage, all on ``url``."""
+    config = {"postgres_url": url}
+    return {
+        "run_storage": _storage("dagster_postgres", "PostgresRunStorage", config),
+        "event_log_storage": _storage(EVENT_LOG_MODULE, "BatchedPostgresEventLogStorage", config),
+        "schedule_storage": _storage("dagster_postgres", "PostgresScheduleStorage", config),
+    }
+
+
+def _storage(module: str, name: str, config: Mapping[str, Any]) -> dict[str, Any]:
+    plain = {key: os.fspath(value) if isinstance(value, Path) else value for key, value in config.items()}
+    return {"module": module, "class": name, "config": plain}
 
 
 def warm_runs(platform: PlatformSpec) -> bool:
