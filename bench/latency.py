@@ -278,7 +278,7 @@ class LaunchedRunsDriver:
         with log_path.open("wb") as log:
             cmd = [sys.executable, str(BENCH_DIR / "launched_runs_driver.py"), str(case.project_dir), str(base)]
             self.process = subprocess.Popen(
-                [*cmd, slug, "--result-fd", str(write_fd)],
+                [*cmd, "latency", "--result-fd", str(write_fd)],
                 stdin=subprocess.PIPE,
                 stdout=log,
                 stderr=subprocess.STDOUT,
