@@ -50,8 +50,11 @@ class LaunchedRuns:
     def create(
         self, instance: DagsterInstance, job: str, tags: Mapping[str, str] | None = None
     ) -> tuple[DagsterRun, Any]:
-        """Create (not launch) a run of ``job`` from the code server's snapshots; return it and the request context
-        ``instance.launch_run`` takes."""
+        """Create (not launch) a run of ``job`` from the code server's snapshots.
+
+        Returns:
+            The run, and the request context ``instance.launch_run`` takes with it.
+        """
         request_context = self.context.create_request_context()
         location = request_context.get_code_location(self.location_name)
         remote_job = location.get_repository("__repository__").get_full_job(job)
