@@ -11,15 +11,27 @@ interpreter per step) and with floe's default warm steps (steps forked from one 
 and built the project); the flag keeps a step process for single-step jobs, which ``floe run`` otherwise runs in
 process; then ``floe run --in-process``, and ``floe run --in-process`` with dbt in the same process (platform.yaml
 ``dbt: {invocation: in_process}``: dbt's ``dbtRunner`` instead of a ``dbt`` subprocess).
+
+Launched sides (issue 22): runs created from a code server's snapshots and started by an instance's run launcher,
+as ``floe dev``'s webserver and daemon start them (launched_runs_driver.py, one driver process per case holding the
+code server): floe's ``WarmRunLauncher`` (each run a fork of a warm process that loaded the project) and Dagster's
+default launcher (a run worker per run), with the platform's multiprocess executor and floe's warm steps (as
+``floe dev`` runs them) or, ``--launched-executor in_process``, Dagster's in-process executor. Each is timed
+from ``launch_run`` to the run's first ``STEP_START`` and to its end; the warm process's first launch (its start and
+load, paid once per code location and change) is reported apart. ``--memory-runs N`` then launches N more warm runs
+of the case's job and reports the warm process's RSS.
 """
 
 from __future__ import annotations
 
+import json
+import math
+import os
 import shutil
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +45,15 @@ SAMPLE_SOURCE = BENCH_DIR / "latency_project"
 DEMO_SOURCE = REPO_ROOT / "demo"
 CASES = ("sample", "demo", "100", "1000")
 DEFAULT_REPEAT = {"sample": 3, "demo": 3, "100": 3, "1000": 1}
+LAUNCHED_SIDES = (("launched, Dagster's default launcher", "cold"), ("launched, floe's warm launcher", "warm"))
+"""(label, instance) of the launched sides; the instances' launchers are floe-test-support's ``launched_runs``."""
 SAMPLE_NODES = 28  # 3 seeds + 5 models + 20 tests
 
 PLATFORMS = {
     "multiprocess": "execution:\n  executor: {type: multiprocess}\n",
     "spawn": "execution:\n  executor: {type: multiprocess, start_method: spawn}\n",
     "dbt-in-process": "execution:\n  executor: {type: multiprocess}\ndbt: {invocation: in_process}\n",
+    "in-process": "execution:\n  executor: {type: in_process}\n",
 }
 TELEMETRY = "tracing: {type: file, path: .floe/traces}\nlineage:\n  transport: {type: file, path: .floe/lineage}\n"
 SYNTHETIC_FLOE_YAML = """\
@@ -126,6 +141,8 @@ class LatencyCase:
     plain: bool
     floe_args: list[str]
     multi_step: bool = False
+    tags: dict[str, str] = field(default_factory=dict)
+    """Run tags of a launched run (the partition ``--partition`` gives ``floe run``)."""
 
 
 def _dbt_env(base: dict[str, str], duckdb: Path) -> dict[str, str]:
@@ -185,7 +202,16 @@ def demo_cases(base_env: dict[str, str]) -> list[LatencyCase]:
         clear_invocation_targets(dbt_dir)
 
     seed = LatencyCase(
-        "demo seed_bronze", project_dir, "seed_bronze", env, no_reset, None, False, ["--partition", partition], True
+        "demo seed_bronze",
+        project_dir,
+        "seed_bronze",
+        env,
+        no_reset,
+        None,
+        False,
+        ["--partition", partition],
+        True,
+        {"dagster/partition": partition},
     )
     transform = LatencyCase("demo transform", project_dir, "transform", env, no_reset, ["build", *target], False, [])
     return [seed, transform]
@@ -234,6 +260,94 @@ def _floe_measure(ctx: Any, case: LatencyCase, side: FloeSide) -> Callable[[int]
     return once
 
 
+class LaunchedRunsDriver:
+    """launched_runs_driver.py for one case: a code server, a warm and a cold instance, answering launches."""
+
+    def __init__(self, case: LatencyCase, log_path: Path, executor: str) -> None:
+        self.case = case
+        self.log_path = log_path
+        slug = case.name.replace(" ", "-")
+        base = LATENCY_WORK / "launched" / slug
+        if base.exists():
+            shutil.rmtree(base)
+        base.mkdir(parents=True)
+        platform = case.project_dir / f"platform-{executor.replace('_', '-')}.yaml"
+        env = {**case.env, "FLOE_CONFIG": str(case.project_dir / "floe.yaml"), "FLOE_PLATFORM_FILE": str(platform)}
+        read_fd, write_fd = os.pipe()
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with log_path.open("wb") as log:
+            cmd = [sys.executable, str(BENCH_DIR / "launched_runs_driver.py"), str(case.project_dir), str(base)]
+            self.process = subprocess.Popen(
+                [*cmd, "latency", "--result-fd", str(write_fd)],
+                stdin=subprocess.PIPE,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=case.project_dir,
+                pass_fds=(write_fd,),
+                text=True,
+            )
+        os.close(write_fd)
+        self.results = os.fdopen(read_fd)
+
+    def ask(self, request: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Send ``request`` (none: read the ready line) and return the driver's answer."""
+        if request is not None:
+            assert self.process.stdin is not None
+            self.process.stdin.write(json.dumps(request) + "\n")
+            self.process.stdin.flush()
+        line = self.results.readline()
+        if not line:
+            raise RuntimeError(f"the launched-runs driver exited ({self.process.wait()}); log {self.log_path}")
+        answer: dict[str, Any] = json.loads(line)
+        return answer
+
+    def launch(self, launcher: str) -> dict[str, Any]:
+        return self.ask({"launcher": launcher, "job": self.case.job, "tags": self.case.tags})
+
+    def close(self) -> None:
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        try:
+            self.process.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.results.close()
+
+
+def _launched_measure(driver: LaunchedRunsDriver, label: str, launcher: str) -> Callable[[int], Measurement]:
+    def once(index: int) -> Measurement:
+        driver.case.reset()
+        print(f"    {driver.case.name} {label} #{index + 1} ...", end=" ", flush=True)
+        answer = driver.launch(launcher)
+        ok = answer["status"] == "SUCCESS"
+        first = answer["first_step_s"]
+        print(f"first STEP_START {seconds(first)} s, {answer['status']} {seconds(answer['run_s'])} s", flush=True)
+        return Measurement(
+            wall_s=answer["run_s"] if ok else math.nan,
+            cpu_s=math.nan,  # the run's process is not a child of this one
+            peak_mib=math.nan,
+            returncode=0 if ok else 1,
+            log_path=driver.log_path,
+            result={"first_step_s": first, "status": answer["status"], "run_id": answer["run_id"]},
+        )
+
+    return once
+
+
+def _report_memory(driver: LaunchedRunsDriver, runs: int) -> dict[str, Any]:
+    print(f"  {driver.case.name}: {runs} more warm runs, one after another (memory)", flush=True)
+    answer = driver.ask({"memory_runs": runs, "job": driver.case.job, "tags": driver.case.tags})
+    if "error" in answer:
+        print(f"    {answer['error']}")
+        return answer
+    for number, rss in answer["rss_mib"]:
+        print(f"    warm process {answer['pid']}: RSS {rss:.1f} MiB after {number} more runs")
+    print(f"    run statuses: {answer['statuses']}", flush=True)
+    return answer
+
+
 def measure_case(
     ctx: Any, case: LatencyCase, repeats: int, *, plain_max: int | None, repeat_interleaved: Callable[..., None]
 ) -> list[Series]:
@@ -258,9 +372,34 @@ def measure_case(
     ]
     floe = [Series(side.label) for side in sides]
     cases += [(series, _floe_measure(ctx, case, side)) for series, side in zip(floe, sides, strict=True)]
-    print(f"  {case.name}: {repeats} repeat(s), interleaved", flush=True)
-    repeat_interleaved(ctx, "latency", cases, repeats)
-    return [raw, plain, *floe]
+    launched = [Series(label) for label, _ in LAUNCHED_SIDES]
+    slug = "".join(c if c.isalnum() else "-" for c in case.name)
+    log = ctx.logs_dir / "latency" / f"{slug}-launched-runs-driver.log"
+    driver = LaunchedRunsDriver(case, log, ctx.launched_executor)
+    try:
+        print(f"  {case.name}: code server for the launched sides ...", end=" ", flush=True)
+        print(f"ready in {driver.ask()['ready']:.2f} s", flush=True)
+        case.reset()
+        first = driver.launch("warm")
+        print(
+            f"  {case.name}: first warm launch (the warm process starts and loads the project): first STEP_START "
+            f"{seconds(first['first_step_s'])} s, {first['status']} {seconds(first['run_s'])} s",
+            flush=True,
+        )
+        launched[1].note = f"first warm launch {seconds(first['first_step_s'])} / {seconds(first['run_s'])} s"
+        cases += [
+            (series, _launched_measure(driver, label, launcher))
+            for series, (label, launcher) in zip(launched, LAUNCHED_SIDES, strict=True)
+        ]
+        print(f"  {case.name}: {repeats} repeat(s), interleaved", flush=True)
+        repeat_interleaved(ctx, "latency", cases, repeats)
+        if ctx.memory_runs:
+            ctx.record.setdefault("latency_memory", []).append(
+                {"case": case.name, **_report_memory(driver, ctx.memory_runs)}
+            )
+    finally:
+        driver.close()
+    return [raw, plain, *floe, *launched]
 
 
 def bench_latency(ctx: Any, base_env: dict[str, str], repeat_interleaved: Callable[..., None]) -> None:
@@ -284,7 +423,7 @@ def bench_latency(ctx: Any, base_env: dict[str, str], repeat_interleaved: Callab
             )
     print_table(
         "latency: targets",
-        ["case", "side", "median s", "/ raw dbt", "target"],
+        ["case", "side", "median s", "/ raw dbt", "1st step s (/ raw)", "target"],
         summary,
         ["Wall times are whole processes on a shared 2-core machine: compare ratios within this run."],
     )
@@ -308,6 +447,8 @@ def _case_table(case: LatencyCase, series: list[Series], repeats: int) -> list[l
             seconds(s.median()),
             spread_text(s),
             seconds(s.median("cpu_s")),
+            seconds(s.result_median("first_step_s")),
+            ratio(s.result_median("first_step_s"), raw),
             ratio(s.median(), raw),
             ratio(s.median(), plain) if s is not series[1] else "",
             s.note,
@@ -316,15 +457,21 @@ def _case_table(case: LatencyCase, series: list[Series], repeats: int) -> list[l
     ]
     print_table(
         f"latency: {case.name} (job {case.job}), whole process, median of {repeats}",
-        ["side", "median s", "min-max s", "CPU s", "/ raw dbt", "/ plain", "notes"],
+        ["side", "median s", "min-max s", "CPU s", "1st step s", "1st step / raw", "/ raw dbt", "/ plain", "notes"],
         rows,
+        [
+            "launched sides: median s is launch_run -> the run's end, 1st step s launch_run -> its first STEP_START "
+            "(event timestamps); the run's process is not a child of the bench, so no CPU s."
+        ],
     )
     target = TARGETS.get(case.name, "")
     out = []
     for s in series[2:]:
         med = s.median()
         extra = f" (raw + {med - raw:.1f} s)" if med is not None and raw is not None else ""
-        out.append([case.name, s.label, seconds(med) + extra, ratio(med, raw), target])
+        first = s.result_median("first_step_s")
+        first_text = "" if first is None else f"{seconds(first)} ({ratio(first, raw)})"
+        out.append([case.name, s.label, seconds(med) + extra, ratio(med, raw), first_text, target])
     return out
 
 
@@ -332,5 +479,5 @@ def _series_json(series: Series) -> dict[str, Any]:
     return {
         "label": series.label,
         "note": series.note,
-        "runs": [{"wall_s": m.wall_s, "cpu_s": m.cpu_s, "returncode": m.returncode} for m in series.runs],
+        "runs": [{"wall_s": m.wall_s, "cpu_s": m.cpu_s, "returncode": m.returncode, **m.result} for m in series.runs],
     }

@@ -100,7 +100,7 @@ def ratio(numerator: float | None, denominator: float | None) -> str:
 
 
 def seconds(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2f}"
+    return "-" if value is None or value != value else f"{value:.2f}"  # NaN: not measured
 
 
 def spread_text(series: Series, attr: str = "wall_s") -> str:

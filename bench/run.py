@@ -1,8 +1,8 @@
 """floe benchmarks: whole processes timed from outside, medians over repeats, ratios against baselines in the same run.
 
 Usage: ``python bench/run.py [load] [run] [scale] [config] [file_watcher] [lineage] [otlp] [latency] [celery]
-[--repeat K] [--sizes N,...] [--large] [--cases sample,demo,100,1000]`` (no name = all). ``nox -s bench -- load``
-runs one.
+[--repeat K] [--sizes N,...] [--large] [--cases sample,demo,100,1000] [--memory-runs N]`` (no name = all).
+``nox -s bench -- load`` runs one.
 Generated inputs are cached under bench/.work/ (dbt projects parsed once per size, the 100,000-file directory); logs
 of every measured process go to
 bench/.work/logs/<stamp>/ and a JSON record of the session to bench/.work/results/.
@@ -77,6 +77,8 @@ class Context:
     all_session: bool
     logs_dir: Path
     latency_cases: list[str] | None = None
+    memory_runs: int = 0
+    launched_executor: str = "multiprocess"
     record: dict[str, Any] = field(default_factory=dict)
     baseline_failures: list[str] = field(default_factory=list)
     _probes: dict[str, str | None] = field(default_factory=dict)
@@ -825,6 +827,19 @@ def main(argv: list[str] | None = None) -> int:
         type=lambda text: [c.strip() for c in text.split(",") if c.strip()],
         help="latency: sample,demo,100,1000",
     )
+    parser.add_argument(
+        "--memory-runs",
+        type=int,
+        default=0,
+        metavar="N",
+        help="latency: after each case, N more warm runs and the warm process's RSS",
+    )
+    parser.add_argument(
+        "--launched-executor",
+        choices=["multiprocess", "in_process"],
+        default="multiprocess",
+        help="latency: the executor of the launched sides' runs (default: multiprocess, floe's warm steps)",
+    )
     args = parser.parse_args(argv)
     unknown = [n for n in args.names if n not in BENCHMARKS]
     if unknown:
@@ -840,6 +855,8 @@ def main(argv: list[str] | None = None) -> int:
         all_session=not args.names,
         logs_dir=WORK_DIR / "logs" / stamp,
         latency_cases=args.cases,
+        memory_runs=args.memory_runs,
+        launched_executor=args.launched_executor,
     )
     print(f"floe benchmarks: {', '.join(names)} ({os.cpu_count()} CPUs, python {sys.version.split()[0]})")
     print(f"  load average {_load_average()} (other work on the machine inflates wall times; CPU s is steadier)")

@@ -95,6 +95,8 @@ class DagsterDev:
     process: subprocess.Popen[bytes] | None = None
     log_path: Path = field(default_factory=Path)
     started_at: float = 0.0
+    stopped_at: list[float] = field(default_factory=list)
+    """When each stop of a running ``floe dev`` began (``time.time()``): the runs it cut off were in flight then."""
     _instance: DagsterInstance | None = None
 
     @property
@@ -158,6 +160,8 @@ class DagsterDev:
 
     def stop(self) -> None:
         if self.process is not None:
+            if self.alive():
+                self.stopped_at.append(time.time())
             _stop_floe_dev(self.process, self.home)
         if self._instance is not None:
             self._instance.dispose()

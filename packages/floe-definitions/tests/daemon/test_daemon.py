@@ -7,18 +7,24 @@ and repeats none; the asset sensor starts ``transform`` after ``bronze/landed`` 
 run starts ``alert``; the per-minute schedule (cron and switch from environment variables through floe.yaml's
 interpolation) produces its runs; an invalid floe.yaml is reported, located, on reload and a fixed one recovers;
 a backfill created by ``floe backfill`` is executed by the daemon ``floe dev`` started; a ``floe run`` shows in
-the webserver's runs. Each test drops its own files and checks only its own runs, so any order works.
+the webserver's runs; and, last, the (at least) 50 runs the daemon launched in the round all went through the
+instance's run launcher (floe's warm one on SQLite), succeeded and have their spans and lineage. Each test drops its
+own files and checks only its own runs, so any order works (the last one drops files to make up 50 if it runs alone).
 Everything is observed by polling the instance or the webserver's GraphQL API.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
-from dagster import AssetKey, DagsterRunStatus, RunsFilter
+from dagster import AssetKey, DagsterRun, DagsterRunStatus, RunsFilter
 
+from floe_definitions.telemetry.run_trace import run_trace_id
+from floe_definitions.warm.launcher import PID_TAG
 from floe_test_support.dagster_internals import SCHEDULED_EXECUTION_TIME_TAG
+from otlp_spans import read_spans
 
 FIRST_RUN_TIMEOUT = 60.0  # the issue's bound from file drop to the run being created
 RUN_TIMEOUT = 240.0  # generous: each run is its own process on a loaded 2-core machine
@@ -214,3 +220,80 @@ def test_floe_run_shows_in_the_webserver_floe_dev_serves(dagster_dev: Any) -> No
     run_id = completed.stdout.splitlines()[-1].rsplit("(run ", 1)[1].rstrip(")")
     runs = dev.graphql(RUNS_QUERY, {"ids": [run_id]})["runsOrError"]["results"]
     assert runs == [{"runId": run_id, "jobName": "ticker", "status": "SUCCESS"}]
+
+
+DAEMON_LAUNCHED_TAGS = ("dagster/schedule_name", "dagster/sensor_name", "dagster/backfill")
+"""A run carrying one of these was created and launched by the daemon (a schedule tick, a sensor tick, a backfill)."""
+DAEMON_RUNS = 50
+
+
+def _daemon_runs(dev: Any) -> tuple[list[DagsterRun], list[DagsterRun]]:
+    """Wait for the daemon's runs so far to finish; return (the runs counted, the runs left out and why).
+
+    Left out: the ingest runs of ``poison.csv`` (failing on purpose) and runs a stop of ``floe dev`` cut off (created
+    before the stop, ending after it without success: stopping ``floe dev`` ends the runs it launched).
+    """
+    launched = [run for run in dev.runs() if any(tag in run.tags for tag in DAEMON_LAUNCHED_TAGS)]
+    finished = dev.wait_for_runs_to_finish(launched, RUN_TIMEOUT * 2)
+    counted, left_out = [], []
+    for run in finished:
+        record = dev.instance.get_run_record_by_id(run.run_id)
+        created, ended = record.create_timestamp.timestamp(), record.end_time or time.time()
+        cut_off = any(created < stop < ended for stop in dev.stopped_at) and run.status != DagsterRunStatus.SUCCESS
+        (left_out if cut_off or run.tags.get("floe/file_name") == "poison.csv" else counted).append(run)
+    return counted, left_out
+
+
+def _missing_telemetry(dev: Any, runs: list[DagsterRun]) -> list[str]:
+    """The runs without their run span or without their lineage run's START and COMPLETE (each file read once)."""
+    spans = [span for path in (dev.project / ".floe" / "traces").glob("*.jsonl") for span in read_spans(path)]
+    traced = {int(span["context"]["trace_id"], 16) for span in spans if span["name"].startswith("dagster run ")}
+    events: dict[str, set[str]] = {}
+    for path in (dev.project / ".floe" / "lineage").glob("*.jsonl"):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                event = json.loads(line)
+                events.setdefault(event["run"]["runId"], set()).add(event["eventType"])
+    missing = []
+    for run in runs:
+        if run_trace_id(run.run_id) not in traced:
+            missing.append(f"{run.run_id[:8]} ({run.job_name}): no 'dagster run' span")
+        if not {"START", "COMPLETE"} <= events.get(run.run_id, set()):
+            missing.append(f"{run.run_id[:8]} ({run.job_name}): lineage {sorted(events.get(run.run_id, set()))}")
+    return missing
+
+
+def test_fifty_runs_the_daemon_launched_went_through_the_launcher_succeeded_and_have_spans_and_lineage(
+    dagster_dev: Any,
+) -> None:
+    dev = dagster_dev
+    counted, _ = _daemon_runs(dev)
+    if len(counted) < DAEMON_RUNS:  # this test ran without the others: files make up the number
+        names = [f"make_up_{index:02d}.csv" for index in range(DAEMON_RUNS - len(counted))]
+        _drop(dev, *names)
+        dev.wait_until(
+            lambda: all(dev.runs_by_file().get(name) for name in names), timeout=RUN_TIMEOUT, what="files without runs"
+        )
+    if not any("dagster/schedule_name" in run.tags for run in counted):
+        dev.wait_until(
+            lambda: dev.runs("ticker", tags={"dagster/schedule_name": "every_minute"}), timeout=150, what="no tick"
+        )
+    counted, left_out = _daemon_runs(dev)
+    print(
+        f"daemon-launched runs: {len(counted)} counted; left out {len(left_out)}: "
+        f"{[(run.run_id[:8], run.job_name, run.status.value, run.tags.get('floe/file_name')) for run in left_out]}"
+    )
+
+    assert len(counted) >= DAEMON_RUNS
+    assert [(run.run_id[:8], run.job_name, run.status.value) for run in counted if run.status.value != "SUCCESS"] == []
+    assert any("dagster/schedule_name" in run.tags for run in counted)
+    assert any("dagster/sensor_name" in run.tags for run in counted)
+    # SQLite renders floe's warm launcher (every run a fork of the warm process, which tags it with its pid);
+    # a Postgres instance keeps Dagster's launcher unless platform.yaml opts in (instance.run_launcher: warm).
+    warm = dev.postgres_url is None
+    assert [run.run_id[:8] for run in counted if (PID_TAG in run.tags) != warm] == []
+    # A run's process exports its spans and lineage as it ends: the last runs' may land a moment after their status.
+    deadline = time.monotonic() + 60
+    while _missing_telemetry(dev, counted) and time.monotonic() < deadline:
+        time.sleep(2)
+    assert _missing_telemetry(dev, counted) == []

@@ -10,6 +10,7 @@ fixtures; the helpers are imported where needed:
 - :mod:`~floe_test_support.postgres` / :mod:`~floe_test_support.redis_server`: fresh databases on the test servers.
 - :mod:`~floe_test_support.reconstruct`: a job loaded by file, reconstructable through Dagster's public API.
 - :mod:`~floe_test_support.dagster_internals`: the only place tests import Dagster's private modules.
+- :mod:`~floe_test_support.launched_runs`: runs launched from a code server's snapshots by a warm or a cold instance.
 
 Each module imports its own subject (Dagster, psycopg2, floe-dbt-observe) so a suite pays only for what it uses.
 """

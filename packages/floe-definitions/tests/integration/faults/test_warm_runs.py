@@ -24,11 +24,10 @@ from dagster import DagsterInstance, DagsterRun, DagsterRunStatus
 
 from floe_definitions.telemetry.run_trace import run_trace_id
 from floe_definitions.warm.launcher import PID_TAG, SOCKET_TAG, process_alive
-from floe_test_support.dagster_internals import PythonFileTarget, WorkerStatus, WorkspaceProcessContext
+from floe_test_support.dagster_internals import WorkerStatus, WorkspaceProcessContext
+from floe_test_support.launched_runs import LaunchedRuns, launched_runs, run_process_pid
 
 TIMEOUT = 300.0
-COLD_YAML = "telemetry: {enabled: false}\ncode_servers: {local_startup_timeout: 600}\n"  # a loaded 2-core machine
-WARM_YAML = COLD_YAML + "run_launcher: {module: floe_definitions.warm.launcher, class: WarmRunLauncher, config: {}}\n"
 SLEEPING_ASSET = """
 import time
 from dagster import asset
@@ -84,9 +83,19 @@ class Location:
     """The project, its code server and the warm and cold instances."""
 
     project: Any
-    warm: DagsterInstance
-    cold: DagsterInstance
-    context: WorkspaceProcessContext
+    runs: LaunchedRuns
+
+    @property
+    def warm(self) -> DagsterInstance:
+        return self.runs.warm
+
+    @property
+    def cold(self) -> DagsterInstance:
+        return self.runs.cold
+
+    @property
+    def context(self) -> WorkspaceProcessContext:
+        return self.runs.context
 
     @property
     def asset_module(self) -> Path:
@@ -94,39 +103,11 @@ class Location:
 
     def launch(self, instance: DagsterInstance, job: str = "everything") -> DagsterRun:
         """Create the run from the code server's snapshots and launch it, as the webserver does."""
-        request_context = self.context.create_request_context()
-        location = request_context.get_code_location("faulty")
-        remote_job = location.get_repository("__repository__").get_full_job(job)
-        plan = location.get_execution_plan(remote_job, {}, step_keys_to_execute=None, known_state=None)
-        run = instance.create_run(
-            job_name=job,
-            run_id=None,
-            run_config={},
-            status=None,
-            tags={},
-            root_run_id=None,
-            parent_run_id=None,
-            step_keys_to_execute=None,
-            execution_plan_snapshot=plan.execution_plan_snapshot,
-            job_snapshot=remote_job.job_snapshot,
-            parent_job_snapshot=remote_job.parent_job_snapshot,
-            remote_job_origin=remote_job.get_remote_origin(),
-            job_code_origin=remote_job.get_python_origin(),
-            asset_selection=None,
-            asset_check_selection=None,
-            op_selection=None,
-            resolved_op_selection=None,
-            asset_graph=request_context.asset_graph,
-        )
-        instance.launch_run(run.run_id, request_context)
-        return run
+        return self.runs.launch(instance, job)
 
     def run(self, instance: DagsterInstance, job: str = "everything") -> DagsterRun:
         """Launch ``job`` and wait until it has finished and its process has exported its spans."""
-        run = self.launch(instance, job)
-        finished = wait_until(lambda: _finished(instance, run.run_id), "the run to finish")
-        wait_until(lambda: not _worker_alive(instance, finished), "the run's process to exit", timeout=60)
-        return finished
+        return self.runs.run(instance, job, timeout=TIMEOUT)
 
 
 def wait_until(probe: Callable[[], Any], what: str, timeout: float = TIMEOUT) -> Any:
@@ -143,62 +124,20 @@ def _finished(instance: DagsterInstance, run_id: str) -> DagsterRun | None:
     return run if run is not None and run.is_finished else None
 
 
-def _worker_pid(instance: DagsterInstance, run: DagsterRun) -> int | None:
-    """The run's process: the warm launcher's tag, else the pid Dagster's run worker reports."""
-    fresh = instance.get_run_by_id(run.run_id)
-    if fresh is not None and PID_TAG in fresh.tags:
-        return int(fresh.tags[PID_TAG])
-    for record in instance.all_logs(run.run_id):
-        message = record.message or ""
-        if message.startswith("Started process for run (pid: "):
-            return int(message.split("pid: ")[1].rstrip(")."))
-    return None
-
-
 def _worker_alive(instance: DagsterInstance, run: DagsterRun) -> bool:
-    pid = _worker_pid(instance, run)
+    pid = run_process_pid(instance, run)
     return pid is not None and process_alive(pid, None)
-
-
-def _warm_server_pids(instance: DagsterInstance) -> set[int]:
-    pids: set[int] = set()
-    for run in instance.get_runs():
-        path = run.tags.get(SOCKET_TAG)
-        if path and Path(path).with_suffix(".pid").exists():
-            pids.add(int(Path(path).with_suffix(".pid").read_text()))
-    return pids
 
 
 @pytest.fixture(scope="module")
 def location(tmp_path_factory: pytest.TempPathFactory, project_in_module: Callable[..., Any]) -> Iterator[Location]:
     base = tmp_path_factory.mktemp("warm")
     project = project_in_module(base)
-    instances: list[DagsterInstance] = []
     with pytest.MonkeyPatch.context() as monkeypatch:
         for key, value in project.env().items():
             monkeypatch.setenv(key, value)
-        for name, text in (("warm_home", WARM_YAML), ("cold_home", COLD_YAML)):
-            (base / name).mkdir()
-            (base / name / "dagster.yaml").write_text(text)
-            instances.append(DagsterInstance.from_config(str(base / name)))
-        warm, cold = instances
-        target = PythonFileTarget(
-            python_file=str(project.root / "definitions.py"),
-            attribute="defs",
-            working_directory=str(project.root),
-            location_name="faulty",
-        )
-        try:
-            with WorkspaceProcessContext(warm, target) as context:
-                yield Location(project=project, warm=warm, cold=cold, context=context)
-        finally:
-            for pid in _warm_server_pids(warm):
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            for instance in instances:
-                instance.dispose()
+        with launched_runs(base, project.root, "faulty", python_file=project.root / "definitions.py") as runs:
+            yield Location(project=project, runs=runs)
 
 
 def _spans_of(project: Any, before: int) -> list[tuple[str, str]]:
@@ -260,7 +199,7 @@ def test_each_warm_run_is_its_own_process_forked_from_one_warm_process(location:
     second = location.run(location.warm)
     assert first.tags[PID_TAG] != second.tags[PID_TAG]
     assert first.tags[SOCKET_TAG] == second.tags[SOCKET_TAG]
-    assert len(_warm_server_pids(location.warm)) == 1
+    assert len(location.runs.warm_server_pids()) == 1
 
 
 def test_a_changed_asset_module_is_used_by_the_next_run(location: Location) -> None:
@@ -353,7 +292,7 @@ def test_a_killed_warm_process_fails_its_run_by_run_monitoring_and_the_next_laun
             "the run to start",
         )
         assert location.warm.run_launcher.check_run_worker_health(started).status == WorkerStatus.RUNNING
-        (server,) = _warm_server_pids(location.warm)
+        (server,) = location.runs.warm_server_pids()
         os.kill(server, signal.SIGKILL)
         wait_until(lambda: not _worker_alive(location.warm, started), "the run's process to die with it", timeout=60)
         health = location.warm.run_launcher.check_run_worker_health(started)
@@ -364,7 +303,7 @@ def test_a_killed_warm_process_fails_its_run_by_run_monitoring_and_the_next_laun
     following = location.run(location.warm)
     assert following.status == DagsterRunStatus.SUCCESS
     assert int(following.tags[PID_TAG]) != int(started.tags[PID_TAG])
-    assert server not in _warm_server_pids(location.warm) or len(_warm_server_pids(location.warm)) == 1
+    assert server not in location.runs.warm_server_pids() or len(location.runs.warm_server_pids()) == 1
 
 
 def test_four_concurrent_warm_runs_each_have_their_own_process_state_and_trace(location: Location) -> None:
@@ -392,7 +331,7 @@ def test_four_concurrent_warm_runs_each_have_their_own_process_state_and_trace(l
     assert {run_id: record["seen"] for run_id, record in records.items()} == {run_id: [run_id] for run_id in records}
     assert len({record["pid"] for record in records.values()}) == 4
     assert {record["pid"] for record in records.values()} == {int(run.tags[PID_TAG]) for run in finished}
-    assert not {record["pid"] for record in records.values()} & _warm_server_pids(location.warm)
+    assert not {record["pid"] for record in records.values()} & location.runs.warm_server_pids()
     traces = {
         int(span["context"]["trace_id"], 16)
         for span in location.project.spans()
