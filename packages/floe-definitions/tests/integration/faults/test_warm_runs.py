@@ -364,4 +364,4 @@ def test_warm_runs_fork_their_steps_from_one_step_server_the_warm_process_starte
     run_pids = {int(run.tags[PID_TAG]) for run in finished}
     assert len({record["server"] for record in records}) == 1  # both runs' steps: one step server
     assert not {record["server"] for record in records} & run_pids  # not a server of either run's own
-    assert {record["server_parent"] for record in records} <= _warm_server_pids(location.warm)
+    assert {record["server_parent"] for record in records} <= location.runs.warm_server_pids()
