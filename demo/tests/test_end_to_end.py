@@ -41,7 +41,7 @@ from demo.telemetry_receiver import TelemetryReceiver
 from floe_definitions import FloeProject, load_project
 from floe_definitions.commands.checks import check_floe_yaml
 from floe_definitions.telemetry.run_trace import run_trace_id
-from floe_definitions.warm.launcher import HOST_TAG, PID_TAG, SOCKET_TAG, STARTED_TAG
+from floe_definitions.warm.launcher import PID_TAG
 from floe_loaders import launch_backfill
 from floe_loaders.backfills import BACKFILL_NAME_TAG
 from floe_test_support.launched_runs import launched_runs
@@ -500,8 +500,6 @@ VOLATILE_TEXT = re.compile(
     r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|\d{4}-\d\d-\d\dT[\d:.]+(Z|[+-]\d\d:?\d\d)?"
 )
 """Run ids (UUIDs) and ISO timestamps inside values (a lineage namespace, a span's event message)."""
-LAUNCHER_TAGS = {PID_TAG, HOST_TAG, STARTED_TAG, SOCKET_TAG}
-"""The warm launcher's bookkeeping on a run (its process, host and socket), in the lineage run's ``tags`` facet."""
 
 
 @dataclass(frozen=True)
@@ -520,11 +518,7 @@ def _normalized(value: Any) -> Any:
     if isinstance(value, dict):
         return {key: _normalized(item) for key, item in sorted(value.items()) if not VOLATILE.search(key)}
     if isinstance(value, list):
-        return [
-            _normalized(item)
-            for item in value
-            if not (isinstance(item, dict) and item.get("key") in LAUNCHER_TAGS)  # a tags facet's entry
-        ]
+        return [_normalized(item) for item in value]
     if isinstance(value, str):
         return VOLATILE_TEXT.sub("<volatile>", value)
     return value

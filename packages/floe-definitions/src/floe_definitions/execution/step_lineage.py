@@ -35,6 +35,7 @@ from floe_dbt_observe.integration import (
     ownership_facet,
     run_tags_facet,
 )
+from floe_definitions.warm.launcher import LAUNCHER_TAG_PREFIX
 
 PRODUCER = "urn:floe:floe-definitions"
 """Producer URI on every event floe-definitions emits."""
@@ -198,7 +199,9 @@ def dagster_run_event(
     }
     if nominal_time is not None:
         run_facets["nominalTime"] = nominal_time_facet(*nominal_time, producer=PRODUCER)
-    _add(run_facets, "tags", run_tags_facet(dagster_tags(run_tags), producer=PRODUCER))
+    # the warm launcher's bookkeeping (its process, host, socket) says how the run was started, not what it is
+    own_tags = {key: value for key, value in run_tags.items() if not key.startswith(LAUNCHER_TAG_PREFIX)}
+    _add(run_facets, "tags", run_tags_facet(dagster_tags(own_tags), producer=PRODUCER))
     if error is not None:
         run_facets["errorMessage"] = error_message_run.ErrorMessageRunFacet(
             message=error, programmingLanguage="python", producer=PRODUCER

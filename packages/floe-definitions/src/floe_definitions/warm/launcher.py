@@ -44,6 +44,8 @@ else:
         run_launcher_types()
     )
 
+LAUNCHER_TAG_PREFIX = "floe/warm_"
+"""The launcher's bookkeeping tags (below): a run's process, not its identity, so lineage leaves them out."""
 PID_TAG = "floe/warm_pid"
 """The run's process id, written by that process before the run starts."""
 HOST_TAG = "floe/warm_host"
