@@ -813,7 +813,7 @@ def batched_postgres_event_log_storage() -> type:
 
     token_provider = getattr(pg_utils, "get_token_provider_from_config", None)  # dagster-postgres 0.28.x lacks it
 
-    class BatchedPostgresEventLogStorage(PostgresEventLogStorage):
+    class BatchedPostgresEventLogStorage(PostgresEventLogStorage):  # type: ignore[misc,unused-ignore]
         """dagster-postgres' event log; a batch is written in one transaction."""
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:
