@@ -49,6 +49,11 @@ Remaining private uses at run time, each with what happens without it:
   ``multiprocessing.forkserver._forkserver._stop()`` when a later run in the same process needs another project or
   environment in its step server. Probe: the method exists; without it one WARNING says so and the running server
   stays (``FLOE_COMPAT_DISABLE=forkserver_restart``).
+- ``warm_steps`` in a warm process (Python's): :func:`share_forkserver` lets a run forked from the warm process use
+  the step server the warm process started, through ``multiprocessing.forkserver._forkserver``'s
+  ``_forkserver_pid`` / ``_forkserver_alive_fd`` / ``_forkserver_address`` (Python checks its server with
+  ``os.waitpid``, which only the process that started it may call). Probe: those attributes exist; without them
+  one WARNING says so and each forked run starts its own step server (``FLOE_COMPAT_DISABLE=forkserver_share``).
 """
 
 from __future__ import annotations
@@ -142,6 +147,10 @@ FORKSERVER_RESTART = Capability(
     "forkserver_restart",
     "the running step server (later runs' steps get the environment and project it started with, and load theirs)",
 )
+FORKSERVER_SHARE = Capability(
+    "forkserver_share",
+    "a step server per forked run (each run imports the libraries and builds the project in its own server again)",
+)
 CAPABILITIES = (
     OPENLINEAGE_ALIAS_HOOK_CAPABILITY,
     STEP_ASSETS,
@@ -151,6 +160,7 @@ CAPABILITIES = (
     CALLER_FRAME,
     CONSOLE_DEBUG_FORMAT,
     FORKSERVER_RESTART,
+    FORKSERVER_SHARE,
 )
 
 OPENLINEAGE_ALIAS_HOOK = "_alias_env_vars"
@@ -560,4 +570,80 @@ def stop_forkserver() -> bool:
         warn_unavailable(FORKSERVER_RESTART)
         return False
     stop()
+    return True
+
+
+FORKSERVER_FIELDS = ("_forkserver_pid", "_forkserver_alive_fd", "_forkserver_address", "ensure_running", "_stop")
+
+
+def forkserver_sharing_available() -> bool:
+    """Probe: can a process forked from this one use this process's fork server (:func:`share_forkserver`)?"""
+    import multiprocessing.forkserver
+
+    server = getattr(multiprocessing.forkserver, "_forkserver", None)
+    if disabled(FORKSERVER_SHARE) or server is None or not all(hasattr(server, f) for f in FORKSERVER_FIELDS):
+        warn_unavailable(FORKSERVER_SHARE)
+        return False
+    return True
+
+
+def run_worker_environment() -> None:
+    """Set in this process's environment what Dagster's run worker sets in its own before a run (``SF_PARTNER``).
+
+    A warm process starts the step server its forked runs share with the environment those runs will have; a run
+    whose environment differs starts a server of its own (``warm_steps.start_step_server``). Without the function
+    (another Dagster) nothing is set, and runs fall back to their own server if Dagster sets anything else.
+    """
+    try:
+        from dagster._core.snowflake_partner import set_snowflake_partner_env_var
+    except ImportError:
+        return
+    set_snowflake_partner_env_var()
+
+
+def share_forkserver() -> bool:
+    """In a process just forked from one whose fork server runs, use that server for this process's steps.
+
+    Python's ``ForkServer.ensure_running`` asks ``os.waitpid`` whether its server lives, which raises in any process
+    but the one that started it; ``_stop`` waits for it the same way. This process's server object gets its own
+    two: the inherited server counts as running while its pid is alive, and stopping it only forgets it here (the
+    warm process keeps it for its other runs); a server started later in this process is Python's as usual.
+
+    Returns:
+        Whether this process now uses the inherited server (False: none was inherited, or the probe failed).
+    """
+    import multiprocessing.forkserver
+
+    server = getattr(multiprocessing.forkserver, "_forkserver", None)
+    pid = getattr(server, "_forkserver_pid", None)
+    if server is None or pid is None or not forkserver_sharing_available():
+        return False
+    cls = type(server)
+
+    def inherited() -> bool:
+        return bool(server._forkserver_pid == pid)
+
+    def forget() -> None:
+        if server._forkserver_alive_fd is not None:
+            os.close(server._forkserver_alive_fd)
+        server._forkserver_address = server._forkserver_alive_fd = server._forkserver_pid = None
+
+    def ensure_running() -> None:
+        if inherited():
+            try:
+                os.kill(pid, 0)
+                return
+            except OSError:
+                forget()
+        cls.ensure_running(server)
+
+    def stop() -> None:
+        if inherited():
+            forget()
+            return
+        cls._stop(server)
+
+    server.ensure_running = ensure_running
+    server._stop = stop
+    multiprocessing.forkserver.ensure_running = ensure_running  # the module's alias is the original bound method
     return True

@@ -24,8 +24,8 @@ from floe_definitions.execution.observed_executor import ObservedExecutor, RunTe
 from floe_definitions.execution.warm_steps import (
     PRELOAD_MODULE,
     WARM_STEP_MODULES,
+    StepServerStart,
     forkserver_available,
-    start_step_server,
 )
 
 CELERY_DUPLICATE_TASK_MESSAGE = r"Task name 'execute_plan' is already registered"
@@ -163,6 +163,13 @@ def build_executor(
             raise
         return _unavailable(config.type, exc)
 
+    step_server = None
+    if warm_steps_apply(config):
+        assert isinstance(config, MultiprocessExecutor)
+        preload = WARM_STEP_MODULES if config.preload_modules is None else config.preload_modules
+        floe_yaml, platform_file = warm_project if warm_project is not None else (None, None)
+        step_server = StepServerStart(floe_yaml, platform_file, tuple(preload))
+
     def create(init_context: InitExecutorContext) -> Executor:
         creation_fn = inner.executor_creation_fn
         assert creation_fn is not None
@@ -175,11 +182,8 @@ def build_executor(
             )
         )
         ignored_warnings: tuple[str, ...] = ()
-        if warm_steps_apply(config):
-            assert isinstance(config, MultiprocessExecutor)
-            preload = WARM_STEP_MODULES if config.preload_modules is None else config.preload_modules
-            floe_yaml, platform_file = warm_project if warm_project is not None else (None, None)
-            start_step_server(floe_yaml, platform_file, list(preload))
+        if step_server is not None:
+            step_server.start()
         if isinstance(config, CeleryExecutor):
             ignored_warnings = (CELERY_DUPLICATE_TASK_MESSAGE,)
             try:
@@ -197,13 +201,27 @@ def build_executor(
             ignored_warnings=ignored_warnings,
         )
 
-    return ExecutorDefinition(
+    return FloeExecutorDefinition(
+        step_server=step_server,
         name=f"floe_{inner.name}",
         config_schema=cast("Any", inner.config_schema),  # already a definition schema; Dagster keeps it as is
         requirements=inner.get_requirements,
         executor_creation_fn=create,
         description=f"Dagster's {inner.name} executor, with a span and an OpenLineage run per step (floe).",
     )
+
+
+class FloeExecutorDefinition(ExecutorDefinition):
+    """floe's executor definition, which also names the warm step server its runs start (``None``: none).
+
+    A warm process (:mod:`floe_definitions.warm.server`) starts that server itself, so that the runs it forks share
+    it instead of each starting one.
+    """
+
+    def __init__(self, *, step_server: StepServerStart | None, **kwargs: Any) -> None:
+        """Build Dagster's executor definition from ``kwargs``; keep ``step_server``."""
+        super().__init__(**kwargs)
+        self.step_server = step_server
 
 
 def _unavailable(kind: str, error: ExecutorConfigError) -> ExecutorDefinition:

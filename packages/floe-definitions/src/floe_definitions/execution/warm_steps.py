@@ -194,3 +194,22 @@ def start_step_server(floe_yaml: Path | None, platform_file: Path | None, preloa
             else:
                 os.environ[WARM_PROJECT_ENV] = previous
         _STEP_SERVER.started = wanted
+
+
+@dataclass(frozen=True)
+class StepServerStart:
+    """What a run's executor starts its step server with (so that a warm process can start the same one first).
+
+    Attributes:
+        floe_yaml: floe.yaml's absolute path, or ``None`` to preload the modules only.
+        platform_file: The platform file's absolute path, or ``None`` for the environment's choice.
+        preload_modules: What the server imports.
+    """
+
+    floe_yaml: Path | None
+    platform_file: Path | None
+    preload_modules: tuple[str, ...]
+
+    def start(self) -> None:
+        """Start (or keep) this process's step server: :func:`start_step_server`."""
+        start_step_server(self.floe_yaml, self.platform_file, list(self.preload_modules))

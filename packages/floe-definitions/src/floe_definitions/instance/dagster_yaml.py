@@ -27,6 +27,7 @@ LEGACY_HEADER = "# SQLite storage in this directory (floe's default instance)"
 COMPUTE_LOGS_MODULE = "dagster.core.storage.local_compute_log_manager"
 WARM_LAUNCHER_MODULE = "floe_definitions.warm.launcher"
 WARM_LAUNCHER_CLASS = "WarmRunLauncher"
+WARM_DEQUEUE_INTERVAL_SECONDS = 1
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,10 @@ def render_instance(
             {"key": limit.key, **({"value": limit.value} if limit.value is not None else {}), "limit": limit.limit}
             for limit in coordinator.tag_concurrency_limits
         ]
+    if warm_runs(platform):
+        # The daemon takes queued runs every dequeue interval (Dagster's default: 5 s); on the laptop tier a run
+        # launched from the UI or through `floe dev` by `floe run` starts within a second (a SQLite query a second).
+        run_queue["dequeue_interval_seconds"] = WARM_DEQUEUE_INTERVAL_SECONDS
     config["run_queue"] = run_queue
     monitoring = settings.run_monitoring
     config["run_monitoring"] = {

@@ -127,6 +127,35 @@ class WarmDefinitions:
         self.fingerprint = self.files.fingerprint()
         if self.failed:
             self.cache.definition = None
+        else:
+            _start_step_server(self.cache.definition, restart=self.loads > 1)
+
+
+def _start_step_server(definition: Any, *, restart: bool) -> None:
+    """Start the warm step server the location's runs would each start, here, so that every forked run shares it.
+
+    Only when all the location's jobs name the same one (one platform executor: the usual case); after a reload the
+    old server (the old project built in it) is stopped first. Runs whose executor names none are unaffected.
+    """
+    from floe_definitions import _compat
+    from floe_definitions.execution.executors import FloeExecutorDefinition
+
+    if definition is None or not _compat.forkserver_sharing_available():
+        return
+    try:
+        starts = {
+            job.executor_def.step_server
+            for job in definition.get_all_jobs()
+            if isinstance(job.executor_def, FloeExecutorDefinition) and job.executor_def.step_server is not None
+        }
+        if len(starts) != 1:
+            return
+        if restart:
+            _compat.stop_forkserver()
+        _compat.run_worker_environment()
+        starts.pop().start()
+    except Exception:  # the runs start their own server, as without this
+        print(f"floe warm process: starting the step server failed:\n{traceback.format_exc()}", file=sys.stderr)
 
 
 def _is_project_module(module: Any) -> bool:
@@ -192,6 +221,8 @@ def _run_child(connection: socket.socket, request: dict[str, Any]) -> None:
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         from floe_definitions import _compat
+
+        _compat.share_forkserver()  # the step server the warm process started, if any
         from floe_definitions.warm.launcher import HOST_TAG, PID_TAG, STARTED_TAG, process_stat
 
         stat = process_stat(os.getpid())
