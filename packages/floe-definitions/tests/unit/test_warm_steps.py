@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -69,3 +71,42 @@ def test_the_fingerprint_changes_with_the_environment(tmp_path: Path, monkeypatc
     before = project_fingerprint(floe_yaml, None)
     monkeypatch.setenv("FLOE_TEST_WAREHOUSE", str(tmp_path / "other.duckdb"))
     assert project_fingerprint(floe_yaml, None) != before
+
+
+# A process with a fork server forks a child (as the warm process forks a run); the child starts a step process.
+SHARED_SERVER = """
+import multiprocessing, multiprocessing.forkserver, os, time
+from floe_definitions import _compat
+
+context = multiprocessing.get_context("forkserver")
+multiprocessing.forkserver.ensure_running()
+server = multiprocessing.forkserver._forkserver._forkserver_pid
+read, write = os.pipe()
+child = os.fork()
+if child == 0:
+    os.close(read)
+    shared = _compat.share_forkserver()
+    multiprocessing.forkserver.ensure_running()  # what start_step_server calls in the run
+    step = context.Process(target=time.sleep, args=(5,))
+    step.start()
+    with open(f"/proc/{step.pid}/status") as status:
+        parent = next(int(line.split()[1]) for line in status if line.startswith("PPid:"))
+    step.terminate()
+    step.join()
+    os.write(write, f"{shared} {parent}".encode())
+    os._exit(0)
+os.close(write)
+os.waitpid(child, 0)
+print(os.read(read, 100).decode(), server)
+"""
+
+
+def test_a_process_forked_from_one_with_a_step_server_starts_its_steps_from_that_server(tmp_path: Path) -> None:
+    env = {key: value for key, value in os.environ.items() if key != "FLOE_COMPAT_DISABLE"}
+    completed = subprocess.run(
+        [sys.executable, "-c", SHARED_SERVER], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    shared, step_parent, server = completed.stdout.split()
+    assert shared == "True"
+    assert step_parent == server  # no second server: the step was forked by the first process's server

@@ -2,7 +2,8 @@
 
 ``dagster dev`` runs underneath, on 127.0.0.1, with ``DAGSTER_HOME`` holding the ``dagster.yaml`` rendered from
 platform.yaml and a ``workspace.yaml`` that loads :mod:`floe_definitions.code_location` for this floe.yaml. Ctrl-C
-or SIGTERM stops it and everything it started (its process group).
+or SIGTERM stops it and everything it started (its process group). While it runs, ``DAGSTER_HOME/floe-dev.json``
+says where it serves (:mod:`~floe_definitions.commands.dev_state`), for ``floe run`` to launch through it.
 """
 
 from __future__ import annotations
