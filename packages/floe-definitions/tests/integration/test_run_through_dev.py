@@ -31,10 +31,15 @@ FLOE_YAML = """\
 name: devrun
 orchestration:
   asset_modules: [.devrun_assets.assets]
+  partitions:
+    letters: {type: static, partition_keys: [a, b]}
+  assets:
+    "lettered": {partitions: letters}
   jobs:
     both: {type: batch, selection: ["group:tiny"]}
     one: {type: batch, selection: ["first"]}
     broken: {type: batch, selection: ["group:bad"]}
+    by_letter: {type: batch, selection: ["lettered"], partitions: letters}
 """
 ASSETS = """\
 from dagster import asset
@@ -48,6 +53,11 @@ def first() -> int:
 @asset(group_name="tiny")
 def second(first: int) -> int:
     return first + 1
+
+
+@asset(group_name="letters")
+def lettered() -> None:
+    pass
 
 
 @asset(group_name="bad")
@@ -207,11 +217,22 @@ def test_a_failing_job_through_floe_dev_exits_1_with_the_lines_of_a_run_here(dev
     assert "Traceback" not in through_dev.stderr
 
 
+def test_a_partition_run_through_floe_dev_carries_its_partition(dev: Dev) -> None:
+    completed = floe_run(dev.project, "by_letter", "--partition", "b", "--tag", "team=data")
+    assert completed.returncode == 0, completed.stdout + completed.stderr[-3000:]
+    assert completed.stdout.startswith(f"floe run: through the floe dev at {dev.url}")
+    with DagsterInstance.from_config(os.fspath(dev.project.home)) as instance:
+        run = instance.get_run_by_id(_run_id(completed.stdout))
+        assert run is not None
+        assert run.tags["dagster/partition"] == "b"
+        assert run.tags["team"] == "data"
+
+
 def test_an_unknown_job_through_floe_dev_is_the_located_usage_error(dev: Dev) -> None:
     completed = floe_run(dev.project, "bothh")
     assert completed.returncode == 2
     assert completed.stdout == ""
-    assert completed.stderr.startswith("error: floe.yaml:4:3: orchestration.jobs: unknown job 'bothh'")
+    assert completed.stderr.startswith("error: floe.yaml:8:3: orchestration.jobs: unknown job 'bothh'")
     assert "(did you mean 'both'?)" in completed.stderr
 
 

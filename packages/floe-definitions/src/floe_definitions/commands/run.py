@@ -27,7 +27,7 @@ from dagster import DagsterInstance, RunsFilter
 from floe_config import FloeSpec, PlatformSpec
 from floe_config.integration import load_platform_document
 from floe_definitions.commands.progress import INVOCATION_TAG, ProgressView, RunProgress, TelemetryPlaces
-from floe_definitions.commands.run_options import add_run_arguments, parse_tags, unknown_job_error
+from floe_definitions.commands.run_options import add_run_arguments, parse_tags, partition_tags, unknown_job_error
 from floe_definitions.errors import RunCommandError
 from floe_definitions.execution.executor_choice import choose_executor
 from floe_definitions.execution.reconstruct import RECONSTRUCT_MODULE, load_once, reconstruct_job
@@ -166,7 +166,7 @@ def _partition_tags(
 
     if partition is not None:
         check(partition)
-        return {"dagster/partition": partition}
+        return partition_tags(partition, None)
     assert partition_range is not None
     start, sep, end = partition_range.partition("...")
     if not sep or not start or not end:
@@ -180,7 +180,7 @@ def _partition_tags(
         raise RunCommandError(
             f"--partition-range {partition_range!r}: {start!r} comes after {end!r}; swap them", key="--partition-range"
         )
-    return {"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end}
+    return partition_tags(None, partition_range)
 
 
 def _execute(

@@ -73,3 +73,13 @@ def unknown_job_error(
         location=locate("orchestration.jobs"),
         key="orchestration.jobs",
     )
+
+
+def partition_tags(partition: str | None, partition_range: str | None) -> dict[str, str]:
+    """Return the run tags selecting ``--partition`` or ``--partition-range`` (``START...END``, checked before)."""
+    if partition is not None:
+        return {"dagster/partition": partition}
+    if partition_range is None:
+        return {}
+    start, _, end = partition_range.partition("...")
+    return {"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end}

@@ -24,7 +24,7 @@ from typing import Any, TextIO
 
 from floe_definitions.commands.dev_state import DevServer, running_dev
 from floe_definitions.commands.progress import ProgressEvent, ProgressView
-from floe_definitions.commands.run_options import unknown_job_error
+from floe_definitions.commands.run_options import partition_tags, unknown_job_error
 from floe_definitions.errors import ConfigNotFoundError
 from floe_definitions.project_files import dagster_home, find_floe_yaml
 
@@ -123,10 +123,10 @@ def run_through_dev(args: argparse.Namespace, tags: Mapping[str, str], out: Text
         return None
     client = DevClient(server)
     try:
-        if (args.partition or args.partition_range) and not client.partitions_are_valid(
-            args.job, args.partition, args.partition_range
-        ):
-            return None  # the run in this process names the partition error, located, as it always did
+        if args.partition or args.partition_range:
+            if not client.partitions_are_valid(args.job, args.partition, args.partition_range):
+                return None  # the run in this process names the partition error, located, as it always did
+            tags = {**tags, **partition_tags(args.partition, args.partition_range)}
         return client.run(args.job, tags, verbose=args.verbose, floe_yaml=floe_yaml, out=out)
     except DevUnavailable as exc:
         print(f"floe run: the floe dev at {server.url} did not answer ({exc}); running here", file=out, flush=True)
@@ -143,7 +143,10 @@ def _needs_this_process(args: argparse.Namespace, floe_yaml: Path, server: DevSe
     name, _how = resolve_platform_file(args.platform, floe_yaml=floe_yaml)
     platform_file = os.fspath(Path(name).resolve()) if name is not None else None
     if platform_file != server.platform_file:
-        return f"the floe dev of this project runs with {server.platform_file or 'platform defaults'}, not {name}"
+        return (
+            f"the floe dev of this project runs with {server.platform_file or 'platform defaults'}, "
+            f"not {name or 'platform defaults'}"
+        )
     return None
 
 
@@ -208,7 +211,10 @@ class DevClient:
     def partitions_are_valid(self, job: str, partition: str | None, partition_range: str | None) -> bool:
         """Say whether the partition key(s) are the job's; the run in this process explains any that are not."""
         selector = {**self.selector, "pipelineName": job}
-        found = self.request(PARTITION_KEYS, {"selector": selector})["pipelineOrError"]
+        try:
+            found = self.request(PARTITION_KEYS, {"selector": selector})["pipelineOrError"]
+        except DevUnavailable:  # e.g. an unpartitioned job has no keys to list
+            return False
         keys = (found.get("partitionKeysOrError") or {}).get("partitionKeys") or []
         if partition is not None:
             return partition in keys
