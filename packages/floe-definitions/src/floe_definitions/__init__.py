@@ -10,10 +10,39 @@ error root. Everything else is importable from its module
 (``floe_definitions.telemetry.run_trace``, ``floe_definitions.telemetry.tracing``, ``floe_definitions.errors``, ...).
 """
 
-from floe_definitions.component import FloeComponent
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from floe_definitions.errors import FloeDefinitionsError
-from floe_definitions.facade import FloeDefinitions
-from floe_definitions.project import FloeProject, load_project
+
+if TYPE_CHECKING:
+    from floe_definitions.component import FloeComponent
+    from floe_definitions.facade import FloeDefinitions
+    from floe_definitions.project import FloeProject, load_project
+
+# Dagster and the rest load on first use: importing any floe_definitions module runs this file first, and the
+# `floe` command finds a running `floe dev` (and launches a run through it) without importing Dagster.
+_LAZY_MODULES: dict[str, str] = {
+    "FloeComponent": "floe_definitions.component",
+    "FloeDefinitions": "floe_definitions.facade",
+    "FloeProject": "floe_definitions.project",
+    "load_project": "floe_definitions.project",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY_MODULES.get(name)
+    if module is None:
+        raise AttributeError(f"module 'floe_definitions' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    # dg finds FloeComponent through dir() of this registry module (its `dagster_dg_cli.registry_modules` entry)
+    return sorted(set(globals()) | set(_LAZY_MODULES))
+
 
 __all__ = [
     "FloeComponent",

@@ -35,7 +35,8 @@ from floe_definitions.errors import (
     FloeDefinitionsError,
     LocatedError,
 )
-from floe_definitions.project import FloeProject, display_path, load_project
+from floe_definitions.project import FloeProject, load_project
+from floe_definitions.project_files import display_path
 
 DEFS_YAML = "defs.yaml"
 _LOGGER = logging.getLogger(__name__)

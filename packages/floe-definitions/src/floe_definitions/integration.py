@@ -8,8 +8,8 @@ It is for floe's workspace, not for users (who read ``floe_definitions.__all__``
 """
 
 from floe_dbt_observe.integration import format_trace_id
-from floe_definitions.instance.home import dagster_home, open_instance
-from floe_definitions.project import display_path
+from floe_definitions.instance.home import open_instance
+from floe_definitions.project_files import dagster_home, display_path
 from floe_definitions.telemetry.otlp_json import request_dict
 from floe_definitions.telemetry.run_trace import run_trace_id
 from floe_definitions.telemetry.sinks import (

@@ -21,7 +21,6 @@ from opentelemetry.sdk.trace.export import SpanExporter
 from floe_config import FloeSpec, PlatformSpec
 from floe_config.integration import (
     DbtConfig,
-    FloeDocument,
     PlatformDocument,
     load_floe_document,
     load_platform_document,
@@ -30,7 +29,6 @@ from floe_config.integration import (
 from floe_dbt_observe import DbtObserveError
 from floe_dbt_observe.integration import DbtParseError, DbtStepLineage
 from floe_definitions.errors import (
-    ConfigNotFoundError,
     DefinitionsLoadError,
     LocatedError,
     ResourceConflictError,
@@ -39,16 +37,12 @@ from floe_definitions.execution.executors import build_executor
 from floe_definitions.execution.observed_executor import RunTelemetry
 from floe_definitions.execution.step_lineage import DatasetNaming
 from floe_definitions.execution.warm_steps import WARM_PROJECTS
+from floe_definitions.project_files import FLOE_YAML, display_path, document_locator, find_floe_yaml
 from floe_definitions.telemetry.asset_links import link_python_assets
 from floe_definitions.telemetry.lineage_client import build_lineage_client, lineage_namespace
 from floe_definitions.telemetry.tracing import build_tracer_provider
 from floe_loaders import FloeLoaderError, OrchestrationObjects, build_orchestration
 from floe_loaders.integration import Locate, build_partitions
-
-FLOE_CONFIG_ENV = "FLOE_CONFIG"
-"""Environment variable naming the floe.yaml to load when no path is given."""
-
-FLOE_YAML = "floe.yaml"
 
 
 @dataclass(frozen=True)
@@ -80,58 +74,6 @@ class FloeProject:
     dbt_asset_keys: frozenset[dg.AssetKey] = field(default_factory=frozenset)
     locate: Locate = field(default=lambda path: FLOE_YAML)
     platform_locate: Locate = field(default=lambda path: "platform defaults")
-
-
-def find_floe_yaml(
-    path: str | os.PathLike[str] | None,
-    *,
-    caller_file: str | None = None,
-    environ: Mapping[str, str] | None = None,
-) -> Path:
-    """Return the floe.yaml to load: ``path``, else ``FLOE_CONFIG``, else beside the caller, else the cwd.
-
-    A directory stands for the ``floe.yaml`` inside it.
-
-    Raises:
-        ConfigNotFoundError: None of the candidates exists; the message lists where floe looked.
-    """
-    env = os.environ if environ is None else environ
-    looked: list[str] = []
-    candidates: list[tuple[Path, str]] = []
-    if path is not None:
-        candidates.append((Path(path), "the path given"))
-    elif env.get(FLOE_CONFIG_ENV):
-        candidates.append((Path(env[FLOE_CONFIG_ENV]), FLOE_CONFIG_ENV))
-    else:
-        if caller_file:
-            candidates.append((Path(caller_file).resolve().parent / FLOE_YAML, "beside the calling module"))
-        candidates.append((Path.cwd() / FLOE_YAML, "the current directory"))
-    for candidate, how in candidates:
-        file = candidate / FLOE_YAML if candidate.is_dir() else candidate
-        if file.is_file():
-            return file
-        looked.append(f"{file} ({how})")
-    raise ConfigNotFoundError(
-        "no floe.yaml found; looked at " + ", ".join(looked) + f". Pass a path or set {FLOE_CONFIG_ENV}."
-    )
-
-
-def document_locator(document: FloeDocument, display: str) -> Locate:
-    """Return a ``locate`` function giving ``display:line:column`` of a dotted floe.yaml path."""
-
-    def locate(dotted: str) -> str:
-        location = document.locate(dotted)
-        return f"{display}:{location.line}:{location.column}"
-
-    return locate
-
-
-def display_path(path: Path) -> str:
-    """Return ``path`` relative to the current directory when under it, else absolute."""
-    try:
-        return os.fspath(path.resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return os.fspath(path)
 
 
 @dataclass(frozen=True)

@@ -104,6 +104,9 @@ def test_floe_dev_serves_the_location_on_127_0_0_1_and_stops_cleanly(
         assert "SupersessionWarning" not in printed  # `dagster dev` is floe's choice: its `dg dev` hint is noise
         assert (home / "dagster.yaml").read_text().startswith("# Rendered by floe from")
         assert _processes_with(str(home))  # webserver, daemon, code server: all on this DAGSTER_HOME
+        state = json.loads((home / "floe-dev.json").read_text())  # where floe run finds this floe dev
+        assert (state["pid"], state["url"]) == (process.pid, f"http://127.0.0.1:{port}")
+        assert state["floe_yaml"] == str(copy.floe_yaml.resolve())
         process.send_signal(stop_signal)
         assert process.wait(timeout=120) == 0
     finally:
@@ -111,6 +114,7 @@ def test_floe_dev_serves_the_location_on_127_0_0_1_and_stops_cleanly(
             os.killpg(process.pid, signal.SIGKILL)
         log.close()
     assert "floe dev: stopped" in (copy.root / "floe-dev.log").read_text()
+    assert not (home / "floe-dev.json").exists()
     deadline = time.monotonic() + 30  # SIGKILLed children vanish asynchronously
     while _processes_with(str(home)) and time.monotonic() < deadline:
         time.sleep(0.5)

@@ -17,7 +17,7 @@ from floe_config import compile_artifacts
 from floe_dbt_observe.dbt_executable import find_dbt_executable
 from floe_definitions import FloeDefinitions, FloeProject
 from floe_definitions.errors import ConfigNotFoundError, ResourceConflictError
-from floe_definitions.project import find_floe_yaml
+from floe_definitions.project_files import find_floe_yaml
 
 
 def test_every_dbt_model_is_its_own_asset_with_folder_groups(loaded_project: FloeProject) -> None:

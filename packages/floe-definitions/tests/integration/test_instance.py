@@ -105,7 +105,7 @@ def test_dagster_yaml_floe_wrote_is_rewritten_when_platform_yaml_changes(tmp_pat
     write_instance(render_instance(parse_platform_spec("", environ={}), home))
     changed = parse_platform_spec("instance: {run_coordinator: {max_concurrent_runs: 2}}\n", environ={})
     write_instance(render_instance(changed, home))
-    assert yaml.safe_load((home / "dagster.yaml").read_text())["run_queue"] == {"max_concurrent_runs": 2}
+    assert yaml.safe_load((home / "dagster.yaml").read_text())["run_queue"]["max_concurrent_runs"] == 2
 
 
 def test_floe_instance_prints_the_rendered_yaml_and_its_home_and_writes_it(

@@ -2,7 +2,8 @@
 
 ``dagster dev`` runs underneath, on 127.0.0.1, with ``DAGSTER_HOME`` holding the ``dagster.yaml`` rendered from
 platform.yaml and a ``workspace.yaml`` that loads :mod:`floe_definitions.code_location` for this floe.yaml. Ctrl-C
-or SIGTERM stops it and everything it started (its process group).
+or SIGTERM stops it and everything it started (its process group). While it runs, ``DAGSTER_HOME/floe-dev.json``
+says where it serves (:mod:`~floe_definitions.commands.dev_state`), for ``floe run`` to launch through it.
 """
 
 from __future__ import annotations
@@ -18,12 +19,16 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
+from floe_config import FloeSpec
 from floe_config.integration import load_floe_document
+from floe_definitions.commands.dev_state import SINGLETON_REPOSITORY, DevServer, remove_dev_state, write_dev_state
 from floe_definitions.commands.instance import ProjectInstance, project_instance, write_workspace
+from floe_definitions.commands.run import compute_logs_place, telemetry_places
 from floe_definitions.errors import DevCommandError
 from floe_definitions.instance.deployment_checks import require_storage
 from floe_definitions.instance.home import write_instance
-from floe_definitions.project import FLOE_CONFIG_ENV, find_floe_yaml
+from floe_definitions.project_files import FLOE_CONFIG_ENV, find_floe_yaml
+from floe_definitions.telemetry.lineage_client import lineage_namespace
 
 HOST = "127.0.0.1"
 DEFAULT_PORT = 3000
@@ -64,7 +69,8 @@ def dev_environment(instance: ProjectInstance, floe_yaml: Path) -> dict[str, str
 def run_dev_command(args: argparse.Namespace, out: TextIO) -> int:
     """Run ``dagster dev`` in the foreground until it exits or this process is asked to stop."""
     floe_yaml = find_floe_yaml(args.path).resolve()
-    name = load_floe_document(floe_yaml).spec.name
+    spec = load_floe_document(floe_yaml).spec
+    name = spec.name
     instance = project_instance(os.fspath(floe_yaml), args.platform)
     require_free_port(HOST, args.port)
     require_storage(instance.platform, instance.locate)
@@ -74,6 +80,8 @@ def run_dev_command(args: argparse.Namespace, out: TextIO) -> int:
     print(f"floe dev: Dagster UI at http://{HOST}:{args.port} (location {name!r})", file=out)
     print(f"floe dev: instance DAGSTER_HOME={instance.rendered.home} ({instance.rendered.source})", file=out)
     print("floe dev: Ctrl-C stops the webserver and the daemon", file=out, flush=True)
+    home = instance.rendered.home
+    write_dev_state(home, _dev_server(instance, spec, floe_yaml, args.port))
     stopping: list[int] = []
 
     def forward(signum: int, _frame: FrameType | None) -> None:
@@ -99,11 +107,32 @@ def run_dev_command(args: argparse.Namespace, out: TextIO) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         _signal_group(process, signal.SIGKILL)  # whatever is left of the group (code server, run workers)
+        remove_dev_state(home, os.getpid())
     if stopping:
         print("floe dev: stopped", file=out)
         return 0
     print(f"floe dev: dagster dev exited with {code}", file=sys.stderr)
     return 1 if code else 0
+
+
+def _dev_server(instance: ProjectInstance, spec: FloeSpec, floe_yaml: Path, port: int) -> DevServer:
+    """Describe this ``floe dev`` for ``floe run`` (which launches its runs through it)."""
+    compute_logs = instance.rendered.config.get("compute_logs", {}).get("config", {}).get("base_dir")
+    return DevServer(
+        pid=os.getpid(),
+        url=f"http://{HOST}:{port}",
+        floe_yaml=os.fspath(floe_yaml),
+        platform_file=os.fspath(instance.platform_file.resolve()) if instance.platform_file is not None else None,
+        location=spec.name,
+        repository=SINGLETON_REPOSITORY,
+        places=telemetry_places(
+            spec,
+            instance.platform,
+            instance.base_dir,
+            lineage_namespace=lineage_namespace(instance.platform),
+            compute_logs=compute_logs_place(compute_logs),
+        ),
+    )
 
 
 def require_free_port(host: str, port: int) -> None:

@@ -20,7 +20,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from floe_config import FloeSpec, PlatformSpec
-from floe_definitions.instance.home import DEFAULT_DAGSTER_HOME, dagster_home
+from floe_definitions.project_files import DEFAULT_DAGSTER_HOME, dagster_home
 from floe_definitions.telemetry.sinks import TelemetryOverrideWarning, lineage_sink, span_sink
 
 

@@ -20,7 +20,8 @@ from floe_definitions.execution.celery_settings import celery_config_source
 from floe_definitions.instance.dagster_yaml import RenderedInstance
 from floe_definitions.instance.deployment_checks import missing_extras
 from floe_definitions.instance.home import instance_for, write_instance
-from floe_definitions.project import _platform_locator, find_floe_yaml
+from floe_definitions.project import _platform_locator
+from floe_definitions.project_files import find_floe_yaml
 from floe_loaders.integration import Locate
 
 WORKSPACE_YAML = "workspace.yaml"

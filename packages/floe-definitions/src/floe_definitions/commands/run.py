@@ -22,18 +22,19 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import dagster as dg
-from dagster import DagsterEventType, DagsterInstance, RunsFilter
+from dagster import DagsterInstance, RunsFilter
 
-from floe_config.integration import did_you_mean, load_platform_document
-from floe_dbt_observe.integration import format_trace_id
-from floe_definitions.commands.progress import INVOCATION_TAG, RunProgress
+from floe_config import FloeSpec, PlatformSpec
+from floe_config.integration import load_platform_document
+from floe_definitions.commands.progress import INVOCATION_TAG, ProgressView, RunProgress, TelemetryPlaces
+from floe_definitions.commands.run_options import add_run_arguments, parse_tags, partition_tags, unknown_job_error
 from floe_definitions.errors import RunCommandError
 from floe_definitions.execution.executor_choice import choose_executor
 from floe_definitions.execution.reconstruct import RECONSTRUCT_MODULE, load_once, reconstruct_job
 from floe_definitions.execution.step_process_console import step_debug_lines_dropped
 from floe_definitions.instance.home import open_instance
-from floe_definitions.project import FloeProject, find_floe_yaml
-from floe_definitions.telemetry.run_trace import run_trace_id
+from floe_definitions.project import FloeProject
+from floe_definitions.project_files import find_floe_yaml
 from floe_definitions.telemetry.sinks import TelemetryOverrideWarning, lineage_sink, span_sink
 
 EXIT_OK = 0
@@ -46,27 +47,7 @@ QUIET_LOGGERS = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 def register(commands: Any) -> None:
     """Add the ``run`` subcommand to the ``floe`` parser's subcommands."""
     parser = commands.add_parser("run", help="execute a job in the foreground on the project's instance")
-    parser.add_argument("job", help="name of an orchestration.jobs entry")
-    parser.add_argument("path", nargs="?", default=None, help="floe.yaml or its directory (default: FLOE_CONFIG, ./)")
-    which = parser.add_mutually_exclusive_group()
-    which.add_argument("--partition", default=None, help="the partition key to run")
-    which.add_argument("--partition-range", default=None, metavar="START...END", help="a range of partition keys")
-    parser.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE", help="a run tag (repeatable)")
-    parser.add_argument("--platform", default=None, help="platform file (default: FLOE_PLATFORM_FILE / _ENV)")
-    parser.add_argument("--verbose", action="store_true", help="print every Dagster event instead of the summary")
-    executor = parser.add_mutually_exclusive_group()
-    executor.add_argument(
-        "--in-process",
-        action="store_true",
-        help="run every step in this process (Dagster's in-process executor) instead of the platform's executor: "
-        "no process start-up per step; for development",
-    )
-    executor.add_argument(
-        "--platform-executor",
-        action="store_true",
-        help="use the platform's executor even for a single-step run (which floe otherwise runs in this process "
-        "when the platform's executor is the default multiprocess one)",
-    )
+    add_run_arguments(parser)
     parser.set_defaults(handler=run_run_command)
 
 
@@ -87,7 +68,7 @@ def _without_dagster_notices(verbose: bool) -> Iterator[None]:
 def run_run_command(args: argparse.Namespace, out: TextIO) -> int:
     """Run ``floe run``; return its exit code (0 success, 1 run failed, 2 usage error)."""
     try:
-        tags = _parse_tags(args.tag)
+        tags = parse_tags(args.tag)
     except RunCommandError as exc:
         print(f"error: {exc.located_message}", file=sys.stderr)
         return EXIT_USAGE
@@ -140,25 +121,10 @@ def _run(args: argparse.Namespace, tags: dict[str, str], out: TextIO) -> int:
         )
 
 
-def _parse_tags(values: Sequence[str]) -> dict[str, str]:
-    tags: dict[str, str] = {}
-    for value in values:
-        key, sep, tag_value = value.partition("=")
-        if not sep or not key:
-            raise RunCommandError(f"--tag {value!r} is not KEY=VALUE; write e.g. --tag team=data", key="--tag")
-        tags[key] = tag_value
-    return tags
-
-
 def _job(project: FloeProject, name: str) -> dg.JobDefinition:
-    jobs = list(project.spec.orchestration.jobs)
-    if name not in jobs:
-        known = ", ".join(jobs) or "(none)"
-        raise RunCommandError(
-            f"unknown job {name!r}{did_you_mean(name, jobs)}; the jobs of {project.floe_yaml or 'floe.yaml'}: {known}",
-            location=project.locate("orchestration.jobs"),
-            key="orchestration.jobs",
-        )
+    error = unknown_job_error(name, list(project.spec.orchestration.jobs), project.floe_yaml, project.locate)
+    if error is not None:
+        raise error
     return project.definitions.resolve_job_def(name)
 
 
@@ -200,7 +166,7 @@ def _partition_tags(
 
     if partition is not None:
         check(partition)
-        return {"dagster/partition": partition}
+        return partition_tags(partition, None)
     assert partition_range is not None
     start, sep, end = partition_range.partition("...")
     if not sep or not start or not end:
@@ -214,7 +180,7 @@ def _partition_tags(
         raise RunCommandError(
             f"--partition-range {partition_range!r}: {start!r} comes after {end!r}; swap them", key="--partition-range"
         )
-    return {"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end}
+    return partition_tags(None, partition_range)
 
 
 def _execute(
@@ -240,7 +206,8 @@ def _execute(
             in_process,
         ),
     )
-    progress = RunProgress(instance=instance, invocation=invocation, verbose=verbose, out=out)
+    view = ProgressView(verbose=verbose, out=out)
+    progress = RunProgress(instance=instance, invocation=invocation, view=view)
     follower = threading.Thread(target=progress.follow, name="floe-run-progress", daemon=True)
     follower.start()
     started = time.monotonic()
@@ -264,23 +231,22 @@ def _execute(
         follower.join(timeout=10)
     seconds = time.monotonic() - started
     if result.success:
-        print(f"floe run: {job.name} succeeded in {seconds:.1f} s (run {result.run_id})", file=out)
+        view.succeeded(job.name, seconds, result.run_id)
         return EXIT_OK
-    failed = [step for step, (status, _) in progress.steps.items() if status == "FAILED"]
-    failed_assets = sorted(_failed_assets(project, result, failed))
-    print(f"floe run: {job.name} FAILED in {seconds:.1f} s (run {result.run_id})", file=out)
-    print(f"  failed steps: {', '.join(failed) or '(none: the run itself failed)'}", file=out)
-    for reason in _run_errors(result):
-        print(f"  error: {reason}", file=out)
-    if failed_assets:
-        print(f"  failed assets: {', '.join(failed_assets)}", file=out)
-    spans, lineage = telemetry_destinations(project)
-    print(f"  spans: trace {format_trace_id(run_trace_id(result.run_id))} in {spans}", file=out)
-    print(
-        f"  lineage: parent run {result.run_id} (namespace {project.telemetry.lineage_namespace}) in {lineage}",
-        file=out,
+    failed_assets = sorted(planned_assets(project, view.failed_steps()) - view.materialized)
+    view.failed(
+        job.name,
+        seconds,
+        result.run_id,
+        failed_assets=failed_assets,
+        places=telemetry_places(
+            project.spec,
+            project.platform,
+            project.base_dir,
+            lineage_namespace=project.telemetry.lineage_namespace,
+            compute_logs=_compute_logs(instance),
+        ),
     )
-    print(f"  logs: floe dev, then the run's page; compute logs under {_compute_logs(instance)}", file=out)
     return EXIT_FAILED
 
 
@@ -290,52 +256,36 @@ def _fail_unfinished_run(instance: DagsterInstance, invocation: str, error: Exce
         instance.report_run_failed(runs[0], message=f"floe run: the run could not start: {error}")
 
 
-def _failed_assets(project: FloeProject, result: dg.ExecuteJobResult, failed_steps: Sequence[str]) -> set[str]:
-    """The assets of failed steps that did not materialize (a dbt step fails for its failing models only)."""
+def planned_assets(project: FloeProject, steps: Sequence[str]) -> set[str]:
+    """The assets the given steps materialize (a dbt step fails for its failing models only)."""
     planned: set[str] = set()
     for definition in project.definitions.assets or ():
-        if isinstance(definition, dg.AssetsDefinition) and definition.node_def.name in failed_steps:
+        if isinstance(definition, dg.AssetsDefinition) and definition.node_def.name in steps:
             planned.update(key.to_user_string() for key in definition.keys)
-    materialized = {
-        event.asset_key.to_user_string()
-        for event in result.all_events
-        if event.event_type == DagsterEventType.ASSET_MATERIALIZATION and event.asset_key is not None
-    }
-    return planned - materialized
+    return planned
 
 
-def _run_errors(result: dg.ExecuteJobResult) -> list[str]:
-    """The innermost error messages of the run-level failures (executor creation, run worker), deduplicated."""
-    reasons: list[str] = []
-    for event in result.all_events:
-        if event.step_key is not None or event.event_type not in (
-            DagsterEventType.RUN_FAILURE,
-            DagsterEventType.ENGINE_EVENT,
-        ):
-            continue
-        error = getattr(event.event_specific_data, "error", None)
-        while error is not None and error.cause is not None:
-            error = error.cause
-        if error is not None:
-            lines = [line.strip() for line in error.message.splitlines() if line.strip()]
-            text = lines[0] if lines else error.cls_name or "error"
-            if text.endswith(":") and len(lines) > 1:  # a heading over the errors (dagster-celery's): add the first
-                text = f"{text} {lines[1]}"
-            if text not in reasons:
-                reasons.append(text)
-    return reasons
-
-
-def telemetry_destinations(project: FloeProject) -> tuple[str, str]:
-    """Say where the project's spans and lineage events go (for messages), by the rule of ``telemetry.sinks``."""
+def telemetry_places(
+    spec: FloeSpec, platform: PlatformSpec, base_dir: Path, *, lineage_namespace: str, compute_logs: str
+) -> TelemetryPlaces:
+    """Say where a project's spans and lineage go (for messages), by the rule of ``telemetry.sinks``."""
     with warnings.catch_warnings():  # loading the project already warned about an overridden variable
         warnings.simplefilter("ignore", TelemetryOverrideWarning)
-        spans = span_sink(project.spec, project.platform, project.base_dir)
-        lineage = lineage_sink(project.spec, project.platform, project.base_dir)
-    return spans.describe(), lineage.describe()
+        spans = span_sink(spec, platform, base_dir)
+        lineage = lineage_sink(spec, platform, base_dir)
+    return TelemetryPlaces(
+        spans=spans.describe(),
+        lineage=lineage.describe(),
+        lineage_namespace=lineage_namespace,
+        compute_logs=compute_logs,
+    )
+
+
+def compute_logs_place(base_dir: object) -> str:
+    """Say where compute logs are: the compute log manager's ``base_dir``, when it has one."""
+    return os.fspath(Path(str(base_dir))) if base_dir else "the instance's compute log storage"
 
 
 def _compute_logs(instance: DagsterInstance) -> str:
     data = getattr(instance.compute_log_manager, "inst_data", None)  # configurable managers carry their config
-    base = data.config_dict.get("base_dir") if data is not None else None
-    return os.fspath(Path(base)) if base else "the instance's compute log storage"
+    return compute_logs_place(data.config_dict.get("base_dir") if data is not None else None)

@@ -30,6 +30,7 @@ WARM_LAUNCHER_CLASS = "WarmRunLauncher"
 EVENT_LOG_MODULE = "floe_definitions.instance.event_log"
 """floe's event log storages: Dagster's own, writing a batch of events (a run's planned events) at once."""
 STORAGE_KEYS = ("run_storage", "event_log_storage", "schedule_storage")
+WARM_DEQUEUE_INTERVAL_SECONDS = 1
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,10 @@ def render_instance(
             {"key": limit.key, **({"value": limit.value} if limit.value is not None else {}), "limit": limit.limit}
             for limit in coordinator.tag_concurrency_limits
         ]
+    if warm_runs(platform):
+        # The daemon takes queued runs every dequeue interval (Dagster's default: 5 s); on the laptop tier a run
+        # launched from the UI or through `floe dev` by `floe run` starts within a second (a SQLite query a second).
+        run_queue["dequeue_interval_seconds"] = WARM_DEQUEUE_INTERVAL_SECONDS
     config["run_queue"] = run_queue
     monitoring = settings.run_monitoring
     config["run_monitoring"] = {

@@ -21,16 +21,7 @@ from floe_config import PlatformSpec
 from floe_definitions.errors import InstanceConfigError
 from floe_definitions.instance.dagster_yaml import RenderedInstance, render_instance, written_by_floe
 from floe_definitions.instance.deployment_checks import check_postgres_connection, missing_extras
-
-DEFAULT_DAGSTER_HOME = ".floe/dagster"
-"""``DAGSTER_HOME`` when unset, relative to floe.yaml's directory."""
-
-
-def dagster_home(base_dir: Path, environ: Mapping[str, str] | None = None) -> Path:
-    """Return ``DAGSTER_HOME`` if set, else ``<base_dir>/.floe/dagster`` (absolute)."""
-    env = os.environ if environ is None else environ
-    configured = env.get("DAGSTER_HOME")
-    return Path(configured).expanduser().resolve() if configured else (base_dir / DEFAULT_DAGSTER_HOME).resolve()
+from floe_definitions.project_files import dagster_home
 
 
 def dagster_environment(base_dir: Path, environ: Mapping[str, str] | None = None) -> dict[str, str]:

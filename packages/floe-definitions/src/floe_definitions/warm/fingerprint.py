@@ -62,7 +62,7 @@ def project_files(environ: Mapping[str, str], working_directory: str | None, mod
         The files; floe.yaml's own directory and its dbt project are walked on every fingerprint.
     """
     from floe_config.integration import load_floe_document, load_platform_document
-    from floe_definitions.project import find_floe_yaml
+    from floe_definitions.project_files import find_floe_yaml
 
     files = {Path(module) for module in modules}
     source_dirs: set[Path] = set()

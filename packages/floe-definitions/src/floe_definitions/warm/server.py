@@ -113,7 +113,11 @@ class WarmDefinitions:
     def _prime_step_server(self) -> None:
         from floe_definitions.execution import warm_steps
 
-        replaced = warm_steps.prime_step_server()
+        try:
+            replaced = warm_steps.prime_step_server()
+        except Exception:  # the forked runs start their own step servers, as cold runs do
+            print(f"floe warm process: starting the step server failed:\n{traceback.format_exc()}", file=sys.stderr)
+            return
         if replaced is not None:
             self.retired_step_servers.add(replaced)
 
