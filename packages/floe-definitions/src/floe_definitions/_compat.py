@@ -629,13 +629,15 @@ def adopt_forkserver() -> None:
     """
     from multiprocessing import resource_tracker
 
+    from floe_definitions.warm.launcher import process_alive
+
     server = _forkserver()
     start_own = type(server).ensure_running
 
     def ensure_running() -> None:
         with server._lock:
             pid = server._forkserver_pid
-            if pid is not None and _process_alive(pid):
+            if pid is not None and process_alive(pid, None):  # a zombie server counts as gone
                 resource_tracker.ensure_running()
                 return
             _forget(server)
@@ -648,21 +650,6 @@ def adopt_forkserver() -> None:
 
     server.ensure_running = ensure_running
     server._stop = stop
-
-
-def _process_alive(pid: int) -> bool:
-    """Whether ``pid`` runs (a zombie does not count: its parent has not reaped it yet, but it serves nothing)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as stat:
-            return stat.read().rsplit(b")", 1)[-1].split()[0] != b"Z"
-    except OSError:
-        return True  # no /proc (macOS): the signal check is all there is
 
 
 # --- event_batch (floe_definitions.instance.event_log) -----------------------------------------------------------
