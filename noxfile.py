@@ -23,10 +23,10 @@ ROOT = Path(__file__).parent
 PACKAGES = ["floe-config", "floe-loaders", "floe-dbt-observe", "floe-definitions"]
 TEST_TARGETS = [*PACKAGES, "demo", "workspace"]
 """``workspace``: the policy tests over every package at once (tests/policy), in a venv holding all of them."""
-# Suites whose tests mostly wait on subprocesses (dbt, Dagster's run workers, `floe dev`, daemons) run on two
+# Suites whose tests mostly wait on subprocesses (dbt, Dagster's run workers, `floe dev`, daemons) run on two or three
 # pytest-xdist workers, a test module per worker (module-scoped fixtures such as one demo run stay shared).
 PARALLEL = {
-    "floe-definitions": ["-n", "2", "--dist", "loadfile"],
+    "floe-definitions": ["-n", "3", "--dist", "loadfile"],
     "demo": ["-n", "2", "--dist", "loadfile"],
 }
 

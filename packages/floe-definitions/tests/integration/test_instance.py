@@ -145,6 +145,8 @@ def test_postgres_url_is_an_environment_reference_never_the_url(tmp_path: Path) 
     for key in ("run_storage", "event_log_storage", "schedule_storage"):
         assert rendered.config[key]["config"] == {"postgres_url": {"env": "TEAM_PG_URL"}}
     assert "storage" not in rendered.config
+    # each storage spells the reference out: no YAML anchor (&id001 / *id001) for a reader to follow
+    assert rendered.text().count("postgres_url:\n      env: TEAM_PG_URL\n") == 3
 
 
 def test_a_literal_postgres_url_is_printed_with_its_password_masked(tmp_path: Path) -> None:

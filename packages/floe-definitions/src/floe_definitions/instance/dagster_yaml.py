@@ -7,6 +7,7 @@ webserver, the daemon, the ``dagster`` CLI and a Helm values file read the same 
 
 from __future__ import annotations
 
+import copy
 import os
 import urllib.parse
 from collections.abc import Callable, Mapping
@@ -185,7 +186,10 @@ def _postgres_storages(url: str | Mapping[str, str]) -> dict[str, Any]:
 
 
 def _storage(module: str, name: str, config: Mapping[str, Any]) -> dict[str, Any]:
-    plain = {key: os.fspath(value) if isinstance(value, Path) else value for key, value in config.items()}
+    # each storage its own copy of every value: a shared one would be dumped as a YAML anchor (&id001 / *id001)
+    plain = {
+        key: os.fspath(value) if isinstance(value, Path) else copy.deepcopy(value) for key, value in config.items()
+    }
     return {"module": module, "class": name, "config": plain}
 
 
