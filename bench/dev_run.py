@@ -13,18 +13,17 @@ it: the whole ``floe run`` process, wall clock. The load average is printed with
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
+
+from floe_test_support.http_endpoints import free_port
+from floe_test_support.webserver import code_locations_loaded
 
 REPO = Path(__file__).resolve().parents[1]
 WORK = REPO / "bench" / ".work" / "dev_run"
@@ -59,27 +58,6 @@ def _project(root: Path) -> Path:
     return root
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _loaded(port: int) -> bool:
-    query = "{ workspaceOrError { ... on Workspace { locationEntries { loadStatus } } } }"
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/graphql",
-        data=json.dumps({"query": query}).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            entries = json.load(response)["data"]["workspaceOrError"]["locationEntries"]
-    except (urllib.error.URLError, OSError, KeyError, TypeError, ValueError):
-        return False
-    return bool(entries) and all(entry["loadStatus"] == "LOADED" for entry in entries)
-
-
 def _floe_run(project: Path, env: dict[str, str]) -> tuple[float, str]:
     started = time.perf_counter()
     completed = subprocess.run(
@@ -103,7 +81,7 @@ def main() -> int:
         shutil.rmtree(WORK)
     dev_copy, cold_copy = _project(WORK / "dev"), _project(WORK / "cold")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FLOE_", "DAGSTER_", "OTEL_", "OPENLINEAGE"))}
-    port = _free_port()
+    port = free_port()
     log = (WORK / "floe-dev.log").open("w")
     dev = subprocess.Popen(
         [FLOE, "dev", str(dev_copy), "--port", str(port)],
@@ -113,7 +91,7 @@ def main() -> int:
         start_new_session=True,
     )
     try:
-        while not _loaded(port):
+        while not code_locations_loaded(port):
             if dev.poll() is not None:
                 raise SystemExit(f"floe dev exited: {(WORK / 'floe-dev.log').read_text()[-3000:]}")
             time.sleep(1)

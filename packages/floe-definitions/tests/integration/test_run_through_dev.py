@@ -14,8 +14,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +22,7 @@ import pytest
 from dagster import DagsterInstance
 
 from floe_test_support.http_endpoints import free_port
+from floe_test_support.webserver import code_locations_loaded
 
 FLOE = str(Path(sys.executable).with_name("floe"))
 STARTUP_TIMEOUT_SECONDS = 300
@@ -111,21 +110,6 @@ def floe_run(project: Project, *args: str, script: bool = False) -> subprocess.C
     )
 
 
-def _location_loaded(port: int) -> bool:
-    query = "{ workspaceOrError { ... on Workspace { locationEntries { loadStatus } } } }"
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/graphql",
-        data=json.dumps({"query": query}).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            entries = json.load(response)["data"]["workspaceOrError"]["locationEntries"]
-    except (urllib.error.URLError, OSError, KeyError, TypeError, ValueError):
-        return False
-    return bool(entries) and all(entry["loadStatus"] == "LOADED" for entry in entries)
-
-
 @dataclass(frozen=True)
 class Dev:
     project: Project
@@ -148,7 +132,7 @@ def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dev]:
         )
         try:
             deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-            while not _location_loaded(port):
+            while not code_locations_loaded(port):
                 assert process.poll() is None, log_path.read_text()[-3000:]
                 assert time.monotonic() < deadline, log_path.read_text()[-3000:]
                 time.sleep(1)
