@@ -16,7 +16,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,14 +28,13 @@ from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus, EventLo
 
 from floe_definitions.telemetry.run_trace import run_trace_id
 from floe_test_support import redis_server
+from floe_test_support.celery_workers import BIN, celery_workers
 from otlp_spans import read_spans
 
-BIN = Path(sys.executable).parent
 REDIS_DATABASE = 1
 """This module's own Redis database: another test's workers on the same server never take its tasks."""
 RUN_GUARD_SECONDS = 180
 """A hang guard, not a timing: a run still going after it fails the test."""
-READY_GUARD_SECONDS = 300
 LOST_TIMEOUT_SECONDS = 6
 BUSY_TIMEOUT_SECONDS = 4
 
@@ -209,35 +207,8 @@ def _write_instance(root: Path, broker: str, timeout_seconds: int) -> dict[str, 
 @contextlib.contextmanager
 def _worker(root: Path, env: dict[str, str], name: str, concurrency: int = 1) -> Iterator[subprocess.Popen[bytes]]:
     """One dagster-celery worker (``concurrency`` pool processes), in a process group of its own, stopped on exit."""
-    config = root / ".floe" / "dagster" / "celery-worker.yaml"
-    log_path = root / f"{name}.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [
-                *(str(BIN / "dagster-celery"), "worker", "start", "-A", "dagster_celery.app", "-y", str(config)),
-                *("-n", name, "-q", "dagster", "--", f"--concurrency={concurrency}"),
-            ],
-            cwd=root,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        deadline = time.monotonic() + READY_GUARD_SECONDS
-        while "ready." not in log_path.read_text(errors="replace"):
-            assert process.poll() is None, f"the Celery worker exited:\n{log_path.read_text()[-3000:]}"
-            assert time.monotonic() < deadline, "the Celery worker did not become ready"
-            time.sleep(0.5)
-        yield process
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=60)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+    with celery_workers(root, env, [name], concurrency) as (worker,):
+        yield worker
 
 
 def _floe_run(root: Path, env: dict[str, str], job: str) -> subprocess.Popen[str]:

@@ -1,8 +1,8 @@
 """Real dagster-celery workers for a floe project, started the way a deployment starts them and stopped afterwards.
 
 Each worker is ``dagster-celery worker start`` with the ``celery-worker.yaml`` that ``floe instance --write`` rendered
-under the project's ``.floe/dagster``, one pool process (``--concurrency=1``), on the ``dagster`` queue, in a process
-group of its own (a test may kill the whole group) and logging to ``<root>/<name>.log``.
+under the project's ``.floe/dagster``, one pool process unless asked (``--concurrency``), on the ``dagster`` queue, in
+a process group of its own (a test may kill the whole group) and logging to ``<root>/<name>.log``.
 """
 
 from __future__ import annotations
@@ -28,7 +28,9 @@ def worker_log(root: Path, name: str) -> Path:
 
 
 @contextlib.contextmanager
-def celery_workers(root: Path, env: Mapping[str, str], names: Sequence[str]) -> Iterator[list[subprocess.Popen[bytes]]]:
+def celery_workers(
+    root: Path, env: Mapping[str, str], names: Sequence[str], concurrency: int = 1
+) -> Iterator[list[subprocess.Popen[bytes]]]:
     """Start one worker per name, yield them once every one logged ``ready.``, and stop them all on exit.
 
     Args:
@@ -36,6 +38,7 @@ def celery_workers(root: Path, env: Mapping[str, str], names: Sequence[str]) -> 
         env: The workers' environment (the broker, ``DAGSTER_HOME``, a ``PATH`` with :data:`BIN` first: dagster-celery
             starts the ``celery`` command by name).
         names: The workers' Celery names (``-n``).
+        concurrency: Pool processes per worker (``--concurrency``).
 
     Raises:
         AssertionError: A worker exited, or was not ready within :data:`READY_GUARD_SECONDS`; its log's end is shown.
@@ -49,7 +52,7 @@ def celery_workers(root: Path, env: Mapping[str, str], names: Sequence[str]) -> 
                     subprocess.Popen(
                         [
                             *(str(BIN / "dagster-celery"), "worker", "start", "-A", "dagster_celery.app"),
-                            *("-y", str(config), "-n", name, "-q", "dagster", "--", "--concurrency=1"),
+                            *("-y", str(config), "-n", name, "-q", "dagster", "--", f"--concurrency={concurrency}"),
                         ],
                         cwd=root,
                         env=dict(env),

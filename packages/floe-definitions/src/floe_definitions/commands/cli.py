@@ -9,9 +9,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import sys
-import traceback
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, TextIO
@@ -25,6 +23,7 @@ from floe_definitions.commands.dev import register as register_dev
 from floe_definitions.commands.dry_run import describe_instance, dry_run_telemetry
 from floe_definitions.commands.instance import register as register_instance
 from floe_definitions.commands.run import register as register_run
+from floe_definitions.commands.script import report_unexpected
 from floe_definitions.errors import ConfigNotFoundError, FloeDefinitionsError, LocatedError
 from floe_definitions.instance.home import open_instance
 from floe_definitions.project import FloeProject, load_project
@@ -37,13 +36,9 @@ EXIT_USAGE = 2
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``floe`` command line.
+    """Parse ``argv`` (``sys.argv[1:]`` when omitted) and run that command in this process; return its exit code.
 
-    Args:
-        argv: Arguments (without the program name); ``sys.argv[1:]`` when omitted.
-
-    Returns:
-        The exit code.
+    Every error is one line on stderr (located where floe knows the place); no traceback unless ``FLOE_DEBUG``.
     """
     parser = _parser()
     try:
@@ -76,16 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (FloeDefinitionsError, FloeLoaderError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    except KeyboardInterrupt:
-        print("floe: interrupted", file=sys.stderr)
-        return EXIT_FAILED
-    except Exception as exc:
-        print(f"floe: unexpected error: {type(exc).__name__}: {exc}", file=sys.stderr)
-        if os.environ.get("FLOE_DEBUG"):
-            traceback.print_exc()
-        else:
-            print("floe: set FLOE_DEBUG=1 to print the traceback", file=sys.stderr)
-        return EXIT_FAILED
+    except (KeyboardInterrupt, Exception) as exc:
+        return report_unexpected(exc)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -30,21 +30,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     if arguments[:1] == ["run"]:
         try:
             code = _run_through_dev(arguments[1:])
-        except KeyboardInterrupt:
-            print("floe: interrupted", file=sys.stderr)
-            return EXIT_FAILED
-        except Exception as exc:  # as the CLI reports one: no traceback unless asked for
-            print(f"floe: unexpected error: {type(exc).__name__}: {exc}", file=sys.stderr)
-            if os.environ.get("FLOE_DEBUG"):
-                traceback.print_exc()
-            else:
-                print("floe: set FLOE_DEBUG=1 to print the traceback", file=sys.stderr)
-            return EXIT_FAILED
+        except (KeyboardInterrupt, Exception) as exc:
+            return report_unexpected(exc)
         if code is not None:
             return code
     from floe_definitions.commands.cli import main as cli_main
 
     return cli_main(arguments)
+
+
+def report_unexpected(exc: BaseException) -> int:
+    """Say an interruption or an error no floe command handles in one line (a traceback only with ``FLOE_DEBUG``).
+
+    Returns:
+        The exit code, ``1``.
+    """
+    if isinstance(exc, KeyboardInterrupt):
+        print("floe: interrupted", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"floe: unexpected error: {type(exc).__name__}: {exc}", file=sys.stderr)
+    if os.environ.get("FLOE_DEBUG"):
+        traceback.print_exception(exc)
+    else:
+        print("floe: set FLOE_DEBUG=1 to print the traceback", file=sys.stderr)
+    return EXIT_FAILED
 
 
 def _run_through_dev(arguments: list[str]) -> int | None:
