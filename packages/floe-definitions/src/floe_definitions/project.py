@@ -36,7 +36,7 @@ from floe_definitions.errors import (
 from floe_definitions.execution.executors import build_executor
 from floe_definitions.execution.observed_executor import RunTelemetry
 from floe_definitions.execution.step_lineage import DatasetNaming
-from floe_definitions.execution.warm_steps import WARM_PROJECTS
+from floe_definitions.execution.warm_steps import WARM_PROJECTS, loads_for_forks
 from floe_definitions.project_files import FLOE_YAML, display_path, document_locator, find_floe_yaml
 from floe_definitions.telemetry.asset_links import link_python_assets
 from floe_definitions.telemetry.lineage_client import build_lineage_client, lineage_namespace
@@ -309,6 +309,8 @@ def _build_dbt(
             )
         manifest = load_manifest(project)
         adapter, dataset_namespace = warehouse_namespace(project, manifest)
+        if telemetry.lineage_client is not None and loads_for_forks():
+            dataset_namespace()  # the dbt profile, read once here rather than in every run forked from this process
         naming = DatasetNaming(pipeline=spec.name, table_namespaces={adapter: dataset_namespace})
         assets = build_floe_dbt_assets(
             config,

@@ -20,7 +20,7 @@ import multiprocessing
 import multiprocessing.forkserver
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -50,6 +50,23 @@ FINGERPRINT_SUFFIXES = frozenset({".yaml", ".yml", ".sql", ".py", ".csv", ".json
 """Files under floe.yaml's directory whose change makes a warm process load the project again."""
 SKIPPED_DIRS = frozenset({"target", "logs", "dbt_packages", "__pycache__", "node_modules", "site-packages"})
 """Directories of build output and installed packages, left out of the fingerprint (a run writes to them)."""
+
+
+_FORKS_RUNS_OR_STEPS = threading.Event()
+
+
+def forks_runs_or_steps() -> None:
+    """Say that this process forks runs (the warm process).
+
+    Its loads then do at once what every forked run would otherwise do again for itself (reading the dbt profile
+    for the dataset names of Python assets' lineage: :func:`loads_for_forks`).
+    """
+    _FORKS_RUNS_OR_STEPS.set()
+
+
+def loads_for_forks() -> bool:
+    """Whether this process's loads should do what its forks would each repeat (see :func:`forks_runs_or_steps`)."""
+    return _FORKS_RUNS_OR_STEPS.is_set()
 
 
 def forkserver_available() -> bool:
@@ -221,13 +238,17 @@ def clear_step_server_request() -> None:
     _STEP_SERVER.requested = None
 
 
-def prime_step_server() -> int | None:
+def prime_step_server(instance_modules: Sequence[str] = ()) -> int | None:
     """Start the step server the last load's executor asked for, now, replacing one this process started earlier.
 
     For the warm run process (:mod:`floe_definitions.warm.server`), which starts the server once per load of the
     definitions, so that the runs it forks adopt it (:func:`~floe_definitions._compat.adopt_forkserver`) and fork
     their steps at once instead of each starting a server that imports everything and builds the project again.
     The replaced server is detached, not stopped: runs still using it keep it until they end.
+
+    Args:
+        instance_modules: The modules of the instance's classes, which the server imports too (before it builds
+            the project), so that a step opening the instance imports nothing more.
 
     Returns:
         The pid of the replaced server, for the caller (its parent) to reap; ``None`` when there was none, when the
@@ -241,7 +262,10 @@ def prime_step_server() -> int | None:
     with _STEP_SERVER.lock:
         replaced = _compat.detach_forkserver()
         _STEP_SERVER.started = None
-    start_step_server(requested.floe_yaml, requested.platform_file, list(requested.preload_modules))
+    preload = list(requested.preload_modules)
+    at = preload.index(PRELOAD_MODULE) if PRELOAD_MODULE in preload else len(preload)
+    preload[at:at] = [module for module in instance_modules if module not in preload]
+    start_step_server(requested.floe_yaml, requested.platform_file, preload)
     return replaced
 
 

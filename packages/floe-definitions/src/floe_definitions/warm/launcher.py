@@ -104,7 +104,7 @@ class WarmRunLauncher(RunLauncher, ConfigurableClass):
             "generation": _code_server_id(context, run),
         }
         instance.add_run_tags(run.run_id, {SOCKET_TAG: os.fspath(path)})
-        with _connected(path, origin_json, origin.repository_origin) as connection:
+        with _connected(path, origin_json, origin.repository_origin, instance.root_directory) as connection:
             connection.sendall(json.dumps(request).encode() + b"\n")
 
     @property
@@ -199,11 +199,11 @@ def _code_server_id(context: LaunchRunContext, run: DagsterRun) -> str | None:
 
 
 @contextlib.contextmanager
-def _connected(path: Path, origin_json: str, origin: Any) -> Iterator[socket.socket]:
+def _connected(path: Path, origin_json: str, origin: Any, instance_dir: str | None) -> Iterator[socket.socket]:
     connection = _connect(path)
     if connection is None:
         with _locked(path.with_suffix(".lock")):
-            connection = _connect(path) or _start(path, origin_json, origin)
+            connection = _connect(path) or _start(path, origin_json, origin, instance_dir)
     try:
         yield connection
     finally:
@@ -231,11 +231,13 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _start(path: Path, origin_json: str, origin: Any) -> socket.socket:
+def _start(path: Path, origin_json: str, origin: Any, instance_dir: str | None) -> socket.socket:
     """Start the warm process and return a connection to it once it listens."""
     executable = origin.executable_path if origin.executable_path and os.path.exists(origin.executable_path) else None
     command = [executable or sys.executable, "-m", "floe_definitions.warm.server"]
     command += ["--socket", os.fspath(path), "--origin", origin_json, "--parent", str(os.getpid())]
+    if instance_dir:
+        command += ["--instance-dir", instance_dir]
     working_directory = getattr(origin.code_pointer, "working_directory", None) or None
     # Its output (and its runs', as a code server's run workers) goes where the launching process's goes: the
     # terminal of `floe dev`.

@@ -46,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--socket", required=True)
     parser.add_argument("--origin", required=True, help="serialized RepositoryPythonOrigin of the code location")
     parser.add_argument("--parent", type=int, required=True, help="pid of the starting process")
+    parser.add_argument("--instance-dir", default=None, help="the instance's directory (its dagster.yaml)")
     args = parser.parse_args(argv)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
@@ -56,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     listener.listen(64)
     me = os.getpid()
     try:
-        warm = WarmDefinitions(args.origin)
+        warm = WarmDefinitions(args.origin, args.instance_dir)
         warm.refresh(None)
         _serve(listener, warm, args.parent)
     except KeyboardInterrupt:
@@ -74,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
 class WarmDefinitions:
     """The code location's definitions, loaded in this process and loaded again when their files change."""
 
-    def __init__(self, origin_json: str) -> None:
+    def __init__(self, origin_json: str, instance_dir: str | None = None) -> None:
         import importlib
 
         for module in PRELOADED:
@@ -83,6 +84,12 @@ class WarmDefinitions:
             except ImportError:  # an optional piece (dbt) the location does not use
                 pass
         from floe_definitions import _compat
+        from floe_definitions.execution.warm_steps import forks_runs_or_steps
+
+        forks_runs_or_steps()
+        # The instance's storage and launcher classes: every run opens the instance, every step too
+        self.instance_modules = _compat.instance_modules(instance_dir)
+        _compat.import_modules(self.instance_modules)
 
         self.pointer = _compat.repository_pointer(origin_json)
         self.cache = _compat.RepositoryCache()
@@ -114,7 +121,7 @@ class WarmDefinitions:
         from floe_definitions.execution import warm_steps
 
         try:
-            replaced = warm_steps.prime_step_server()
+            replaced = warm_steps.prime_step_server(self.instance_modules)
         except Exception:  # the forked runs start their own step servers, as cold runs do
             print(f"floe warm process: starting the step server failed:\n{traceback.format_exc()}", file=sys.stderr)
             return

@@ -75,6 +75,22 @@ def numbers(context: AssetExecutionContext) -> None:
     out = Path(os.environ["FLOE_TEST_WAREHOUSE"]).parent / f"step-{context.run_id}.json"
     out.write_text(json.dumps({"pid": os.getpid(), "server": server, "server_parent": _parent(server)}))
 """
+HELD_STEP_ASSET = """
+import json
+import os
+import time
+from pathlib import Path
+
+from dagster import AssetExecutionContext, asset
+
+
+@asset(key=["raw", "numbers"], group_name="raw")
+def numbers(context: AssetExecutionContext) -> None:
+    folder = Path(os.environ["FLOE_TEST_WAREHOUSE"]).parent
+    (folder / f"held-{context.run_id}.json").write_text(json.dumps({"pid": os.getpid(), "server": os.getppid()}))
+    while (folder / "hold").exists():  # a terminated run's step is interrupted here
+        time.sleep(0.2)
+"""
 MULTIPROCESS_PLATFORM = "environment: fault-tests\nexecution:\n  executor: {type: multiprocess}\n"
 
 
@@ -365,3 +381,48 @@ def test_warm_runs_fork_their_steps_from_one_step_server_the_warm_process_starte
     assert len({record["server"] for record in records}) == 1  # both runs' steps: one step server
     assert not {record["server"] for record in records} & run_pids  # not a server of either run's own
     assert {record["server_parent"] for record in records} <= location.runs.warm_server_pids()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_terminated_warm_multiprocess_run_ends_its_step_and_the_shared_step_server_serves_the_next_run(
+    location: Location,
+) -> None:
+    root = location.project.root
+    floe_yaml, platform = root / "floe.yaml", root / "platform.yaml"
+    folder, hold = location.project.warehouse.parent, location.project.warehouse.parent / "hold"
+    originals = {path: path.read_text() for path in (floe_yaml, platform, location.asset_module)}
+    floe_yaml.write_text(
+        originals[floe_yaml].replace("jobs:\n", 'jobs:\n    raw_only: {type: batch, selection: ["group:raw"]}\n')
+    )
+    platform.write_text(MULTIPROCESS_PLATFORM)
+    location.asset_module.write_text(HELD_STEP_ASSET)
+    before_spans, before_lineage = len(location.project.spans()), len(location.project.lineage())
+    hold.touch()
+    try:
+        location.context.reload_code_location("faulty")
+        run = location.launch(location.warm, "raw_only")
+        held = folder / f"held-{run.run_id}.json"
+        step = wait_until(lambda: held.exists() and json.loads(held.read_text()), "the step to start")
+        assert location.warm.run_launcher.terminate(run.run_id)
+        terminated = wait_until(lambda: _finished(location.warm, run.run_id), "the run to end")
+        wait_until(lambda: not _worker_alive(location.warm, terminated), "the run's process to exit", timeout=60)
+        wait_until(lambda: not process_alive(step["pid"], None), "the step's process to exit", timeout=60)
+        server_alive = process_alive(step["server"], None)
+        hold.unlink()
+        following = location.run(location.warm, "raw_only")
+    finally:
+        hold.unlink(missing_ok=True)
+        for path, text in originals.items():
+            path.write_text(text)
+        location.context.reload_code_location("faulty")
+    assert terminated.status == DagsterRunStatus.CANCELED
+    assert step["server"] != int(terminated.tags[PID_TAG])  # the step came from the shared server, not the run's own
+    spans = location.project.spans()[before_spans:]
+    for name in ("raw/numbers", "dagster run raw_only"):  # the terminated run's spans come before the following's
+        statuses = [span["status"]["status_code"] for span in spans if span["name"] == name]
+        assert statuses[:1] == ["ERROR"], (name, statuses)
+    states = [e["eventType"] for e in location.project.lineage()[before_lineage:] if "numbers" in e["job"]["name"]]
+    assert states[:2] == ["START", "ABORT"] or states[:2] == ["START", "FAIL"], states
+    assert server_alive  # terminating one run leaves the server every warm run forks its steps from
+    assert following.status == DagsterRunStatus.SUCCESS
+    assert json.loads((folder / f"held-{following.run_id}.json").read_text())["server"] == step["server"]
