@@ -16,7 +16,8 @@ Launched sides (issue 22): runs created from a code server's snapshots and start
 as ``floe dev``'s webserver and daemon start them (launched_runs_driver.py, one driver process per case holding the
 code server): floe's ``WarmRunLauncher`` (each run a fork of a warm process that loaded the project) and Dagster's
 default launcher (a run worker per run), with the platform's multiprocess executor and floe's warm steps (as
-``floe dev`` runs them) or, ``--launched-executor in_process``, Dagster's in-process executor. Each is timed
+``floe dev`` runs them), or ``--launched-executor in_process``, Dagster's in-process executor, or
+``--launched-executor dbt_in_process``, warm steps with dbt's ``dbtRunner`` in the step's process. Each is timed
 from ``launch_run`` to the run's first ``STEP_START`` and to its end; the warm process's first launch (its start and
 load, paid once per code location and change) is reported apart. ``--memory-runs N`` then launches N more warm runs
 of the case's job and reports the warm process's RSS.

@@ -836,9 +836,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--launched-executor",
-        choices=["multiprocess", "in_process"],
+        choices=["multiprocess", "in_process", "dbt_in_process"],
         default="multiprocess",
-        help="latency: the executor of the launched sides' runs (default: multiprocess, floe's warm steps)",
+        help=(
+            "latency: the platform of the launched sides' runs (default: multiprocess, floe's warm steps; "
+            "dbt_in_process: the same with dbt: {invocation: in_process})"
+        ),
     )
     args = parser.parse_args(argv)
     unknown = [n for n in args.names if n not in BENCHMARKS]
