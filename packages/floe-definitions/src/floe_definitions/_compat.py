@@ -400,15 +400,17 @@ def execute_run_worker(instance_ref_json: str, run_id: str, tags: dict[str, str]
     from dagster._serdes import deserialize_value
 
     instance_ref = deserialize_value(instance_ref_json, InstanceRef)
-    with DagsterInstance.from_ref(instance_ref) as instance:
-        instance.add_run_tags(run_id, tags)
     if not warm_run_worker_available():
+        with DagsterInstance.from_ref(instance_ref) as instance:
+            instance.add_run_tags(run_id, tags)
         warn_unavailable(WARM_RUN_WORKER)
         _exec_cold_run_worker(instance_ref, run_id)
     from dagster._cli.api import _execute_run_command_body
     from dagster._utils.interrupts import capture_interrupts
 
+    # One instance for the tags and the run: opening one costs a run ~0.1 s (each storage checks its schema)
     with capture_interrupts(), DagsterInstance.from_ref(instance_ref) as instance:
+        instance.add_run_tags(run_id, tags)
         code: int = _execute_run_command_body(run_id, instance, lambda _event: None, set_exit_code_on_failure=True)
         return code
 
