@@ -66,11 +66,18 @@ def _processes_with(marker: str) -> list[int]:
     return found
 
 
-@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+@pytest.mark.parametrize(
+    ("stop_signal", "sigint_ignored"),
+    [(signal.SIGTERM, False), (signal.SIGINT, False), (signal.SIGTERM, True)],
+    ids=["SIGTERM", "SIGINT", "SIGTERM_started_with_SIGINT_ignored"],
+)
 def test_floe_dev_serves_the_location_on_127_0_0_1_and_stops_cleanly(
-    tmp_path_factory: pytest.TempPathFactory, copy_project: Any, stop_signal: signal.Signals
+    tmp_path_factory: pytest.TempPathFactory, copy_project: Any, stop_signal: signal.Signals, sigint_ignored: bool
 ) -> None:
-    copy = copy_project(tmp_path_factory.mktemp(f"dev_{stop_signal.name}"), package=f"dev_{stop_signal.name}_assets")
+    # sigint_ignored: floe dev started as a background job of a shell without job control (a script's `&`), which
+    # inherits SIGINT ignored; dagster dev must still get the SIGINT floe dev forwards to it.
+    label = f"{stop_signal.name}{'_ignored' if sigint_ignored else ''}"
+    copy = copy_project(tmp_path_factory.mktemp(f"dev_{label}"), package=f"dev_{label}_assets")
     home = copy.root / ".floe" / "dagster"
     env = {
         key: value
@@ -87,6 +94,7 @@ def test_floe_dev_serves_the_location_on_127_0_0_1_and_stops_cleanly(
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
+        preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if sigint_ignored else None,
     )
     try:
         deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
@@ -113,7 +121,9 @@ def test_floe_dev_serves_the_location_on_127_0_0_1_and_stops_cleanly(
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
         log.close()
-    assert "floe dev: stopped" in (copy.root / "floe-dev.log").read_text()
+    printed = (copy.root / "floe-dev.log").read_text()
+    assert "floe dev: stopped" in printed
+    assert "did not stop in time" not in printed  # dagster dev stopped on the SIGINT, not killed after the grace
     assert not (home / "floe-dev.json").exists()
     deadline = time.monotonic() + 30  # SIGKILLed children vanish asynchronously
     while _processes_with(str(home)) and time.monotonic() < deadline:

@@ -76,21 +76,29 @@ def run_dev_command(args: argparse.Namespace, out: TextIO) -> int:
     require_storage(instance.platform, instance.locate)
     write_instance(instance.rendered)
     command = dev_command(instance, floe_yaml, name, args.port)
-    process = subprocess.Popen(command, env=dev_environment(instance, floe_yaml), start_new_session=True)
-    print(f"floe dev: Dagster UI at http://{HOST}:{args.port} (location {name!r})", file=out)
-    print(f"floe dev: instance DAGSTER_HOME={instance.rendered.home} ({instance.rendered.source})", file=out)
-    print("floe dev: Ctrl-C stops the webserver and the daemon", file=out, flush=True)
     home = instance.rendered.home
-    write_dev_state(home, _dev_server(instance, spec, floe_yaml, args.port))
     stopping: list[int] = []
+    started: list[subprocess.Popen[bytes]] = []
 
     def forward(signum: int, _frame: FrameType | None) -> None:
         stopping.append(signum)
-        _signal_group(process, signal.SIGINT)  # dagster dev shuts its services down on SIGINT
+        if started:
+            _signal_group(started[0], signal.SIGINT)  # dagster dev shuts its services down on SIGINT
 
+    # Installed before dagster dev starts: a handler is reset to the default in the child, whereas an inherited
+    # "ignore" (floe dev started in the background by a shell without job control) would stay, and dagster dev
+    # would never see the SIGINT forwarded to it.
     previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
     code: int | None = None
     try:
+        process = subprocess.Popen(command, env=dev_environment(instance, floe_yaml), start_new_session=True)
+        started.append(process)
+        if stopping:
+            _signal_group(process, signal.SIGINT)
+        print(f"floe dev: Dagster UI at http://{HOST}:{args.port} (location {name!r})", file=out)
+        print(f"floe dev: instance DAGSTER_HOME={instance.rendered.home} ({instance.rendered.source})", file=out)
+        print("floe dev: Ctrl-C stops the webserver and the daemon", file=out, flush=True)
+        write_dev_state(home, _dev_server(instance, spec, floe_yaml, args.port))
         while code is None and not stopping:
             try:
                 code = process.wait(timeout=1.0)
@@ -106,7 +114,8 @@ def run_dev_command(args: argparse.Namespace, out: TextIO) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        _signal_group(process, signal.SIGKILL)  # whatever is left of the group (code server, run workers)
+        if started:
+            _signal_group(started[0], signal.SIGKILL)  # whatever is left of the group (code server, run workers)
         remove_dev_state(home, os.getpid())
     if stopping:
         print("floe dev: stopped", file=out)
