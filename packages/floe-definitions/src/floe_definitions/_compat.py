@@ -70,8 +70,9 @@ Remaining private uses at run time, each with what happens without it:
   (``FLOE_COMPAT_DISABLE=event_batch`` fails the probe on purpose).
 - Dagster's default storage modules (:data:`DEFAULT_INSTANCE_MODULES`): the warm process imports them, with the
   modules its instance's ``dagster.yaml`` names, before it loads, and its step server before it forks a step
-  (:func:`instance_modules`), so that no run or step imports them again when it opens the instance. Only imported,
-  never called: a name a Dagster version lacks is skipped (DEBUG), and each step then imports its storage itself.
+  (:mod:`floe_definitions.warm.server`), so that no run or step imports them again when it opens the instance.
+  Only imported, never called: a name a Dagster version lacks is skipped (DEBUG), and each step then imports its
+  storage itself.
 """
 
 from __future__ import annotations
@@ -82,7 +83,6 @@ import logging
 import os
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
@@ -867,42 +867,3 @@ DEFAULT_INSTANCE_MODULES = (
 """The modules of the storages Dagster uses where ``dagster.yaml`` names none (they import Dagster's whole storage
 layer: SQLAlchemy, Alembic, the daemon's logging); every step process's ``DagsterInstance.from_ref`` imports them
 otherwise, about 0.7 s each on a 2-core machine."""
-
-
-def instance_modules(instance_dir: str | None) -> list[str]:
-    """Return the modules an instance's classes live in, for a process that forks runs or steps to import once.
-
-    Dagster's defaults, and each ``module:`` the instance's ``dagster.yaml`` names (storages, run launcher,
-    coordinator, compute logs).
-
-    Args:
-        instance_dir: The instance's directory (``DagsterInstance.root_directory``), or ``None``: the defaults only.
-    """
-    import yaml
-
-    modules = list(DEFAULT_INSTANCE_MODULES)
-    try:
-        config = yaml.safe_load((Path(instance_dir) / "dagster.yaml").read_text()) if instance_dir else None
-    except (OSError, yaml.YAMLError):
-        config = None
-    pending: list[Any] = [config]
-    while pending:
-        value = pending.pop()
-        if isinstance(value, dict):
-            if isinstance(value.get("module"), str):
-                modules.append(value["module"])
-            pending.extend(value.values())
-        elif isinstance(value, list):
-            pending.extend(value)
-    return list(dict.fromkeys(modules))
-
-
-def import_modules(modules: list[str]) -> None:
-    """Import ``modules``, skipping (DEBUG) any that fails: a preload only, for speed."""
-    import importlib
-
-    for module in modules:
-        try:
-            importlib.import_module(module)
-        except Exception:
-            logger.debug("floe: could not preload %s", module, exc_info=True)

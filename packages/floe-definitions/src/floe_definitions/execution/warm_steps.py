@@ -52,21 +52,21 @@ SKIPPED_DIRS = frozenset({"target", "logs", "dbt_packages", "__pycache__", "node
 """Directories of build output and installed packages, left out of the fingerprint (a run writes to them)."""
 
 
-_FORKS_RUNS_OR_STEPS = threading.Event()
+_FORKS_RUNS = threading.Event()
 
 
-def forks_runs_or_steps() -> None:
+def forks_runs() -> None:
     """Say that this process forks runs (the warm process).
 
     Its loads then do at once what every forked run would otherwise do again for itself (reading the dbt profile
     for the dataset names of Python assets' lineage: :func:`loads_for_forks`).
     """
-    _FORKS_RUNS_OR_STEPS.set()
+    _FORKS_RUNS.set()
 
 
 def loads_for_forks() -> bool:
-    """Whether this process's loads should do what its forks would each repeat (see :func:`forks_runs_or_steps`)."""
-    return _FORKS_RUNS_OR_STEPS.is_set()
+    """Whether this process's loads should do what its forks would each repeat (see :func:`forks_runs`)."""
+    return _FORKS_RUNS.is_set()
 
 
 def forkserver_available() -> bool:

@@ -18,12 +18,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import select
 import signal
 import socket
 import sys
 import traceback
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 POLL_SECONDS = 0.5
@@ -76,20 +79,14 @@ class WarmDefinitions:
     """The code location's definitions, loaded in this process and loaded again when their files change."""
 
     def __init__(self, origin_json: str, instance_dir: str | None = None) -> None:
-        import importlib
-
-        for module in PRELOADED:
-            try:
-                importlib.import_module(module)
-            except ImportError:  # an optional piece (dbt) the location does not use
-                pass
+        _import_all(PRELOADED)
         from floe_definitions import _compat
-        from floe_definitions.execution.warm_steps import forks_runs_or_steps
+        from floe_definitions.execution.warm_steps import forks_runs
 
-        forks_runs_or_steps()
+        forks_runs()
         # The instance's storage and launcher classes: every run opens the instance, every step too
-        self.instance_modules = _compat.instance_modules(instance_dir)
-        _compat.import_modules(self.instance_modules)
+        self.instance_modules = _instance_modules(instance_dir)
+        _import_all(self.instance_modules)
 
         self.pointer = _compat.repository_pointer(origin_json)
         self.cache = _compat.RepositoryCache()
@@ -167,6 +164,45 @@ class WarmDefinitions:
         self.fingerprint = self.files.fingerprint()
         if self.failed:
             self.cache.definition = None
+
+
+def _import_all(modules: Sequence[str]) -> None:
+    """Import ``modules`` for the forks to inherit, skipping (DEBUG) one this environment lacks (dbt, say)."""
+    import importlib
+
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            logging.getLogger(__name__).debug("floe warm process: cannot preload %s", module, exc_info=True)
+
+
+def _instance_modules(instance_dir: str | None) -> list[str]:
+    """Return the modules of an instance's classes, for the forks to inherit imported.
+
+    Dagster's default storages, and each ``module:`` the instance's ``dagster.yaml`` names (storages, run launcher,
+    coordinator, compute logs); the defaults alone without one.
+    """
+    import yaml
+
+    from floe_definitions._compat import DEFAULT_INSTANCE_MODULES
+    from floe_definitions.instance.dagster_yaml import DAGSTER_YAML
+
+    modules = list(DEFAULT_INSTANCE_MODULES)
+    try:
+        config = yaml.safe_load((Path(instance_dir) / DAGSTER_YAML).read_text()) if instance_dir else None
+    except (OSError, yaml.YAMLError):
+        config = None
+    pending: list[Any] = [config]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict):
+            if isinstance(value.get("module"), str):
+                modules.append(value["module"])
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+    return list(dict.fromkeys(modules))
 
 
 def _is_project_module(module: Any) -> bool:
