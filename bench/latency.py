@@ -75,6 +75,8 @@ observability:
 class FloeSide:
     """One way of running a floe job."""
 
+    key: str
+    """Its name in ``--sides``."""
     label: str
     platform: str
     in_process: bool = False
@@ -85,13 +87,22 @@ class FloeSide:
 
 FLOE_SIDES = (
     # a cold interpreter per step (Dagster's default start method; floe's before warm steps)
-    FloeSide("floe run (multiprocess, spawn)", "spawn", platform_executor=True),
+    FloeSide("spawn", "floe run (multiprocess, spawn)", "spawn", platform_executor=True),
     # floe's default: steps forked from one server that imported everything and built the project
-    FloeSide("floe run (multiprocess, warm steps)", "multiprocess", platform_executor=True),
-    FloeSide("floe run --in-process", "multiprocess", in_process=True),
+    FloeSide("warm-steps", "floe run (multiprocess, warm steps)", "multiprocess", platform_executor=True),
+    FloeSide("in-process", "floe run --in-process", "multiprocess", in_process=True),
     # dbt's dbtRunner in the step's process instead of a dbt subprocess (jobs with a dbt step)
-    FloeSide("floe run --in-process, dbt in process", "dbt-in-process", in_process=True, dbt_only=True),
+    FloeSide(
+        "dbt-in-process", "floe run --in-process, dbt in process", "dbt-in-process", in_process=True, dbt_only=True
+    ),
 )
+SIDES = (
+    "raw",
+    "plain",
+    *(side.key for side in FLOE_SIDES),
+    *(f"launched-{launcher}" for _, launcher in LAUNCHED_SIDES),
+)
+"""What ``--sides`` chooses from (default: all)."""
 
 
 def floe_executable() -> str:
@@ -264,7 +275,7 @@ def _floe_measure(ctx: Any, case: LatencyCase, side: FloeSide) -> Callable[[int]
 class LaunchedRunsDriver:
     """launched_runs_driver.py for one case: a code server, a warm and a cold instance, answering launches."""
 
-    def __init__(self, case: LatencyCase, log_path: Path, executor: str) -> None:
+    def __init__(self, case: LatencyCase, log_path: Path, executor: str, postgres_url: str | None = None) -> None:
         self.case = case
         self.log_path = log_path
         slug = case.name.replace(" ", "-")
@@ -278,6 +289,8 @@ class LaunchedRunsDriver:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with log_path.open("wb") as log:
             cmd = [sys.executable, str(BENCH_DIR / "launched_runs_driver.py"), str(case.project_dir), str(base)]
+            if postgres_url is not None:
+                cmd += ["--postgres-url", postgres_url]
             self.process = subprocess.Popen(
                 [*cmd, "latency", "--result-fd", str(write_fd)],
                 stdin=subprocess.PIPE,
@@ -324,14 +337,23 @@ def _launched_measure(driver: LaunchedRunsDriver, label: str, launcher: str) -> 
         answer = driver.launch(launcher)
         ok = answer["status"] == "SUCCESS"
         first = answer["first_step_s"]
-        print(f"first STEP_START {seconds(first)} s, {answer['status']} {seconds(answer['run_s'])} s", flush=True)
+        print(
+            f"created in {seconds(answer['create_s'])} s, first STEP_START {seconds(first)} s, "
+            f"{answer['status']} {seconds(answer['run_s'])} s",
+            flush=True,
+        )
         return Measurement(
             wall_s=answer["run_s"] if ok else math.nan,
             cpu_s=math.nan,  # the run's process is not a child of this one
             peak_mib=math.nan,
             returncode=0 if ok else 1,
             log_path=driver.log_path,
-            result={"first_step_s": first, "status": answer["status"], "run_id": answer["run_id"]},
+            result={
+                "create_s": answer["create_s"],
+                "first_step_s": first,
+                "status": answer["status"],
+                "run_id": answer["run_id"],
+            },
         )
 
     return once
@@ -353,10 +375,13 @@ def measure_case(
     ctx: Any, case: LatencyCase, repeats: int, *, plain_max: int | None, repeat_interleaved: Callable[..., None]
 ) -> list[Series]:
     cases: list[tuple[Series, Callable[[int], Measurement]]] = []
+    wanted = set(ctx.latency_sides or SIDES)
     raw = Series("raw dbt build")
     plain = Series("plain dagster-dbt (materialize, in process)")
     if case.raw_args is None:
         raw.note = "no dbt in this job"
+    elif "raw" not in wanted:
+        raw.note = "not asked for (--sides)"
     else:
         cases.append((raw, _raw_measure(ctx, case)))
     too_big = plain_max is not None and case.name.isdigit() and int(case.name) > plain_max
@@ -364,19 +389,26 @@ def measure_case(
         plain.note = "not measured for the demo"
     elif too_big:
         plain.note = f"skipped: > --plain-max {plain_max}"
+    elif "plain" not in wanted:
+        plain.note = "not asked for (--sides)"
     else:
         cases.append((plain, _plain_measure(ctx, case)))
     sides = [
         side
         for side in FLOE_SIDES
-        if (case.multi_step or not side.multi_step_only) and (case.raw_args is not None or not side.dbt_only)
+        if (case.multi_step or not side.multi_step_only)
+        and (case.raw_args is not None or not side.dbt_only)
+        and side.key in wanted
     ]
     floe = [Series(side.label) for side in sides]
     cases += [(series, _floe_measure(ctx, case, side)) for series, side in zip(floe, sides, strict=True)]
-    launched = [Series(label) for label, _ in LAUNCHED_SIDES]
+    launched_wanted = [(label, launcher) for label, launcher in LAUNCHED_SIDES if f"launched-{launcher}" in wanted]
+    launched = [Series(label) for label, _ in launched_wanted]
+    if not launched:
+        return [raw, plain, *floe]
     slug = "".join(c if c.isalnum() else "-" for c in case.name)
     log = ctx.logs_dir / "latency" / f"{slug}-launched-runs-driver.log"
-    driver = LaunchedRunsDriver(case, log, ctx.launched_executor)
+    driver = LaunchedRunsDriver(case, log, ctx.launched_executor, ctx.launched_postgres_url)
     try:
         print(f"  {case.name}: code server for the launched sides ...", end=" ", flush=True)
         print(f"ready in {driver.ask()['ready']:.2f} s", flush=True)
@@ -387,10 +419,12 @@ def measure_case(
             f"{seconds(first['first_step_s'])} s, {first['status']} {seconds(first['run_s'])} s",
             flush=True,
         )
-        launched[1].note = f"first warm launch {seconds(first['first_step_s'])} / {seconds(first['run_s'])} s"
+        for series, (_, launcher) in zip(launched, launched_wanted, strict=True):
+            if launcher == "warm":
+                series.note = f"first warm launch {seconds(first['first_step_s'])} / {seconds(first['run_s'])} s"
         cases += [
             (series, _launched_measure(driver, label, launcher))
-            for series, (label, launcher) in zip(launched, LAUNCHED_SIDES, strict=True)
+            for series, (label, launcher) in zip(launched, launched_wanted, strict=True)
         ]
         print(f"  {case.name}: {repeats} repeat(s), interleaved", flush=True)
         repeat_interleaved(ctx, "latency", cases, repeats)

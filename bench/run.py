@@ -58,6 +58,8 @@ DEFAULT_REPEAT = {
     "lineage": 3,
     "otlp": 3,
 }
+POSTGRES_BENCH_ENV = "FLOE_BENCH_POSTGRES_URL"
+"""A PostgreSQL server's URL, for the benchmarks' PostgreSQL cases (events, latency --launched-storage postgres)."""
 # latency's repeats are per case (latency.DEFAULT_REPEAT: 3, and 1 at 1,000 models) unless --repeat says otherwise
 DEFAULT_SIZES = {"load": [1000, 5000], "run": [500], "scale": [100, 1000, 2000], "telemetry": [1000]}
 # Running every benchmark stops scale at 1,000 so the whole session stays near 20 minutes on 2 cores.
@@ -79,6 +81,8 @@ class Context:
     latency_cases: list[str] | None = None
     memory_runs: int = 0
     launched_executor: str = "multiprocess"
+    latency_sides: list[str] | None = None
+    launched_postgres_url: str | None = None
     record: dict[str, Any] = field(default_factory=dict)
     baseline_failures: list[str] = field(default_factory=list)
     _probes: dict[str, str | None] = field(default_factory=dict)
@@ -814,6 +818,8 @@ def parse_sizes(text: str) -> list[int]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from latency import SIDES as LATENCY_SIDES
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "names", nargs="*", metavar="NAME", help=f"benchmarks to run: {', '.join(BENCHMARKS)} (default: all)"
@@ -843,7 +849,24 @@ def main(argv: list[str] | None = None) -> int:
             "dbt_in_process: the same with dbt: {invocation: in_process})"
         ),
     )
+    parser.add_argument(
+        "--sides",
+        type=lambda text: [c.strip() for c in text.split(",") if c.strip()],
+        help=f"latency: the sides to run (default all): {','.join(LATENCY_SIDES)}",
+    )
+    parser.add_argument(
+        "--launched-storage",
+        choices=["sqlite", "postgres"],
+        default="sqlite",
+        help=f"latency: the launched sides' instances (postgres: fresh databases on {POSTGRES_BENCH_ENV})",
+    )
     args = parser.parse_args(argv)
+    unknown_sides = [side for side in args.sides or [] if side not in LATENCY_SIDES]
+    if unknown_sides:
+        parser.error(f"unknown side(s) {', '.join(unknown_sides)}; choose from {', '.join(LATENCY_SIDES)}")
+    postgres_url = os.environ.get(POSTGRES_BENCH_ENV) if args.launched_storage == "postgres" else None
+    if args.launched_storage == "postgres" and not postgres_url:
+        parser.error(f"--launched-storage postgres needs {POSTGRES_BENCH_ENV}: a PostgreSQL server's URL")
     unknown = [n for n in args.names if n not in BENCHMARKS]
     if unknown:
         parser.error(f"unknown benchmark(s) {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
@@ -860,6 +883,8 @@ def main(argv: list[str] | None = None) -> int:
         latency_cases=args.cases,
         memory_runs=args.memory_runs,
         launched_executor=args.launched_executor,
+        latency_sides=args.sides,
+        launched_postgres_url=postgres_url,
     )
     print(f"floe benchmarks: {', '.join(names)} ({os.cpu_count()} CPUs, python {sys.version.split()[0]})")
     print(f"  load average {_load_average()} (other work on the machine inflates wall times; CPU s is steadier)")

@@ -1,11 +1,13 @@
 """Runs launched as the webserver and the daemon launch them: from a code server's snapshots, by a run launcher.
 
 :func:`launched_runs` starts one code server (a subprocess, as ``floe dev`` runs it) for a project and opens two
-SQLite instances beside it: ``warm``, whose ``dagster.yaml`` names floe's ``WarmRunLauncher``, and ``cold``, with
-Dagster's default launcher (the code server starts a run worker per run). :meth:`LaunchedRuns.launch` creates a run
-from the code server's snapshots and hands it to an instance's launcher. Used by floe-definitions' and the demo's
-warm-run tests and by the bench's latency warm side; the project's variables (``FLOE_PLATFORM_FILE``, a warehouse
-path) must be in this process's environment first: the code server and the warm process inherit it.
+instances beside it: ``warm``, whose ``dagster.yaml`` names floe's ``WarmRunLauncher``, and ``cold``, with Dagster's
+default launcher (the code server starts a run worker per run); on SQLite by default, on fresh PostgreSQL databases when
+given a server's URL; with ``rendered``, the warm instance is the ``dagster.yaml`` floe renders from platform.yaml
+(floe's event log storage too), not only Dagster's storage with floe's launcher. :meth:`LaunchedRuns.launch` creates a
+run from the code server's snapshots and hands it to an instance's launcher. Used by floe-definitions' and the demo's
+warm-run tests and by the bench's latency warm side; the project's variables (``FLOE_PLATFORM_FILE``, a warehouse path)
+must be in this process's environment first: the code server and the warm process inherit it.
 """
 
 from __future__ import annotations
@@ -21,15 +23,18 @@ from typing import Any
 
 from dagster import DagsterInstance, DagsterRun
 
+from floe_config import PlatformSpec
+from floe_definitions.instance.dagster_yaml import render_instance
 from floe_definitions.warm.launcher import PID_TAG, SOCKET_TAG, process_alive
 from floe_test_support.dagster_internals import ModuleTarget, PythonFileTarget, WorkspaceProcessContext
+from floe_test_support.postgres import PostgresDatabase, PostgresServer
 
 COLD_DAGSTER_YAML = "telemetry: {enabled: false}\ncode_servers: {local_startup_timeout: 600}\n"
 """Dagster's default run launcher; a slow code-server start allowed (a loaded 2-core machine)."""
 WARM_DAGSTER_YAML = (
     COLD_DAGSTER_YAML + "run_launcher: {module: floe_definitions.warm.launcher, class: WarmRunLauncher, config: {}}\n"
 )
-"""floe's warm run launcher, as ``floe instance`` renders it on SQLite."""
+"""floe's warm run launcher on Dagster's own storage (``rendered`` gives floe's whole rendered instance)."""
 
 
 @dataclass
@@ -136,7 +141,13 @@ def run_process_pid(instance: DagsterInstance, run: DagsterRun) -> int | None:
 
 @contextlib.contextmanager
 def launched_runs(
-    base: Path, project_root: Path, location_name: str, *, python_file: Path | None = None
+    base: Path,
+    project_root: Path,
+    location_name: str,
+    *,
+    python_file: Path | None = None,
+    postgres_url: str | None = None,
+    rendered: bool = False,
 ) -> Iterator[LaunchedRuns]:
     """Serve the project from a code server, with a warm and a cold instance under ``base``; clean up after.
 
@@ -146,6 +157,10 @@ def launched_runs(
         location_name: The code location's name.
         python_file: The project's definitions file; without one, floe's ``floe_definitions.code_location``
             module (which reads ``FLOE_CONFIG``, else ``floe.yaml`` in the working directory).
+        postgres_url: A PostgreSQL server's URL: each instance stores on a fresh database there (dropped on exit)
+            instead of SQLite files under ``base``.
+        rendered: The warm instance's ``dagster.yaml`` is what ``floe instance`` renders for a platform with that
+            storage and ``run_launcher: warm`` (floe's batched event log storage included).
 
     Yields:
         The code server's context and the two instances. On exit the warm processes are killed and the
@@ -167,17 +182,43 @@ def launched_runs(
             location_name=location_name,
         )
     instances: list[DagsterInstance] = []
-    for name, text in (("warm_home", WARM_DAGSTER_YAML), ("cold_home", COLD_DAGSTER_YAML)):
-        (base / name).mkdir(parents=True)
-        (base / name / "dagster.yaml").write_text(text, encoding="utf-8")
-        instances.append(DagsterInstance.from_config(os.fspath(base / name)))
-    warm, cold = instances
+    server = PostgresServer(postgres_url) if postgres_url is not None else None
+    databases: list[PostgresDatabase] = []
     try:
-        with WorkspaceProcessContext(warm, target) as context:
-            yield LaunchedRuns(warm=warm, cold=cold, context=context, location_name=location_name)
+        for name in ("warm_home", "cold_home"):
+            home = base / name
+            home.mkdir(parents=True)
+            url = None
+            if server is not None:
+                databases.append(server.create_database(f"floe_{name}"))
+                url = databases[-1].sqlalchemy_url
+            text = _instance_yaml(home, warm=name == "warm_home", postgres_url=url, rendered=rendered)
+            (home / "dagster.yaml").write_text(text, encoding="utf-8")
+            instances.append(DagsterInstance.from_config(os.fspath(home)))
+        warm, cold = instances
+        try:
+            with WorkspaceProcessContext(warm, target) as context:
+                yield LaunchedRuns(warm=warm, cold=cold, context=context, location_name=location_name)
+        finally:
+            for pid in warm_server_pids(warm):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
     finally:
-        for pid in warm_server_pids(warm):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
         for instance in instances:
             instance.dispose()
+        if server is not None:
+            for database in databases:
+                server.drop_database(database)
+
+
+def _instance_yaml(home: Path, *, warm: bool, postgres_url: str | None, rendered: bool) -> str:
+    """The ``dagster.yaml`` text of the warm or the cold instance."""
+    if warm and rendered:
+        storage: dict[str, Any] = {"storage": "postgres", "postgres_url": postgres_url} if postgres_url else {}
+        platform = PlatformSpec.model_validate({"instance": {**storage, "run_launcher": "warm", "telemetry": False}})
+        text = render_instance(platform, home).text()
+        return text + "code_servers: {local_startup_timeout: 600}\n"
+    text = WARM_DAGSTER_YAML if warm else COLD_DAGSTER_YAML
+    if postgres_url is not None:
+        text += f"storage: {{postgres: {{postgres_url: '{postgres_url}'}}}}\n"
+    return text
