@@ -68,6 +68,13 @@ Remaining private uses at run time, each with what happens without it:
   process-wide variable is written. Probe: :func:`event_batch_available` (those methods and attributes,
   ``_connect``'s parameters); without it one WARNING says so and the storage and the instance are Dagster's own
   (``FLOE_COMPAT_DISABLE=event_batch`` fails the probe on purpose).
+- ``event_log_pool``: the same storages keep their database connections for the process (SQLite: one per shard
+  for the last :data:`POOLED_SHARDS` shards, under Dagster's ``_db_lock``; PostgreSQL: a pool of one, as Dagster's
+  webserver holds through ``optimize_for_webserver``) instead of Dagster's new engine and connection for every
+  statement group; a forked child drops the inherited connections unclosed (``os.register_at_fork``). Probe:
+  :func:`event_log_pool_available` (the ``event_batch`` internals, plus the PostgreSQL storage's ``_engine``);
+  without it one WARNING says so and each event opens its own connection, as Dagster's storage does
+  (``FLOE_COMPAT_DISABLE=event_log_pool``).
 - Dagster's default storage modules (:data:`DEFAULT_INSTANCE_MODULES`): the warm process imports them, with the
   modules its instance's ``dagster.yaml`` names, before it loads, and its step server before it forks a step
   (:mod:`floe_definitions.warm.server`), so that no run or step imports them again when it opens the instance.
@@ -144,6 +151,9 @@ EVENT_BATCH = Capability(
     "event_batch",
     "Dagster's own store_event_batch (each planned event of a run written in transactions of its own)",
 )
+EVENT_LOG_POOL = Capability(
+    "event_log_pool", "Dagster's own connections (a new database connection for every event written or read)"
+)
 CAPABILITIES = (
     OPENLINEAGE_ALIAS_HOOK_CAPABILITY,
     STEP_ASSETS,
@@ -155,6 +165,7 @@ CAPABILITIES = (
     FORKSERVER_RESTART,
     SHARED_STEP_SERVER,
     EVENT_BATCH,
+    EVENT_LOG_POOL,
 )
 
 OPENLINEAGE_ALIAS_HOOK = "_alias_env_vars"
@@ -670,6 +681,12 @@ EVENT_BATCH_SIZE = "1000"
 about a second."""
 SQLITE_CONNECT_PARAMETERS = ("self", "shard")
 POSTGRES_CONNECT_PARAMETERS = ("self",)
+POOLED_SHARDS = 8
+"""SQLite shards whose connection a storage keeps open: the index and a run's own in a run or step process; the
+webserver reads many runs' shards, and keeps the last ones used."""
+POSTGRES_POOL = {"pool_size": 1, "max_overflow": 20, "pool_recycle": 3600, "pool_pre_ping": True}
+"""The pool of floe's PostgreSQL event log storage: Dagster's webserver's (one held connection, overflow for
+concurrent threads, recycled hourly), and a liveness check before each use, since a run may idle for hours."""
 
 
 def _parameters(function: Any) -> tuple[str, ...]:
@@ -711,6 +728,42 @@ def event_batch_available(kind: str) -> bool:
         return False
 
 
+def event_log_pool_available(kind: str) -> bool:
+    """Probe the storage internals the pooled connections of a storage of ``kind`` rely on."""
+    if disabled(EVENT_LOG_POOL) or not event_batch_available(kind):
+        return False
+    if kind == "sqlite":
+        return True
+    try:
+        from dagster_postgres.event_log.event_log import PostgresEventLogStorage
+    except ImportError:
+        return False
+    return callable(getattr(PostgresEventLogStorage, "optimize_for_webserver", None))
+
+
+class _PooledEngines:
+    """The pooled engines of every live floe storage in this process, dropped unclosed in a forked child."""
+
+    def __init__(self) -> None:
+        import weakref
+
+        self.storages: weakref.WeakSet[Any] = weakref.WeakSet()
+        self.hooked = False
+
+    def track(self, storage: Any) -> None:
+        if not self.hooked:
+            os.register_at_fork(after_in_child=self._forget_in_child)
+            self.hooked = True
+        self.storages.add(storage)
+
+    def _forget_in_child(self) -> None:
+        for storage in list(self.storages):
+            storage._forget_pooled_connections()
+
+
+_POOLED_ENGINES = _PooledEngines()
+
+
 def _enable_event_batches(instance: Any) -> None:
     """Turn on Dagster's batched writes for ``instance`` alone, unless ``DAGSTER_EVENT_BATCH_SIZE`` decides.
 
@@ -748,35 +801,79 @@ class _EventBatching:
 @functools.cache
 def batched_sqlite_event_log_storage() -> type:
     """Return ``SqliteEventLogStorage`` whose ``store_event_batch`` is one transaction per shard (see the docstring)."""
+    from collections import OrderedDict
     from collections.abc import Iterator, Mapping, Sequence
     from contextlib import ExitStack, contextmanager
 
     from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
     from dagster._core.storage.sql import create_engine
     from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
-    from sqlalchemy.pool import NullPool
+    from sqlalchemy.pool import NullPool, QueuePool
 
     class BatchedSqliteEventLogStorage(_EventBatching, SqliteEventLogStorage):
-        """Dagster's per-run-sharded SQLite event log; a batch is written in one transaction per shard."""
+        """Dagster's per-run-sharded SQLite event log: a batch in one transaction per shard, connections kept."""
 
         kind = "sqlite"
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            self._engines: OrderedDict[str, Any] = OrderedDict()
+            self._pooled = event_log_pool_available(self.kind)
+            super().__init__(*args, **kwargs)
+            if self._pooled:
+                _POOLED_ENGINES.track(self)
+            else:
+                warn_unavailable(EVENT_LOG_POOL)
 
         @classmethod
         def from_config_value(cls, inst_data: Any, config_value: Mapping[str, Any]) -> Any:
             return cls(inst_data=inst_data, **config_value)
 
+        def _shard_engine(self, shard: str) -> Any:
+            """The shard's engine (its schema checked once), kept for the last ``POOLED_SHARDS`` shards.
+
+            The caller holds ``_db_lock``, so one connection per shard is ever in use.
+            """
+            engine = self._engines.pop(shard, None)
+            if engine is None:
+                if shard not in self._initialized_dbs:
+                    self._check_shard(shard)
+                connect_args = {"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False}
+                engine = create_engine(
+                    self.conn_string_for_shard(shard),
+                    poolclass=QueuePool,
+                    pool_size=1,
+                    max_overflow=0,
+                    connect_args=connect_args,
+                )
+            self._engines[shard] = engine
+            while len(self._engines) > POOLED_SHARDS:
+                self._engines.popitem(last=False)[1].dispose()
+            return engine
+
+        def _check_shard(self, shard: str) -> None:
+            """Create or check the shard's schema on an engine of its own, as Dagster's ``_connect`` does."""
+            engine = self._dagster_engine(shard)
+            try:
+                self._initdb(engine)  # holds two connections at once: not on the pool of one
+                self._initialized_dbs.add(shard)
+            finally:
+                engine.dispose()
+
+        def _dagster_engine(self, shard: str) -> Any:
+            connect_args = {"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}
+            return create_engine(self.conn_string_for_shard(shard), poolclass=NullPool, connect_args=connect_args)
+
         @contextmanager
         def _open_shard(self, shard: str) -> Iterator[Any]:
-            # Dagster's _connect without taking _db_lock (the batch holds it)
-            engine = create_engine(
-                self.conn_string_for_shard(shard),
-                poolclass=NullPool,
-                connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
-            )
+            # Dagster's _connect without taking _db_lock (the caller holds it)
+            if self._pooled:
+                with self._shard_engine(shard).connect() as conn, conn.begin():
+                    yield conn
+                return
+            if shard not in self._initialized_dbs:
+                self._check_shard(shard)
+            engine = self._dagster_engine(shard)
             try:
-                if shard not in self._initialized_dbs:
-                    self._initdb(engine)
-                    self._initialized_dbs.add(shard)
                 with engine.connect() as conn, conn.begin():
                     yield conn
             finally:
@@ -786,7 +883,11 @@ def batched_sqlite_event_log_storage() -> type:
         def _connect(self, shard: str) -> Iterator[Any]:
             open_shards = getattr(self._batch, "shards", None)
             if open_shards is None:
-                with super()._connect(shard) as conn:
+                if not self._pooled:
+                    with super()._connect(shard) as conn:
+                        yield conn
+                    return
+                with self._db_lock, self._open_shard(shard) as conn:
                     yield conn
                 return
             if shard not in open_shards:
@@ -805,6 +906,17 @@ def batched_sqlite_event_log_storage() -> type:
                 finally:
                     self._batch.shards = self._batch.stack = None
 
+        def dispose(self) -> None:
+            super().dispose()
+            with self._db_lock:
+                while self._engines:
+                    self._engines.popitem()[1].dispose()
+
+        def _forget_pooled_connections(self) -> None:
+            for engine in self._engines.values():
+                engine.dispose(close=False)  # the parent's connections: leave them to the parent
+            self._engines.clear()
+
     return BatchedSqliteEventLogStorage
 
 
@@ -820,9 +932,39 @@ def batched_postgres_event_log_storage() -> type:
     token_provider = getattr(pg_utils, "get_token_provider_from_config", None)  # dagster-postgres 0.28.x lacks it
 
     class BatchedPostgresEventLogStorage(_EventBatching, PostgresEventLogStorage):  # type: ignore[misc,unused-ignore]
-        """dagster-postgres' event log; a batch is written in one transaction."""
+        """dagster-postgres' event log; a batch is written in one transaction, on a pool of one connection."""
 
         kind = "postgres"
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            if not event_log_pool_available(self.kind):
+                warn_unavailable(EVENT_LOG_POOL)
+                return
+            # Dagster's NullPool engine (a new connection per statement group) replaced by a pooled one, as
+            # Dagster's own optimize_for_webserver replaces it (the webserver still does, with its settings)
+            options = {"isolation_level": "AUTOCOMMIT", **POSTGRES_POOL}
+            create_pg_engine = getattr(pg_utils, "create_pg_engine", None)  # dagster-postgres 0.28.x lacks it
+            if create_pg_engine is not None:
+                engine = create_pg_engine(self.postgres_url, getattr(self, "_token_provider", None), **options)
+            else:
+                import sqlalchemy
+
+                engine = sqlalchemy.create_engine(self.postgres_url, **options)
+            self._engine.dispose()
+            self._engine = engine
+            _POOLED_ENGINES.track(self)
+
+        def optimize_for_webserver(self, *args: Any, **kwargs: Any) -> None:
+            self._engine.dispose()  # Dagster replaces the engine with its own pooled one
+            super().optimize_for_webserver(*args, **kwargs)
+
+        def dispose(self) -> None:
+            super().dispose()
+            self._engine.dispose()
+
+        def _forget_pooled_connections(self) -> None:
+            self._engine.dispose(close=False)  # the parent's connections: leave them to the parent
 
         @classmethod
         def from_config_value(cls, inst_data: Any, config_value: Mapping[str, Any]) -> Any:
