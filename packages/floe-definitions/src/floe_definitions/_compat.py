@@ -1005,6 +1005,9 @@ def batched_postgres_event_log_storage() -> type:
 DEFAULT_INSTANCE_MODULES = (
     "dagster._core.storage.sqlite_storage",
     "dagster._core.storage.local_compute_log_manager",
+    # the defs state storage every instance opens (InstanceRef.defs_state_storage), and the path library it imports
+    "dagster._core.storage.defs_state.blob_storage_state_storage",
+    "upath",
 )
 """The modules of the storages Dagster uses where ``dagster.yaml`` names none (they import Dagster's whole storage
 layer: SQLAlchemy, Alembic, the daemon's logging); every step process's ``DagsterInstance.from_ref`` imports them
