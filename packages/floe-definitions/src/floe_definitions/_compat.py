@@ -935,6 +935,7 @@ def batched_postgres_event_log_storage() -> type:
         """dagster-postgres' event log; a batch is written in one transaction, on a pool of one connection."""
 
         kind = "postgres"
+        _engine: Any  # dagster-postgres' SQLAlchemy engine, replaced below
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
@@ -951,7 +952,7 @@ def batched_postgres_event_log_storage() -> type:
                 import sqlalchemy
 
                 engine = sqlalchemy.create_engine(self.postgres_url, **options)
-            self._engine.dispose()
+            self._engine.dispose()  # Dagster's NullPool engine: it holds no connection
             self._engine = engine
             _POOLED_ENGINES.track(self)
 
