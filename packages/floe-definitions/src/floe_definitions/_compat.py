@@ -72,7 +72,8 @@ Remaining private uses at run time, each with what happens without it:
   for the last :data:`POOLED_SHARDS` shards, under Dagster's ``_db_lock``; PostgreSQL: a pool of one, as Dagster's
   webserver holds through ``optimize_for_webserver``) instead of Dagster's new engine and connection for every
   statement group; a forked child drops the inherited connections unclosed (``os.register_at_fork``). Probe:
-  :func:`event_log_pool_available` (the ``event_batch`` internals, plus the PostgreSQL storage's ``_engine``);
+  :func:`event_log_pool_available` (the ``event_batch`` internals, plus dagster-postgres'
+  ``optimize_for_webserver``, whose ``_engine`` it replaces the same way);
   without it one WARNING says so and each event opens its own connection, as Dagster's storage does
   (``FLOE_COMPAT_DISABLE=event_log_pool``).
 - Dagster's default storage modules (:data:`DEFAULT_INSTANCE_MODULES`): the warm process imports them, with the
