@@ -26,7 +26,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -71,31 +70,6 @@ def _instance(storage: str, case: str, home: Path, postgres_url: str | None) -> 
     return dg.DagsterInstance.from_config(str(home))
 
 
-def _psycopg2(url: str) -> str:
-    """The URL with the driver Dagster's PostgreSQL storage uses (psycopg2)."""
-    return "postgresql+psycopg2://" + url.split("://", 1)[1]
-
-
-def _fresh_postgres(server_url: str) -> str:
-    import sqlalchemy
-
-    name = f"events_bench_{uuid.uuid4().hex[:8]}"
-    engine = sqlalchemy.create_engine(_psycopg2(server_url), isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
-    return _psycopg2(server_url).rsplit("/", 1)[0] + "/" + name
-
-
-def _drop_postgres(server_url: str, url: str) -> None:
-    import sqlalchemy
-
-    engine = sqlalchemy.create_engine(_psycopg2(server_url), isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
-    engine.dispose()
-
-
 def measure_one(storage: str, case: str, models: int, per_node: bool = True) -> dict[str, Any]:
     """Time the planned and per-node writes of one run on a fresh instance (see the module docstring)."""
     import dagster as dg
@@ -103,11 +77,14 @@ def measure_one(storage: str, case: str, models: int, per_node: bool = True) -> 
     from generate_dbt_project import ensure_project
 
     from floe_test_support.dagster_internals import StepMaterializationData
+    from floe_test_support.postgres import PostgresServer
 
     project = ensure_project(models, log=False)
     job = _job(project.project_dir)
     server_url = os.environ.get(POSTGRES_URL_ENV)
-    postgres_url = _fresh_postgres(server_url) if storage == "postgres" and server_url else None
+    server = PostgresServer(server_url) if storage == "postgres" and server_url else None
+    database = server.create_database("events_bench") if server is not None else None
+    postgres_url = database.sqlalchemy_url if database is not None else None
     try:
         with tempfile.TemporaryDirectory() as home, _instance(storage, case, Path(home), postgres_url) as instance:
             instance.get_runs_count()  # create the storage before timing
@@ -133,8 +110,8 @@ def measure_one(storage: str, case: str, models: int, per_node: bool = True) -> 
                 instance.report_dagster_event(event, run.run_id)
             per_node_s = time.perf_counter() - started
     finally:
-        if postgres_url and server_url:
-            _drop_postgres(server_url, postgres_url)
+        if server is not None and database is not None:
+            server.drop_database(database)
     return {
         "storage": storage,
         "case": case,

@@ -78,12 +78,12 @@ def run_dev_command(args: argparse.Namespace, out: TextIO) -> int:
     command = dev_command(instance, floe_yaml, name, args.port)
     home = instance.rendered.home
     stopping: list[int] = []
-    started: list[subprocess.Popen[bytes]] = []
+    process: subprocess.Popen[bytes] | None = None
 
     def forward(signum: int, _frame: FrameType | None) -> None:
         stopping.append(signum)
-        if started:
-            _signal_group(started[0], signal.SIGINT)  # dagster dev shuts its services down on SIGINT
+        if process is not None:
+            _signal_group(process, signal.SIGINT)  # dagster dev shuts its services down on SIGINT
 
     # Installed before dagster dev starts: a handler is reset to the default in the child, whereas an inherited
     # "ignore" (floe dev started in the background by a shell without job control) would stay, and dagster dev
@@ -92,7 +92,6 @@ def run_dev_command(args: argparse.Namespace, out: TextIO) -> int:
     code: int | None = None
     try:
         process = subprocess.Popen(command, env=dev_environment(instance, floe_yaml), start_new_session=True)
-        started.append(process)
         if stopping:
             _signal_group(process, signal.SIGINT)
         print(f"floe dev: Dagster UI at http://{HOST}:{args.port} (location {name!r})", file=out)
@@ -114,8 +113,8 @@ def run_dev_command(args: argparse.Namespace, out: TextIO) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        if started:
-            _signal_group(started[0], signal.SIGKILL)  # whatever is left of the group (code server, run workers)
+        if process is not None:
+            _signal_group(process, signal.SIGKILL)  # whatever is left of the group (code server, run workers)
         remove_dev_state(home, os.getpid())
     if stopping:
         print("floe dev: stopped", file=out)
